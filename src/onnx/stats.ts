@@ -1,0 +1,154 @@
+// Weight statistics: per-tensor moments, sparsity, NaN/Inf counts, histograms and percentiles, and
+// per-channel ranges. Two passes over bounded chunks (range, then histogram) so memory stays flat
+// whatever the tensor size; the inner loops are kept simple so V8 compiles them tight.
+import type { TensorStats } from './report';
+import type { TensorRef } from './tensor';
+
+type Chunk = Float32Array | Float64Array;
+
+export interface StatsOptions {
+  /** Histogram bins (default 64). */
+  bins?: number;
+  /** Percentiles to estimate from the histogram, in percent (default 0.1, 1, 5, 25, 50, 75, 95, 99, 99.9). */
+  percentiles?: number[];
+}
+
+export const DEFAULT_PERCENTILES = [0.1, 1, 5, 25, 50, 75, 95, 99, 99.9];
+
+interface Moments { min: number; max: number; shift: number; sum: number; sumSq: number; zeros: number; nan: number; inf: number; n: number }
+
+function momentsPass(chunks: Iterable<Chunk>): Moments {
+  const m: Moments = { min: Infinity, max: -Infinity, shift: NaN, sum: 0, sumSq: 0, zeros: 0, nan: 0, inf: 0, n: 0 };
+  for (const a of chunks) accumulate(a, m);
+  return m;
+}
+
+function accumulate(a: Chunk, m: Moments): void {
+  let { min, max, shift, sum, sumSq, zeros } = m;
+  let bad = 0;
+  const n = a.length;
+  for (let i = 0; i < n; i++) {
+    const x = a[i];
+    // x - x is 0 for finite x and NaN for NaN and ±Inf: one rarely-taken branch.
+    if (x - x !== 0) { bad++; continue; }
+    if (shift !== shift) shift = x; // first finite value: moments are taken around it for precision
+    min = x < min ? x : min;
+    max = x > max ? x : max;
+    const d = x - shift;
+    sum += d;
+    sumSq += d * d;
+    zeros += x === 0 ? 1 : 0;
+  }
+  if (bad > 0) for (let i = 0; i < n; i++) { const x = a[i]; if (x !== x) m.nan++; else if (x - x !== 0) m.inf++; }
+  Object.assign(m, { min, max, shift, sum, sumSq, zeros, n: m.n + n - bad });
+}
+
+function histogramPass(chunks: Iterable<Chunk>, min: number, max: number, bins: number, finiteOnly: boolean): Float64Array {
+  const counts = new Float64Array(bins);
+  const scale = max > min ? bins / (max - min) : 0;
+  const last = bins - 1;
+  for (const a of chunks) {
+    const n = a.length;
+    if (!finiteOnly) {
+      for (let i = 0; i < n; i++) {
+        const b = ((a[i] - min) * scale) | 0;
+        counts[b > last ? last : b]++;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const x = a[i];
+        if (x - x !== 0) continue;
+        const b = ((x - min) * scale) | 0;
+        counts[b > last ? last : b]++;
+      }
+    }
+  }
+  return counts;
+}
+
+/** Percentile estimates from a histogram, interpolating linearly inside a bin. */
+export function histogramPercentiles(counts: ArrayLike<number>, min: number, max: number, percentiles: number[]): Record<string, number> {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i];
+  const width = (max - min) / counts.length;
+  const out: Record<string, number> = {};
+  for (const p of percentiles) {
+    const target = (p / 100) * total;
+    let cum = 0;
+    let value = max;
+    for (let i = 0; i < counts.length; i++) {
+      if (counts[i] > 0 && cum + counts[i] >= target) {
+        value = min + width * (i + (target - cum) / counts[i]);
+        break;
+      }
+      cum += counts[i];
+    }
+    out[`p${p}`] = total === 0 ? NaN : Math.min(max, Math.max(min, value));
+  }
+  return out;
+}
+
+/** Statistics over values given as chunks; `chunks` is called twice (range first, then histogram). */
+export function statsOfChunks(chunks: () => Iterable<Chunk>, options: StatsOptions = {}): TensorStats {
+  const bins = Math.max(1, Math.floor(options.bins ?? 64));
+  const m = momentsPass(chunks());
+  const count = m.n;
+  const empty = count === 0;
+  const min = empty ? NaN : m.min;
+  const max = empty ? NaN : m.max;
+  const counts = empty ? new Float64Array(bins) : histogramPass(chunks(), min, max, bins, m.nan + m.inf > 0);
+  const mean = empty ? NaN : m.shift + m.sum / count;
+  const variance = empty ? NaN : Math.max(0, m.sumSq / count - (m.sum / count) ** 2);
+  const total = count + m.nan + m.inf;
+  return {
+    min, max, mean, std: Math.sqrt(variance),
+    sparsity: total === 0 ? 0 : m.zeros / total,
+    zeros: m.zeros, nan: m.nan, inf: m.inf, count,
+    histogram: { min, max, counts: Array.from(counts) },
+    percentiles: histogramPercentiles(counts, min, max, options.percentiles ?? DEFAULT_PERCENTILES),
+  };
+}
+
+export function statsOfArray(values: Chunk, options: StatsOptions = {}): TensorStats {
+  return statsOfChunks(() => [values], options);
+}
+
+export function tensorStats(tensor: TensorRef, options: StatsOptions = {}): TensorStats {
+  return statsOfChunks(() => tensor.chunks(), options);
+}
+
+export interface ChannelRanges { axis: number; channels: number; min: Float64Array; max: Float64Array }
+
+/** Min and max of each slice along `axis` (for example axis 0 of a Conv weight: each output channel). NaN and ±Inf are ignored. */
+export function perChannelMinMax(tensor: TensorRef, axis: number): ChannelRanges {
+  return perChannelOfChunks(() => tensor.chunks(), tensor.dims, axis);
+}
+
+export function perChannelOfChunks(chunks: () => Iterable<Chunk>, dims: number[], axis: number): ChannelRanges {
+  const rank = dims.length;
+  const ax = axis < 0 ? axis + rank : axis;
+  if (ax < 0 || ax >= rank) throw new RangeError(`axis ${axis} is out of range for a tensor of rank ${rank}`);
+  const channels = dims[ax];
+  const inner = dims.slice(ax + 1).reduce((a, b) => a * b, 1);
+  const min = new Float64Array(channels).fill(Infinity);
+  const max = new Float64Array(channels).fill(-Infinity);
+  let g = 0; // global element index
+  for (const a of chunks()) {
+    let i = 0;
+    while (i < a.length) {
+      const c = Math.floor(g / inner) % channels;
+      const run = Math.min(a.length - i, inner - (g % inner)); // elements left in this channel's run
+      let lo = min[c], hi = max[c];
+      for (let k = i; k < i + run; k++) {
+        const x = a[k];
+        if (x - x !== 0) continue;
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+      }
+      min[c] = lo; max[c] = hi;
+      i += run; g += run;
+    }
+  }
+  for (let c = 0; c < channels; c++) if (min[c] > max[c]) { min[c] = NaN; max[c] = NaN; }
+  return { axis: ax, channels, min, max };
+}

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { inspectFileSync } from '../../src/onnx/inspect';
+import { expected, modelsDir, noModels, repoRoot, sampleModel, sharedModels } from './helpers/models';
+import { countOps } from './helpers/wire';
+
+const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), ...args], { encoding: 'utf8', cwd: repoRoot });
+
+describe('inspect on the shipped sample', () => {
+  it('reports mnist-8 as the model zoo describes it', () => {
+    const r = inspectFileSync(sampleModel);
+    assert.equal(r.irVersion, 3);
+    assert.deepEqual(r.opsets, { 'ai.onnx': 8 });
+    assert.equal(r.producer, 'CNTK');
+    assert.equal(r.producerVersion, '2.5.1');
+    // IR 3 lists the 8 initializers as graph inputs too: they are not inputs.
+    assert.deepEqual(r.inputs, [{ name: 'Input3', dtype: 'float', shape: [1, 1, 28, 28] }]);
+    assert.deepEqual(r.outputs, [{ name: 'Plus214_Output_0', dtype: 'float', shape: [1, 10] }]);
+    assert.equal(r.nodeCount, 12);
+    assert.deepEqual(r.opHistogram, { Conv: 2, Add: 3, Relu: 2, MaxPool: 2, Reshape: 2, MatMul: 1 });
+    assert.deepEqual(r.parameters, { count: 5998, bytes: 24008, byDtype: { float: { count: 5994, bytes: 23976 }, int64: { count: 4, bytes: 32 } } });
+    assert.equal(r.tensors[0].name, 'Parameter87');
+    assert.deepEqual(r.tensors[0].shape, [16, 8, 5, 5]);
+  });
+
+  it('`onnxq inspect --json --stats` prints one object with the documented keys', () => {
+    const res = cli(['inspect', sampleModel, '--json', '--stats', '--largest', '3']);
+    assert.equal(res.status, 0, res.stderr);
+    const r = JSON.parse(res.stdout);
+    for (const key of ['irVersion', 'opsets', 'producer', 'inputs', 'outputs', 'nodeCount', 'opHistogram', 'parameters', 'tensors']) assert.ok(key in r, key);
+    assert.equal(r.tensors.length, 3);
+    const s = r.tensors[0].stats;
+    assert.equal(s.histogram.counts.reduce((a: number, b: number) => a + b, 0), 16 * 8 * 5 * 5);
+    assert.ok(s.min < s.mean && s.mean < s.max);
+  });
+
+  it('prints a readable text summary', () => {
+    const res = cli(['inspect', sampleModel]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /IR version 3; opsets ai\.onnx 8/);
+    assert.match(res.stdout, /Input3\s+float\s+\[1, 1, 28, 28\]/);
+    assert.match(res.stdout, /Parameters: 5,998/);
+  });
+});
+
+describe('inspect on every shared model', { skip: noModels }, () => {
+  for (const rel of sharedModels()) {
+    it(rel, () => {
+      const file = path.join(modelsDir, rel);
+      const r = inspectFileSync(file);
+      // Op counts must match a count made by an independent wire-format walker.
+      const ops = countOps(fs.readFileSync(file));
+      assert.deepEqual(r.opHistogram, ops);
+      assert.equal(r.nodeCount, Object.values(ops).reduce((a, b) => a + b, 0));
+      const want = expected[rel];
+      if (want) {
+        assert.equal(r.irVersion, want.irVersion);
+        assert.equal(r.nodeCount, want.nodeCount);
+        assert.equal(r.parameters.count, want.params);
+        assert.deepEqual(Object.fromEntries(Object.entries(r.parameters.byDtype).map(([k, v]) => [k, v.bytes])), want.bytesByDtype);
+        assert.deepEqual(r.inputs.map((i) => i.name), want.inputs);
+      }
+    });
+  }
+
+  it('names symbolic dims and leaves unknown ones null', () => {
+    const r = inspectFileSync(path.join(modelsDir, 'silero/silero_vad_v5.onnx'));
+    assert.deepEqual(r.inputs.find((i) => i.name === 'state')?.shape, [2, null, 128]);
+    assert.deepEqual(r.inputs.find((i) => i.name === 'sr'), { name: 'sr', dtype: 'int64', shape: [] });
+    const det = inspectFileSync(path.join(modelsDir, 'ppocr/ch_PP-OCRv4_det_infer.onnx'));
+    assert.deepEqual(det.inputs[0].shape, ['p2o.DynamicDimension.0', 3, 'p2o.DynamicDimension.1', 'p2o.DynamicDimension.2']);
+  });
+
+  it('lists external data files', () => {
+    const r = inspectFileSync(path.join(modelsDir, 'external/mnist_external.onnx'));
+    assert.equal(r.externalData.length, 1);
+    assert.equal(r.externalData[0].location, 'mnist_external.onnx.data');
+    assert.equal(r.externalData[0].tensors, 2);
+  });
+
+  it('reports the unused ORT-internal opset imports of the IS-Net model', () => {
+    const r = inspectFileSync(path.join(modelsDir, 'imgly/isnet_quint8_dynamic_small.onnx'));
+    assert.equal(r.opsets['com.microsoft'], 1);
+    assert.equal(r.opHistogram.ConvInteger, 119);
+    assert.equal(r.opHistogram.DynamicQuantizeLinear, 119);
+  });
+});
