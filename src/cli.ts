@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { OnnxError } from './onnx/errors';
 import { inspectFileSync } from './onnx/inspect';
-import { formatInspectReport } from './onnx/format';
+import { formatInspectReport } from './onnx/reportText';
 
 const USAGE = `Usage: onnxq <command> [options]
 

@@ -1,56 +1,56 @@
-// InspectReport -> the text `onnxq inspect` prints: aligned columns a person can scan.
-import type { Dim, InspectReport, ValueInfo } from './report';
+// How report values are presented (shapes, sizes, counts), so the CLI, the model editor and the
+// Markdown summary say the same thing. Pure functions: no vscode, no Node (the webview imports them).
+import type { Dim } from './report';
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024, i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+/** `[1, 3, height, ?]`: symbolic dims by name, unknown dims as `?`; `?` alone when the rank is unknown. */
+export function formatShape(shape: readonly Dim[] | null): string {
+  if (shape === null) return '?';
+  return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
 }
 
-export function formatShape(shape: Dim[] | null): string {
-  return shape === null ? '(unknown rank)' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
-}
-
-function table(rows: string[][], indent = '  '): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n') + '\n';
-}
-
-const num = (n: number) => n.toLocaleString('en-US');
-const g = (n: number) => (Number.isFinite(n) ? Number(n.toPrecision(5)).toString() : String(n));
-
-export function formatInspectReport(r: InspectReport): string {
-  const io = (list: ValueInfo[]) => (list.length ? table(list.map((v) => [v.name, v.dtype, formatShape(v.shape)])) : '  (none)\n');
-  let s = `${r.file || 'model'}  (${formatBytes(r.fileBytes)})\n`;
-  s += `  IR version ${r.irVersion}; opsets ${Object.entries(r.opsets).map(([d, v]) => `${d} ${v}`).join(', ')}\n`;
-  s += `  producer ${r.producer || '(none)'}${r.producerVersion ? ` ${r.producerVersion}` : ''}\n`;
-  for (const [k, v] of Object.entries(r.metadata)) s += `  ${k}: ${v}\n`;
-  s += `\nInputs\n${io(r.inputs)}\nOutputs\n${io(r.outputs)}`;
-  s += `\nNodes: ${num(r.nodeCount)}${r.subgraphCount ? ` (including ${r.subgraphCount} subgraphs)` : ''}\n`;
-  const ops = Object.entries(r.opHistogram).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  if (ops.length) s += table(ops.map(([op, n]) => [op, num(n)]));
-  if (r.functions.length) s += `\nFunctions\n${table(r.functions.map((f) => [`${f.domain}.${f.name}`, `${f.nodeCount} nodes`]))}`;
-  s += `\nParameters: ${num(r.parameters.count)} (${formatBytes(r.parameters.bytes)})\n`;
-  const dtypes = Object.entries(r.parameters.byDtype).sort((a, b) => b[1].bytes - a[1].bytes);
-  if (dtypes.length) s += table(dtypes.map(([d, v]) => [d, num(v.count), formatBytes(v.bytes)]));
-  if (r.externalData.length) {
-    s += `\nExternal data\n${table(r.externalData.map((e) => [e.location, `${e.tensors} tensors`, formatBytes(e.bytes)]))}`;
+/** 1536 -> "1.50 KB", 26454 -> "25.8 KB" (binary units). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
   }
-  if (r.tensors.length) {
-    s += `\nLargest tensors\n`;
-    const head = ['name', 'dtype', 'shape', 'size'];
-    const withStats = r.tensors.some((t) => t.stats);
-    if (withStats) head.push('min', 'max', 'mean', 'std', 'zeros');
-    s += table([head, ...r.tensors.map((t) => {
-      const row = [t.name, t.dtype, formatShape(t.shape), formatBytes(t.bytes)];
-      if (withStats) {
-        const st = t.stats;
-        row.push(...(st ? [g(st.min), g(st.max), g(st.mean), g(st.std), `${(st.sparsity * 100).toFixed(1)}%`] : ['', '', '', '', '']));
-      }
-      return row;
-    })]);
-  }
-  return s;
+  if (unit === 0) return `${value} B`;
+  return `${value.toFixed(Math.abs(value) < 10 ? 2 : Math.abs(value) < 100 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** 1234567 -> "1,234,567". */
+export function formatCount(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n);
+}
+
+/** 12345678 -> "12.3 M" (parameter counts). */
+export function formatCompact(n: number): string {
+  const abs = Math.abs(n);
+  if (abs >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
+  if (abs >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (abs >= 1e4) return `${(n / 1e3).toFixed(1)} K`;
+  return formatCount(n);
+}
+
+/** A statistic: short, and exact for integers. */
+export function formatNumber(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return String(x);
+  const abs = Math.abs(x);
+  if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return x.toExponential(3);
+  return x.toPrecision(4).replace(/\.?0+$/, '');
+}
+
+/** "ai.onnx 13, com.microsoft 1", default domain first. */
+export function formatOpsets(opsets: Record<string, number>): string {
+  const entries = Object.entries(opsets).sort(([a], [b]) => (a === 'ai.onnx' ? -1 : b === 'ai.onnx' ? 1 : a.localeCompare(b)));
+  return entries.length === 0 ? 'none' : entries.map(([domain, version]) => `${domain || 'ai.onnx'} ${version}`).join(', ');
+}
+
+/** Op types by count, most frequent first, then by name. */
+export function sortedHistogram(histogram: Record<string, number>): [string, number][] {
+  return Object.entries(histogram).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
 }

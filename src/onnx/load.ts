@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dtypeBits, dtypeName, rawByteLength } from './dtype';
 import { OnnxError } from './errors';
-import { Model } from './model';
-import { EXTERNAL, int64, ModelProtoType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './proto';
+import { attributeTensors, Model } from './model';
+import { EXTERNAL, int64, ModelProtoType, type ModelProto, type NodeProto, type TensorProto } from './proto';
 import type { ExternalLocation } from './tensor';
 
 /** protobuf messages cannot exceed 2 GiB; bigger models keep their weights in external data files. */
@@ -65,36 +65,29 @@ export function parseModel(bytes: Uint8Array, options: LoadOptions & { file?: st
   }
   const externals = new Map<TensorProto, ExternalLocation>();
   const baseDir = options.baseDir ?? (options.file ? path.dirname(options.file) : undefined);
-  forEachTensor(proto, (t, where) => {
+  const model = new Model(proto, { file: options.file, baseDir, fileBytes: bytes.length }, externals);
+  forEachTensor(model, (t, where) => {
     checkTensor(t, where, label);
-    if (t.data_location === EXTERNAL) externals.set(t, resolveExternal(t, where, baseDir, label));
+    if (t.data_location === EXTERNAL) externals.set(t, resolveExternal(t, where(), baseDir, label));
   });
-  return new Model(proto, { file: options.file, baseDir, fileBytes: bytes.length }, externals);
+  return model;
 }
 
-/** Visits every TensorProto of the model: initializers, sparse ones and attribute tensors, in every graph and function. */
-export function forEachTensor(proto: ModelProto, visit: (t: TensorProto, where: string) => void): void {
-  const graphs: { g: GraphProto; path: string }[] = proto.graph ? [{ g: proto.graph, path: 'main' }] : [];
+/** Visits every TensorProto of the model: initializers, sparse ones and attribute tensors, in every
+ *  graph and function. `where` describes the place, built only when a message needs it. */
+function forEachTensor(model: Model, visit: (t: TensorProto, where: () => string) => void): void {
   const nodeLists: { nodes: NodeProto[]; path: string }[] = [];
-  for (const f of proto.functions ?? []) nodeLists.push({ nodes: f.node ?? [], path: `function ${f.domain ?? ''}.${f.name ?? ''}` });
-  for (let i = 0; i < graphs.length; i++) {
-    const { g, path: p } = graphs[i];
-    for (const t of g.initializer ?? []) visit(t, p);
-    for (const s of g.sparse_initializer ?? []) { if (s.values) visit(s.values, p); if (s.indices) visit(s.indices, p); }
-    nodeLists.push({ nodes: g.node ?? [], path: p });
-    for (const node of g.node ?? []) for (const a of node.attribute ?? []) {
-      if (a.g) graphs.push({ g: a.g, path: `${p}/${node.name || node.op_type}.${a.name}` });
-      for (const sub of a.graphs ?? []) graphs.push({ g: sub, path: `${p}/${node.name || node.op_type}.${a.name}` });
-    }
+  for (const { graph, path: p } of model.graphs()) {
+    const where = () => p;
+    for (const t of graph.initializer ?? []) visit(t, where);
+    for (const s of graph.sparse_initializer ?? []) { if (s.values) visit(s.values, where); if (s.indices) visit(s.indices, where); }
+    nodeLists.push({ nodes: graph.node ?? [], path: p });
   }
+  for (const f of model.proto.functions ?? []) nodeLists.push({ nodes: f.node ?? [], path: `function ${f.domain ?? ''}.${f.name ?? ''}` });
   for (const { nodes, path: p } of nodeLists) for (const node of nodes) for (const a of node.attribute ?? []) {
-    const where = `${p}, node "${node.name || node.op_type}" attribute "${a.name}"`;
-    if (a.t) visit(a.t, where);
-    for (const t of a.tensors ?? []) visit(t, where);
-    for (const s of [a.sparse_tensor, ...(a.sparse_tensors ?? [])]) {
-      if (s?.values) visit(s.values, where);
-      if (s?.indices) visit(s.indices, where);
-    }
+    if (!a.t && !a.tensors?.length && !a.sparse_tensor && !a.sparse_tensors?.length) continue;
+    const where = () => `${p}, node "${node.name || node.op_type}" attribute "${a.name}"`;
+    for (const t of attributeTensors(a)) visit(t, where);
   }
 }
 
@@ -103,8 +96,8 @@ function tensorLabel(t: TensorProto, where: string): string {
 }
 
 /** Dims must be non-negative exact integers and the data present must match them exactly. */
-function checkTensor(t: TensorProto, where: string, label: string): void {
-  const bad = (msg: string) => new OnnxError('invalid-tensor', `${tensorLabel(t, where)} ${msg}`, label);
+function checkTensor(t: TensorProto, where: () => string, label: string): void {
+  const bad = (msg: string) => new OnnxError('invalid-tensor', `${tensorLabel(t, where())} ${msg}`, label);
   const type = t.data_type ?? 0;
   let count = 1;
   for (const d of t.dims ?? []) {
@@ -172,4 +165,17 @@ function resolveExternal(t: TensorProto, where: string, baseDir: string | undefi
   if (offset + length > size) throw fail('external-data', `needs bytes ${offset}..${offset + length} of "${location}" but the file has ${size}; it is truncated`);
   if (expected !== undefined && length !== expected) throw fail('external-data', `has ${length} bytes of external data but its dims need ${expected}`);
   return { location, path: real, offset, length };
+}
+
+/** Decodes a tiny model once, so that protobufjs builds its decoders before the first real open
+ *  (the first decode in a process costs 30-60 ms of code generation). */
+export function warmUpDecoder(): void {
+  const tiny = ModelProtoType.encode({
+    ir_version: 8, opset_import: [{ domain: '', version: 17 }],
+    graph: { name: 'warm-up', node: [{ op_type: 'Identity', input: ['x'], output: ['y'], attribute: [{ name: 'a', type: 2, i: 1 }] }],
+      initializer: [{ name: 'w', data_type: 1, dims: [1], raw_data: new Uint8Array(4) }],
+      input: [{ name: 'x', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 1 }, { dim_param: 'n' }] } } } }],
+      output: [{ name: 'y', type: { tensor_type: { elem_type: 1 } } }] },
+  } as never).finish();
+  parseModel(tiny);
 }

@@ -24,43 +24,87 @@ function momentsPass(chunks: Iterable<Chunk>): Moments {
 }
 
 function accumulate(a: Chunk, m: Moments): void {
-  let { min, max, shift, sum, sumSq, zeros } = m;
-  let bad = 0;
+  if (m.shift !== m.shift) {
+    // Moments are taken around the first finite value, which keeps the variance precise far from zero.
+    for (let i = 0; i < a.length; i++) if (a[i] - a[i] === 0) { m.shift = a[i]; break; }
+    if (m.shift !== m.shift) { m.n += a.length; countNonFinite(a, m); return; }
+  }
+  const shift = m.shift;
+  let min = m.min, max = m.max, sum = 0, sumSq = 0, zeros = 0;
   const n = a.length;
+  // Math.min/Math.max compile branch-free; a NaN or ±Inf anywhere poisons `sum`, and only then do we
+  // take the slow path for this chunk.
   for (let i = 0; i < n; i++) {
     const x = a[i];
-    // x - x is 0 for finite x and NaN for NaN and ±Inf: one rarely-taken branch.
-    if (x - x !== 0) { bad++; continue; }
-    if (shift !== shift) shift = x; // first finite value: moments are taken around it for precision
-    min = x < min ? x : min;
-    max = x > max ? x : max;
+    min = Math.min(min, x);
+    max = Math.max(max, x);
     const d = x - shift;
     sum += d;
     sumSq += d * d;
     zeros += x === 0 ? 1 : 0;
   }
-  if (bad > 0) for (let i = 0; i < n; i++) { const x = a[i]; if (x !== x) m.nan++; else if (x - x !== 0) m.inf++; }
-  Object.assign(m, { min, max, shift, sum, sumSq, zeros, n: m.n + n - bad });
+  if (sum - sum !== 0) {
+    min = m.min; max = m.max; sum = 0; sumSq = 0; zeros = 0;
+    for (let i = 0; i < n; i++) {
+      const x = a[i];
+      if (x - x !== 0) continue;
+      min = Math.min(min, x);
+      max = Math.max(max, x);
+      const d = x - shift;
+      sum += d;
+      sumSq += d * d;
+      zeros += x === 0 ? 1 : 0;
+    }
+    countNonFinite(a, m);
+  }
+  m.min = min; m.max = max; m.sum += sum; m.sumSq += sumSq; m.zeros += zeros;
+  m.n += n;
+}
+
+/** Counts NaN and ±Inf of a chunk (they are then subtracted from the finite count). */
+function countNonFinite(a: Chunk, m: Moments): void {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (x !== x) { m.nan++; m.n--; } else if (x - x !== 0) { m.inf++; m.n--; }
+  }
 }
 
 function histogramPass(chunks: Iterable<Chunk>, min: number, max: number, bins: number, finiteOnly: boolean): Float64Array {
   const counts = new Float64Array(bins);
   const scale = max > min ? bins / (max - min) : 0;
-  const last = bins - 1;
-  for (const a of chunks) {
-    const n = a.length;
-    if (!finiteOnly) {
-      for (let i = 0; i < n; i++) {
-        const b = ((a[i] - min) * scale) | 0;
-        counts[b > last ? last : b]++;
+  // Four interleaved sets of int32 counters: consecutive values often fall in the same bin, and
+  // separate counters keep those increments from waiting on each other. Each set has one extra slot
+  // for x == max (index == bins). Counters are flushed every 2^29 elements, before they could overflow.
+  const stride = bins + 1;
+  const local = new Int32Array(4 * stride);
+  const flush = () => {
+    for (let k = 0; k < 4; k++) {
+      for (let b = 0; b < bins; b++) counts[b] += local[k * stride + b];
+      counts[bins - 1] += local[k * stride + bins];
+    }
+    local.fill(0);
+  };
+  const s1 = stride, s2 = 2 * stride, s3 = 3 * stride;
+  for (const chunk of chunks) {
+    for (let start = 0; start < chunk.length; start += 2 ** 29) {
+      const a = chunk.subarray(start, Math.min(chunk.length, start + 2 ** 29));
+      const n = a.length;
+      if (!finiteOnly) {
+        const n4 = n - (n % 4);
+        for (let i = 0; i < n4; i += 4) {
+          local[((a[i] - min) * scale) | 0]++;
+          local[s1 + (((a[i + 1] - min) * scale) | 0)]++;
+          local[s2 + (((a[i + 2] - min) * scale) | 0)]++;
+          local[s3 + (((a[i + 3] - min) * scale) | 0)]++;
+        }
+        for (let i = n4; i < n; i++) local[((a[i] - min) * scale) | 0]++;
+      } else {
+        for (let i = 0; i < n; i++) {
+          const x = a[i];
+          if (x - x === 0) local[((x - min) * scale) | 0]++;
+        }
       }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const x = a[i];
-        if (x - x !== 0) continue;
-        const b = ((x - min) * scale) | 0;
-        counts[b > last ? last : b]++;
-      }
+      flush();
     }
   }
   return counts;

@@ -19,6 +19,7 @@ export class TensorRef {
   readonly elements: number;
   /** Bytes the data takes in little-endian raw form. */
   readonly byteLength: number;
+  private typedBytes?: Uint8Array;
 
   constructor(readonly proto: TensorProto, readonly origin: TensorOrigin, readonly graph: string,
     readonly external?: ExternalLocation, name?: string) {
@@ -40,7 +41,9 @@ export class TensorRef {
     if (this.external) return readExternal(this.external, offset, length);
     const raw = this.proto.raw_data;
     if (raw && raw.length > 0) return raw.subarray(offset, offset + length);
-    return typedFieldBytes(this.proto, this.dtype, this.elements).subarray(offset, offset + length);
+    // Typed fields are converted once: chunked reads would otherwise convert the whole tensor per chunk.
+    this.typedBytes ??= typedFieldBytes(this.proto, this.dtype, this.elements);
+    return this.typedBytes.subarray(offset, offset + length);
   }
 
   /**
@@ -53,12 +56,13 @@ export class TensorRef {
     const bits = dtypeBits(this.dtype)!;
     const perByte = bits < 8 ? 8 / bits : 1;
     const step = Math.max(perByte, Math.floor(chunkElements / perByte) * perByte);
-    const wide = isWide(this.dtype);
-    const scratch = wide ? new Float64Array(Math.min(step, this.elements)) : new Float32Array(Math.min(step, this.elements));
+    const size = Math.min(step, this.elements);
+    let scratch: Float32Array | Float64Array | undefined; // only allocated when a chunk needs decoding
+    const target = (n: number) => (scratch ??= isWide(this.dtype) ? new Float64Array(size) : new Float32Array(size)).subarray(0, n);
     for (let start = 0; start < this.elements; start += step) {
       const n = Math.min(step, this.elements - start);
       const bytes = this.readBytes(Math.floor((start * bits) / 8), Math.ceil((n * bits) / 8));
-      yield decodeInto(this.dtype, bytes, n, scratch.subarray(0, n));
+      yield decodeInto(this.dtype, bytes, n, target);
     }
   }
 
@@ -126,19 +130,17 @@ export function typedFieldBytes(t: TensorProto, dtype: number, elements: number)
 }
 
 /** Decodes `n` elements of raw little-endian `bytes` into `out` (or returns a view when no decode is needed). */
-function decodeInto(dtype: number, bytes: Uint8Array, n: number, out: Float32Array | Float64Array): Float32Array | Float64Array {
+function decodeInto(dtype: number, bytes: Uint8Array, n: number, target: (n: number) => Float32Array | Float64Array): Float32Array | Float64Array {
   const aligned = (size: number) => bytes.byteOffset % size === 0;
+  if (dtype === DataType.FLOAT && aligned(4)) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+  if (dtype === DataType.DOUBLE && aligned(8)) return new Float64Array(bytes.buffer, bytes.byteOffset, n);
+  const out = target(n);
   switch (dtype) {
-    case DataType.FLOAT:
-      if (aligned(4)) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
-      new Uint8Array(out.buffer, out.byteOffset, n * 4).set(bytes);
+    case DataType.FLOAT: case DataType.DOUBLE:
+      new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
       return out;
-    case DataType.DOUBLE:
-      if (aligned(8)) return new Float64Array(bytes.buffer, bytes.byteOffset, n);
-      new Uint8Array(out.buffer, out.byteOffset, n * 8).set(bytes);
-      return out;
-    case DataType.UINT8: case DataType.BOOL: for (let i = 0; i < n; i++) out[i] = bytes[i]; return out;
-    case DataType.INT8: for (let i = 0; i < n; i++) out[i] = (bytes[i] << 24) >> 24; return out;
+    case DataType.UINT8: case DataType.BOOL: out.set(bytes.subarray(0, n)); return out;
+    case DataType.INT8: out.set(new Int8Array(bytes.buffer, bytes.byteOffset, n)); return out;
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {

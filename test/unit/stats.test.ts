@@ -94,3 +94,11 @@ describe('statistics', () => {
     assert.equal(elements, 44_018_860);
   });
 });
+
+describe('statistics with non-finite chunks', () => {
+  it('a chunk of only NaN before finite data counts correctly', () => {
+    const s = statsOfChunks(() => [Float32Array.from([NaN, NaN]), Float32Array.from([1, 3]), Float32Array.from([Infinity])], { bins: 2 });
+    assert.equal(s.nan, 2); assert.equal(s.inf, 1); assert.equal(s.count, 2);
+    assert.equal(s.mean, 2); assert.deepEqual(s.histogram.counts, [1, 1]);
+  });
+});

@@ -1,0 +1,22 @@
+// Entry point: registers the model editor and the commands; nothing else lives here.
+import type * as vscode from 'vscode';
+import { registerCommands } from './vscode/commands';
+import { ModelEditorProvider } from './vscode/modelEditorProvider';
+import { Services } from './vscode/services';
+import type { TestApi } from './vscode/testApi';
+
+export type { TestApi } from './vscode/testApi';
+
+export function activate(context: vscode.ExtensionContext): TestApi {
+  const services = new Services(context.extensionUri);
+  context.subscriptions.push(services, ModelEditorProvider.register(services), registerCommands(services));
+  const { hooks } = services;
+  return {
+    waitForRendered: (uri, timeoutMs) => hooks.waitForRendered(uri, timeoutMs),
+    lastReport: (uri) => hooks.lastReport(uri),
+  };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

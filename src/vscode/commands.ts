@@ -1,0 +1,116 @@
+// The extension's commands (ids as in package.json).
+//   onnxqs.openModel     open the model(s) in the model editor
+//   onnxqs.inspectModel  read a model in the background (progress, cancellable) and show its summary as
+//                        an untitled Markdown document; resolves with the InspectReport (undefined when
+//                        cancelled or failed: failures are shown to the user and logged)
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { isCancelled, toErrorData } from '../jobs/errors';
+import type { InspectReport } from '../onnx/report';
+import { hintFor } from './errorHints';
+import { MODEL_VIEW_TYPE } from './modelEditorProvider';
+import { openReportMarkdown } from './reportDocument';
+import type { Services } from './services';
+import { inspectSettings } from './settings';
+
+export const OPEN_MODEL_COMMAND = 'onnxqs.openModel';
+export const INSPECT_MODEL_COMMAND = 'onnxqs.inspectModel';
+
+export function registerCommands(services: Services): vscode.Disposable {
+  return vscode.Disposable.from(
+    vscode.commands.registerCommand(OPEN_MODEL_COMMAND, (uri?: unknown, selection?: unknown) => openModel(services, uri, selection)),
+    vscode.commands.registerCommand(INSPECT_MODEL_COMMAND, (uri?: unknown, selection?: unknown) => inspectModels(services, uri, selection)),
+  );
+}
+
+async function openModel(services: Services, uri: unknown, selection: unknown): Promise<void> {
+  const targets = await resolveTargets(uri, selection, 'Open in Model Viewer');
+  for (const target of targets) {
+    try {
+      await vscode.commands.executeCommand('vscode.openWith', target, MODEL_VIEW_TYPE);
+    } catch (err) {
+      services.log.error(`Could not open ${target.toString(true)} in the model viewer: ${toErrorData(err).message}`);
+      void vscode.window.showErrorMessage(`Could not open ${path.basename(target.path)} in the model viewer: ${toErrorData(err).message}`);
+    }
+  }
+}
+
+/** Inspects each target; resolves with the last report (the one shown last). */
+async function inspectModels(services: Services, uri: unknown, selection: unknown): Promise<InspectReport | undefined> {
+  const targets = await resolveTargets(uri, selection, 'Show Model Summary');
+  let last: InspectReport | undefined;
+  for (const target of targets) last = (await inspectModel(services, target)) ?? last;
+  return last;
+}
+
+async function inspectModel(services: Services, uri: vscode.Uri): Promise<InspectReport | undefined> {
+  const name = path.basename(uri.path);
+  if (uri.scheme !== 'file') {
+    void vscode.window.showErrorMessage(`Cannot read ${name}: ${hintFor({ code: 'unsupported-scheme', message: '' })}`);
+    return undefined;
+  }
+  const { largest, bins } = inspectSettings(uri);
+  let report: InspectReport;
+  try {
+    report = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Reading ${name}`, cancellable: true },
+      async (progress, token) => {
+        const abort = new AbortController();
+        const subscription = token.onCancellationRequested(() => abort.abort());
+        try {
+          return await services.jobs.inspect(
+            { path: uri.fsPath, largest, stats: true, bins },
+            { signal: abort.signal, onProgress: (p) => progress.report({ message: p.message }) },
+          );
+        } finally {
+          subscription.dispose();
+        }
+      },
+    );
+  } catch (err) {
+    if (isCancelled(err)) {
+      services.log.info(`Inspecting ${uri.fsPath} was cancelled.`);
+      return undefined;
+    }
+    const error = toErrorData(err);
+    services.log.error(`Could not inspect ${uri.fsPath}: [${error.code}] ${error.message}`);
+    void vscode.window.showErrorMessage(`Could not read ${name}: ${error.message} ${hintFor(error)}`, 'Show Log').then((choice) => {
+      if (choice) services.log.show(true);
+    });
+    return undefined;
+  }
+  services.hooks.recordReport(uri.toString(), report);
+  await openReportMarkdown(report, uri);
+  return report;
+}
+
+/**
+ * What a command acts on: the explorer's multi-selection or the clicked file (VS Code passes both from
+ * a context menu), else the model in the active editor tab, else a file picker.
+ */
+async function resolveTargets(uri: unknown, selection: unknown, title: string): Promise<vscode.Uri[]> {
+  if (Array.isArray(selection)) {
+    const uris = selection.filter((u): u is vscode.Uri => u instanceof vscode.Uri);
+    if (uris.length > 0) return uris;
+  }
+  if (uri instanceof vscode.Uri) return [uri];
+  if (typeof uri === 'string' && uri) return [uri.includes('://') || uri.startsWith('file:') ? vscode.Uri.parse(uri) : vscode.Uri.file(uri)];
+  const active = activeModel();
+  if (active) return [active];
+  const picked = await vscode.window.showOpenDialog({
+    title,
+    canSelectMany: true,
+    openLabel: title,
+    filters: { 'ONNX models': ['onnx'] },
+  });
+  return picked ?? [];
+}
+
+function activeModel(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const candidates: (vscode.Uri | undefined)[] = [
+    input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined,
+    vscode.window.activeTextEditor?.document.uri,
+  ];
+  return candidates.find((u) => u !== undefined && u.path.toLowerCase().endsWith('.onnx'));
+}
