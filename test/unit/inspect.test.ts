@@ -50,7 +50,13 @@ describe('inspect on every shared model', { skip: noModels }, () => {
   for (const rel of sharedModels()) {
     it(rel, () => {
       const file = path.join(modelsDir, rel);
-      const r = inspectFileSync(file);
+      const r = inspectFileSync(file, { stats: true, largest: Number.MAX_SAFE_INTEGER });
+      // Statistics cover every element of every numeric weight exactly once.
+      let counted = 0;
+      for (const t of r.tensors) if (t.stats) counted += t.stats.count + t.stats.nan + t.stats.inf;
+      const numeric = r.tensors.filter((t) => t.dtype !== 'string').reduce((a, t) => a + t.elements, 0);
+      assert.equal(counted, numeric);
+      assert.equal(r.tensors.reduce((a, t) => a + t.elements, 0), r.parameters.count, 'every weight is listed');
       // Op counts must match a count made by an independent wire-format walker.
       const ops = countOps(fs.readFileSync(file));
       assert.deepEqual(r.opHistogram, ops);

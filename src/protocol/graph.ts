@@ -1,0 +1,95 @@
+// What the model editor's webview receives to draw a graph and its weights: compact, plain JSON, never
+// protobuf and never whole tensors. Built by src/onnx/graphData.ts (core), laid out by
+// webview/graph/layout.ts (in a web worker), drawn by webview/graph/*. Both ends import this file.
+import type { Dim, TensorStats } from '../onnx/report';
+
+/** Colour families of the graph view. */
+export type OpCategory =
+  | 'conv'            // Conv, ConvTranspose, ConvInteger, QLinearConv
+  | 'matmul'          // MatMul, Gemm, MatMulInteger, QLinearMatMul, MatMulNBits, Attention-like ops
+  | 'activation'      // Relu, Sigmoid, Tanh, Gelu, HardSigmoid, Clip, Softmax, ...
+  | 'normalization'   // BatchNormalization, LayerNormalization, InstanceNormalization, ...
+  | 'pool'            // MaxPool, AveragePool, GlobalAveragePool, ...
+  | 'elementwise'     // Add, Mul, Sub, Div, Pow, Sqrt, ...
+  | 'reduce'          // ReduceMean, ReduceSum, ArgMax, ...
+  | 'shape'           // Reshape, Transpose, Concat, Slice, Gather, Squeeze, Shape, Cast, ...
+  | 'quantization'    // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, QLinear*, MatMulInteger, MatMulNBits
+  | 'control'         // If, Loop, Scan
+  | 'recurrent'       // LSTM, GRU, RNN
+  | 'constant'        // Constant
+  | 'other';
+
+export interface GraphAttribute {
+  name: string;
+  /** ONNX attribute type in lower case: `int`, `floats`, `tensor`, `graph`, ... */
+  type: string;
+  /** Formatted for display; tensors are summarised (dtype, shape, a few values), never sent whole. */
+  value: string;
+}
+
+export interface GraphNodeData {
+  op: string;
+  /** '' for the default ONNX domain. */
+  domain: string;
+  name: string;
+  category: OpCategory;
+  /** Value ids (indexes into GraphData.values); -1 for an omitted optional input. */
+  inputs: number[];
+  outputs: number[];
+  attributes: GraphAttribute[];
+  /** Subgraphs held by this node's attributes (If branches, Loop/Scan bodies). */
+  subgraphs: { attribute: string; path: string }[];
+}
+
+export type ValueKind = 'input' | 'output' | 'weight' | 'intermediate' | 'outer';
+
+export interface GraphValueData {
+  name: string;
+  /** Lower-case TensorProto type name, or null when unknown. */
+  dtype: string | null;
+  /** null when the shape is unknown; dims as in ValueInfo (number, symbolic name, or null). */
+  shape: Dim[] | null;
+  kind: ValueKind;
+  /** Index into the model's weight list (WeightSummary[]) for initializers and Constant outputs. */
+  weight?: number;
+}
+
+/** One graph: the main graph or a subgraph, addressed by its path (`main`, `main/If_0.then_branch`). */
+export interface GraphData {
+  path: string;
+  name: string;
+  /** From the main graph down to this one's parent, for the breadcrumb. */
+  ancestors: { path: string; label: string }[];
+  nodes: GraphNodeData[];
+  values: GraphValueData[];
+  /** Value ids of the graph's inputs (initializers excluded) and outputs. */
+  inputs: number[];
+  outputs: number[];
+}
+
+/** A weight as the weights table shows it: statistics without the histogram (that comes on request). */
+export interface WeightSummary {
+  name: string;
+  dtype: string;
+  shape: number[];
+  elements: number;
+  bytes: number;
+  origin: 'initializer' | 'constant' | 'sparse-initializer';
+  graph: string;
+  /** Names of the nodes that consume it (for "used by", and to pick the per-channel axis). */
+  consumers: { node: string; op: string; input: number }[];
+  stats?: Omit<TensorStats, 'histogram' | 'percentiles'> & {
+    /** max |x| / std: how far the largest value stands out. */
+    outlierScore: number;
+  };
+}
+
+/** What the weights view shows for a selected weight. */
+export interface WeightDetail {
+  name: string;
+  bins: number;
+  histogram: { min: number; max: number; counts: number[] };
+  percentiles: Record<string, number>;
+  /** Per output channel, for Conv / MatMul / Gemm weights. */
+  channels?: { axis: number; min: number[]; max: number[] };
+}
