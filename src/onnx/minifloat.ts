@@ -41,3 +41,32 @@ export function floatTable(type: number): Float32Array | undefined {
   cache.set(type, t);
   return t;
 }
+
+const word = new Uint32Array(1);
+const single = new Float32Array(word.buffer);
+
+/** The float16 bit pattern nearest to `value` (IEEE round half to even; overflow gives ±Inf). */
+export function float16Bits(value: number): number {
+  single[0] = value;
+  const x = word[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  let shift = 13;
+  let half: number;
+  if (e <= 0) { // subnormal in float16
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    shift = 14 - e;
+    half = mant >>> shift;
+  } else {
+    half = (e << 10) | (mant >>> 13);
+  }
+  const rest = mant & ((1 << shift) - 1);
+  const halfway = 1 << (shift - 1);
+  if (rest > halfway || (rest === halfway && (half & 1))) half++; // a carry may roll into the exponent: correct
+  return sign | half;
+}

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { dtypeName } from '../onnx/dtype';
 import { OnnxError } from '../onnx/errors';
+import { float16Bits } from '../onnx/minifloat';
 import { TensorProtoType, type TensorProto } from '../onnx/proto';
 import type { ValueInfo } from '../onnx/report';
 import { TensorRef } from '../onnx/tensor';
@@ -48,7 +49,7 @@ function fill(type: ort.Tensor.Type, n: number, next: () => number): ort.Tensor.
     case 'int64': return BigInt64Array.from({ length: n }, () => BigInt(Math.floor(next() * 10)));
     case 'uint64': return BigUint64Array.from({ length: n }, () => BigInt(Math.floor(Math.abs(next()) * 10)));
     case 'bool': return Uint8Array.from({ length: n }, () => (next() > 0 ? 1 : 0));
-    case 'float16': return Uint16Array.from({ length: n }, () => 0x3c00); // 1.0
+    case 'float16': return Uint16Array.from({ length: n }, () => float16Bits(next()));
     default: {
       const Ctor = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array }[type as 'int8'];
       return Ctor.from({ length: n }, () => Math.floor(Math.abs(next()) * 100));

@@ -9,6 +9,7 @@ import { floatTensor, makeModel, modelFromProto, node, tensor, valueInfo } from 
 import { DataType } from '../../src/onnx/dtype';
 import { inspectModel } from '../../src/onnx/inspect';
 import { loadModel, parseModel } from '../../src/onnx/load';
+import { float16Bits, floatTable } from '../../src/onnx/minifloat';
 import { EXTERNAL, ModelProtoType, type GraphProto, type TensorProto } from '../../src/onnx/proto';
 import { TensorRef } from '../../src/onnx/tensor';
 import { writeModel } from '../../src/onnx/write';
@@ -210,5 +211,20 @@ describe('external data', () => {
     const w = back.weights()[0];
     assert.equal(w.external?.location, 'out.onnx.data');
     assert.deepEqual(Array.from(new Float32Array(Uint8Array.from(w.readBytes(n * 4 - 8, 8)).buffer)), [0, 3]);
+  });
+});
+
+describe('float16 encoding', () => {
+  it('round-trips every finite float16 and rounds half to even', () => {
+    const table = floatTable(DataType.FLOAT16)!;
+    for (let h = 0; h < 65536; h++) {
+      const v = table[h];
+      if (Number.isNaN(v)) continue;
+      assert.equal(float16Bits(v), h, `0x${h.toString(16)} (${v})`);
+    }
+    assert.equal(float16Bits(1 + 2 ** -11), 0x3c00); // halfway between 1 and the next half: stays even
+    assert.equal(float16Bits(1 + 3 * 2 ** -11), 0x3c02); // halfway, odd below: rounds up
+    assert.equal(float16Bits(70000), 0x7c00);
+    assert.equal(float16Bits(2 ** -26), 0); // below half the smallest subnormal
   });
 });
