@@ -1,8 +1,14 @@
-// `onnxq`: the core from a terminal. Commands: inspect (more come with the quantizer and runtime).
-import { parseArgs } from 'node:util';
+// `onnxq`: the core from a terminal. Commands: inspect, quantize (compare and bench come with the runtime).
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OnnxError } from './onnx/errors';
 import { inspectFileSync } from './onnx/inspect';
 import { formatInspectReport } from './onnx/reportText';
+import { QuantizeError } from './quantize/errors';
+import { formatQuantizeReport } from './quantize/format';
+import { quantizeFile } from './quantize/index';
+import {
+  assertAvailable, resolveOptions, type ActivationType, type CalibrationMethod, type QuantFormat, type QuantizeOptions, type QuantMode, type WeightType,
+} from './quantize/options';
 
 const USAGE = `Usage: onnxq <command> [options]
 
@@ -11,12 +17,48 @@ Commands:
       IR and opset versions, producer, inputs and outputs, op counts, parameters by dtype,
       the largest tensors (with statistics under --stats) and external data files.
 
-Options:
+  quantize IN -o OUT [--mode dynamic|weight-only] [--weight-type int8|uint8|int4|uint4]
+                     [--per-channel] [--symmetric-weights|--asymmetric-weights] [--reduce-range]
+                     [--op-types LIST] [--include LIST] [--exclude LIST]
+                     [--keep-first-layer] [--keep-last-layer]
+                     [--block-size N] [--accuracy-level N] [--external-data] [--json]
+      Quantizes IN and writes OUT (only when everything succeeded, after onnxruntime has loaded it).
+      dynamic (default): MatMul/Gemm -> DynamicQuantizeLinear + MatMulInteger (int8 weights by
+      default); with --op-types ...,Conv also Conv -> ConvInteger (uint8 weights; for size only:
+      not faster than fp32 on onnxruntime CPU). weight-only: MatMul/Gemm -> com.microsoft
+      MatMulNBits (int4 by default, block 32, accuracy level 4).
+      Not available yet: --mode static, --format qdq, and the static options (--activation-type,
+      --symmetric-activations, --calibration, --calib-data, --calib-random, --percentile,
+      --smooth-quant [ALPHA], --quantize-bias); they are accepted and answered with a clear message.
+
+Options (inspect):
   --json         print one JSON object instead of text
   --stats        add statistics (min, max, mean, std, sparsity, histogram) to the listed tensors
   --largest N    how many of the largest tensors to list (default 20)
   --bins N       histogram bins for --stats (default 64)
-  -h, --help     this help
+
+Options (quantize):
+  -o, --output OUT        the quantized model (must differ from IN)
+  --mode M                dynamic (default) | weight-only | static (not available yet)
+  --format F              qoperator (default) | qdq (not available yet)
+  --weight-type T         int8 (default for dynamic) | uint8 | int4 (default for weight-only) | uint4
+  --per-channel           one scale per output channel (dynamic)
+  --symmetric-weights     zero point in the middle of the range (default for int8/int4)
+  --asymmetric-weights    zero point from the weights' range (default for uint8/uint4)
+  --reduce-range          7-bit weights, for CPUs without VNNI (dynamic)
+  --op-types LIST         comma-separated op types (default MatMul,Gemm; dynamic also takes Conv)
+  --include LIST          quantize only nodes whose name matches (names or globs with * and ?)
+  --exclude LIST          leave nodes whose name matches in float
+  --keep-first-layer      leave the first quantizable node of each graph in float
+  --keep-last-layer       leave the last quantizable node of each graph in float
+  --block-size N          weight-only block size: 16, 32 (default), 64, 128 or 256
+  --accuracy-level N      weight-only MatMulNBits accuracy_level 0-4 (default 4: int8 compute)
+  --external-data         write tensors of 1 KiB or more to OUT.data
+  --json                  print the report as one JSON object
+
+  -h, --help              this help
+
+Exit codes: 0 success, 1 error (the message says what and why), 2 usage mistake.
 `;
 
 /** A usage mistake: exit code 2 and the usage text, as command-line tools do. */
@@ -29,45 +71,133 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
   return n;
 }
 
-export function main(argv: string[]): number {
+function integer(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new UsageError(`${flag} needs an integer, got "${value}"`);
+  return n;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((s) => s.trim());
+}
+
+const INSPECT_OPTIONS = {
+  json: { type: 'boolean' }, stats: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  largest: { type: 'string' }, bins: { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+const QUANTIZE_OPTIONS = {
+  json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, output: { type: 'string', short: 'o' },
+  mode: { type: 'string' }, format: { type: 'string' }, 'weight-type': { type: 'string' }, 'activation-type': { type: 'string' },
+  'per-channel': { type: 'boolean' }, 'symmetric-weights': { type: 'boolean' }, 'asymmetric-weights': { type: 'boolean' },
+  'symmetric-activations': { type: 'boolean' }, 'reduce-range': { type: 'boolean' },
+  'op-types': { type: 'string' }, include: { type: 'string' }, exclude: { type: 'string' },
+  'keep-first-layer': { type: 'boolean' }, 'keep-last-layer': { type: 'boolean' },
+  'block-size': { type: 'string' }, 'accuracy-level': { type: 'string' }, 'external-data': { type: 'boolean' },
+  calibration: { type: 'string' }, 'calib-data': { type: 'string' }, 'calib-random': { type: 'string' },
+  percentile: { type: 'string' }, 'smooth-quant': { type: 'string' }, 'quantize-bias': { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** `--smooth-quant` takes an optional alpha: without a number after it, it means the default 0.5. */
+function expandOptionalValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--smooth-quant') {
+      const next = argv[i + 1];
+      if (next !== undefined && /^[0-9.]+$/.test(next)) { out.push(`--smooth-quant=${next}`); i++; } else out.push('--smooth-quant=0.5');
+    } else out.push(argv[i]);
+  }
+  return out;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const command = argv.find((a) => !a.startsWith('-'));
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
-      options: {
-        json: { type: 'boolean' }, stats: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        largest: { type: 'string' }, bins: { type: 'string' },
-      },
-    });
+    parsed = command === 'quantize'
+      ? parseArgs({ args: expandOptionalValues(argv), allowPositionals: true, strict: true, options: QUANTIZE_OPTIONS })
+      : parseArgs({ args: argv, allowPositionals: true, strict: true, options: INSPECT_OPTIONS });
   } catch (e) {
     process.stderr.write(`onnxq: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
+  const [, ...rest] = positionals;
   if (values.help || !command) {
-    (command ? process.stdout : process.stderr).write(USAGE);
+    (command || values.help ? process.stdout : process.stderr).write(USAGE);
     return values.help ? 0 : 2;
   }
   try {
     switch (command) {
       case 'inspect': {
+        const v = values as { json?: boolean; stats?: boolean; largest?: string; bins?: string };
         if (rest.length !== 1) throw new UsageError('inspect takes exactly one model path');
         const report = inspectFileSync(rest[0], {
-          stats: !!values.stats, largest: positiveInt(values.largest, '--largest', 20), bins: positiveInt(values.bins, '--bins', 64),
+          stats: !!v.stats, largest: positiveInt(v.largest, '--largest', 20), bins: positiveInt(v.bins, '--bins', 64),
         });
-        process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspectReport(report));
+        process.stdout.write(v.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspectReport(report));
         return 0;
       }
+      case 'quantize':
+        return await quantizeCommand(values as QuantizeValues, rest);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
     if (e instanceof UsageError) { process.stderr.write(`onnxq: ${e.message}\n\n${USAGE}`); return 2; }
-    if (e instanceof OnnxError) { process.stderr.write(`onnxq: ${e.message}\n`); return 1; }
+    if (e instanceof OnnxError || e instanceof QuantizeError) { process.stderr.write(`onnxq: ${e.message}\n`); return 1; }
+    if ((e as Error).name === 'SessionCheckError') { process.stderr.write(`onnxq: ${(e as Error).message}; nothing was written\n`); return 1; }
     process.stderr.write(`onnxq: unexpected error: ${(e as Error).stack ?? e}\n`);
     return 1;
   }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+type QuantizeValues = { [K in keyof typeof QUANTIZE_OPTIONS]?: (typeof QUANTIZE_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<number> {
+  if (rest.length !== 1) throw new UsageError('quantize takes exactly one input model: onnxq quantize IN -o OUT');
+  if (!v.output) throw new UsageError('quantize needs an output file: -o OUT');
+  if (v['symmetric-weights'] && v['asymmetric-weights']) throw new UsageError('--symmetric-weights and --asymmetric-weights exclude each other');
+  const calibration = v.calibration !== undefined || v['calib-data'] !== undefined || v['calib-random'] !== undefined || v.percentile !== undefined
+    ? {
+      method: v.calibration as CalibrationMethod | undefined,
+      dataDir: v['calib-data'],
+      randomSamples: v['calib-random'] !== undefined ? positiveInt(v['calib-random'], '--calib-random', 1) : undefined,
+      percentile: v.percentile !== undefined ? Number(v.percentile) : undefined,
+    }
+    : undefined;
+  const options: QuantizeOptions = {
+    mode: v.mode as QuantMode | undefined,
+    format: v.format as QuantFormat | undefined,
+    weightType: v['weight-type'] as WeightType | undefined,
+    activationType: v['activation-type'] as ActivationType | undefined,
+    perChannel: v['per-channel'],
+    symmetricWeights: v['symmetric-weights'] ? true : v['asymmetric-weights'] ? false : undefined,
+    symmetricActivations: v['symmetric-activations'],
+    reduceRange: v['reduce-range'],
+    opTypes: list(v['op-types']),
+    include: list(v.include),
+    exclude: list(v.exclude),
+    keepFirstLayer: v['keep-first-layer'],
+    keepLastLayer: v['keep-last-layer'],
+    blockSize: integer(v['block-size'], '--block-size'),
+    accuracyLevel: integer(v['accuracy-level'], '--accuracy-level'),
+    quantizeBias: v['quantize-bias'],
+    calibration,
+    smoothQuant: v['smooth-quant'] !== undefined ? Number(v['smooth-quant']) : undefined,
+  };
+  for (const k of Object.keys(options) as (keyof QuantizeOptions)[]) if (options[k] === undefined) delete options[k];
+  if (calibration) for (const k of Object.keys(calibration) as (keyof typeof calibration)[]) if (calibration[k] === undefined) delete calibration[k];
+
+  // Options are checked (and unavailable modes refused) before the model is even read.
+  assertAvailable(resolveOptions(options));
+  // onnxruntime's native addon is loaded only by the commands that run models.
+  const { checkSession } = await import('./runtime/check.js');
+  const report = await quantizeFile(rest[0], v.output, options, { externalData: !!v['external-data'], verify: checkSession });
+  process.stdout.write(v.json ? `${JSON.stringify(report, null, 2)}\n` : formatQuantizeReport(report, rest[0], v.output));
+  if (!report.quantized.length && !v.json) process.stderr.write('onnxq: warning: nothing was quantized; the output is the input model re-written\n');
+  return 0;
+}
+
+if (require.main === module) main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

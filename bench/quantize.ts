@@ -1,0 +1,245 @@
+// `npm run bench:quantize`: the quantizer's figures, written to bench/quantize-results.json.
+//
+// 1. Quantizer speed: dynamic int8 of the generated ~400 MB fp32 transformer (bench/transformer.ts, cached
+//    in ONNXQ_BENCH_CACHE, default bench/.cache), end to end (read, quantize, write), against a plain read
+//    + write of the same file (loadModel + writeModel), interleaved, each in a fresh process (peak RSS).
+//    MB/s counts the fp32 bytes of the weights that were quantized.
+// 2. Latency int8 / fp32 in onnxruntime-node (CPU, optimization "all"), the models run interleaved in one
+//    process, >= 20 timed runs each after warm-up; ratio of best times (the target) and of medians:
+//    an FFN block 768 -> 3072 -> 768 at 1024 tokens, dynamic int8 (target <= 0.45), and one linear layer
+//    4096 -> 11008 at one token, MatMulNBits int4 block 32 with accuracy_level 4 (target <= 0.3).
+// 3. Sizes and cosine similarity of the outputs on the same seeded inputs.
+//
+// Environment: ONNXQ_BENCH_RUNS (quantizer runs, default 3), ONNXQ_BENCH_LATENCY_RUNS (default 30),
+// ONNXQ_BENCH_STRICT=1 (exit 1 when a target is missed). MB = 10^6 bytes.
+import { fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { loadModel } from '../src/onnx/load';
+import { modelFromProto } from '../src/onnx/builder';
+import type { ModelProto } from '../src/onnx/proto';
+import { writeModel } from '../src/onnx/write';
+import { quantizeFile, type QuantizeOptions, type QuantizeReport } from '../src/quantize/index';
+import { checkSession, optimizedOpCounts } from '../src/runtime/check';
+import { seededRandom } from '../src/runtime/random';
+import { cosine, ffnModel, matmulModel } from './quantize-models';
+import { ensureTransformer } from './transformer';
+
+const ROOT = path.join(__dirname, '..');
+const CACHE_DIR = path.resolve(ROOT, process.env.ONNXQ_BENCH_CACHE ?? 'bench/.cache');
+const RESULTS = path.join(__dirname, 'quantize-results.json');
+const RUNS = Math.max(1, Number(process.env.ONNXQ_BENCH_RUNS ?? 3) || 3);
+const LAT_RUNS = Math.max(20, Number(process.env.ONNXQ_BENCH_LATENCY_RUNS ?? 30) || 30);
+const MB = 1e6;
+
+type ChildTask = { kind: 'copy'; file: string; out: string } | { kind: 'quantize'; file: string; out: string; options: QuantizeOptions };
+interface ChildResult { seconds: number; maxRssBytes: number; report?: QuantizeReport }
+
+// ---- child side ---------------------------------------------------------------------------------
+async function child(task: ChildTask): Promise<ChildResult> {
+  const t = performance.now();
+  let report: QuantizeReport | undefined;
+  if (task.kind === 'copy') writeModel(loadModel(task.file), task.out);
+  else report = await quantizeFile(task.file, task.out, task.options);
+  const seconds = (performance.now() - t) / 1000;
+  return { seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024, report };
+}
+
+function runChild(task: ChildTask): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const p = fork(__filename, ['--child', JSON.stringify(task)], {
+      execArgv: ['--max-old-space-size=8192', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let result: ChildResult | undefined;
+    p.on('message', (m) => { result = m as ChildResult; });
+    p.on('error', reject);
+    p.on('exit', (code) => (result ? resolve(result) : reject(new Error(`child ${task.kind} exited with ${code}`))));
+  });
+}
+
+// ---- helpers -------------------------------------------------------------------------------------
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function randomInput(shape: number[], seed: number): ort.Tensor {
+  const rand = seededRandom(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return new ort.Tensor('float32', Float32Array.from({ length: n }, () => rand() * 2 - 1), shape);
+}
+
+async function session(file: string): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+}
+
+/** Runs the sessions interleaved: warm-up, then `runs` timed runs each. Milliseconds per run. */
+async function interleaved(sessions: Record<string, ort.InferenceSession>, feeds: Record<string, ort.Tensor>, runs: number): Promise<Record<string, { bestMs: number; medianMs: number; samples: number[] }>> {
+  const names = Object.keys(sessions);
+  for (let w = 0; w < 3; w++) for (const n of names) await sessions[n].run(feeds);
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const n of names) {
+      const t = performance.now();
+      await sessions[n].run(feeds);
+      samples[n].push(performance.now() - t);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, { bestMs: r3(Math.min(...samples[n])), medianMs: r3(median(samples[n])), samples: samples[n].map(r3) }]));
+}
+
+async function outputsCosine(a: ort.InferenceSession, b: ort.InferenceSession, shape: number[], inputs: number): Promise<number> {
+  const xs: Float32Array[] = [], ys: Float32Array[] = [];
+  for (let i = 0; i < inputs; i++) {
+    const feeds = { x: randomInput(shape, 1000 + i) };
+    const [oa, ob] = [await a.run(feeds), await b.run(feeds)];
+    for (const k of Object.keys(oa)) { xs.push(oa[k].data as Float32Array); ys.push(ob[k].data as Float32Array); }
+  }
+  return cosine(concat(xs), concat(ys));
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+function writeProto(proto: ModelProto, file: string): number {
+  return writeModel(modelFromProto(proto), file).bytes;
+}
+
+// ---- parent ---------------------------------------------------------------------------------------
+async function quantizerSpeed(tmp: string) {
+  console.log('generating / reusing the ~400 MB transformer ...');
+  const gen = ensureTransformer(CACHE_DIR);
+  const copies: ChildResult[] = [], quants: ChildResult[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    copies.push(await runChild({ kind: 'copy', file: gen.file, out: path.join(tmp, 'copy.onnx') }));
+    quants.push(await runChild({ kind: 'quantize', file: gen.file, out: path.join(tmp, 'transformer.int8.onnx'), options: { mode: 'dynamic' } }));
+    console.log(`  run ${r + 1}: read+write ${copies[r].seconds.toFixed(2)} s, read+quantize+write ${quants[r].seconds.toFixed(2)} s`);
+  }
+  const report = quants[0].report!;
+  const weightBytes = report.weightBytesBefore;
+  const best = Math.min(...quants.map((q) => q.seconds)), bestCopy = Math.min(...copies.map((c) => c.seconds));
+  const out = path.join(tmp, 'transformer.int8.onnx');
+  await checkSession(out);
+  const ops = await optimizedOpCounts(out);
+  return {
+    file: path.relative(ROOT, gen.file), fileBytes: gen.bytes, quantizedFp32WeightBytes: weightBytes,
+    quantizedNodes: report.quantized.length, sizeAfter: report.sizeAfter, sizeRatio: r3(report.sizeAfter / report.sizeBefore),
+    quantize: {
+      bestSeconds: r3(best), medianSeconds: r3(median(quants.map((q) => q.seconds))),
+      weightMBps: r3(weightBytes / MB / best), medianWeightMBps: r3(weightBytes / MB / median(quants.map((q) => q.seconds))),
+      phases: quants.map((q) => q.report!.seconds),
+      peakRssBytes: Math.max(...quants.map((q) => q.maxRssBytes)), peakRssOverFile: r3(Math.max(...quants.map((q) => q.maxRssBytes)) / gen.bytes),
+    },
+    readWrite: {
+      bestSeconds: r3(bestCopy), medianSeconds: r3(median(copies.map((c) => c.seconds))), fileMBps: r3(gen.bytes / MB / bestCopy),
+      peakRssBytes: Math.max(...copies.map((c) => c.maxRssBytes)),
+    },
+    quantizeOverReadWrite: r3(best / bestCopy),
+    onnxruntime: { loads: true, optimizedOps: ops },
+  };
+}
+
+async function ffnLatency(tmp: string) {
+  const fp32 = path.join(tmp, 'ffn.onnx');
+  const fileBytes = writeProto(ffnModel({ hidden: 768, ffn: 3072, seed: 11 }), fp32);
+  const variants: Record<string, QuantizeOptions> = { int8: { mode: 'dynamic' }, int8PerChannel: { mode: 'dynamic', perChannel: true } };
+  const files: Record<string, string> = { fp32 };
+  const sizes: Record<string, number> = {};
+  const fused: Record<string, Record<string, number>> = {};
+  for (const [name, options] of Object.entries(variants)) {
+    files[name] = path.join(tmp, `ffn.${name}.onnx`);
+    const r = await quantizeFile(fp32, files[name], options, { verify: checkSession });
+    sizes[name] = r3(r.sizeAfter / fileBytes);
+    fused[name] = await optimizedOpCounts(files[name]);
+  }
+  const sessions = Object.fromEntries(await Promise.all(Object.entries(files).map(async ([n, f]) => [n, await session(f)] as const)));
+  const shape = [1, 1024, 768];
+  const times = await interleaved(sessions, { x: randomInput(shape, 7) }, LAT_RUNS);
+  const result: Record<string, unknown> = { shape, runsEach: LAT_RUNS, fp32: times.fp32 };
+  for (const name of Object.keys(variants)) {
+    result[name] = {
+      ...times[name], ratioBest: r3(times[name].bestMs / times.fp32.bestMs), ratioMedian: r3(times[name].medianMs / times.fp32.medianMs),
+      sizeRatio: sizes[name], cosine64: Number((await outputsCosine(sessions.fp32, sessions[name], shape, 64)).toFixed(6)),
+      optimizedOps: fused[name],
+    };
+  }
+  for (const s of Object.values(sessions)) await s.release();
+  return result;
+}
+
+async function int4Latency(tmp: string) {
+  const fp32 = path.join(tmp, 'linear.onnx');
+  const fileBytes = writeProto(matmulModel({ K: 4096, N: 11008, seed: 12 }), fp32);
+  const variants: Record<string, QuantizeOptions> = {
+    int4Level4: { mode: 'weight-only', weightType: 'int4', blockSize: 32, accuracyLevel: 4 },
+    int4Level0: { mode: 'weight-only', weightType: 'int4', blockSize: 32, accuracyLevel: 0 },
+    int8Dynamic: { mode: 'dynamic' },
+  };
+  const files: Record<string, string> = { fp32 };
+  const sizes: Record<string, number> = {};
+  const fused: Record<string, Record<string, number>> = {};
+  for (const [name, options] of Object.entries(variants)) {
+    files[name] = path.join(tmp, `linear.${name}.onnx`);
+    const r = await quantizeFile(fp32, files[name], options, { verify: checkSession });
+    sizes[name] = r3(r.sizeAfter / fileBytes);
+    fused[name] = await optimizedOpCounts(files[name]);
+  }
+  const sessions = Object.fromEntries(await Promise.all(Object.entries(files).map(async ([n, f]) => [n, await session(f)] as const)));
+  const shape = [1, 4096];
+  const times = await interleaved(sessions, { x: randomInput(shape, 8) }, Math.max(LAT_RUNS, 40));
+  const result: Record<string, unknown> = { shape: [1, 4096, 11008], fp32: times.fp32, fp32Bytes: fileBytes };
+  for (const name of Object.keys(variants)) {
+    result[name] = {
+      ...times[name], ratioBest: r3(times[name].bestMs / times.fp32.bestMs), ratioMedian: r3(times[name].medianMs / times.fp32.medianMs),
+      sizeRatio: sizes[name], cosine64: Number((await outputsCosine(sessions.fp32, sessions[name], shape, 64)).toFixed(6)),
+      optimizedOps: fused[name],
+    };
+  }
+  for (const s of Object.values(sessions)) await s.release();
+  return result;
+}
+
+async function main() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-qbench-'));
+  try {
+    const started = new Date().toISOString();
+    const speed = await quantizerSpeed(tmp);
+    console.log(`quantizer: ${speed.quantize.weightMBps} MB/s of fp32 weights (best of ${RUNS}); read+write ${speed.readWrite.bestSeconds} s, quantize ${speed.quantize.bestSeconds} s; peak RSS ${(speed.quantize.peakRssOverFile)}x the file`);
+    const ffn = await ffnLatency(tmp);
+    const int8 = ffn.int8 as { ratioBest: number; ratioMedian: number; cosine64: number; sizeRatio: number };
+    console.log(`FFN 768-3072-768 x 1024 tokens: int8/fp32 best ${int8.ratioBest}, median ${int8.ratioMedian}; cosine ${int8.cosine64}; size ${int8.sizeRatio}x`);
+    const lin = await int4Latency(tmp);
+    const int4 = lin.int4Level4 as { ratioBest: number; ratioMedian: number; cosine64: number; sizeRatio: number };
+    console.log(`linear 4096->11008 x 1 token: int4 (level 4)/fp32 best ${int4.ratioBest}, median ${int4.ratioMedian}; cosine ${int4.cosine64}; size ${int4.sizeRatio}x`);
+    const targets = [
+      { name: 'quantizer >= 200 MB/s of fp32 weights', value: speed.quantize.weightMBps, pass: speed.quantize.weightMBps >= 200 },
+      { name: 'quantizer peak RSS <= 2x model size', value: speed.quantize.peakRssOverFile, pass: speed.quantize.peakRssOverFile <= 2 },
+      { name: 'FFN dynamic int8 / fp32 <= 0.45 (best)', value: int8.ratioBest, pass: int8.ratioBest <= 0.45 },
+      { name: 'int4 MatMulNBits level 4 / fp32 <= 0.3 (best, one token)', value: int4.ratioBest, pass: int4.ratioBest <= 0.3 },
+      { name: 'FFN int8 size <= 0.27x', value: int8.sizeRatio, pass: int8.sizeRatio <= 0.27 },
+      { name: 'linear int4 block 32 size <= 0.17x', value: int4.sizeRatio, pass: int4.sizeRatio <= 0.17 },
+      { name: 'FFN int8 cosine >= 0.999', value: int8.cosine64, pass: int8.cosine64 >= 0.999 },
+    ];
+    const results = {
+      started, finished: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, onnxruntime: ort.env.versions?.common },
+      quantizer: speed, ffn, linearOneToken: lin, targets,
+    };
+    fs.writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    console.log('');
+    for (const t of targets) console.log(`${t.pass ? 'pass' : 'FAIL'}  ${t.name}: ${t.value}`);
+    console.log(`\nwrote ${path.relative(ROOT, RESULTS)}`);
+    if (process.env.ONNXQ_BENCH_STRICT === '1' && targets.some((t) => !t.pass)) process.exitCode = 1;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--child') {
+  child(JSON.parse(process.argv[3]) as ChildTask).then((r) => { process.send!(r); }, (e) => { console.error(e); process.exitCode = 1; });
+} else {
+  main().catch((e) => { console.error(e); process.exitCode = 1; });
+}

@@ -1,0 +1,17 @@
+// Typed errors of the quantizer: a code for programs, a message for people that names the cause (and,
+// where there is one, what to do instead). They cross the job protocol as data.
+
+export type QuantizeErrorCode =
+  /** The options contradict each other or name something that does not exist. Raised before any work. */
+  | 'invalid-options'
+  /** A mode or format that is part of the design but not built yet (static quantization, QDQ). */
+  | 'not-available'
+  /** The model cannot be quantized as asked (e.g. an opset too old to upgrade safely). */
+  | 'unsupported-model';
+
+export class QuantizeError extends Error {
+  constructor(readonly code: QuantizeErrorCode, message: string) {
+    super(message);
+    this.name = 'QuantizeError';
+  }
+}

@@ -1,0 +1,33 @@
+// A QuantizeReport as terminal text (what `onnxq quantize` prints without --json).
+import type { QuantizeReport } from './report';
+
+const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e6 ? 3 : 2)} MB`;
+
+export function describeScheme(r: QuantizeReport): string {
+  if (r.mode === 'weight-only') return `weight-only ${r.weightType} ${r.symmetricWeights ? 'symmetric' : 'asymmetric'}, block ${r.blockSize}, accuracy level ${r.accuracyLevel} (MatMulNBits)`;
+  return `${r.mode} ${r.weightType} ${r.symmetricWeights ? 'symmetric' : 'asymmetric'} ${r.perChannel ? 'per-channel' : 'per-tensor'}${r.reduceRange ? ' reduced-range' : ''} weights, ${r.activationType} activations (${r.format === 'qdq' ? 'QDQ' : 'QOperator'})`;
+}
+
+export function formatQuantizeReport(r: QuantizeReport, input: string, output: string, maxSkipped = 20): string {
+  const lines: string[] = [];
+  lines.push(`${input} -> ${output}`);
+  lines.push(`  scheme:    ${describeScheme(r)}`);
+  lines.push(`  size:      ${mb(r.sizeBefore)} -> ${mb(r.sizeAfter)} (${r.sizeBefore ? (r.sizeAfter / r.sizeBefore).toFixed(3) : '-'}x)`);
+  const emitted = Object.entries(r.emitted).map(([op, n]) => `${op} ${n}`).join(', ');
+  lines.push(`  quantized: ${r.quantized.length} node${r.quantized.length === 1 ? '' : 's'}${emitted ? ` (emitted ${emitted})` : ''}`);
+  if (r.weights.length) {
+    const sq = r.weights.map((w) => w.sqnr).filter((s): s is number => s !== null).sort((a, b) => a - b);
+    const worst = r.weights.filter((w) => w.sqnr !== null).sort((a, b) => a.sqnr! - b.sqnr!)[0];
+    if (sq.length) lines.push(`  weights:   ${r.weights.length}, SQNR median ${sq[sq.length >> 1].toFixed(1)} dB, lowest ${sq[0].toFixed(1)} dB (${worst.name})`);
+    lines.push(`             ${mb(r.weightBytesBefore)} -> ${mb(r.weightBytesAfter)}`);
+  }
+  if (r.opsetUpgrade) lines.push(`  opset:     raised from ${r.opsetUpgrade.from} to ${r.opsetUpgrade.to}${r.opsetUpgrade.rewritten.length ? ` (${r.opsetUpgrade.rewritten.length} nodes rewritten to the new form)` : ''}`);
+  if (r.skipped.length) {
+    lines.push(`  skipped:   ${r.skipped.length} node${r.skipped.length === 1 ? '' : 's'}`);
+    for (const s of r.skipped.slice(0, maxSkipped)) lines.push(`    ${s.name} (${s.opType}${s.graph === 'main' ? '' : `, in ${s.graph}`}): ${s.reason}`);
+    if (r.skipped.length > maxSkipped) lines.push(`    ... and ${r.skipped.length - maxSkipped} more (--json lists all)`);
+  }
+  lines.push(`  time:      ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
+  for (const n of r.notes) lines.push(`  note:      ${n}`);
+  return `${lines.join('\n')}\n`;
+}

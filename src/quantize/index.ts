@@ -1,0 +1,118 @@
+// The quantizer's entry points. `quantizeModel` rewrites a loaded model in memory; `quantizeFile` does the
+// whole job (validate options, load, quantize, write, optionally verify) and publishes the output only when
+// every step succeeded: it writes into a temporary folder next to the output, runs the caller's check on
+// that file (the CLI creates an onnxruntime session), then renames the file (and its external data) into
+// place. Pure core: onnxruntime stays in src/runtime/.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadModel } from '../onnx/load';
+import { Model } from '../onnx/model';
+import type { TensorProto } from '../onnx/proto';
+import { writeModel } from '../onnx/write';
+import { QuantizeError } from './errors';
+import { assertAvailable, resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options';
+import { runPass } from './pass';
+import type { QuantizeReport } from './report';
+
+export { QuantizeError } from './errors';
+export { resolveOptions, assertAvailable, type QuantizeOptions, type ResolvedOptions } from './options';
+export type { QuantizeReport, QuantizedWeight, SkippedNode } from './report';
+
+const round3 = (s: number) => Math.round(s * 1000) / 1000;
+
+/**
+ * Quantizes `model` as `options` say. The model's protobuf is rewritten in place (take a fresh load if
+ * you need the original); the returned Model wraps it, with external data locations kept.
+ */
+export function quantizeModel(model: Model, options: QuantizeOptions | ResolvedOptions = {}): { model: Model; report: QuantizeReport } {
+  const o = isResolved(options) ? options : resolveOptions(options);
+  assertAvailable(o);
+  const externals = new Map<TensorProto, NonNullable<ReturnType<Model['externalOf']>>>();
+  for (const w of model.weights()) if (w.external) externals.set(w.proto, w.external);
+  const t0 = performance.now();
+  const result = runPass(model, o);
+  const seconds = { quantize: round3((performance.now() - t0) / 1000) };
+  const out = new Model(model.proto, model.source, externals);
+  const report: QuantizeReport = {
+    mode: o.mode, format: o.format, weightType: o.weightType, activationType: o.mode === 'weight-only' ? null : o.activationType,
+    perChannel: o.perChannel, symmetricWeights: o.symmetricWeights, reduceRange: o.reduceRange,
+    blockSize: o.mode === 'weight-only' ? o.blockSize : null, accuracyLevel: o.mode === 'weight-only' ? o.accuracyLevel : null,
+    opTypes: o.opTypes, sizeBefore: model.source.fileBytes, sizeAfter: 0,
+    weightBytesBefore: result.weightBytesBefore, weightBytesAfter: result.weightBytesAfter,
+    quantized: result.quantized, emitted: result.emitted, skipped: result.skipped, weights: result.weights,
+    seconds, opsetUpgrade: result.opsetUpgrade, notes: result.notes,
+  };
+  return { model: out, report };
+}
+
+function isResolved(o: QuantizeOptions | ResolvedOptions): o is ResolvedOptions {
+  return typeof (o as ResolvedOptions).blockSize === 'number' && Array.isArray((o as ResolvedOptions).opTypes)
+    && typeof (o as ResolvedOptions).calibration === 'object' && (o as ResolvedOptions).calibration !== null
+    && 'smoothQuantAlpha' in o;
+}
+
+export interface QuantizeFileOptions {
+  /** Write tensors of 1 KiB or more to `<output>.data` (always done past 2 GiB). */
+  externalData?: boolean;
+  /** Runs on the written file before it is moved into place; throw to abandon the job. */
+  verify?: (file: string) => Promise<void>;
+}
+
+/** Bytes of a model file plus the external data files its tensors read. */
+function modelBytes(model: Model, file: string): number {
+  let total = fs.statSync(file).size;
+  const seen = new Set<string>();
+  for (const w of model.weights()) {
+    if (w.external && !seen.has(w.external.path)) { seen.add(w.external.path); total += fs.statSync(w.external.path).size; }
+  }
+  return total;
+}
+
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try { return fs.realpathSync(a) === fs.realpathSync(b); } catch { return false; }
+}
+
+/** Validates, loads `input`, quantizes, writes `output` (only if everything succeeds) and returns the report. */
+export async function quantizeFile(input: string, output: string, options: QuantizeOptions = {}, fileOptions: QuantizeFileOptions = {}): Promise<QuantizeReport> {
+  const o = resolveOptions(options);
+  assertAvailable(o);
+  if (sameFile(input, output)) throw new QuantizeError('invalid-options', 'the output path is the input model; write the quantized model to another file');
+  const outDir = path.dirname(path.resolve(output));
+  if (!fs.existsSync(outDir)) throw new QuantizeError('invalid-options', `the output folder ${outDir} does not exist`);
+  const tAll = performance.now();
+
+  let t = performance.now();
+  const source = loadModel(input);
+  const sizeBefore = modelBytes(source, input);
+  const load = (performance.now() - t) / 1000;
+
+  const { model, report } = quantizeModel(source, o);
+  report.sizeBefore = sizeBefore;
+
+  const finalData = path.join(outDir, `${path.basename(output)}.data`);
+  for (const w of model.weights()) {
+    if (w.external && sameFile(w.external.path, finalData)) {
+      throw new QuantizeError('invalid-options', `the output's external data file ${finalData} is the one the input model reads its weights from; choose another output name`);
+    }
+  }
+  const tmpDir = fs.mkdtempSync(path.join(outDir, '.onnxq-'));
+  try {
+    t = performance.now();
+    const tmpFile = path.join(tmpDir, path.basename(output));
+    const written = writeModel(model, tmpFile, { externalData: fileOptions.externalData ?? false });
+    report.seconds.write = round3((performance.now() - t) / 1000);
+    report.sizeAfter = written.bytes + (written.externalData?.bytes ?? 0);
+    if (fileOptions.verify) {
+      t = performance.now();
+      await fileOptions.verify(tmpFile);
+      report.seconds.check = round3((performance.now() - t) / 1000);
+    }
+    if (written.externalData) fs.renameSync(written.externalData.file, finalData);
+    fs.renameSync(tmpFile, path.resolve(output));
+  } finally {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+  report.seconds = { load: round3(load), ...report.seconds, total: round3((performance.now() - tAll) / 1000) };
+  return report;
+}

@@ -1,0 +1,276 @@
+// The quantizer's options: one typed object for every mode of the design (dynamic, static, weight-only),
+// validated as a whole before any work starts. `resolveOptions` fills in the defaults and rejects
+// contradictions with a message that names the flag; `assertAvailable` refuses what is designed but not
+// built yet, so that nothing unfinished can run as if it worked.
+import { QuantizeError } from './errors';
+
+export type QuantMode = 'dynamic' | 'static' | 'weight-only';
+export type QuantFormat = 'qdq' | 'qoperator';
+export type WeightType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int4' | 'uint4';
+export type ActivationType = 'uint8' | 'int8' | 'uint16' | 'int16';
+export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
+
+export const MODES: readonly QuantMode[] = ['dynamic', 'static', 'weight-only'];
+export const FORMATS: readonly QuantFormat[] = ['qdq', 'qoperator'];
+export const WEIGHT_TYPES: readonly WeightType[] = ['int8', 'uint8', 'int16', 'uint16', 'int4', 'uint4'];
+export const ACTIVATION_TYPES: readonly ActivationType[] = ['uint8', 'int8', 'uint16', 'int16'];
+export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy'];
+
+/** Op types each mode can quantize today (the registry's keys; see registry.ts). */
+export const SUPPORTED_OP_TYPES: Record<'dynamic' | 'weight-only', readonly string[]> = {
+  dynamic: ['MatMul', 'Gemm', 'Conv'],
+  'weight-only': ['MatMul', 'Gemm'],
+};
+
+/**
+ * Op types quantized when none are named. Dynamic leaves Conv out: measured on onnxruntime-node 1.30 CPU,
+ * DynamicQuantizeLinear + ConvInteger is no faster than the fp32 Conv (0.97x per tensor, 1.3x per channel
+ * on dense 3x3 layers) and costs accuracy on conv nets; it is there for size, when asked (--op-types).
+ */
+export const DEFAULT_OP_TYPES: Record<'dynamic' | 'weight-only', readonly string[]> = {
+  dynamic: ['MatMul', 'Gemm'],
+  'weight-only': ['MatMul', 'Gemm'],
+};
+
+export interface CalibrationOptions {
+  method?: CalibrationMethod;
+  /** Percentile for the `percentile` method, in (90, 100]; default 99.999. */
+  percentile?: number;
+  /** A folder of .npy/.npz files or test_data_set_* folders of TensorProto .pb files. */
+  dataDir?: string;
+  /** Seeded random inputs instead of data (flagged in the report as unrepresentative). */
+  randomSamples?: number;
+  /** Use at most this many samples. */
+  maxSamples?: number;
+}
+
+/** What the caller asks for. Every field is optional; `resolveOptions` supplies the defaults. */
+export interface QuantizeOptions {
+  mode?: QuantMode;
+  /** qoperator (dynamic, weight-only) or qdq (the default of static). */
+  format?: QuantFormat;
+  weightType?: WeightType;
+  activationType?: ActivationType;
+  /** One scale per output channel (Conv axis 0, MatMul/Gemm B's output-feature axis). */
+  perChannel?: boolean;
+  /** Symmetric weights (zero point in the middle of the range). Default: true for signed types, false for unsigned. */
+  symmetricWeights?: boolean;
+  /** Symmetric activations (static only). */
+  symmetricActivations?: boolean;
+  /** 7-bit weights, for CPUs without VNNI (dynamic and static). */
+  reduceRange?: boolean;
+  /** Op types to quantize (default: MatMul and Gemm; dynamic mode also takes Conv when named). */
+  opTypes?: string[];
+  /** Quantize only nodes whose name matches one of these names or glob patterns (`*`, `?`). */
+  include?: string[];
+  /** Leave nodes whose name matches one of these names or glob patterns in float. */
+  exclude?: string[];
+  /** Keep the first quantizable node of the main graph in float. */
+  keepFirstLayer?: boolean;
+  /** Keep the last quantizable node of the main graph in float. */
+  keepLastLayer?: boolean;
+  /** Weight-only: elements per block along K, a power of two in 16..256 (default 32). */
+  blockSize?: number;
+  /** Weight-only: MatMulNBits accuracy_level 0..4 (default 4: int8 compute, the fast CPU path). */
+  accuracyLevel?: number;
+  /** Static: quantize biases to int32. */
+  quantizeBias?: boolean;
+  /** Static: how activation ranges are found. */
+  calibration?: CalibrationOptions;
+  /** Static: SmoothQuant with this alpha in (0, 1) (true: 0.5). */
+  smoothQuant?: boolean | number;
+}
+
+/** Options with every default filled in and every combination checked. */
+export interface ResolvedOptions {
+  mode: QuantMode;
+  format: QuantFormat;
+  weightType: WeightType;
+  /** Unused by weight-only quantization (activations stay in float). */
+  activationType: ActivationType;
+  perChannel: boolean;
+  symmetricWeights: boolean;
+  symmetricActivations: boolean;
+  reduceRange: boolean;
+  opTypes: string[];
+  /** The op types are the mode's defaults (not named by the caller). */
+  defaultOpTypes: boolean;
+  include: string[];
+  exclude: string[];
+  keepFirstLayer: boolean;
+  keepLastLayer: boolean;
+  blockSize: number;
+  accuracyLevel: number;
+  quantizeBias: boolean;
+  calibration: Required<Pick<CalibrationOptions, 'method' | 'percentile'>> & Omit<CalibrationOptions, 'method' | 'percentile'>;
+  smoothQuantAlpha: number | null;
+}
+
+const fail = (message: string): never => { throw new QuantizeError('invalid-options', message); };
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], flag: string): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    fail(`${flag} must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function optionalBool(value: unknown, flag: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') fail(`${flag} must be true or false; got ${JSON.stringify(value)}`);
+  return value as boolean;
+}
+
+function names(value: unknown, flag: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) fail(`${flag} must be a list of names`);
+  const list = (value as string[]).map((v) => v.trim());
+  if (list.some((v) => v === '')) fail(`${flag} has an empty name; separate names with commas and no empty entries`);
+  return list;
+}
+
+const bits = (t: WeightType) => (t.endsWith('4') ? 4 : t.endsWith('16') ? 16 : 8);
+const signed = (t: string) => t.startsWith('int');
+
+/** Validates `o` as a whole and fills in the defaults. Throws QuantizeError('invalid-options'). */
+export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
+  if (o === null || typeof o !== 'object') fail('options must be an object');
+  const known = new Set(['mode', 'format', 'weightType', 'activationType', 'perChannel', 'symmetricWeights', 'symmetricActivations',
+    'reduceRange', 'opTypes', 'include', 'exclude', 'keepFirstLayer', 'keepLastLayer', 'blockSize', 'accuracyLevel', 'quantizeBias',
+    'calibration', 'smoothQuant']);
+  for (const k of Object.keys(o)) if (!known.has(k)) fail(`unknown option "${k}"`);
+
+  const mode = o.mode === undefined ? 'dynamic' : oneOf(o.mode, MODES, 'mode');
+  const format = o.format === undefined ? (mode === 'static' ? 'qdq' : 'qoperator') : oneOf(o.format, FORMATS, 'format');
+  const weightOnly = mode === 'weight-only';
+  const weightType = o.weightType === undefined ? (weightOnly ? 'int4' : 'int8') : oneOf(o.weightType, WEIGHT_TYPES, 'weight type');
+  if (o.activationType !== undefined) oneOf(o.activationType, ACTIVATION_TYPES, 'activation type');
+  const perChannel = optionalBool(o.perChannel, 'perChannel');
+  const symmetricWeights = optionalBool(o.symmetricWeights, 'symmetricWeights');
+  const symmetricActivations = optionalBool(o.symmetricActivations, 'symmetricActivations');
+  const reduceRange = optionalBool(o.reduceRange, 'reduceRange');
+  const keepFirstLayer = optionalBool(o.keepFirstLayer, 'keepFirstLayer') ?? false;
+  const keepLastLayer = optionalBool(o.keepLastLayer, 'keepLastLayer') ?? false;
+  const quantizeBias = optionalBool(o.quantizeBias, 'quantizeBias');
+
+  // Mode and format.
+  if (mode === 'dynamic' && format === 'qdq') {
+    fail('dynamic quantization is emitted in QOperator form only (DynamicQuantizeLinear -> MatMulInteger/ConvInteger); use --format qoperator or --mode static for QDQ');
+  }
+
+  // Weight types per mode.
+  const wbits = bits(weightType);
+  if (wbits === 4 && !weightOnly) fail(`${weightType} weights exist only in weight-only mode (MatMulNBits); use --mode weight-only, or int8/uint8 weights`);
+  if (weightOnly && wbits === 16) fail(`weight-only quantization stores 4- or 8-bit weights (MatMulNBits); ${weightType} is not possible`);
+  if (mode === 'dynamic' && wbits === 16) fail(`dynamic quantization uses 8-bit MatMulInteger/ConvInteger; ${weightType} weights need --mode static`);
+
+  // Activations.
+  let activationType: ActivationType = 'uint8';
+  if (weightOnly) {
+    if (o.activationType !== undefined) fail('weight-only quantization keeps activations in float; --activation-type does not apply');
+    if (symmetricActivations !== undefined) fail('weight-only quantization keeps activations in float; symmetric activations do not apply');
+  } else if (mode === 'dynamic') {
+    if (o.activationType !== undefined && o.activationType !== 'uint8') {
+      fail(`dynamic quantization quantizes activations with DynamicQuantizeLinear, which produces uint8; ${o.activationType} activations need --mode static`);
+    }
+    if (symmetricActivations) fail('dynamic quantization computes asymmetric uint8 activations (DynamicQuantizeLinear); symmetric activations need --mode static');
+  } else {
+    activationType = (o.activationType ?? 'uint8') as ActivationType;
+    if (activationType === 'int8' && weightType === 'uint8') {
+      fail('int8 activations with uint8 weights are not a combination onnxruntime supports; use int8 weights (or uint8 activations)');
+    }
+    if (format === 'qoperator' && activationType.endsWith('16')) {
+      fail(`${activationType} activations exist only in QDQ form (QLinearConv/QLinearMatMul are 8-bit); use --format qdq`);
+    }
+    if (format === 'qoperator' && wbits === 16) fail(`${weightType} weights exist only in QDQ form; use --format qdq`);
+  }
+
+  // Symmetry of weights: signed types default to symmetric, unsigned to asymmetric.
+  let symWeights = symmetricWeights ?? signed(weightType);
+  if (weightOnly && symmetricWeights !== undefined && symmetricWeights !== signed(weightType)) {
+    fail(`weight-only ${weightType} weights are ${signed(weightType) ? 'symmetric (no zero points)' : 'asymmetric (with zero points)'}; use ${signed(weightType) ? `u${weightType}` : weightType.slice(1)} for ${symmetricWeights ? 'symmetric' : 'asymmetric'} weights`);
+  }
+  if (weightOnly) symWeights = signed(weightType);
+
+  // Per-channel, reduce-range, block size, accuracy level.
+  if (weightOnly && perChannel) fail('weight-only quantization is per block along K (--block-size); --per-channel does not apply');
+  if (weightOnly && reduceRange) fail('--reduce-range applies to 8-bit dynamic and static quantization, not to weight-only');
+  if (o.blockSize !== undefined) {
+    if (!weightOnly) fail('--block-size applies to weight-only quantization (MatMulNBits) only');
+    const b = o.blockSize;
+    if (typeof b !== 'number' || !Number.isInteger(b) || b < 16 || b > 256 || (b & (b - 1)) !== 0) {
+      fail(`block size must be a power of two from 16 to 256 (16, 32, 64, 128, 256); got ${JSON.stringify(b)}`);
+    }
+  }
+  if (o.accuracyLevel !== undefined) {
+    if (!weightOnly) fail('--accuracy-level applies to weight-only quantization (MatMulNBits) only');
+    const a = o.accuracyLevel;
+    if (typeof a !== 'number' || !Number.isInteger(a) || a < 0 || a > 4) {
+      fail(`accuracy level must be 0 (unset), 1 (fp32), 2 (fp16), 3 (bf16) or 4 (int8); got ${JSON.stringify(a)}`);
+    }
+  }
+
+  // Static-only options.
+  if (mode !== 'static') {
+    if (o.calibration !== undefined) fail('calibration applies to static quantization only (--mode static)');
+    if (o.smoothQuant !== undefined && o.smoothQuant !== false) fail('SmoothQuant applies to static quantization only (--mode static)');
+    if (quantizeBias) fail('bias quantization applies to static quantization only (--mode static)');
+  }
+  const calibration = resolveCalibration(o.calibration);
+  let smoothQuantAlpha: number | null = null;
+  if (o.smoothQuant === true) smoothQuantAlpha = 0.5;
+  else if (typeof o.smoothQuant === 'number') {
+    if (!(o.smoothQuant > 0 && o.smoothQuant < 1)) fail(`SmoothQuant alpha must be between 0 and 1 (exclusive); got ${o.smoothQuant}`);
+    smoothQuantAlpha = o.smoothQuant;
+  } else if (o.smoothQuant !== undefined && o.smoothQuant !== false) fail('smoothQuant must be true, false or an alpha between 0 and 1');
+
+  // Op types and name filters.
+  const supported = mode === 'static' ? null : SUPPORTED_OP_TYPES[mode];
+  const opTypes = o.opTypes === undefined ? [...(mode === 'static' ? [] : DEFAULT_OP_TYPES[mode])] : names(o.opTypes, '--op-types');
+  if (o.opTypes !== undefined && opTypes.length === 0) fail('--op-types is empty; name at least one op type');
+  if (supported) {
+    for (const t of opTypes) {
+      if (!supported.includes(t)) fail(`op type "${t}" cannot be quantized in ${mode} mode; supported: ${supported.join(', ')}`);
+    }
+  }
+  const include = names(o.include, '--include');
+  const exclude = names(o.exclude, '--exclude');
+
+  return {
+    mode, format, weightType, activationType, perChannel: perChannel ?? false, symmetricWeights: symWeights,
+    symmetricActivations: symmetricActivations ?? false, reduceRange: reduceRange ?? false, opTypes: [...new Set(opTypes)],
+    defaultOpTypes: o.opTypes === undefined,
+    include, exclude, keepFirstLayer, keepLastLayer, blockSize: o.blockSize ?? 32, accuracyLevel: o.accuracyLevel ?? 4,
+    quantizeBias: quantizeBias ?? false, calibration, smoothQuantAlpha,
+  };
+}
+
+function resolveCalibration(c: CalibrationOptions | undefined): ResolvedOptions['calibration'] {
+  if (c === undefined) return { method: 'minmax', percentile: 99.999 };
+  if (c === null || typeof c !== 'object') fail('calibration must be an object');
+  const method = c.method === undefined ? 'minmax' : oneOf(c.method, CALIBRATION_METHODS, 'calibration method');
+  if (c.percentile !== undefined) {
+    if (method !== 'percentile') fail('a calibration percentile applies to --calibration percentile only');
+    if (typeof c.percentile !== 'number' || !(c.percentile > 90 && c.percentile <= 100)) fail(`calibration percentile must be in (90, 100]; got ${JSON.stringify(c.percentile)}`);
+  }
+  if (c.dataDir !== undefined && c.randomSamples !== undefined) fail('give calibration data (--calib-data) or random samples (--calib-random), not both');
+  for (const [k, v] of [['random samples', c.randomSamples], ['max samples', c.maxSamples]] as const) {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) fail(`calibration ${k} must be a positive integer; got ${JSON.stringify(v)}`);
+  }
+  return { ...c, method, percentile: c.percentile ?? 99.999 };
+}
+
+/** Refuses what the design has but this build does not: static quantization (calibration, QDQ, SmoothQuant). */
+export function assertAvailable(o: ResolvedOptions): void {
+  if (o.mode === 'static') {
+    throw new QuantizeError('not-available', 'static quantization is not available yet (calibration, QDQ and QOperator static formats are still being built); use --mode dynamic or --mode weight-only');
+  }
+  if (o.format === 'qdq') {
+    throw new QuantizeError('not-available', `QDQ format is not available yet for ${o.mode} quantization; use --format qoperator`);
+  }
+}
+
+/** Bits per weight element of a weight type. */
+export function weightBits(t: WeightType): number {
+  return bits(t);
+}

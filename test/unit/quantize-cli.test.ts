@@ -1,0 +1,148 @@
+// `onnxq quantize` as a user runs it: the report (text and --json), exit codes, clear refusals of what is
+// not available yet, and no output file unless the whole job succeeded.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { modelFromProto } from '../../src/onnx/builder';
+import { writeModel } from '../../src/onnx/write';
+import { gemmMlpModel } from '../../bench/quantize-models';
+import { modelsDir, noModels, repoRoot, sampleModel } from './helpers/models';
+
+const CLI = path.join(repoRoot, 'src', 'cli.ts');
+const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', cwd: repoRoot });
+/** The async form, for tests that may run beside each other. */
+function cliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: repoRoot });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+let tmp = '';
+let mlp = '';
+before(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-qcli-'));
+  mlp = path.join(tmp, 'mlp.onnx');
+  writeModel(modelFromProto(gemmMlpModel(1)), mlp);
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const leftovers = () => fs.readdirSync(tmp).filter((f) => f.startsWith('.'));
+
+describe('onnxq quantize', () => {
+  it('quantizes and prints a summary; --json gives the report', async () => {
+    const out = path.join(tmp, 'mlp.int8.onnx');
+    const text = await cliAsync(['quantize', mlp, '-o', out]);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /quantized: 3 nodes/);
+    assert.match(text.stdout, /dynamic int8 symmetric per-tensor weights, uint8 activations \(QOperator\)/);
+    assert.match(text.stdout, /SQNR median [\d.]+ dB/);
+    const res = await cliAsync(['quantize', mlp, '-o', out, '--json', '--per-channel', '--exclude', 'fc3']);
+    assert.equal(res.status, 0, res.stderr);
+    const r = JSON.parse(res.stdout);
+    for (const key of ['sizeBefore', 'sizeAfter', 'quantized', 'skipped', 'seconds', 'weights']) assert.ok(key in r, key);
+    assert.equal(r.sizeBefore, fs.statSync(mlp).size);
+    assert.equal(r.sizeAfter, fs.statSync(out).size);
+    assert.deepEqual(r.quantized, ['fc1', 'fc2']);
+    assert.deepEqual(r.skipped, [{ name: 'fc3', opType: 'Gemm', graph: 'main', reason: 'excluded by --exclude "fc3"' }]);
+    for (const w of r.weights) { assert.equal(typeof w.name, 'string'); assert.equal(typeof w.sqnr, 'number'); }
+    for (const phase of ['load', 'quantize', 'write', 'check', 'total']) assert.equal(typeof r.seconds[phase], 'number', phase);
+    assert.equal(r.perChannel, true);
+    assert.deepEqual(leftovers(), [], 'no temporary files left behind');
+  });
+
+  it('weight-only int4 with a block size and an accuracy level', async () => {
+    const out = path.join(tmp, 'mlp.int4.onnx');
+    const res = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'weight-only', '--weight-type', 'uint4', '--block-size', '16', '--accuracy-level', '0', '--json']);
+    assert.equal(res.status, 0, res.stderr);
+    const r = JSON.parse(res.stdout);
+    assert.deepEqual([r.mode, r.weightType, r.blockSize, r.accuracyLevel, r.symmetricWeights], ['weight-only', 'uint4', 16, 0, false]);
+    assert.deepEqual(r.emitted, { MatMulNBits: 3, Add: 2 });
+  });
+
+  const refusals: [string, string[], RegExp][] = [
+    ['static mode', ['--mode', 'static'], /static quantization is not available yet/],
+    ['static options with static mode', ['--mode', 'static', '--calibration', 'entropy', '--calib-random', '16', '--smooth-quant'], /static quantization is not available yet/],
+    ['SmoothQuant without static', ['--smooth-quant', '0.6'], /SmoothQuant applies to static quantization only/],
+    ['QDQ format', ['--format', 'qdq'], /QOperator form only/],
+    ['weight-only QDQ', ['--mode', 'weight-only', '--format', 'qdq'], /QDQ format is not available yet/],
+    ['int4 in dynamic mode', ['--weight-type', 'int4'], /int4 weights exist only in weight-only mode/],
+    ['a block size that is not a power of two', ['--mode', 'weight-only', '--block-size', '48'], /power of two from 16 to 256/],
+    ['int8 activations in dynamic mode', ['--activation-type', 'int8'], /produces uint8/],
+    ['an op type the mode cannot quantize', ['--op-types', 'MatMul,LSTM'], /op type "LSTM" cannot be quantized/],
+  ];
+  for (const [name, args, message] of refusals) {
+    it(`refuses ${name} with exit code 1 and writes nothing`, async () => {
+      const out = path.join(tmp, `refused-${name.replace(/\W+/g, '-')}.onnx`);
+      const res = await cliAsync(['quantize', mlp, '-o', out, ...args]);
+      assert.equal(res.status, 1, res.stderr);
+      assert.match(res.stderr, message);
+      assert.doesNotMatch(res.stderr, /at .*\.ts:\d+/, 'a message, not a stack trace');
+      assert.equal(fs.existsSync(out), false);
+    });
+  }
+
+  it('refuses to overwrite the input, and errors on a file that is not a model', () => {
+    const before = fs.readFileSync(mlp);
+    const same = cli(['quantize', mlp, '-o', mlp]);
+    assert.equal(same.status, 1);
+    assert.match(same.stderr, /the output path is the input model/);
+    assert.ok(fs.readFileSync(mlp).equals(before));
+    const bad = path.join(tmp, 'bad.onnx');
+    fs.writeFileSync(bad, 'not a model at all');
+    const res = cli(['quantize', bad, '-o', path.join(tmp, 'bad.q.onnx')]);
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /bad\.onnx: /);
+    assert.equal(fs.existsSync(path.join(tmp, 'bad.q.onnx')), false);
+  });
+
+  it('usage mistakes exit with code 2', () => {
+    for (const args of [['quantize', mlp], ['quantize', '-o', 'x.onnx'], ['quantize', mlp, '-o', 'x.onnx', '--no-such-flag'], ['quantize', mlp, '-o', 'x.onnx', '--block-size', 'big']]) {
+      const res = cli(args);
+      assert.equal(res.status, 2, args.join(' '));
+      assert.match(res.stderr, /Usage: onnxq/);
+    }
+  });
+
+  it('--help lists quantize; inspect still works', () => {
+    const help = cli(['--help']);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /quantize IN -o OUT \[--mode dynamic\|weight-only\]/);
+    const inspect = cli(['inspect', sampleModel, '--json']);
+    assert.equal(inspect.status, 0, inspect.stderr);
+    assert.equal(JSON.parse(inspect.stdout).irVersion, 3);
+  });
+
+  it('a model onnxruntime cannot load fails the check, and no output appears', { skip: noModels }, async () => {
+    const out = path.join(tmp, 'lstm.onnx');
+    const res = await cliAsync(['quantize', path.join(modelsDir, 'conformance/test_lstm_batchwise/model.onnx'), '-o', out]);
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /onnxruntime cannot load the quantized model: .*; nothing was written/);
+    assert.equal(fs.existsSync(out), false);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it('an already-quantized model: its quantized layers are listed as skipped', { skip: noModels }, async () => {
+    const out = path.join(tmp, 'isnet.onnx');
+    const res = await cliAsync(['quantize', path.join(modelsDir, 'imgly/isnet_quint8_dynamic_small.onnx'), '-o', out, '--json']);
+    assert.equal(res.status, 0, res.stderr);
+    const r = JSON.parse(res.stdout);
+    assert.deepEqual(r.quantized, []);
+    assert.equal(r.skipped.length, 119);
+    assert.ok(r.skipped.every((s: { reason: string }) => /already quantized \(ConvInteger\)/.test(s.reason)));
+  });
+
+  it('writes external data on request, next to the output', async () => {
+    const out = path.join(tmp, 'mlp.ext.onnx');
+    const res = await cliAsync(['quantize', mlp, '-o', out, '--external-data', '--json']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.ok(fs.existsSync(`${out}.data`));
+    assert.equal(JSON.parse(res.stdout).sizeAfter, fs.statSync(out).size + fs.statSync(`${out}.data`).size);
+  });
+});

@@ -1,0 +1,99 @@
+// The quantizer's options: defaults per mode, and every invalid combination refused before any work
+// with a message naming the cause; modes that are designed but not built are refused as such.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { QuantizeError } from '../../src/quantize/errors';
+import { assertAvailable, resolveOptions, type QuantizeOptions } from '../../src/quantize/options';
+
+describe('quantize options: defaults', () => {
+  it('dynamic: QOperator, int8 symmetric per-tensor weights, uint8 activations, MatMul/Gemm (Conv when named)', () => {
+    const o = resolveOptions({});
+    assert.equal(o.mode, 'dynamic');
+    assert.equal(o.format, 'qoperator');
+    assert.equal(o.weightType, 'int8');
+    assert.equal(o.activationType, 'uint8');
+    assert.equal(o.symmetricWeights, true);
+    assert.equal(o.perChannel, false);
+    assert.deepEqual(o.opTypes, ['MatMul', 'Gemm']);
+    assert.equal(o.defaultOpTypes, true);
+    assert.deepEqual(resolveOptions({ opTypes: ['Conv', 'MatMul'] }).opTypes, ['Conv', 'MatMul']);
+    assert.doesNotThrow(() => assertAvailable(o));
+  });
+
+  it('unsigned weights default to asymmetric; the flags override', () => {
+    assert.equal(resolveOptions({ weightType: 'uint8' }).symmetricWeights, false);
+    assert.equal(resolveOptions({ weightType: 'uint8', symmetricWeights: true }).symmetricWeights, true);
+    assert.equal(resolveOptions({ weightType: 'int8', symmetricWeights: false }).symmetricWeights, false);
+  });
+
+  it('weight-only: int4 symmetric, block 32, accuracy level 4, MatMul/Gemm', () => {
+    const o = resolveOptions({ mode: 'weight-only' });
+    assert.equal(o.weightType, 'int4');
+    assert.equal(o.symmetricWeights, true);
+    assert.equal(o.blockSize, 32);
+    assert.equal(o.accuracyLevel, 4);
+    assert.deepEqual(o.opTypes, ['MatMul', 'Gemm']);
+    assert.equal(resolveOptions({ mode: 'weight-only', weightType: 'uint4' }).symmetricWeights, false);
+    assert.doesNotThrow(() => assertAvailable(o));
+  });
+
+  it('static defaults to QDQ, and is validated fully before being refused as not available yet', () => {
+    const o = resolveOptions({ mode: 'static', calibration: { method: 'percentile', percentile: 99.99 }, smoothQuant: true });
+    assert.equal(o.format, 'qdq');
+    assert.equal(o.smoothQuantAlpha, 0.5);
+    assert.throws(() => assertAvailable(o), (e: unknown) => e instanceof QuantizeError && e.code === 'not-available' && /static quantization is not available yet/.test(e.message));
+    assert.throws(() => assertAvailable(resolveOptions({ mode: 'static', format: 'qoperator' })), /static quantization is not available yet/);
+    assert.throws(() => assertAvailable(resolveOptions({ mode: 'weight-only', format: 'qdq' })), /QDQ format is not available yet/);
+  });
+});
+
+describe('quantize options: invalid combinations', () => {
+  const cases: [string, QuantizeOptions, RegExp][] = [
+    ['int4 weights outside weight-only', { weightType: 'int4' }, /int4 weights exist only in weight-only mode/],
+    ['uint4 weights in static mode', { mode: 'static', weightType: 'uint4' }, /uint4 weights exist only in weight-only mode/],
+    ['16-bit weights in dynamic mode', { weightType: 'int16' }, /dynamic quantization uses 8-bit/],
+    ['16-bit weights in weight-only mode', { mode: 'weight-only', weightType: 'uint16' }, /4- or 8-bit weights/],
+    ['dynamic in QDQ form', { format: 'qdq' }, /dynamic quantization is emitted in QOperator form only/],
+    ['int8 activations with uint8 weights (static)', { mode: 'static', activationType: 'int8', weightType: 'uint8' }, /int8 activations with uint8 weights/],
+    ['int8 activations with uint8 weights (static QOperator)', { mode: 'static', format: 'qoperator', activationType: 'int8', weightType: 'uint8' }, /int8 activations with uint8 weights/],
+    ['16-bit activations in QOperator', { mode: 'static', format: 'qoperator', activationType: 'int16' }, /exist only in QDQ form/],
+    ['int8 activations in dynamic mode', { activationType: 'int8' }, /DynamicQuantizeLinear, which produces uint8/],
+    ['symmetric activations in dynamic mode', { symmetricActivations: true }, /asymmetric uint8 activations/],
+    ['activation type in weight-only mode', { mode: 'weight-only', activationType: 'uint8' }, /keeps activations in float/],
+    ['block size not a power of two', { mode: 'weight-only', blockSize: 48 }, /power of two from 16 to 256/],
+    ['block size too small', { mode: 'weight-only', blockSize: 8 }, /power of two from 16 to 256/],
+    ['block size too large', { mode: 'weight-only', blockSize: 512 }, /power of two from 16 to 256/],
+    ['block size outside weight-only', { blockSize: 32 }, /--block-size applies to weight-only/],
+    ['accuracy level out of range', { mode: 'weight-only', accuracyLevel: 5 }, /accuracy level must be 0/],
+    ['accuracy level outside weight-only', { accuracyLevel: 4 }, /--accuracy-level applies to weight-only/],
+    ['per-channel in weight-only mode', { mode: 'weight-only', perChannel: true }, /per block along K/],
+    ['reduce range in weight-only mode', { mode: 'weight-only', reduceRange: true }, /--reduce-range applies to 8-bit/],
+    ['asymmetric int4', { mode: 'weight-only', weightType: 'int4', symmetricWeights: false }, /use uint4 for asymmetric weights/],
+    ['symmetric uint4', { mode: 'weight-only', weightType: 'uint4', symmetricWeights: true }, /use int4 for symmetric weights/],
+    ['an op type the mode cannot quantize', { opTypes: ['LSTM'] }, /op type "LSTM" cannot be quantized in dynamic mode; supported: MatMul, Gemm, Conv/],
+    ['Conv in weight-only mode', { mode: 'weight-only', opTypes: ['Conv'] }, /op type "Conv" cannot be quantized in weight-only mode/],
+    ['empty op types', { opTypes: [] }, /--op-types is empty/],
+    ['an empty name in a list', { exclude: ['a', ' '] }, /--exclude has an empty name/],
+    ['an unknown mode', { mode: 'fast' as never }, /mode must be one of dynamic, static, weight-only/],
+    ['an unknown weight type', { weightType: 'int3' as never }, /weight type must be one of/],
+    ['an unknown option', { perChanel: true } as never, /unknown option "perChanel"/],
+    ['calibration outside static', { calibration: { method: 'entropy' } }, /calibration applies to static quantization only/],
+    ['SmoothQuant outside static', { smoothQuant: 0.5 }, /SmoothQuant applies to static quantization only/],
+    ['SmoothQuant alpha out of range', { mode: 'static', smoothQuant: 1.5 }, /alpha must be between 0 and 1/],
+    ['bias quantization outside static', { quantizeBias: true }, /bias quantization applies to static/],
+    ['a percentile without the percentile method', { mode: 'static', calibration: { method: 'minmax', percentile: 99 } }, /applies to --calibration percentile only/],
+    ['a percentile out of range', { mode: 'static', calibration: { method: 'percentile', percentile: 50 } }, /percentile must be in \(90, 100\]/],
+    ['both calibration data and random samples', { mode: 'static', calibration: { dataDir: 'x', randomSamples: 4 } }, /not both/],
+    ['a non-integer sample count', { mode: 'static', calibration: { randomSamples: 2.5 } }, /positive integer/],
+  ];
+  for (const [name, options, message] of cases) {
+    it(name, () => {
+      assert.throws(() => resolveOptions(options), (e: unknown) => {
+        assert.ok(e instanceof QuantizeError, `a QuantizeError, got ${e}`);
+        assert.equal(e.code, 'invalid-options');
+        assert.match(e.message, message);
+        return true;
+      });
+    });
+  }
+});
