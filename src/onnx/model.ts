@@ -51,14 +51,23 @@ export class Model {
   graphs(): GraphInfo[] {
     if (this.graphList) return this.graphList;
     const list: GraphInfo[] = [];
-    if (this.proto.graph) list.push({ graph: this.proto.graph, path: 'main', depth: 0 });
+    const used = new Set<string>();
+    // Paths address graphs (the editor's breadcrumb, graph requests): node names may repeat in broken
+    // or hostile models, so a repeated path gets a ~2, ~3, ... suffix to stay unique.
+    const add = (info: GraphInfo) => {
+      let path = info.path;
+      for (let n = 2; used.has(path); n++) path = `${info.path}~${n}`;
+      used.add(path);
+      list.push({ ...info, path });
+    };
+    if (this.proto.graph) add({ graph: this.proto.graph, path: 'main', depth: 0 });
     for (let i = 0; i < list.length; i++) {
       const parent = list[i];
       (parent.graph.node ?? []).forEach((node, index) => {
         for (const attr of node.attribute ?? []) {
           const owner = `${parent.path}/${node.name || `${node.op_type ?? 'node'}#${index}`}.${attr.name ?? ''}`;
-          if (attr.g) list.push({ graph: attr.g, path: owner, depth: parent.depth + 1, parent, ownerNode: node });
-          (attr.graphs ?? []).forEach((g, k) => list.push({ graph: g, path: `${owner}[${k}]`, depth: parent.depth + 1, parent, ownerNode: node }));
+          if (attr.g) add({ graph: attr.g, path: owner, depth: parent.depth + 1, parent, ownerNode: node });
+          (attr.graphs ?? []).forEach((g, k) => add({ graph: g, path: `${owner}[${k}]`, depth: parent.depth + 1, parent, ownerNode: node }));
         }
       });
     }

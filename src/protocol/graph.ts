@@ -1,19 +1,26 @@
 // What the model editor's webview receives to draw a graph and its weights: compact, plain JSON, never
 // protobuf and never whole tensors. Built by src/onnx/graphData.ts (core), laid out by
 // webview/graph/layout.ts (in a web worker), drawn by webview/graph/*. Both ends import this file.
+//
+// Changes by the core side (graphData.ts), all additive: GraphData.label; WeightSummary.consumers[].graph
+// and .index (empty or repeated node names cannot identify a node); WeightSummary.statsError; WeightDetail.index.
+// Quantized ops (ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul, MatMulNBits, ...) are category
+// 'quantization', not 'conv' / 'matmul' (the issue asks for them to stand out); the comments below say so.
+// Attribute values: tensors read `float[3,3] {0.1, 0.2, …}` (dtype as GraphValueData.dtype names it),
+// graphs `<graph name: N nodes>`, long lists `[1, 2, 3, 4, 5, 6, 7, 8, … (100)]`; strings are raw (escape them).
 import type { Dim, TensorStats } from '../onnx/report';
 
 /** Colour families of the graph view. */
 export type OpCategory =
-  | 'conv'            // Conv, ConvTranspose, ConvInteger, QLinearConv
-  | 'matmul'          // MatMul, Gemm, MatMulInteger, QLinearMatMul, MatMulNBits, Attention-like ops
+  | 'conv'            // Conv, ConvTranspose (float; the integer / QLinear forms are 'quantization')
+  | 'matmul'          // MatMul, Gemm, Einsum, Attention-like ops (float)
   | 'activation'      // Relu, Sigmoid, Tanh, Gelu, HardSigmoid, Clip, Softmax, ...
   | 'normalization'   // BatchNormalization, LayerNormalization, InstanceNormalization, ...
   | 'pool'            // MaxPool, AveragePool, GlobalAveragePool, ...
   | 'elementwise'     // Add, Mul, Sub, Div, Pow, Sqrt, ...
   | 'reduce'          // ReduceMean, ReduceSum, ArgMax, ...
   | 'shape'           // Reshape, Transpose, Concat, Slice, Gather, Squeeze, Shape, Cast, ...
-  | 'quantization'    // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, QLinear*, MatMulInteger, MatMulNBits
+  | 'quantization'    // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, QLinear*, ConvInteger, MatMulInteger, MatMulNBits
   | 'control'         // If, Loop, Scan
   | 'recurrent'       // LSTM, GRU, RNN
   | 'constant'        // Constant
@@ -58,6 +65,8 @@ export interface GraphValueData {
 export interface GraphData {
   path: string;
   name: string;
+  /** Breadcrumb label of this graph: the main graph's name (or `main`), else `<node>.<attribute>`. */
+  label: string;
   /** From the main graph down to this one's parent, for the breadcrumb. */
   ancestors: { path: string; label: string }[];
   nodes: GraphNodeData[];
@@ -77,16 +86,24 @@ export interface WeightSummary {
   origin: 'initializer' | 'constant' | 'sparse-initializer';
   graph: string;
   /** Names of the nodes that consume it (for "used by", and to pick the per-channel axis). */
-  consumers: { node: string; op: string; input: number }[];
+  consumers: {
+    node: string; op: string; input: number;
+    /** The consuming node's graph path and its index in GraphData.nodes of that graph. */
+    graph: string; index: number;
+  }[];
   stats?: Omit<TensorStats, 'histogram' | 'percentiles'> & {
     /** max |x| / std: how far the largest value stands out. */
     outlierScore: number;
   };
+  /** Why stats are missing although asked for (for example an unreadable external data file). */
+  statsError?: string;
 }
 
 /** What the weights view shows for a selected weight. */
 export interface WeightDetail {
   name: string;
+  /** Index in the weight list (WeightSummary[]). */
+  index: number;
   bins: number;
   histogram: { min: number; max: number; counts: number[] };
   percentiles: Record<string, number>;

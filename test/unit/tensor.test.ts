@@ -228,3 +228,19 @@ describe('float16 encoding', () => {
     assert.equal(float16Bits(2 ** -26), 0); // below half the smallest subnormal
   });
 });
+
+describe('graph paths', () => {
+  it('stay unique when nodes repeat a name', () => {
+    const body = (n: string): GraphProto => ({ name: n, node: [node('Identity', ['x'], [`${n}_y`])], output: [valueInfo(`${n}_y`, DataType.FLOAT, [1])] });
+    const m = modelFromProto(makeModel({ graph: {
+      name: 'main', node: [
+        node('If', ['c'], ['a'], { then_branch: body('t1'), else_branch: body('e1') }, 'same'),
+        node('If', ['c'], ['b'], { then_branch: body('t2'), else_branch: body('e2') }, 'same'),
+      ],
+      input: [valueInfo('c', DataType.BOOL, []), valueInfo('x', DataType.FLOAT, [1])], output: [valueInfo('a', DataType.FLOAT, [1])],
+    } }));
+    const paths = m.graphs().map((g) => g.path);
+    assert.deepEqual(paths, ['main', 'main/same.then_branch', 'main/same.else_branch', 'main/same.then_branch~2', 'main/same.else_branch~2']);
+    assert.equal(m.graphs()[3].graph.name, 't2');
+  });
+});

@@ -1,0 +1,321 @@
+// Model -> what the model editor's webview draws (src/protocol/graph.ts): one graph at a time as compact
+// plain JSON (nodes, the values between them with dtype and shape, formatted attributes), the weight table,
+// and per-weight histograms on request. Never protobuf, never whole tensors.
+import { formatAttribute } from './attributes';
+import { dtypeName } from './dtype';
+import { OnnxError } from './errors';
+import { valueInfo } from './inspect';
+import { constantTensor, type GraphInfo, type Model } from './model';
+import { opCategory } from './opCategory';
+import { int64, type AttributeProto, type GraphProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
+import type { Dim } from './report';
+import { perChannelMinMax, tensorStats } from './stats';
+import type { TensorRef } from './tensor';
+import type { GraphData, GraphNodeData, GraphValueData, ValueKind, WeightDetail, WeightSummary } from '../protocol/graph';
+
+interface TypeInfo { dtype: string | null; shape: Dim[] | null }
+
+/** What defines a name inside one graph. */
+interface Def { kind: 'input' | 'node' | 'weight'; weight?: number }
+
+interface Scope {
+  info: GraphInfo;
+  defs: Map<string, Def>;
+  types: Map<string, TypeInfo>;
+}
+
+/** Indexes over a model, built once per Model (the Model is immutable once loaded). */
+interface ModelIndex {
+  byPath: Map<string, GraphInfo>;
+  byProto: Map<GraphProto, GraphInfo>;
+  scopes: Map<GraphInfo, Scope>;
+  consumers?: WeightSummary['consumers'][];
+}
+
+const cache = new WeakMap<Model, ModelIndex>();
+
+function index(model: Model): ModelIndex {
+  let idx = cache.get(model);
+  if (idx) return idx;
+  const byPath = new Map<string, GraphInfo>();
+  const byProto = new Map<GraphProto, GraphInfo>();
+  for (const g of model.graphs()) {
+    if (!byPath.has(g.path)) byPath.set(g.path, g);
+    byProto.set(g.graph, g);
+  }
+  // Weight numbers follow Model.weights(): graph by graph, initializers, sparse initializers, Constant nodes.
+  const scopes = new Map<GraphInfo, Scope>();
+  let w = 0;
+  for (const info of model.graphs()) {
+    const defs = new Map<string, Def>();
+    const types = new Map<string, TypeInfo>();
+    const g = info.graph;
+    const describe = (v: ValueInfoProto) => {
+      const name = v.name ?? '';
+      if (!name || types.has(name)) return;
+      const d = valueInfo(v);
+      types.set(name, { dtype: d.dtype === 'unknown' ? null : d.dtype, shape: d.shape });
+    };
+    const tensorType = (name: string, t: TensorProto) => {
+      if (name) types.set(name, { dtype: dtypeName(t.data_type ?? 0), shape: (t.dims ?? []).map(int64) });
+    };
+    for (const v of g.input ?? []) if (v.name) defs.set(v.name, { kind: 'input' });
+    for (const t of g.initializer ?? []) { const n = t.name ?? ''; defs.set(n, { kind: 'weight', weight: w++ }); tensorType(n, t); }
+    for (const s of g.sparse_initializer ?? []) {
+      if (!s.values) continue;
+      const n = s.values.name ?? '';
+      defs.set(n, { kind: 'weight', weight: w++ });
+      types.set(n, { dtype: dtypeName(s.values.data_type ?? 0), shape: (s.dims ?? []).map(int64) });
+    }
+    for (const node of g.node ?? []) {
+      const t = constantTensor(node);
+      const outs = node.output ?? [];
+      if (t) {
+        // Model.weights() names a Constant's tensor by the node's first output.
+        const n = outs[0] ?? t.name ?? '';
+        const shape = node.attribute?.some((a) => a.name === 'sparse_value') ? sparseDims(node) : (t.dims ?? []).map(int64);
+        defs.set(n, { kind: 'weight', weight: w++ });
+        types.set(n, { dtype: dtypeName(t.data_type ?? 0), shape });
+        for (const o of outs.slice(1)) if (o) defs.set(o, { kind: 'node' });
+      } else {
+        for (const o of outs) if (o) defs.set(o, { kind: 'node' });
+        if (node.op_type === 'Constant' && outs[0] && !(node.domain && node.domain !== 'ai.onnx')) {
+          const ct = constantAttributeType(node.attribute ?? []);
+          if (ct) types.set(outs[0], ct);
+        }
+      }
+    }
+    for (const v of g.value_info ?? []) describe(v);
+    for (const v of g.input ?? []) describe(v);
+    for (const v of g.output ?? []) describe(v);
+    scopes.set(info, { info, defs, types });
+  }
+  const total = model.weights().length;
+  if (w !== total) throw new Error(`internal: weight numbering (${w}) disagrees with Model.weights() (${total})`);
+  idx = { byPath, byProto, scopes };
+  cache.set(model, idx);
+  return idx;
+}
+
+function sparseDims(node: NodeProto): Dim[] {
+  const a = node.attribute?.find((x) => x.name === 'sparse_value');
+  return (a?.sparse_tensor?.dims ?? []).map(int64);
+}
+
+/** dtype and shape of a Constant given as value_float(s), value_int(s) or value_string(s). */
+function constantAttributeType(attrs: AttributeProto[]): TypeInfo | undefined {
+  for (const a of attrs) {
+    switch (a.name) {
+      case 'value_float': return { dtype: 'float', shape: [] };
+      case 'value_floats': return { dtype: 'float', shape: [a.floats?.length ?? 0] };
+      case 'value_int': return { dtype: 'int64', shape: [] };
+      case 'value_ints': return { dtype: 'int64', shape: [a.ints?.length ?? 0] };
+      case 'value_string': return { dtype: 'string', shape: [] };
+      case 'value_strings': return { dtype: 'string', shape: [a.strings?.length ?? 0] };
+    }
+  }
+  return undefined;
+}
+
+/** The graph (this one or an enclosing one, nearest first) that defines `name`, and how. */
+function resolve(idx: ModelIndex, info: GraphInfo, name: string): { scope: Scope; def: Def } | undefined {
+  for (let g: GraphInfo | undefined = info; g; g = g.parent) {
+    const scope = idx.scopes.get(g)!;
+    const def = scope.defs.get(name);
+    if (def) return { scope, def };
+  }
+  return undefined;
+}
+
+function graphInfo(model: Model, path: string): GraphInfo {
+  const info = index(model).byPath.get(path);
+  if (!info) throw new OnnxError('not-found', `the model has no graph "${path}"`);
+  return info;
+}
+
+/** The breadcrumb label of a graph: the main graph's name, or `<node>.<attribute>` for a subgraph. */
+function label(info: GraphInfo): string {
+  if (!info.parent) return info.graph.name || 'main';
+  return info.path.startsWith(`${info.parent.path}/`) ? info.path.slice(info.parent.path.length + 1) : info.path;
+}
+
+/**
+ * One graph of the model, for the graph view: every node (Constant nodes included, names as they are:
+ * unnamed nodes stay unnamed), every value a node or the graph uses (dtype and shape from value_info,
+ * graph inputs and outputs, initializer dims and Constant tensors; null when unknown), formatted attributes
+ * and the paths of subgraphs. `path` as Model.graphs() names it (`main`, `main/If_0.then_branch`).
+ */
+export function buildGraphData(model: Model, path = 'main'): GraphData {
+  const idx = index(model);
+  const info = graphInfo(model, path);
+  const scope = idx.scopes.get(info)!;
+  const g = info.graph;
+  const outputNames = new Set<string>();
+  for (const o of g.output ?? []) if (o.name) outputNames.add(o.name);
+
+  const values: GraphValueData[] = [];
+  const ids = new Map<string, number>();
+  const id = (name: string | undefined): number => {
+    if (!name) return -1;
+    let i = ids.get(name);
+    if (i !== undefined) return i;
+    i = values.length;
+    ids.set(name, i);
+    values.push(makeValue(name));
+    return i;
+  };
+  const makeValue = (name: string): GraphValueData => {
+    const found = resolve(idx, info, name);
+    let kind: ValueKind;
+    let weight: number | undefined;
+    let type: TypeInfo | undefined;
+    if (!found) {
+      kind = outputNames.has(name) ? 'output' : 'intermediate';
+      type = scope.types.get(name);
+    } else {
+      type = scope.types.get(name) ?? found.scope.types.get(name);
+      weight = found.def.weight;
+      if (found.scope !== scope) kind = 'outer';
+      else if (found.def.kind === 'weight') kind = 'weight';
+      else if (found.def.kind === 'input') kind = 'input';
+      else kind = outputNames.has(name) ? 'output' : 'intermediate';
+    }
+    const v: GraphValueData = { name, dtype: type?.dtype ?? null, shape: type?.shape ?? null, kind };
+    if (weight !== undefined) v.weight = weight;
+    return v;
+  };
+
+  const inputs: number[] = [];
+  for (const v of g.input ?? []) {
+    const name = v.name ?? '';
+    if (name && scope.defs.get(name)?.kind === 'input') inputs.push(id(name));
+  }
+  const externalOf = (t: TensorProto) => model.externalOf(t);
+  const nodes: GraphNodeData[] = (g.node ?? []).map((node) => {
+    const op = node.op_type ?? '';
+    const domain = node.domain === 'ai.onnx' ? '' : node.domain ?? '';
+    const subgraphs: GraphNodeData['subgraphs'] = [];
+    for (const a of node.attribute ?? []) {
+      if (a.g) { const sub = idx.byProto.get(a.g); if (sub) subgraphs.push({ attribute: a.name ?? '', path: sub.path }); }
+      for (const sg of a.graphs ?? []) { const sub = idx.byProto.get(sg); if (sub) subgraphs.push({ attribute: a.name ?? '', path: sub.path }); }
+    }
+    return {
+      op, domain, name: node.name ?? '',
+      category: opCategory(op, domain),
+      inputs: (node.input ?? []).map(id),
+      outputs: (node.output ?? []).map(id),
+      attributes: (node.attribute ?? []).map((a) => formatAttribute(a, externalOf)),
+      subgraphs,
+    };
+  });
+  const outputs = (g.output ?? []).map((o) => id(o.name)).filter((i) => i >= 0);
+
+  const ancestors: GraphData['ancestors'] = [];
+  for (let p = info.parent; p; p = p.parent) ancestors.unshift({ path: p.path, label: label(p) });
+  return { path: info.path, name: g.name ?? '', label: label(info), ancestors, nodes, values, inputs, outputs };
+}
+
+/** Who consumes each weight (by Model.weights() index), in every graph that can see it. */
+function weightConsumers(model: Model): WeightSummary['consumers'][] {
+  const idx = index(model);
+  if (idx.consumers) return idx.consumers;
+  const out: WeightSummary['consumers'][] = model.weights().map(() => []);
+  for (const info of model.graphs()) {
+    (info.graph.node ?? []).forEach((node, k) => {
+      (node.input ?? []).forEach((name, input) => {
+        if (!name) return;
+        const w = resolve(idx, info, name)?.def.weight;
+        if (w !== undefined) out[w].push({ node: node.name ?? '', op: node.op_type ?? '', input, graph: info.path, index: k });
+      });
+    });
+  }
+  return (idx.consumers = out);
+}
+
+export interface WeightSummaryOptions {
+  /** Compute min, max, mean, std, sparsity and the outlier score (reads every weight's bytes). */
+  stats: boolean;
+}
+
+/**
+ * Every weight of the model (initializers, sparse initializers and Constant-node tensors of every graph),
+ * in Model.weights() order: GraphValueData.weight indexes this list.
+ */
+export function buildWeightSummaries(model: Model, options: WeightSummaryOptions = { stats: false }): WeightSummary[] {
+  const consumers = weightConsumers(model);
+  return model.weights().map((w, i) => {
+    const s: WeightSummary = {
+      name: w.name, dtype: w.dtypeName, shape: w.dims, elements: w.elements, bytes: w.byteLength,
+      origin: w.origin, graph: w.graph, consumers: consumers[i],
+    };
+    if (options.stats && w.numeric && w.elements > 0) {
+      try {
+        const { histogram: _h, percentiles: _p, ...rest } = tensorStats(w, { bins: 1, percentiles: [] });
+        const absMax = Math.max(Math.abs(rest.min), Math.abs(rest.max));
+        s.stats = { ...rest, outlierScore: rest.std > 0 ? absMax / rest.std : 0 };
+      } catch (e) {
+        s.statsError = (e as Error).message;
+      }
+    }
+    return s;
+  });
+}
+
+/**
+ * The per-output-channel axis of a weight, from how it is consumed: Conv / ConvInteger W (axis 0),
+ * ConvTranspose W (axis 1), MatMul / MatMulInteger B (the last axis), Gemm B (axis 0 with transB, else 1).
+ * Undefined when no consumer says (or the rank does not fit).
+ */
+export function channelAxis(model: Model, weight: number): number | undefined {
+  const w = model.weights()[weight];
+  const rank = w?.dims.length ?? 0;
+  for (const c of weightConsumers(model)[weight] ?? []) {
+    if (c.input !== 1) continue;
+    let axis: number | undefined;
+    switch (c.op) {
+      case 'Conv': case 'ConvInteger': axis = rank >= 3 ? 0 : undefined; break;
+      case 'ConvTranspose': axis = rank >= 3 ? 1 : undefined; break;
+      case 'MatMul': case 'MatMulInteger': axis = rank >= 2 ? rank - 1 : undefined; break;
+      case 'Gemm': {
+        if (rank !== 2) break;
+        const node = graphInfo(model, c.graph).graph.node?.[c.index];
+        const transB = node?.attribute?.find((a) => a.name === 'transB');
+        axis = transB && int64(transB.i) !== 0 ? 0 : 1;
+        break;
+      }
+    }
+    if (axis !== undefined) return axis;
+  }
+  return undefined;
+}
+
+function findWeight(model: Model, nameOrIndex: string | number): { ref: TensorRef; index: number } {
+  const weights = model.weights();
+  if (typeof nameOrIndex === 'number') {
+    const ref = weights[nameOrIndex];
+    if (!ref) throw new OnnxError('not-found', `the model has no weight number ${nameOrIndex}`);
+    return { ref, index: nameOrIndex };
+  }
+  const index = weights.findIndex((w) => w.name === nameOrIndex);
+  if (index < 0) throw new OnnxError('not-found', `the model has no weight "${nameOrIndex}"`);
+  return { ref: weights[index], index };
+}
+
+/**
+ * The histogram (`bins` bins over [min, max], finite values only) and percentiles of one weight, given by
+ * name (the first weight of that name) or by its index in Model.weights() (unambiguous), plus per-output-
+ * channel min/max for Conv, ConvTranspose, MatMul and Gemm weights (see channelAxis).
+ */
+export function weightDetail(model: Model, nameOrIndex: string | number, bins = 64): WeightDetail {
+  const { ref, index } = findWeight(model, nameOrIndex);
+  if (!ref.numeric) throw new OnnxError('unsupported', `weight "${ref.name}" of type ${ref.dtypeName} has no numeric values`);
+  const n = Math.max(1, Math.min(1 << 16, Math.floor(bins) || 64));
+  const s = tensorStats(ref, { bins: n });
+  const detail: WeightDetail = { name: ref.name, index, bins: n, histogram: s.histogram, percentiles: s.percentiles };
+  const axis = channelAxis(model, index);
+  if (axis !== undefined && ref.elements > 0) {
+    const r = perChannelMinMax(ref, axis);
+    detail.channels = { axis: r.axis, min: Array.from(r.min), max: Array.from(r.max) };
+  }
+  return detail;
+}
