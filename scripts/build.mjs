@@ -44,6 +44,62 @@ const node = {
 
 const CLI = 'dist/cli.js';
 
+/**
+ * `import source from 'inline-worker:./file'` in the webview: bundles that file on its own (a web worker
+ * entry) and gives its code as a string, which the webview starts from a blob: URL (a webview cannot load
+ * a worker from its resource URIs). Rebuilt, with the importer, when any of its inputs changes.
+ */
+const inlineWorker = {
+  name: 'inline-worker',
+  setup(build) {
+    build.onResolve({ filter: /^inline-worker:/ }, (args) => {
+      const rel = args.path.slice('inline-worker:'.length);
+      let file = path.resolve(args.resolveDir, rel);
+      if (!fs.existsSync(file)) file = `${file}.ts`;
+      return { path: file, namespace: 'inline-worker' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'inline-worker' }, async (args) => {
+      const result = await esbuild.build({
+        absWorkingDir: root,
+        entryPoints: [args.path],
+        bundle: true,
+        write: false,
+        format: 'iife',
+        platform: 'browser',
+        target: ['chrome120'],
+        minify: production,
+        sourcemap: production ? false : 'inline',
+        sourcesContent: false,
+        legalComments: 'none',
+        metafile: true,
+        logLevel: 'silent',
+      });
+      const code = result.outputFiles[0].text;
+      return {
+        contents: `export default ${JSON.stringify(code)};`,
+        loader: 'js',
+        watchFiles: Object.keys(result.metafile.inputs).map((f) => path.resolve(root, f)),
+        errors: result.errors,
+        warnings: result.warnings,
+      };
+    });
+  },
+};
+
+/** Copies the codicon font and its stylesheet next to the webview bundle (the webview can read media/dist only). */
+const codicons = {
+  name: 'codicons',
+  setup(build) {
+    build.onEnd((result) => {
+      if (result.errors.length > 0) return;
+      const from = path.join(root, 'node_modules', '@vscode', 'codicons', 'dist');
+      const to = path.join(root, 'media', 'dist');
+      fs.mkdirSync(to, { recursive: true });
+      for (const file of ['codicon.css', 'codicon.ttf']) fs.copyFileSync(path.join(from, file), path.join(to, file));
+    });
+  },
+};
+
 /** @type {{ name: string, options: import('esbuild').BuildOptions }[]} */
 const bundles = [
   {
@@ -67,6 +123,7 @@ const bundles = [
       platform: 'browser',
       format: 'iife',
       target: ['chrome120'],
+      plugins: [inlineWorker, codicons],
     },
   },
   {

@@ -14,6 +14,9 @@ export function activate(context: vscode.ExtensionContext): TestApi {
   return {
     waitForRendered: (uri, timeoutMs) => hooks.waitForRendered(uri, timeoutMs),
     lastReport: (uri) => hooks.lastReport(uri),
+    posted: (uri) => hooks.posted(uri),
+    lastSummary: (uri) => hooks.lastSummary(uri),
+    probe: (uri, probe, timeoutMs) => hooks.probe(uri, probe, timeoutMs),
   };
 }
 

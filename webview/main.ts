@@ -1,80 +1,76 @@
-// The model editor's webview: the model summary (the graph view comes later).
+// The model editor's webview: three tabs (Graph, Weights, Model) over one model.
 //
 // Protocol (src/protocol/webview.ts): post `ready` first; the extension answers with the document's
-// state (`loading`, `summary` or `loadError`) and sends it again whenever it changes. After painting a
-// summary or an error, post `rendered` with what the DOM shows. The last state is kept with setState, so
-// a hidden and restored view paints at once.
+// state (`loading`, `summary` or `loadError`) and sends it again whenever it changes. `summary` carries
+// the report, the main graph and the weight list; subgraphs, statistics and histograms are asked for
+// by request. After the first complete paint, post `rendered` with what the DOM and the canvas show.
+// Only UI choices (tab, selection, viewport, sort, filter) are kept with setState; the model's data is
+// sent again by the extension (from its cache) when a hidden view comes back.
 //
 // Every string from the model is attacker-controlled: the DOM is built with createElement/textContent
-// only (never innerHTML).
+// only (never innerHTML), and the canvas draws text with fillText.
+import { formatBytes, formatOpsets } from '../src/onnx/format';
 import { assertNever, type ErrorData } from '../src/protocol/common';
-import {
-  formatBytes,
-  formatCompact,
-  formatCount,
-  formatNumber,
-  formatOpsets,
-  sortedHistogram,
-} from '../src/onnx/format';
-import type { InspectReport, TensorSummary, ValueInfo } from '../src/onnx/report';
+import type { GraphData, WeightDetail, WeightSummary } from '../src/protocol/graph';
 import {
   isExtensionMessage,
   type DocumentStateMessage,
+  type EditorTab,
   type ExtensionToWebviewMessage,
   type LoadErrorMessage,
   type LoadingMessage,
+  type Probe,
+  type ProbeMessage,
   type RenderedMessage,
   type SummaryMessage,
-  type WebviewRequest,
-  type WebviewRequestKind,
-  type WebviewRequestResults,
-  type WebviewToExtensionMessage,
 } from '../src/protocol/webview';
+import { GraphView } from './graph/graphView';
+import { summaryView } from './model/summaryView';
+import { defaultState, errorText, flushState, loadState, post, request, saveState, saveStateNow, settle, type ViewState } from './rpc';
+import { h } from './ui/dom';
+import { button, registerToolkit, selectTab, tabs, type PanelsElement } from './ui/toolkit';
+import { WeightsView } from './weights/weightsView';
 
-interface VsCodeApi {
-  postMessage(message: WebviewToExtensionMessage): void;
-  getState(): unknown;
-  setState(state: ViewState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
+registerToolkit();
 
-/** What survives the view being hidden. */
-interface ViewState {
-  version: 1;
-  last?: DocumentStateMessage;
-  scrollY?: number;
-}
-
-const vscode = acquireVsCodeApi();
 const app = document.getElementById('app') ?? document.body.appendChild(document.createElement('main'));
-let state: ViewState = restoreState();
+const live = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite', id: 'announcer' });
+document.body.append(live);
 
-// ---------------------------------------------------------------------------------------------------
-// Requests to the extension: an id, one response or responseError, a timeout.
+let state: ViewState = loadState() ?? defaultState(document.title.replace(/^ONNX model: /, ''));
+let last: DocumentStateMessage | undefined;
 
-const REQUEST_TIMEOUT_MS = 120_000;
-let nextRequestId = 1;
-const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: ErrorData) => void; timer: number }>();
+/** The editor built for the current summary. */
+interface Editor {
+  message: SummaryMessage;
+  panels: PanelsElement;
+  graph: GraphView;
+  weights: WeightsView;
+  modelPane: HTMLElement;
+  /** Resolves when the graph is laid out and painted for the first time. */
+  ready: Promise<void>;
+}
+let editor: Editor | undefined;
+/** Probes that arrived before the editor was built wait for it. */
+let editorWaiters: (() => void)[] = [];
 
-function request<K extends WebviewRequestKind>(type: K): Promise<WebviewRequestResults[K]> {
-  const id = nextRequestId++;
-  return new Promise<WebviewRequestResults[K]>((resolve, reject) => {
-    const timer = window.setTimeout(() => {
-      pending.delete(id);
-      reject({ code: 'timeout', message: `The extension did not answer "${type}" within ${REQUEST_TIMEOUT_MS / 1000} s.` });
-    }, REQUEST_TIMEOUT_MS);
-    pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-    vscode.postMessage({ type, id } as WebviewRequest);
-  });
+/** Weight statistics: one request per summary, shared by the graph's side panel and the weights view. */
+let statsPromise: Promise<WeightSummary[]> | undefined;
+let statsList: WeightSummary[] | undefined;
+const details = new Map<string, Promise<WeightDetail>>();
+
+function save(): void {
+  saveStateNow(state);
 }
 
-function settle(id: number, error: ErrorData | undefined, result?: unknown): void {
-  const entry = pending.get(id);
-  if (!entry) return;
-  pending.delete(id);
-  window.clearTimeout(entry.timer);
-  if (error) entry.reject(error);
-  else entry.resolve(result);
+function saveSoon(): void {
+  saveState(state);
+}
+
+function announce(text: string): void {
+  live.textContent = '';
+  // A new text node each time, so the same message is read again.
+  window.setTimeout(() => (live.textContent = text), 30);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -87,9 +83,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     case 'loading':
     case 'summary':
     case 'loadError':
-      // The scroll position is kept across reloads (the loading view does not overwrite it).
-      saveState({ ...state, last: message });
-      paint(message, true);
+      paint(message);
       return;
     case 'response':
       settle(message.id, undefined, message.result);
@@ -97,27 +91,35 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     case 'responseError':
       settle(message.id, message.error);
       return;
+    case 'probe':
+      void answerProbe(message);
+      return;
     default:
       assertNever(message, 'extension message');
   }
 });
 
-function paint(message: DocumentStateMessage, announce: boolean): void {
+function paint(message: DocumentStateMessage): void {
+  last = message;
   switch (message.type) {
     case 'loading':
-      renderLoading(message);
+      // A reload keeps the editor on screen until the new model is there.
+      if (!editor) renderLoading(message);
+      else editor.panels.setAttribute('aria-busy', 'true');
       return;
     case 'summary':
-      renderSummary(message);
-      break;
+      void renderEditor(message);
+      return;
     case 'loadError':
+      disposeEditor();
       renderError(message);
-      break;
+      post(readRendered());
+      for (const waiter of editorWaiters) waiter();
+      editorWaiters = [];
+      return;
     default:
       assertNever(message, 'document state');
   }
-  if (state.scrollY) window.scrollTo(0, state.scrollY);
-  if (announce) vscode.postMessage(readRendered());
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -147,195 +149,181 @@ function renderError(message: LoadErrorMessage): void {
   );
 }
 
-function renderSummary(message: SummaryMessage): void {
+async function renderEditor(message: SummaryMessage): Promise<void> {
   const r = message.report;
-  const ops = sortedHistogram(r.opHistogram);
-  const parts: Node[] = [
+  if (state.fileName !== message.fileName) state = defaultState(message.fileName);
+  disposeEditor();
+  statsPromise = undefined;
+  statsList = undefined;
+  details.clear();
+
+  const stats = (): Promise<WeightSummary[]> => {
+    statsPromise ??= request('weightStats', {}).then((list) => {
+      statsList = list;
+      editor?.weights.statsArrived(list);
+      return list;
+    });
+    statsPromise.catch(() => (statsPromise = undefined));
+    return statsPromise;
+  };
+  const graph = new GraphView(
+    {
+      weights: message.weights,
+      stats,
+      statsNow: () => statsList,
+      loadGraph: (path: string): Promise<GraphData> => request('graph', { path }),
+      showWeight: (index) => {
+        switchTab('weights');
+        void editor?.weights.select(index, true);
+      },
+      state: state.graph,
+      save,
+      saveSoon,
+      announce,
+    },
+    message.graph,
+  );
+  const weights = new WeightsView({
+    weights: message.weights,
+    stats,
+    statsNow: () => statsList,
+    detail: (weight, bins) => {
+      const key = `${weight}/${bins}`;
+      let d = details.get(key);
+      if (!d) {
+        d = request('weightDetail', { weight, bins });
+        details.set(key, d);
+        d.catch(() => details.delete(key));
+      }
+      return d;
+    },
+    showNode: (path, node) => {
+      switchTab('graph');
+      void openGraphAndSelect(path, node);
+    },
+    defaultBins: message.bins,
+    state: state.weights,
+    save,
+    saveSoon,
+  });
+  const modelPane = h('div', { class: 'model-pane', tabindex: '-1' }, summaryView(r));
+  modelPane.addEventListener('scroll', () => {
+    state.modelScrollTop = modelPane.scrollTop;
+    saveSoon();
+  });
+  const panels = tabs(
+    [
+      { id: 'graph', label: 'Graph', panel: graph.element },
+      { id: 'weights', label: `Weights (${message.weights.length})`, panel: weights.element },
+      { id: 'model', label: 'Model', panel: modelPane },
+    ],
+    state.tab,
+    (id) => switchTab(id as EditorTab, false),
+  );
+  let resolveReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  editor = { message, panels, graph, weights, modelPane, ready };
+  replace(
     h(
       'header',
-      { class: 'header' },
+      { class: 'header compact' },
       h('h1', { id: 'title' }, message.fileName),
-      h('p', { class: 'subtitle' }, `ONNX model · ${formatBytes(r.fileBytes)} · IR ${r.irVersion} · ${formatOpsets(r.opsets)}`),
+      subtitle(r),
       toolbar(true),
     ),
-    section('model', 'Model', overview(r)),
-  ];
-  if (r.docString.trim()) parts.push(section('description', 'Description', h('p', { class: 'doc' }, r.docString)));
-  const metadata = Object.entries(r.metadata);
-  if (metadata.length > 0) {
-    parts.push(
-      section(
-        'metadata',
-        `Metadata (${metadata.length})`,
-        table({ id: 'metadata-table', caption: 'Metadata properties', headers: [{ label: 'Key' }, { label: 'Value' }], rows: metadata.map(([k, v]) => [k, h('span', { class: 'value' }, v)]) }),
-      ),
-    );
-  }
-  parts.push(section('inputs', `Inputs (${r.inputs.length})`, valueTable('inputs-table', 'Graph inputs', r.inputs)));
-  parts.push(section('outputs', `Outputs (${r.outputs.length})`, valueTable('outputs-table', 'Graph outputs', r.outputs)));
-  parts.push(
-    section(
-      'operators',
-      `Operators (${ops.length} op types)`,
-      h('p', {}, h('span', { id: 'node-count', 'data-node-count': String(r.nodeCount) }, formatCount(r.nodeCount)), ` nodes${r.subgraphCount > 0 ? `, in the main graph and ${r.subgraphCount} subgraph${r.subgraphCount === 1 ? '' : 's'}` : ''}.`),
-      ops.length === 0
-        ? h('p', {}, 'The graph has no nodes.')
-        : table({
-            id: 'ops-table',
-            caption: 'Nodes per op type',
-            headers: [{ label: 'Op type' }, { label: 'Count', numeric: true }, { label: 'Share', numeric: true }],
-            rows: ops.map(([op, n]) => [op || '(empty)', formatCount(n), share(n, r.nodeCount)]),
-          }),
-      r.functions.length === 0
-        ? null
-        : table({
-            id: 'functions-table',
-            caption: 'Model-local functions',
-            headers: [{ label: 'Name' }, { label: 'Domain' }, { label: 'Nodes', numeric: true }],
-            rows: r.functions.map((f) => [f.name, f.domain || 'ai.onnx', formatCount(f.nodeCount)]),
-          }),
-    ),
+    panels,
   );
-  const dtypes = Object.entries(r.parameters.byDtype).sort(([, a], [, b]) => b.bytes - a.bytes);
-  parts.push(
-    section(
-      'parameters',
-      'Parameters by dtype',
-      h('p', {}, `${formatCount(r.parameters.count)} parameters (${formatCompact(r.parameters.count)}) in ${formatBytes(r.parameters.bytes)}.`),
-      dtypes.length === 0
-        ? h('p', {}, 'The model has no weights.')
-        : table({
-            id: 'dtypes-table',
-            caption: 'Parameters per data type',
-            headers: [{ label: 'Dtype' }, { label: 'Parameters', numeric: true }, { label: 'Size', numeric: true }, { label: 'Share of size', numeric: true }],
-            rows: dtypes.map(([dtype, d]) => [dtype, formatCount(d.count), formatBytes(d.bytes), share(d.bytes, r.parameters.bytes)]),
-          }),
-    ),
-  );
-  if (r.tensors.length > 0) parts.push(section('tensors', `Largest tensors (${r.tensors.length})`, tensorTable(r.tensors)));
-  if (r.externalData.length > 0) {
-    parts.push(
-      section(
-        'external',
-        `External data files (${r.externalData.length})`,
-        table({
-          id: 'external-table',
-          caption: 'Files holding tensor data outside the model',
-          headers: [{ label: 'Location' }, { label: 'Tensors', numeric: true }, { label: 'Size', numeric: true }],
-          rows: r.externalData.map((e) => [e.location, formatCount(e.tensors), formatBytes(e.bytes)]),
-        }),
-      ),
-    );
+  setVisibleTab(state.tab);
+  const path = state.graph.path;
+  try {
+    await graph.open(path);
+  } catch {
+    // A subgraph of the last session may be gone (the file changed): show the main graph.
+    if (path !== message.graph.path) await graph.open(message.graph.path);
   }
-  replace(...parts);
+  if (editor?.graph !== graph) return;
+  if (state.tab === 'model') modelPane.scrollTop = state.modelScrollTop;
+  resolveReady();
+  for (const waiter of editorWaiters) waiter();
+  editorWaiters = [];
+  post(readRendered());
 }
 
-function overview(r: InspectReport): HTMLElement {
-  const rows: [string, Node | string][] = [
-    ['IR version', String(r.irVersion)],
-    ['Opsets', formatOpsets(r.opsets)],
-    ['Producer', `${r.producer} ${r.producerVersion}`.trim() || '(none)'],
-  ];
-  if (r.domain) rows.push(['Domain', r.domain]);
-  rows.push(['Model version', String(r.modelVersion)]);
-  rows.push(['Nodes', formatCount(r.nodeCount)]);
-  if (r.subgraphCount > 0) rows.push(['Subgraphs', formatCount(r.subgraphCount)]);
-  if (r.functions.length > 0) rows.push(['Functions', formatCount(r.functions.length)]);
-  rows.push(['Parameters', `${formatCompact(r.parameters.count)} (${formatBytes(r.parameters.bytes)})`]);
-  rows.push(['File size', formatBytes(r.fileBytes)]);
-  return h('dl', { class: 'facts' }, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+/** One line under the title: size, IR, the default opset (all opsets in the tooltip and the Model tab), producer. */
+function subtitle(r: SummaryMessage['report']): HTMLElement {
+  const others = Object.keys(r.opsets).filter((d) => d !== 'ai.onnx').length;
+  const main = r.opsets['ai.onnx'] !== undefined ? `opset ${r.opsets['ai.onnx']}` : 'no ai.onnx opset';
+  const text = [formatBytes(r.fileBytes), `IR ${r.irVersion}`, others > 0 ? `${main} + ${others} domain${others === 1 ? '' : 's'}` : main, `${r.producer} ${r.producerVersion}`.trim()]
+    .filter(Boolean)
+    .join(' · ');
+  return h('p', { class: 'subtitle', title: formatOpsets(r.opsets) }, text);
 }
 
-function valueTable(id: string, caption: string, values: ValueInfo[]): HTMLElement {
-  if (values.length === 0) return h('p', {}, 'None.');
-  return table({
-    id,
-    caption,
-    headers: [{ label: 'Name' }, { label: 'Type' }, { label: 'Shape' }],
-    rows: values.map((v) => [v.name || '(unnamed)', v.dtype, shapeNode(v.shape)]),
+function disposeEditor(): void {
+  editor?.graph.dispose();
+  editor = undefined;
+}
+
+function switchTab(tab: EditorTab, select = true): void {
+  state.tab = tab;
+  save();
+  if (editor && select) selectTab(editor.panels, tab);
+  setVisibleTab(tab);
+}
+
+function setVisibleTab(tab: EditorTab): void {
+  if (!editor) return;
+  // The panels component switches after its own change event: wait for the layout to settle.
+  requestAnimationFrame(() => {
+    if (!editor) return;
+    editor.graph.setVisible(tab === 'graph');
+    editor.weights.setVisible(tab === 'weights');
   });
 }
 
-/** A shape with symbolic dims marked, and unknown dims (or rank) as `?` with an explanation. */
-function shapeNode(shape: ValueInfo['shape']): HTMLElement {
-  const node = h('code', { class: 'shape' });
-  if (shape === null) {
-    node.append(h('abbr', { title: 'unknown rank' }, '?'));
-    return node;
-  }
-  node.append('[');
-  shape.forEach((d, i) => {
-    if (i > 0) node.append(', ');
-    if (d === null) node.append(h('abbr', { title: 'unknown dimension' }, '?'));
-    else if (typeof d === 'string') node.append(h('span', { class: 'dim-symbolic', title: 'symbolic dimension' }, d));
-    else node.append(String(d));
-  });
-  node.append(']');
-  return node;
-}
-
-function tensorTable(tensors: TensorSummary[]): HTMLElement {
-  const withStats = tensors.some((t) => t.stats);
-  const headers: Header[] = [
-    { label: 'Name' },
-    { label: 'Dtype' },
-    { label: 'Shape' },
-    { label: 'Elements', numeric: true },
-    { label: 'Size', numeric: true },
-    { label: 'Where' },
-  ];
-  if (withStats) headers.push({ label: 'Min', numeric: true }, { label: 'Max', numeric: true }, { label: 'Mean', numeric: true }, { label: 'Std', numeric: true });
-  return table({
-    id: 'tensors-table',
-    caption: 'The largest weight tensors, by size',
-    headers,
-    rows: tensors.map((t) => {
-      const where = [t.origin, t.graph !== 'main' ? `in ${t.graph}` : '', t.external ? `external: ${t.external.location}` : ''].filter(Boolean).join(', ');
-      const row: Cell[] = [t.name || '(unnamed)', t.dtype, shapeNode(t.shape), formatCount(t.elements), formatBytes(t.bytes), where];
-      if (withStats) {
-        const s = t.stats;
-        row.push(...(s ? [formatNumber(s.min), formatNumber(s.max), formatNumber(s.mean), formatNumber(s.std)] : ['', '', '', '']));
-      }
-      return row;
-    }),
-  });
+async function openGraphAndSelect(path: string, node: number): Promise<void> {
+  if (!editor) return;
+  await editor.graph.open(path);
+  editor.graph.selectNode(undefined, node);
+  editor.graph.focus();
 }
 
 function toolbar(canShowMarkdown: boolean): HTMLElement {
   const bar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Model actions' });
-  const reload = h('button', { type: 'button', class: 'secondary', title: 'Read the model again from disk' }, 'Reload');
-  reload.addEventListener('click', () => void run(reload, 'reload'));
+  const status = h('span', { class: 'toolbar-status', role: 'status', 'aria-live': 'polite' });
+  const run = async (b: HTMLElement, kind: 'reload' | 'openMarkdown') => {
+    b.setAttribute('disabled', '');
+    status.textContent = '';
+    try {
+      await request(kind, {});
+    } catch (err) {
+      status.textContent = `Failed: ${(err as ErrorData).message ?? String(err)}`;
+    } finally {
+      b.removeAttribute('disabled');
+    }
+  };
+  const reload: HTMLElement = button('Reload', { icon: 'refresh', title: 'Read the model again from disk', onClick: () => void run(reload, 'reload') });
   bar.append(reload);
   if (canShowMarkdown) {
-    const markdown = h('button', { type: 'button', class: 'secondary', title: 'Open this summary as a Markdown document' }, 'Open as Markdown');
-    markdown.addEventListener('click', () => void run(markdown, 'openMarkdown'));
+    const markdown: HTMLElement = button('Open as Markdown', { icon: 'markdown', title: 'Open the summary as a Markdown document', onClick: () => void run(markdown, 'openMarkdown') });
     bar.append(markdown);
   }
-  bar.append(h('span', { class: 'toolbar-status', role: 'status', 'aria-live': 'polite' }));
+  bar.append(status);
   return bar;
 }
 
-async function run(button: HTMLButtonElement, kind: WebviewRequestKind): Promise<void> {
-  const status = button.parentElement?.querySelector('.toolbar-status');
-  button.disabled = true;
-  if (status) status.textContent = '';
-  try {
-    await request(kind);
-  } catch (err) {
-    if (status) status.textContent = `Failed: ${(err as ErrorData).message ?? String(err)}`;
-  } finally {
-    button.disabled = false;
-  }
+function replace(...nodes: Node[]): void {
+  app.replaceChildren(...nodes);
+  app.setAttribute('aria-busy', 'false');
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Reading back what was painted (for the `rendered` message)
+// Reading back what was painted (for `rendered` and the tests' probes)
 
 function readRendered(): RenderedMessage {
   const title = document.getElementById('title')?.textContent ?? '';
   const count = document.getElementById('node-count')?.getAttribute('data-node-count');
-  const names = (id: string): string[] =>
-    Array.from(document.querySelectorAll(`#${id} tbody th[scope="row"]`), (cell) => cell.textContent ?? '');
+  const names = (id: string): string[] => Array.from(document.querySelectorAll(`#${id} tbody th[scope="row"]`), (cell) => cell.textContent ?? '');
   const rendered: RenderedMessage = {
     type: 'rendered',
     title,
@@ -346,88 +334,101 @@ function readRendered(): RenderedMessage {
   };
   const error = document.querySelector('[data-error-code]')?.getAttribute('data-error-code');
   if (error) rendered.error = error;
+  if (editor) {
+    rendered.graph = editor.graph.info();
+    rendered.weights = editor.weights.rowCount;
+    rendered.tab = state.tab;
+  }
   return rendered;
 }
 
-// ---------------------------------------------------------------------------------------------------
-// DOM helpers: text only through text nodes
-
-type Child = Node | string | null | undefined;
-type Cell = Node | string;
-interface Header {
-  label: string;
-  numeric?: boolean;
-}
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  for (const child of children) if (child !== null && child !== undefined && child !== '') node.append(child);
-  return node;
-}
-
-function section(id: string, heading: string, ...content: Child[]): HTMLElement {
-  return h('section', { id, 'aria-labelledby': `${id}-heading` }, h('h2', { id: `${id}-heading` }, heading), ...content);
-}
-
-/** A real table: caption, column headers, the first cell of each row as its row header. */
-function table(spec: { id: string; caption: string; headers: Header[]; rows: Cell[][] }): HTMLElement {
-  const head = h('tr', {}, ...spec.headers.map((c) => h('th', { scope: 'col', class: c.numeric ? 'num' : '' }, c.label)));
-  const body = h('tbody');
-  for (const row of spec.rows) {
-    const tr = h('tr');
-    row.forEach((cell, i) => {
-      const numeric = spec.headers[i]?.numeric ? 'num' : '';
-      tr.append(i === 0 ? h('th', { scope: 'row', class: numeric }, cell) : h('td', { class: numeric }, cell));
-    });
-    body.append(tr);
+async function answerProbe(message: ProbeMessage): Promise<void> {
+  try {
+    const result = await runProbe(message.probe);
+    post({ type: 'probeResult', id: message.id, result });
+  } catch (err) {
+    post({ type: 'probeResult', id: message.id, error: { code: 'probe-failed', message: errorText(err) } });
   }
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h('table', { id: spec.id }, h('caption', { class: 'visually-hidden' }, spec.caption), h('thead', {}, head), body),
-  );
 }
 
-function share(part: number, whole: number): Node {
-  const fraction = whole > 0 ? part / whole : 0;
-  const percent = fraction * 100;
-  const text = `${percent >= 10 || percent === 0 ? percent.toFixed(0) : percent.toFixed(1)}%`;
-  const bar = h('span', { class: 'bar', 'aria-hidden': 'true' });
-  // CSSOM, not a style attribute: allowed by the CSP.
-  bar.style.width = `${Math.max(0, Math.min(100, percent))}%`;
-  return h('span', { class: 'share' }, h('span', { class: 'bar-track', 'aria-hidden': 'true' }, bar), text);
+async function runProbe(probe: Probe) {
+  if (!editor && last?.type !== 'loadError') {
+    await new Promise<void>((resolve) => {
+      editorWaiters.push(resolve);
+      window.setTimeout(resolve, 60_000);
+    });
+  }
+  if (!editor) throw new Error(last?.type === 'loadError' ? `The model could not be read: ${last.error.message}` : 'The model is not shown yet.');
+  await editor.ready;
+  switch (probe.kind) {
+    case 'selectNode':
+      switchTab('graph');
+      return editor.graph.selectNode(probe.name, probe.index);
+    case 'showWeight':
+      switchTab('weights');
+      await nextFrame();
+      return editor.weights.showByName(probe.name, probe.bins, probe.log);
+    case 'tab':
+      switchTab(probe.tab);
+      await nextFrame();
+      return { tab: state.tab };
+    case 'openGraph':
+      switchTab('graph');
+      await editor.graph.open(probe.path);
+      return editor.graph.info();
+    case 'find':
+      switchTab('graph');
+      await nextFrame();
+      return editor.graph.find(probe.query);
+    case 'graphInfo':
+      return editor.graph.info();
+    case 'rendered': {
+      const { type: _type, ...rendered } = readRendered();
+      return rendered;
+    }
+    default:
+      return assertNever(probe, 'probe');
+  }
 }
 
-function replace(...nodes: Node[]): void {
-  app.replaceChildren(...nodes);
-  app.setAttribute('aria-busy', 'false');
+function nextFrame(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())));
 }
 
 // ---------------------------------------------------------------------------------------------------
-// State
+// Keys, theme, lifetime
 
-function restoreState(): ViewState {
-  const saved = vscode.getState() as Partial<ViewState> | undefined;
-  if (saved && saved.version === 1) return { version: 1, last: saved.last, scrollY: saved.scrollY };
-  return { version: 1 };
-}
-
-function saveState(next: ViewState): void {
-  state = next;
-  vscode.setState(state);
-}
-
-let scrollTimer: number | undefined;
-window.addEventListener('scroll', () => {
-  if (scrollTimer !== undefined || state.last?.type === 'loading') return;
-  scrollTimer = window.setTimeout(() => {
-    scrollTimer = undefined;
-    if (state.last?.type !== 'loading') saveState({ ...state, scrollY: window.scrollY });
-  }, 200);
+window.addEventListener('keydown', (event) => {
+  if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 'f') {
+    if (!editor) return;
+    event.preventDefault();
+    if (state.tab === 'weights') editor.weights.focusFilter();
+    else {
+      if (state.tab !== 'graph') switchTab('graph');
+      editor.graph.openFind();
+    }
+  }
 });
 
-// Paint what was shown before the view was hidden, then ask for the current state.
-if (state.last) paint(state.last, false);
-else renderLoading({ type: 'loading', fileName: document.title.replace(/^ONNX model: /, '') });
-vscode.postMessage({ type: 'ready' });
+// VS Code changes the theme through body classes and the variables on <html>.
+const themeObserver = new MutationObserver(() => editor?.graph.themeChanged());
+themeObserver.observe(document.body, { attributes: true, attributeFilter: ['class'] });
+themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
+
+window.addEventListener('pagehide', flushState);
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') flushState();
+});
+
+// Benchmark hooks (bench/editor.ts sets window.onnxqsBench before loading this script).
+const benchWindow = window as unknown as { onnxqsBench?: boolean; onnxqsDebug?: unknown };
+if (benchWindow.onnxqsBench) {
+  benchWindow.onnxqsDebug = {
+    graph: () => editor?.graph,
+    ready: () => editor?.ready,
+    rendered: () => readRendered(),
+  };
+}
+
+renderLoading({ type: 'loading', fileName: state.fileName });
+post({ type: 'ready' });

@@ -5,18 +5,27 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatBytes } from '../onnx/format';
-import { inspectFile } from '../onnx/inspect';
+import { inspectModel } from '../onnx/inspect';
 import { warmUpDecoder } from '../onnx/load';
 import { assertNever } from '../protocol/common';
 import {
   JOB_PROTOCOL_VERSION,
   isJobRequest,
   type ChildMessage,
+  type GraphRequest,
   type InspectRequest,
   type JobProgressMessage,
   type JobRequest,
+  type OpenModelRequest,
+  type WeightDetailRequest,
+  type WeightStatsRequest,
 } from '../protocol/jobs';
 import { toErrorData } from './errors';
+import { ModelCache, type LoadedModel } from './modelCache';
+import { graphData, openModelData, weightDetailData, weightStats } from './modelJobs';
+
+/** Parsed models, so that the editor's follow-up requests do not parse the file again. */
+const models = new ModelCache(2);
 
 function send(message: ChildMessage): void {
   if (!process.send || !process.connected) return;
@@ -30,18 +39,48 @@ function progress(id: number, stage: JobProgressMessage['stage'], message: strin
   send(fraction === undefined ? { type: 'progress', id, stage, message } : { type: 'progress', id, stage, message, fraction });
 }
 
-async function runInspect(request: InspectRequest): Promise<void> {
+/** Reads (or finds in the cache) the model a request is about, reporting progress while reading. */
+async function readModel(request: JobRequest): Promise<LoadedModel> {
   const name = path.basename(request.path);
   let size = '';
   try {
     size = ` (${formatBytes((await fs.promises.stat(request.path)).size)})`;
   } catch {
-    // The core reports a missing or unreadable file with its own error.
+    // The cache reports a missing or unreadable file with the core's own error.
   }
   progress(request.id, 'reading', `Reading ${name}${size}`, 0);
-  const report = await inspectFile(request.path, { largest: request.largest, stats: request.stats, bins: request.bins });
-  progress(request.id, 'finishing', `Read ${name}: ${report.nodeCount} nodes`, 1);
+  return models.get(request.path);
+}
+
+async function runInspect(request: InspectRequest): Promise<void> {
+  const { model } = await readModel(request);
+  if (request.stats) progress(request.id, 'statistics', `Computing statistics of ${path.basename(request.path)}`, 0.5);
+  const report = inspectModel(model, { largest: request.largest, stats: request.stats, bins: request.bins });
+  progress(request.id, 'finishing', `Read ${path.basename(request.path)}: ${report.nodeCount} nodes`, 1);
   send({ type: 'result', id: request.id, kind: 'inspect', result: report });
+}
+
+async function runOpenModel(request: OpenModelRequest): Promise<void> {
+  const loaded = await readModel(request);
+  const result = openModelData(loaded, request.largest);
+  progress(request.id, 'finishing', `Read ${path.basename(request.path)}: ${result.report.nodeCount} nodes`, 1);
+  send({ type: 'result', id: request.id, kind: 'openModel', result });
+}
+
+async function runGraph(request: GraphRequest): Promise<void> {
+  const { model } = await readModel(request);
+  send({ type: 'result', id: request.id, kind: 'graph', result: graphData(model, request.graph) });
+}
+
+async function runWeightStats(request: WeightStatsRequest): Promise<void> {
+  const { model } = await readModel(request);
+  progress(request.id, 'statistics', `Computing weight statistics of ${path.basename(request.path)}`, 0.5);
+  send({ type: 'result', id: request.id, kind: 'weightStats', result: weightStats(model) });
+}
+
+async function runWeightDetail(request: WeightDetailRequest): Promise<void> {
+  const { model } = await readModel(request);
+  send({ type: 'result', id: request.id, kind: 'weightDetail', result: weightDetailData(model, request.weight, request.bins) });
 }
 
 async function handle(request: JobRequest): Promise<void> {
@@ -50,8 +89,20 @@ async function handle(request: JobRequest): Promise<void> {
       case 'inspect':
         await runInspect(request);
         return;
+      case 'openModel':
+        await runOpenModel(request);
+        return;
+      case 'graph':
+        await runGraph(request);
+        return;
+      case 'weightStats':
+        await runWeightStats(request);
+        return;
+      case 'weightDetail':
+        await runWeightDetail(request);
+        return;
       default:
-        assertNever(request.type, 'job request');
+        assertNever(request, 'job request');
     }
   } catch (err) {
     const error = toErrorData(err);

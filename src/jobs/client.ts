@@ -98,6 +98,26 @@ export class JobClient {
     return this.request('inspect', params, options);
   }
 
+  /** Read a model for the editor: summary, main graph and weight list in one go. */
+  openModel(params: JobParams<'openModel'>, options?: JobCallOptions): Promise<JobResults['openModel']> {
+    return this.request('openModel', params, options);
+  }
+
+  /** One graph of a model (`main` or a subgraph path). */
+  graph(params: JobParams<'graph'>, options?: JobCallOptions): Promise<JobResults['graph']> {
+    return this.request('graph', params, options);
+  }
+
+  /** Every weight of a model with statistics. */
+  weightStats(params: JobParams<'weightStats'>, options?: JobCallOptions): Promise<JobResults['weightStats']> {
+    return this.request('weightStats', params, options);
+  }
+
+  /** One weight's histogram and per-channel ranges. */
+  weightDetail(params: JobParams<'weightDetail'>, options?: JobCallOptions): Promise<JobResults['weightDetail']> {
+    return this.request('weightDetail', params, options);
+  }
+
   /** Any request of the job protocol; `inspect()` and friends are typed shortcuts. */
   request<K extends JobKind>(kind: K, params: JobParams<K>, options: JobCallOptions = {}): Promise<JobResults[K]> {
     return new Promise<JobResults[K]>((resolve, reject) => {
@@ -400,7 +420,14 @@ function ref(proc: ChildProcess, on: boolean): void {
 function describe(kind: JobKind, params: object): string {
   switch (kind) {
     case 'inspect':
+    case 'openModel':
       return `reading ${path.basename((params as JobParams<'inspect'>).path)}`;
+    case 'graph':
+      return `building the graph ${(params as JobParams<'graph'>).graph} of ${path.basename((params as JobParams<'graph'>).path)}`;
+    case 'weightStats':
+      return `computing weight statistics of ${path.basename((params as JobParams<'weightStats'>).path)}`;
+    case 'weightDetail':
+      return `computing the histogram of weight ${(params as JobParams<'weightDetail'>).weight} in ${path.basename((params as JobParams<'weightDetail'>).path)}`;
     default:
       return assertNever(kind, 'job kind');
   }

@@ -6,11 +6,12 @@
 // the child (SIGKILL) and forks a fresh one for the next request.
 import type { InspectReport } from '../onnx/report';
 import type { ErrorData } from './common';
+import type { GraphData, WeightDetail, WeightSummary } from './graph';
 
 export type { ErrorData } from './common';
 
 /** Bumped when a message changes shape; the child reports it in `ready`. */
-export const JOB_PROTOCOL_VERSION = 1;
+export const JOB_PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------------
 // Parent -> child
@@ -29,13 +30,64 @@ export interface InspectRequest {
   bins: number;
 }
 
-export type JobRequest = InspectRequest;
+/**
+ * What the model editor paints first, in one round trip: the summary, the main graph and the weight list
+ * (without statistics). The child keeps the parsed model for the requests that follow (subgraphs,
+ * statistics, histograms), so the file is parsed once.
+ */
+export interface OpenModelRequest {
+  type: 'openModel';
+  id: number;
+  path: string;
+  /** How many of the largest tensors the summary lists. */
+  largest: number;
+}
+
+/** One graph of the model (the main graph or a subgraph) as the graph view draws it. */
+export interface GraphRequest {
+  type: 'graph';
+  id: number;
+  path: string;
+  /** The graph's path: `main` or e.g. `main/If_0.then_branch`. */
+  graph: string;
+}
+
+/** Every weight of the model with its statistics (min, max, mean, std, sparsity, outlier score). */
+export interface WeightStatsRequest {
+  type: 'weightStats';
+  id: number;
+  path: string;
+}
+
+/** One weight's histogram, percentiles and per-channel ranges. */
+export interface WeightDetailRequest {
+  type: 'weightDetail';
+  id: number;
+  path: string;
+  /** The weight's index in the weight list (WeightSummary[]; names can repeat across subgraphs). */
+  weight: number;
+  bins: number;
+}
+
+export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest;
 export type JobKind = JobRequest['type'];
 /** The fields of a request other than `type` and `id`. */
 export type JobParams<K extends JobKind> = Omit<Extract<JobRequest, { type: K }>, 'type' | 'id'>;
 /** What each kind of request answers with. */
 export interface JobResults {
   inspect: InspectReport;
+  openModel: OpenModelResult;
+  graph: GraphData;
+  weightStats: WeightSummary[];
+  weightDetail: WeightDetail;
+}
+
+export interface OpenModelResult {
+  report: InspectReport;
+  graph: GraphData;
+  weights: WeightSummary[];
+  /** Where the child spent its time (ms): reading the file, decoding, building the summary and graph. */
+  timings: { readMs: number; parseMs: number; reportMs: number; graphMs: number; weightsMs: number };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -112,6 +164,18 @@ export function isChildMessage(value: unknown): value is ChildMessage {
 /** Type guard for messages arriving at the child. */
 export function isJobRequest(value: unknown): value is JobRequest {
   if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<InspectRequest>;
-  return v.type === 'inspect' && typeof v.id === 'number' && typeof v.path === 'string';
+  const v = value as { type?: unknown; id?: unknown; path?: unknown; graph?: unknown; bins?: unknown };
+  if (typeof v.id !== 'number' || typeof v.path !== 'string') return false;
+  switch (v.type) {
+    case 'inspect':
+    case 'openModel':
+    case 'weightStats':
+      return true;
+    case 'graph':
+      return typeof v.graph === 'string';
+    case 'weightDetail':
+      return typeof (value as { weight?: unknown }).weight === 'number' && typeof v.bins === 'number';
+    default:
+      return false;
+  }
 }

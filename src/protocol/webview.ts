@@ -2,11 +2,16 @@
 // Both ends import this file; it must stay free of vscode and Node imports.
 //
 // The webview posts `ready` first; the extension answers with the current state of the document
-// (`loading`, then `summary` or `loadError`, again whenever the file changes on disk). After painting, the
-// webview posts `rendered` with what it read back from its DOM. Requests from the webview carry an id and
-// get exactly one `response` or `responseError`.
+// (`loading`, then `summary` or `loadError`, again whenever the file changes on disk). `summary` carries
+// everything the first paint needs: the report, the main graph and the weight list (no tensors, no
+// statistics). Subgraphs, weight statistics and histograms are asked for later, by request. After
+// painting, the webview posts `rendered` with what it read back from its DOM. Requests from the webview
+// carry an id and get exactly one `response` or `responseError`. `probe` (extension -> webview, for the
+// integration tests) asks the view to do what a user does (select a node, show a weight) and answers
+// with one `probeResult` read back from its DOM.
 import type { InspectReport } from '../onnx/report';
 import type { ErrorData } from './common';
+import type { GraphData, WeightDetail, WeightSummary } from './graph';
 
 export type { ErrorData } from './common';
 
@@ -21,11 +26,17 @@ export interface LoadingMessage {
   fileBytes?: number;
 }
 
-/** Everything needed to paint the summary view. */
+/** Everything needed to paint the editor: the summary, the main graph, the weight list. */
 export interface SummaryMessage {
   type: 'summary';
   fileName: string;
   report: InspectReport;
+  /** The main graph. */
+  graph: GraphData;
+  /** Every weight (initializers, sparse initializers, Constant-node tensors), statistics not included. */
+  weights: WeightSummary[];
+  /** Histogram bins the weights view starts with (`onnxqs.statistics.histogramBins`). */
+  bins: number;
 }
 
 /** The model could not be read: what went wrong and what the user can do about it. */
@@ -50,12 +61,93 @@ export interface ResponseErrorMessage {
   error: ErrorData;
 }
 
+/** What a test asks the view to do, as a user would; answered by one `probeResult`. */
+export type Probe =
+  /** Select a node of the graph shown (by node name; `index` when names repeat or are empty). */
+  | { kind: 'selectNode'; name?: string; index?: number }
+  /** Open the Weights tab, select a weight and draw its histogram with `bins` bins. */
+  | { kind: 'showWeight'; name: string; bins: number; log?: boolean }
+  /** Switch to a tab. */
+  | { kind: 'tab'; tab: EditorTab }
+  /** Open a subgraph (a path of GraphData.nodes[].subgraphs) or go back up (`main` or an ancestor). */
+  | { kind: 'openGraph'; path: string }
+  /** Find (Ctrl/Cmd+F) and go to the first match. */
+  | { kind: 'find'; query: string }
+  /** What the graph view shows now. */
+  | { kind: 'graphInfo' }
+  /** What the whole view shows now (as in `rendered`). */
+  | { kind: 'rendered' };
+
+export type EditorTab = 'graph' | 'weights' | 'model';
+
+/** What the side panel shows for the selected node. */
+export interface NodePanelInfo {
+  op: string;
+  domain: string;
+  name: string;
+  attributes: { name: string; value: string }[];
+  inputs: { name: string; type: string }[];
+  outputs: { name: string; type: string }[];
+  /** The weights the node consumes, as listed (name, and the statistics line once known). */
+  weights: { name: string; stats: string }[];
+  docsUrl: string | null;
+}
+
+/** What the graph view shows. */
+export interface GraphViewInfo {
+  path: string;
+  /** Breadcrumb labels, main graph first. */
+  breadcrumb: string[];
+  nodes: number;
+  edges: number;
+  /** Nodes drawn in the last frame (only what is visible is drawn). */
+  drawnNodes: number;
+  /** Zoom: screen pixels per layout unit. */
+  scale: number;
+  /** Index of the selected node, -1 when none. */
+  selected: number;
+  /** Find: number of matches and the index of the current one (-1 when none). */
+  find: { query: string; matches: number; current: number };
+  layoutMs: number;
+  paintMs: number;
+}
+
+export interface WeightViewInfo {
+  name: string;
+  bins: number;
+  log: boolean;
+  /** The bin counts the histogram drew (read back from the drawing). */
+  counts: number[];
+  histogram: { min: number; max: number };
+  /** Per output channel ranges drawn, when the weight has them. */
+  channels: number;
+  /** Rows of the weights table after filtering. */
+  rows: number;
+}
+
+export interface ProbeResults {
+  selectNode: NodePanelInfo;
+  showWeight: WeightViewInfo;
+  tab: { tab: EditorTab };
+  openGraph: GraphViewInfo;
+  find: GraphViewInfo;
+  graphInfo: GraphViewInfo;
+  rendered: Omit<RenderedMessage, 'type'>;
+}
+
+export interface ProbeMessage {
+  type: 'probe';
+  id: number;
+  probe: Probe;
+}
+
 export type ExtensionToWebviewMessage =
   | LoadingMessage
   | SummaryMessage
   | LoadErrorMessage
   | ResponseMessage
-  | ResponseErrorMessage;
+  | ResponseErrorMessage
+  | ProbeMessage;
 
 /** The messages that describe the document's state (the ones the webview keeps with `setState`). */
 export type DocumentStateMessage = LoadingMessage | SummaryMessage | LoadErrorMessage;
@@ -80,6 +172,20 @@ export interface RenderedMessage {
   outputs: string[];
   /** Present only when the error view was painted: the error code shown. */
   error?: string;
+  /** The graph view after its first complete paint (absent for the error view). */
+  graph?: GraphViewInfo;
+  /** Weights listed in the weights table (before filtering). */
+  weights?: number;
+  /** The tab shown. */
+  tab?: EditorTab;
+}
+
+/** The answer to a `probe`: its result, or why it could not be done. */
+export interface ProbeResultMessage {
+  type: 'probeResult';
+  id: number;
+  result?: ProbeResults[Probe['kind']];
+  error?: ErrorData;
 }
 
 /** Read the model again from disk. */
@@ -94,16 +200,43 @@ export interface OpenMarkdownRequest {
   id: number;
 }
 
-export type WebviewRequest = ReloadRequest | OpenMarkdownRequest;
+/** A subgraph (If/Loop/Scan body) by its path. */
+export interface GraphDataRequest {
+  type: 'graph';
+  id: number;
+  path: string;
+}
+
+/** Every weight with its statistics (computed once per document, in the job process). */
+export interface WeightStatsRequest {
+  type: 'weightStats';
+  id: number;
+}
+
+/** One weight's histogram (with `bins` bins), percentiles and per-channel ranges. */
+export interface WeightDetailRequest {
+  type: 'weightDetail';
+  id: number;
+  /** Index in SummaryMessage.weights. */
+  weight: number;
+  bins: number;
+}
+
+export type WebviewRequest = ReloadRequest | OpenMarkdownRequest | GraphDataRequest | WeightStatsRequest | WeightDetailRequest;
 export type WebviewRequestKind = WebviewRequest['type'];
+/** A request's fields other than `type` and `id`. */
+export type WebviewRequestParams<K extends WebviewRequestKind> = Omit<Extract<WebviewRequest, { type: K }>, 'type' | 'id'>;
 export interface WebviewRequestResults {
   /** `ready` when the model was read, `error` when a `loadError` was posted instead. */
   reload: { state: 'ready' | 'error' };
   /** false when the user cancelled. */
   openMarkdown: { opened: boolean };
+  graph: GraphData;
+  weightStats: WeightSummary[];
+  weightDetail: WeightDetail;
 }
 
-export type WebviewToExtensionMessage = ReadyMessage | RenderedMessage | WebviewRequest;
+export type WebviewToExtensionMessage = ReadyMessage | RenderedMessage | ProbeResultMessage | WebviewRequest;
 
 /** Type guard for messages arriving from the webview (untrusted shape). */
 export function isWebviewMessage(value: unknown): value is WebviewToExtensionMessage {
@@ -115,7 +248,13 @@ export function isWebviewMessage(value: unknown): value is WebviewToExtensionMes
       return true;
     case 'reload':
     case 'openMarkdown':
+    case 'weightStats':
+    case 'probeResult':
       return typeof v.id === 'number';
+    case 'graph':
+      return typeof v.id === 'number' && typeof (value as { path?: unknown }).path === 'string';
+    case 'weightDetail':
+      return typeof v.id === 'number' && typeof (value as { weight?: unknown }).weight === 'number' && typeof (value as { bins?: unknown }).bins === 'number';
     default:
       return false;
   }
@@ -130,6 +269,7 @@ export function isExtensionMessage(value: unknown): value is ExtensionToWebviewM
     type === 'summary' ||
     type === 'loadError' ||
     type === 'response' ||
-    type === 'responseError'
+    type === 'responseError' ||
+    type === 'probe'
   );
 }

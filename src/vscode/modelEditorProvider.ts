@@ -1,21 +1,27 @@
 // The model editor: a readonly custom editor for *.onnx files.
 //
 // ModelDocument  one per opened file, shared by all its panels. `create()` starts reading the model in the
-//                job process; the InspectReport is cached on the document and read again when the file
-//                changes on disk (a FileSystemWatcher) or the summary settings change. Errors become a
-//                `loadError` state (shown in the webview), never an exception out of the provider.
+//                job process (`openModel`: the InspectReport, the main graph and the weight list in one
+//                round trip); that is cached on the document, with what the views ask for later
+//                (subgraphs, weight statistics, histograms), and read again when the file changes on
+//                disk (a FileSystemWatcher) or the summary settings change. Errors become a `loadError`
+//                state (shown in the webview), never an exception out of the provider.
 // PanelRegistry  the open panels per document, so every view of a file gets the same state.
 // Webview link   the webview posts `ready` first and gets the document's state; after painting it posts
-//                `rendered`, which the test hooks record. See src/protocol/webview.ts.
+//                `rendered`, which the test hooks record; its requests (subgraph, statistics, histogram)
+//                are answered from the document's cache or the job process. See src/protocol/webview.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCancelled, toErrorData } from '../jobs/errors';
 import type { InspectReport } from '../onnx/report';
 import { assertNever, type ErrorData } from '../protocol/common';
+import type { GraphData, WeightDetail, WeightSummary } from '../protocol/graph';
 import {
   isWebviewMessage,
   type DocumentStateMessage,
   type ExtensionToWebviewMessage,
+  type Probe,
+  type ProbeResults,
   type WebviewRequest,
   type WebviewRequestKind,
   type WebviewRequestResults,
@@ -33,8 +39,11 @@ export const MODEL_VIEW_TYPE = 'onnxqs.modelEditor';
 
 export type ModelState =
   | { kind: 'loading'; fileBytes?: number }
-  | { kind: 'ready'; report: InspectReport }
+  | { kind: 'ready'; report: InspectReport; graph: GraphData; weights: WeightSummary[] }
   | { kind: 'error'; error: ErrorData };
+
+/** Histograms kept per document (a few bin settings of a few weights). */
+const DETAIL_CACHE = 32;
 
 /** Quiet time after the last change on disk before the model is read again (writers save in bursts). */
 const RELOAD_DEBOUNCE_MS = 300;
@@ -62,6 +71,10 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
   private generation = 0;
   private reloadTimer: NodeJS.Timeout | undefined;
   private loaded: Promise<ModelState> = Promise.resolve(this.current);
+  /** What the views asked for after the first paint; cleared whenever the model is read again. */
+  private subgraphs = new Map<string, Promise<GraphData>>();
+  private stats: Promise<WeightSummary[]> | undefined;
+  private details = new Map<string, Promise<WeightDetail>>();
 
   private constructor(
     readonly uri: vscode.Uri,
@@ -117,6 +130,9 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
     const abort = new AbortController();
     this.abort = abort;
     const generation = ++this.generation;
+    this.subgraphs = new Map();
+    this.stats = undefined;
+    this.details = new Map();
     this.setState(fileBytes === undefined ? { kind: 'loading' } : { kind: 'loading', fileBytes });
     this.loaded = this.read(abort.signal).then((state) => {
       if (generation === this.generation && !this.isDisposed) {
@@ -135,19 +151,74 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
         error: { code: 'unsupported-scheme', message: `${this.uri.toString(true)} is not a file on disk.`, file: this.uri.toString(true) },
       };
     }
-    const { largest, bins } = inspectSettings(this.uri);
+    const { largest } = inspectSettings(this.uri);
     const started = Date.now();
     try {
-      const report = await this.services.jobs.inspect({ path: this.uri.fsPath, largest, stats: false, bins }, { signal });
-      this.services.log.info(`Read ${this.uri.fsPath}: ${report.nodeCount} nodes in ${Date.now() - started} ms.`);
+      const { report, graph, weights, timings } = await this.services.jobs.openModel({ path: this.uri.fsPath, largest }, { signal });
+      const t = timings;
+      this.services.log.info(
+        `Read ${this.uri.fsPath}: ${report.nodeCount} nodes, ${weights.length} weights in ${Date.now() - started} ms ` +
+          `(read ${ms(t.readMs)}, decode ${ms(t.parseMs)}, summary ${ms(t.reportMs)}, graph ${ms(t.graphMs)}, weights ${ms(t.weightsMs)}).`,
+      );
       this.services.hooks.recordReport(this.uri.toString(), report);
-      return { kind: 'ready', report };
+      return { kind: 'ready', report, graph, weights };
     } catch (err) {
       const error = toErrorData(err);
       if (isCancelled(err)) this.services.log.info(`Reading ${this.uri.fsPath} was cancelled.`);
       else this.services.log.error(`Could not read ${this.uri.fsPath}: [${error.code}] ${error.message}`);
       return { kind: 'error', error };
     }
+  }
+
+  /** A graph of the model by path (`main` or a subgraph), cached. */
+  graph(graphPath: string): Promise<GraphData> {
+    const state = this.current;
+    if (state.kind !== 'ready') return Promise.reject(notReady(this.fileName));
+    if (graphPath === state.graph.path) return Promise.resolve(state.graph);
+    let graph = this.subgraphs.get(graphPath);
+    if (!graph) {
+      graph = this.services.jobs.graph({ path: this.uri.fsPath, graph: graphPath });
+      this.cache(this.subgraphs, graphPath, graph);
+    }
+    return graph;
+  }
+
+  /** Every weight with statistics, computed once per read of the model. */
+  weightStats(): Promise<WeightSummary[]> {
+    if (this.current.kind !== 'ready') return Promise.reject(notReady(this.fileName));
+    if (!this.stats) {
+      const started = Date.now();
+      const stats = this.services.jobs.weightStats({ path: this.uri.fsPath });
+      this.stats = stats;
+      stats.then(
+        (list) => this.services.log.info(`Statistics of ${list.length} weights of ${this.uri.fsPath} in ${Date.now() - started} ms.`),
+        () => {
+          if (this.stats === stats) this.stats = undefined;
+        },
+      );
+    }
+    return this.stats;
+  }
+
+  /** One weight's histogram and per-channel ranges, cached per (weight, bins). */
+  weightDetail(weight: number, bins: number): Promise<WeightDetail> {
+    if (this.current.kind !== 'ready') return Promise.reject(notReady(this.fileName));
+    const key = `${weight}/${bins}`;
+    let detail = this.details.get(key);
+    if (!detail) {
+      detail = this.services.jobs.weightDetail({ path: this.uri.fsPath, weight, bins });
+      this.cache(this.details, key, detail);
+      while (this.details.size > DETAIL_CACHE) this.details.delete(this.details.keys().next().value as string);
+    }
+    return detail;
+  }
+
+  /** Keeps a pending answer in `map`, and forgets it if it fails (the next ask tries again). */
+  private cache<T>(map: Map<string, Promise<T>>, key: string, value: Promise<T>): void {
+    map.set(key, value);
+    value.catch(() => {
+      if (map.get(key) === value) map.delete(key);
+    });
   }
 
   private scheduleReload(): void {
@@ -173,7 +244,14 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
           ? { type: 'loading', fileName: this.fileName }
           : { type: 'loading', fileName: this.fileName, fileBytes: state.fileBytes };
       case 'ready':
-        return { type: 'summary', fileName: this.fileName, report: state.report };
+        return {
+          type: 'summary',
+          fileName: this.fileName,
+          report: state.report,
+          graph: state.graph,
+          weights: state.weights,
+          bins: inspectSettings(this.uri).bins,
+        };
       case 'error':
         return { type: 'loadError', fileName: this.fileName, error: state.error, hint: hintFor(state.error) };
       default:
@@ -186,6 +264,8 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
 class ModelPanel extends Disposable {
   /** True once the webview said `ready`: before that, posted messages could be lost. */
   private ready = false;
+  private nextProbe = 1;
+  private readonly probes = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
 
   constructor(
     readonly document: ModelDocument,
@@ -194,10 +274,43 @@ class ModelPanel extends Disposable {
   ) {
     super();
     this.register(panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)));
+    // A hidden webview is not kept alive (retainContextWhenHidden is off): the one shown next is a new
+    // instance, which says `ready` again. Until then nothing can be posted to it, and its last paint is gone.
+    this.register(
+      panel.onDidChangeViewState(() => {
+        if (panel.visible) return;
+        this.ready = false;
+        this.services.hooks.forgetRendered(document.uri.toString());
+      }),
+    );
+  }
+
+  /** Asks the webview to act as a user would and read back what it shows (integration tests). */
+  probe<K extends Probe['kind']>(probe: Extract<Probe, { kind: K }>, timeoutMs: number): Promise<ProbeResults[K]> {
+    if (!this.ready || this.isDisposed) return Promise.reject(new Error('The model viewer is not ready.'));
+    const id = this.nextProbe++;
+    return new Promise<ProbeResults[K]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.probes.delete(id);
+        reject(new Error(`The model viewer did not answer the ${probe.kind} probe within ${timeoutMs} ms.`));
+      }, timeoutMs);
+      this.probes.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      this.post({ type: 'probe', id, probe });
+    });
+  }
+
+  override dispose(): void {
+    for (const [, p] of this.probes) {
+      clearTimeout(p.timer);
+      p.reject(new Error('The model viewer was closed.'));
+    }
+    this.probes.clear();
+    super.dispose();
   }
 
   post(message: ExtensionToWebviewMessage): void {
     if (!this.ready || this.isDisposed) return;
+    this.services.hooks.recordPosted(this.document.uri.toString(), message);
     this.panel.webview.postMessage(message).then(undefined, (err: unknown) => {
       this.services.log.warn(`Could not post ${message.type} to the model viewer of ${this.document.uri.fsPath}: ${toErrorData(err).message}`);
     });
@@ -211,7 +324,9 @@ class ModelPanel extends Disposable {
     const message: WebviewToExtensionMessage = raw;
     switch (message.type) {
       case 'ready':
+        // A new webview instance (first open, or shown again after it was hidden): its paint is to come.
         this.ready = true;
+        this.services.hooks.forgetRendered(this.document.uri.toString());
         this.post(this.document.stateMessage());
         return;
       case 'rendered': {
@@ -219,8 +334,20 @@ class ModelPanel extends Disposable {
         this.services.hooks.recordRendered(this.document.uri.toString(), info);
         return;
       }
+      case 'probeResult': {
+        const pending = this.probes.get(message.id);
+        if (!pending) return;
+        this.probes.delete(message.id);
+        clearTimeout(pending.timer);
+        if (message.error) pending.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
+        else pending.resolve(message.result);
+        return;
+      }
       case 'reload':
       case 'openMarkdown':
+      case 'graph':
+      case 'weightStats':
+      case 'weightDetail':
         void this.answer(message);
         return;
       default:
@@ -248,10 +375,16 @@ class ModelPanel extends Disposable {
       }
       case 'openMarkdown': {
         const report = this.document.report;
-        if (!report) throw Object.assign(new Error(`${this.document.fileName} has not been read yet.`), { code: 'not-ready' });
+        if (!report) throw notReady(this.document.fileName);
         await openReportMarkdown(report, this.document.uri);
         return { opened: true };
       }
+      case 'graph':
+        return this.document.graph(request.path);
+      case 'weightStats':
+        return this.document.weightStats();
+      case 'weightDetail':
+        return this.document.weightDetail(request.weight, request.bins);
       default:
         return assertNever(request, 'webview request');
     }
@@ -280,6 +413,12 @@ class PanelRegistry {
   broadcast(document: ModelDocument, message: ExtensionToWebviewMessage): void {
     for (const panel of this.get(document.uri)) panel.post(message);
   }
+
+  /** The panel of `uri` a test talks to: the visible one, else the last opened. */
+  pick(uri: string): ModelPanel | undefined {
+    const set = [...(this.panels.get(uri) ?? [])];
+    return set.find((p) => p.panel.visible) ?? set[set.length - 1];
+  }
 }
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDocument> {
@@ -287,15 +426,22 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
 
   static register(services: Services): vscode.Disposable {
     return vscode.window.registerCustomEditorProvider(ModelEditorProvider.viewType, new ModelEditorProvider(services), {
-      // The webview keeps its state with setState; no need to keep hidden views alive.
-      webviewOptions: { retainContextWhenHidden: false, enableFindWidget: true },
+      // The webview keeps its state with setState; no need to keep hidden views alive. Ctrl/Cmd+F is the
+      // view's own find (nodes, op types, tensors; the weights filter), so VS Code's text find widget is off.
+      webviewOptions: { retainContextWhenHidden: false, enableFindWidget: false },
       supportsMultipleEditorsPerDocument: true,
     });
   }
 
   private readonly panels = new PanelRegistry();
 
-  private constructor(private readonly services: Services) {}
+  private constructor(private readonly services: Services) {
+    services.hooks.setProber((uri, probe, timeoutMs) => {
+      const panel = this.panels.pick(uri);
+      if (!panel) return Promise.reject(new Error(`No model viewer is open on ${uri}.`));
+      return panel.probe(probe, timeoutMs);
+    });
+  }
 
   async openCustomDocument(
     uri: vscode.Uri,
@@ -319,13 +465,21 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     webviewPanel.webview.html = webviewHtml(webviewPanel.webview, extensionUri, {
       title: `ONNX model: ${document.fileName}`,
       scripts: ['webview.js'],
-      styles: ['webview.css'],
+      styles: ['codicon.css', 'webview.css'],
     });
     webviewPanel.onDidDispose(() => {
       registration.dispose();
       panel.dispose();
     });
   }
+}
+
+function notReady(fileName: string): Error {
+  return Object.assign(new Error(`${fileName} has not been read yet.`), { code: 'not-ready' });
+}
+
+function ms(value: number): string {
+  return `${Math.round(value)} ms`;
 }
 
 function describe(value: unknown): string {

@@ -1,10 +1,31 @@
 // What `activate()` returns (the extension's `exports`): hooks for the integration tests. Keys are
 // `vscode.Uri.toString()` of the model.
 import type { InspectReport } from '../onnx/report';
-import type { RenderedMessage } from '../protocol/webview';
+import type { ExtensionToWebviewMessage, Probe, ProbeResults, RenderedMessage, SummaryMessage } from '../protocol/webview';
 
 /** What the webview painted, read back from its DOM. */
 export type RenderedInfo = Omit<RenderedMessage, 'type'>;
+
+/** What the extension posted to a model viewer, as the webview received it. */
+export interface PostedInfo {
+  /** Message types in the order they were posted (since the view was opened or the model reloaded). */
+  types: string[];
+  /** Size of the last `summary` message as JSON (what the webview received to paint), in bytes. */
+  summaryBytes?: number;
+  /** Nodes of the graph and weights the last `summary` carried. */
+  graphNodes?: number;
+  graphValues?: number;
+  weights?: number;
+  /** The largest of the last responses to each kind of webview request (subgraph, statistics, histogram), as JSON bytes. */
+  largestResponseBytes: number;
+}
+
+/** What is kept per viewer: the message types, and references to the data messages (measured only when asked). */
+interface Posted {
+  types: string[];
+  summary?: Extract<ExtensionToWebviewMessage, { type: 'summary' }>;
+  responses: Map<string, ExtensionToWebviewMessage>;
+}
 
 export interface TestApi {
   /**
@@ -15,13 +36,23 @@ export interface TestApi {
   waitForRendered(uri: string, timeoutMs?: number): Promise<RenderedInfo>;
   /** The last InspectReport read for `uri` (by the model editor or the inspect command). */
   lastReport(uri: string): InspectReport | undefined;
+  /** What the extension posted to the viewer of `uri` (sizes measured as JSON). */
+  posted(uri: string): PostedInfo | undefined;
+  /** The last `summary` posted to the viewer of `uri`: the report, the main graph and the weight list it got. */
+  lastSummary(uri: string): SummaryMessage | undefined;
+  /** Asks the viewer of `uri` to act as a user would (select a node, show a weight) and to say what it shows. */
+  probe<K extends Probe['kind']>(uri: string, probe: Extract<Probe, { kind: K }>, timeoutMs?: number): Promise<ProbeResults[K]>;
 }
+
+type Prober = (uri: string, probe: Probe, timeoutMs: number) => Promise<unknown>;
 
 /** The extension's side of the hooks: the editor and the commands record into it. */
 export class TestHooks implements TestApi {
   private readonly rendered = new Map<string, RenderedInfo>();
   private readonly reports = new Map<string, InspectReport>();
   private readonly waiters = new Map<string, Set<(info: RenderedInfo) => void>>();
+  private readonly postedInfo = new Map<string, Posted>();
+  private prober: Prober | undefined;
 
   waitForRendered(uri: string, timeoutMs = 20_000): Promise<RenderedInfo> {
     const known = this.rendered.get(uri);
@@ -45,6 +76,34 @@ export class TestHooks implements TestApi {
     return this.reports.get(uri);
   }
 
+  lastSummary(uri: string): SummaryMessage | undefined {
+    return this.postedInfo.get(uri)?.summary;
+  }
+
+  posted(uri: string): PostedInfo | undefined {
+    const info = this.postedInfo.get(uri);
+    if (!info) return undefined;
+    const out: PostedInfo = { types: [...info.types], largestResponseBytes: 0 };
+    for (const message of info.responses.values()) out.largestResponseBytes = Math.max(out.largestResponseBytes, jsonBytes(message));
+    if (info.summary) {
+      out.summaryBytes = jsonBytes(info.summary);
+      out.graphNodes = info.summary.graph.nodes.length;
+      out.graphValues = info.summary.graph.values.length;
+      out.weights = info.summary.weights.length;
+    }
+    return out;
+  }
+
+  probe<K extends Probe['kind']>(uri: string, probe: Extract<Probe, { kind: K }>, timeoutMs = 30_000): Promise<ProbeResults[K]> {
+    if (!this.prober) return Promise.reject(new Error('The model editor is not registered.'));
+    return this.prober(uri, probe, timeoutMs) as Promise<ProbeResults[K]>;
+  }
+
+  /** The model editor answers probes through this. */
+  setProber(prober: Prober): void {
+    this.prober = prober;
+  }
+
   /** A view painted `info` for `uri`. */
   recordRendered(uri: string, info: RenderedInfo): void {
     this.rendered.set(uri, info);
@@ -57,9 +116,24 @@ export class TestHooks implements TestApi {
   /** A new view opened or the model is being read again: the last paint is stale. */
   forgetRendered(uri: string): void {
     this.rendered.delete(uri);
+    this.postedInfo.delete(uri);
   }
 
   recordReport(uri: string, report: InspectReport): void {
     this.reports.set(uri, report);
   }
+
+  /** The extension posted `message` to a viewer of `uri` (kept by reference: sizes are measured only when a test asks). */
+  recordPosted(uri: string, message: ExtensionToWebviewMessage): void {
+    let info = this.postedInfo.get(uri);
+    if (!info) this.postedInfo.set(uri, (info = { types: [], responses: new Map() }));
+    info.types.push(message.type);
+    if (info.types.length > 200) info.types.splice(0, info.types.length - 200);
+    if (message.type === 'summary') info.summary = message;
+    else if (message.type === 'response') info.responses.set(message.kind, message);
+  }
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }

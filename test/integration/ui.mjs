@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // UI test: the real workbench (code-server 4.100.3 in headless chromium, driven by playwright-core).
-// Opens the sample model through Quick Open, reads the custom editor's webview DOM, and saves
-// screenshots in a light and a dark theme to test-results/screenshots/ (look at them).
+// Opens the sample model (and PP-OCRv4 rec from the shared models, when there) through Quick Open, drives
+// the custom editor's webview with mouse and keyboard (tabs, node selection with the arrow keys, find,
+// the weights table), and saves screenshots of the graph, the side panel and the weights view in a light
+// and a dark theme to test-results/screenshots/ (look at them).
 //   node test/integration/ui.mjs        (needs scripts/setup-test-env.sh and `npm run build`)
 // or through the driver: node test/harness/driver.mjs --ui=test/integration/ui.mjs FOLDER
 // Prints `N passed, N failed` last; results also in test-results/ui.json.
@@ -61,34 +63,96 @@ async function setTheme(ctx, theme) {
 
 function check(cond, msg) { if (!cond) throw new Error(msg); }
 
+const PPOCR_REC = 'ppocr/ch_PP-OCRv4_rec_infer.onnx';
+
+/** Opens a model through Quick Open and waits until its graph is drawn. */
+async function openModel(ctx, name) {
+  const { page } = ctx;
+  await quickOpen(page, name);
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout: 30000 });
+  const view = ctx.webview();
+  await view.locator('canvas.graph-canvas').waitFor({ state: 'visible', timeout: 60000 });
+  await view.locator('.graph-status', { hasText: /nodes/ }).waitFor({ timeout: 60000 });
+  return view;
+}
+
+async function showTab(view, tab) {
+  await view.locator(`#tab-${tab}`).click();
+  await view.locator(`#view-${tab}`).waitFor({ state: 'visible', timeout: 15000 });
+}
+
+/** Selects the first node after the graph's first input with the keyboard (Home, then Down). */
+async function selectFirstNode(ctx, view) {
+  const canvas = view.locator('canvas.graph-canvas');
+  await canvas.focus();
+  await ctx.page.keyboard.press('Home');
+  await ctx.page.keyboard.press('ArrowDown');
+  await view.locator('#side-op').waitFor({ timeout: 15000 });
+  // The consumed weights' statistics come from the job process: wait until they replace "computing…".
+  if (await view.locator('#side-weights').count()) {
+    await view.locator('#side-weights .weight-stats', { hasText: /^min / }).first().waitFor({ timeout: 30000 });
+  }
+  return (await view.locator('#side-op').innerText()).trim();
+}
+
+/** The Weights tab with its first row (the largest weight) selected and its histogram drawn. */
+async function showLargestWeight(view, log) {
+  await showTab(view, 'weights');
+  await view.locator('#weights-table tbody tr[data-index] th').first().waitFor({ timeout: 30000 });
+  // Statistics fill the table once computed.
+  await view.locator('#weights-table tbody tr[data-index] td.num', { hasText: /\d/ }).nth(3).waitFor({ timeout: 60000 });
+  await view.locator('#weights-table tbody tr[data-index] th').first().click();
+  await view.locator('#histogram-box svg.histogram').waitFor({ timeout: 30000 });
+  if (log) {
+    await view.locator('#weights-log').click();
+    await view.locator('#weights-log[aria-checked="true"], #weights-log.checked').first().waitFor({ timeout: 5000 }).catch(() => {});
+  }
+  const bars = await view.locator('#histogram-box svg.histogram rect.hbar').count();
+  return { name: (await view.locator('#weight-name').innerText()).trim(), bars, channels: await view.locator('svg.channels').count() };
+}
+
+/** Graph, side panel and weights screenshots of the model in the active editor, in the current theme. */
+async function shootModel(ctx, view, prefix, theme, { log = false } = {}) {
+  const { page } = ctx;
+  await showTab(view, 'graph');
+  await page.waitForTimeout(300);
+  await ctx.screenshot(`${prefix}-graph-${theme}`);
+  const op = await selectFirstNode(ctx, view);
+  await page.waitForTimeout(300);
+  await ctx.screenshot(`${prefix}-side-panel-${theme}`);
+  const weight = await showLargestWeight(view, log);
+  await page.waitForTimeout(300);
+  await ctx.screenshot(`${prefix}-weights-${theme}`);
+  ctx.log(`${prefix} (${theme}): selected ${op}; weight ${weight.name}, ${weight.bars} bins${weight.channels ? ', per-channel ranges' : ''}`);
+  await showTab(view, 'graph');
+  return { op, weight };
+}
+
 /** @param {{ page: import('playwright-core').Page, webview: () => import('playwright-core').FrameLocator, setSettings: (s: object) => void, screenshot: (n: string) => Promise<string>, test: (n: string, f: () => Promise<void>) => Promise<void>, log: Function }} ctx */
 export async function run(ctx) {
   const { page } = ctx;
-  let body = '';
   // The driver starts the workbench with workbench.colorTheme = LIGHT in the user settings (ui.mjs
   // run directly); through `driver.mjs --ui` it may start dark: switch.
   await setTheme(ctx, LIGHT);
 
-  await ctx.test('Quick Open opens mnist-8.onnx in the model viewer and the summary renders', async () => {
-    await quickOpen(page, 'mnist-8.onnx');
-    const tab = page.locator('.tabs-container .tab.active', { hasText: 'mnist-8.onnx' });
-    await tab.waitFor({ timeout: 30000 });
-    const view = ctx.webview();
-    await view.locator('body').getByText('Plus214_Output_0').first().waitFor({ timeout: 60000 });
-    body = await view.locator('body').innerText();
-    ctx.log(`webview text (${body.length} chars): ${body.replace(/\s+/g, ' ').slice(0, 300)}`);
+  await ctx.test('Quick Open opens mnist-8.onnx in the model viewer and the graph renders', async () => {
+    const view = await openModel(ctx, 'mnist-8.onnx');
+    const status = await view.locator('.graph-status').innerText();
+    ctx.log(`graph status: ${status}`);
+    check(/^12 nodes · 13 edges/.test(status), `status: ${status}`);
   });
 
-  await ctx.test('the webview shows the file name as its title', async () => {
+  await ctx.test('the webview shows the file name as its title, and Graph, Weights and Model tabs', async () => {
     const view = ctx.webview();
     const heading = view.getByRole('heading', { name: /mnist-8\.onnx/ });
-    const titled = view.locator('#title, .title, [class*="title"], header').filter({ hasText: 'mnist-8.onnx' });
-    check(await heading.count() + await titled.count() > 0, 'no heading / title element with "mnist-8.onnx"');
+    check(await heading.count() > 0, 'no heading with "mnist-8.onnx"');
+    for (const tab of ['Graph', 'Weights (8)', 'Model']) check(await view.getByRole('tab', { name: tab }).count() === 1, `no tab "${tab}"`);
   });
 
-  await ctx.test('the webview has tables of inputs, outputs and the op histogram', async () => {
+  await ctx.test('the Model tab has tables of inputs, outputs and the op histogram', async () => {
     const view = ctx.webview();
-    const tables = view.locator('table');
+    await showTab(view, 'model');
+    const tables = view.locator('#view-model table');
     const n = await tables.count();
     check(n >= 3, `expected at least 3 tables (inputs, outputs, op histogram), found ${n}`);
     check(await tables.filter({ hasText: 'Input3' }).count() > 0, 'no table lists the input Input3');
@@ -97,19 +161,37 @@ export async function run(ctx) {
     check(await ops.count() > 0, 'no table lists the op type MaxPool');
     const opsText = await ops.first().innerText();
     for (const op of ['Conv', 'MatMul', 'Add', 'Relu', 'Reshape']) check(opsText.includes(op), `op histogram lacks ${op}`);
-    // the op table is below the fold of the page screenshot: an element screenshot scrolls to it
+    await ctx.screenshot('mnist-8-model-light');
     const f = path.join(ctx.screenshotDir, 'mnist-8-ops-light.png');
     await ops.first().screenshot({ path: f });
     ctx.log(`screenshot ${path.relative(process.cwd(), f)}`);
+    await showTab(view, 'graph');
   });
 
-  await ctx.test(`screenshot in the light theme (${LIGHT})`, async () => {
+  await ctx.test(`graph, side panel and weights of mnist-8 in the light theme (${LIGHT})`, async () => {
     check(await page.locator('.monaco-workbench.vs').count() === 1, 'the workbench is not in a light theme');
-    await page.waitForTimeout(500);
-    await ctx.screenshot('mnist-8-light');
+    const { op, weight } = await shootModel(ctx, ctx.webview(), 'mnist-8', 'light');
+    check(op === 'Conv', `the first node after Input3 is ${op}, not Conv`);
+    check(weight.name === 'Parameter87' && weight.bars === 64 && weight.channels === 1, `weights view: ${JSON.stringify(weight)}`);
   });
 
-  await ctx.test(`screenshot in the dark theme (${DARK})`, async () => {
+  await ctx.test('find (Ctrl+F) highlights matches and steps through them', async () => {
+    const view = ctx.webview();
+    await view.locator('canvas.graph-canvas').focus();
+    await page.keyboard.press('Control+f');
+    const field = view.locator('#graph-find');
+    await field.waitFor({ state: 'visible', timeout: 10000 });
+    await page.keyboard.type('relu');
+    await view.locator('.find-count', { hasText: '1 of 2' }).waitFor({ timeout: 10000 });
+    await page.keyboard.press('Enter');
+    await view.locator('.find-count', { hasText: '2 of 2' }).waitFor({ timeout: 10000 });
+    check((await view.locator('#side-op').innerText()).trim() === 'Relu', 'the current match is selected');
+    await ctx.screenshot('mnist-8-find-light');
+    await page.keyboard.press('Escape');
+    await view.locator('.find-bar').waitFor({ state: 'hidden', timeout: 5000 });
+  });
+
+  await ctx.test(`graph, side panel and weights of mnist-8 in the dark theme (${DARK})`, async () => {
     await setTheme(ctx, DARK);
     // the workbench writes the choice into the user settings.json (a moment later)
     for (let i = 0; i < 50 && ctx.readSettings()['workbench.colorTheme'] !== DARK; i++) await page.waitForTimeout(100);
@@ -117,7 +199,7 @@ export async function run(ctx) {
     // the webview gets the theme as a body class and --vscode-* variables
     await ctx.webview().locator('body.vscode-dark').waitFor({ timeout: 30000 });
     await page.waitForTimeout(500);
-    await ctx.screenshot('mnist-8-dark');
+    await shootModel(ctx, ctx.webview(), 'mnist-8', 'dark', { log: true });
   });
 
   await ctx.test('"ONNX: Show Model Summary" from the command palette opens the summary of the active model', async () => {
@@ -125,6 +207,23 @@ export async function run(ctx) {
     await page.locator('.monaco-editor .view-lines', { hasText: 'Input3' }).first().waitFor({ timeout: 30000 });
     await ctx.screenshot('summary-markdown-dark');
   });
+
+  const ppocr = ctx.folder && fs.existsSync(path.join(ctx.folder, 'models', ...PPOCR_REC.split('/')));
+  if (!ppocr) ctx.log(`PP-OCRv4 rec screenshots skipped: ${PPOCR_REC} is not in the shared models folder`);
+  else {
+    for (const theme of ['dark', 'light']) {
+      await ctx.test(`graph, side panel and weights of PP-OCRv4 rec in the ${theme} theme`, async () => {
+        await closeAllEditors(page);
+        await setTheme(ctx, theme === 'dark' ? DARK : LIGHT);
+        const view = await openModel(ctx, path.basename(PPOCR_REC));
+        await view.locator(`body.vscode-${theme}`).waitFor({ timeout: 30000 });
+        const status = await view.locator('.graph-status').innerText();
+        check(/^765 nodes/.test(status), `status: ${status}`);
+        const { weight } = await shootModel(ctx, view, 'ppocr-rec', theme, { log: theme === 'dark' });
+        check(weight.bars === 64, `histogram bins: ${weight.bars}`);
+      });
+    }
+  }
 
   await ctx.test('a garbage .onnx file shows an error in the view', async () => {
     await closeAllEditors(page);
@@ -134,10 +233,11 @@ export async function run(ctx) {
     const err = view.locator('body').getByText(/error|invalid|not an onnx|not a valid|could not|cannot|failed|unable/i).first();
     await err.waitFor({ timeout: 30000 });
     ctx.log(`error shown: ${(await err.innerText()).replace(/\s+/g, ' ').slice(0, 200)}`);
-    await ctx.screenshot('garbage-dark');
-    await setTheme(ctx, LIGHT);
+    const dark = await page.locator('.monaco-workbench.vs-dark').count();
+    await ctx.screenshot(dark ? 'garbage-dark' : 'garbage-light');
+    await setTheme(ctx, dark ? LIGHT : DARK);
     await page.waitForTimeout(500);
-    await ctx.screenshot('garbage-light');
+    await ctx.screenshot(dark ? 'garbage-light' : 'garbage-dark');
   });
 }
 
@@ -154,7 +254,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.error('dist/extension.js is missing: run `npm run build` first');
     r = { passed: 0, failed: 1, results: [{ title: 'build', state: 'failed', error: 'dist/extension.js is missing' }] };
   } else {
-    const ws = makeWorkspace({ shared: false });
+    // The sample, the garbage file and one shared model (PP-OCRv4 rec) when the shared folder is there.
+    const ws = makeWorkspace({ only: [PPOCR_REC] });
     try {
       r = await runUi({
         folder: ws.dir, extensionDevelopmentPaths: [repoRoot], run,

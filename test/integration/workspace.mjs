@@ -34,7 +34,8 @@ function garbageBytes(n, seed = 0x9e3779b9) {
 }
 
 /**
- * @param {{ shared?: boolean, log?: (s: string) => void }} [o] shared: copy the shared models (default true)
+ * @param {{ shared?: boolean, only?: string[], log?: (s: string) => void }} [o] shared: copy the shared models
+ *   (default true); only: copy just these of them (paths relative to the models folder; missing ones skipped)
  * @returns {{ dir: string, manifest: object, cleanup: () => void }}
  */
 export function makeWorkspace(o = {}) {
@@ -60,7 +61,8 @@ export function makeWorkspace(o = {}) {
     } else {
       manifest.modelsDir = modelsDir;
       let bytes = 0;
-      for (const rel of listModels(modelsDir)) {
+      const wanted = o.only ? new Set(o.only.map((r) => r.split('/').join(path.sep))) : undefined;
+      for (const rel of listModels(modelsDir).filter((r) => !wanted || wanted.has(r))) {
         const src = path.join(modelsDir, rel);
         const dst = path.join(dir, 'models', rel);
         fs.mkdirSync(path.dirname(dst), { recursive: true });

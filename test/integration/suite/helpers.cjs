@@ -1,5 +1,6 @@
 // Shared helpers for the integration suites (run in the extension host).
 'use strict';
+const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const vscode = require('vscode');
@@ -61,4 +62,26 @@ function withTimeout(promise, ms, what) {
   ]);
 }
 
-module.exports = { EXTENSION_ID, VIEW_TYPE, workspace, getApi, sleep, waitFor, waitForCustomTab, closeAllEditors, withTimeout };
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * The core's own statistics of the `largest` biggest weights of a model, with `bins` histogram bins: the
+ * CLI (`onnxq inspect --json --stats`), run as a separate Node process, so the check does not go through
+ * the job process or the webview it checks.
+ */
+function coreStats(file, largest, bins) {
+  const cli = path.join(repoRoot, 'dist', 'cli.js');
+  const out = execFileSync(process.execPath, [cli, 'inspect', file, '--json', '--stats', '--largest', String(largest), '--bins', String(bins)], {
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    maxBuffer: 256 * 1024 * 1024,
+    encoding: 'utf8',
+  });
+  return JSON.parse(out);
+}
+
+/** The first node of a graph that has attributes (and is drawn: not a Constant shown as a weight), or -1. */
+function nodeWithAttributes(graph) {
+  return graph.nodes.findIndex((n) => n.attributes.length > 0 && !(n.op === 'Constant' && n.outputs.every((v) => v < 0 || graph.values[v].weight !== undefined)));
+}
+
+module.exports = { EXTENSION_ID, VIEW_TYPE, workspace, getApi, sleep, waitFor, waitForCustomTab, closeAllEditors, withTimeout, coreStats, nodeWithAttributes };

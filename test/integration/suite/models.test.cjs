@@ -1,11 +1,14 @@
 'use strict';
 // Every model of the shared model folder (copied into the workspace by runTest.mjs under models/):
-// the editor renders it, and what it shows agrees with lastReport(); where the models' README gives a
-// node count (python onnx, subgraphs included), the count must match it too.
+// the editor renders it, and what it shows agrees with lastReport() and with what the webview received
+// (the main graph's nodes and edges, the weight list); a selected node's side panel shows the attributes
+// the webview got; the largest weight's histogram is drawn with the core's bin counts (the CLI's, run as
+// its own process); a subgraph opens with a breadcrumb back. Where the models' README gives a node count
+// (python onnx, subgraphs included), the count must match it too.
 const assert = require('assert');
 const path = require('path');
 const vscode = require('vscode');
-const { VIEW_TYPE, workspace, getApi, waitForCustomTab, closeAllEditors, withTimeout } = require('./helpers.cjs');
+const { VIEW_TYPE, workspace, getApi, waitForCustomTab, closeAllEditors, withTimeout, coreStats, nodeWithAttributes } = require('./helpers.cjs');
 
 // Node counts including subgraphs, as python onnx 1.12 counts them (models/README.md).
 const KNOWN = {
@@ -54,13 +57,51 @@ describe('model editor: every shared model', function () {
       assert.deepStrictEqual(r.outputs, rep.outputs.map((v) => v.name), 'the view shows the report\'s outputs');
       assert.strictEqual(r.opTypes, Object.keys(rep.opHistogram).length, 'the view shows one row per op type');
       assert.strictEqual(Object.values(rep.opHistogram).reduce((a, b) => a + b, 0), rep.nodeCount, 'the op histogram adds up to the node count');
+      // What the webview received, and what it laid out and drew.
+      const posted = api.posted(uri.toString());
+      const summary = api.lastSummary(uri.toString());
+      assert.ok(posted && summary, 'the summary was posted to the webview');
+      assert.ok(posted.summaryBytes < 5 * 1024 * 1024, `the webview received ${posted.summaryBytes} bytes (a few MB at most)`);
+      assert.strictEqual(r.graph.path, 'main');
+      assert.strictEqual(r.graph.nodes, summary.graph.nodes.length, 'the graph view shows every node of the main graph');
+      assert.strictEqual(r.weights, summary.weights.length, 'the weights table lists every weight');
+      assert.strictEqual(summary.weights.reduce((a, w) => a + w.elements, 0), rep.parameters.count, 'the weight list covers every parameter');
+      // A selected node's attributes, as the side panel shows them.
+      const n = nodeWithAttributes(summary.graph);
+      if (n >= 0) {
+        const node = summary.graph.nodes[n];
+        const info = await api.probe(uri.toString(), { kind: 'selectNode', index: n });
+        assert.strictEqual(info.op, node.op || '(empty op)');
+        assert.strictEqual(info.name, node.name);
+        assert.deepStrictEqual(info.attributes, node.attributes.map((a) => ({ name: a.name, value: a.value })), `attributes of node ${n} (${node.op})`);
+        assert.strictEqual(info.inputs.length, node.inputs.length);
+        assert.strictEqual(info.outputs.length, node.outputs.length);
+      }
+      // The largest weight's histogram against the core's statistics.
+      const core = coreStats(uri.fsPath, 1, 16).tensors[0];
+      if (core && core.stats && core.stats.count > 0) {
+        const shown = await api.probe(uri.toString(), { kind: 'showWeight', name: core.name, bins: 16 });
+        assert.deepStrictEqual(shown.counts, core.stats.histogram.counts, `histogram of ${core.name}`);
+        assert.strictEqual(shown.histogram.min, core.stats.min);
+        assert.strictEqual(shown.histogram.max, core.stats.max);
+      }
+      // A subgraph (If / Loop / Scan body) opens, with a breadcrumb back to the main graph.
+      const owner = summary.graph.nodes.find((x) => x.subgraphs.length > 0);
+      if (owner) {
+        const sub = await api.probe(uri.toString(), { kind: 'openGraph', path: owner.subgraphs[0].path });
+        assert.strictEqual(sub.path, owner.subgraphs[0].path);
+        assert.strictEqual(sub.breadcrumb.length, 2, `breadcrumb ${JSON.stringify(sub.breadcrumb)}`);
+        assert.ok(sub.nodes > 0, 'the subgraph has nodes');
+        const back = await api.probe(uri.toString(), { kind: 'openGraph', path: 'main' });
+        assert.strictEqual(back.nodes, summary.graph.nodes.length);
+      }
       const known = KNOWN[key];
       if (known) {
         assert.strictEqual(rep.nodeCount, known.nodeCount, 'node count (subgraphs included) as python onnx counts it');
         if (known.inputs) assert.deepStrictEqual(r.inputs, known.inputs);
         if (known.outputs) assert.deepStrictEqual(r.outputs, known.outputs);
       }
-      console.log(`    ${rep.nodeCount} nodes, ${r.opTypes} op types, in ${Date.now() - t0} ms`);
+      console.log(`    ${rep.nodeCount} nodes, ${r.opTypes} op types, ${summary.weights.length} weights, ${(posted.summaryBytes / 1024).toFixed(0)} KB to the webview; layout ${Math.round(r.graph.layoutMs)} ms; ${Date.now() - t0} ms in all`);
     });
   }
 });

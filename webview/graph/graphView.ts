@@ -1,0 +1,879 @@
+// The Graph tab: a canvas that draws only what is visible, pan (drag, wheel, Shift+arrows), zoom
+// (Ctrl+wheel, pinch, + - 0), fit, an overview, keyboard navigation between nodes, find (Ctrl/Cmd+F) by
+// node name, op type or tensor name with next/previous, subgraphs (If/Loop/Scan bodies) opened with a
+// breadcrumb back, and the side panel for the selection. The layout runs in a web worker.
+import { formatCount } from '../../src/onnx/format';
+import type { GraphData, WeightSummary } from '../../src/protocol/graph';
+import type { GraphViewInfo, NodePanelInfo } from '../../src/protocol/webview';
+import type { GraphUiState, Viewport } from '../rpc';
+import { h } from '../ui/dom';
+import { checkbox, focusField, iconButton, progressRing, textField, type ValueElement } from '../ui/toolkit';
+import type { LayoutResult } from './layout';
+import { LayoutClient } from './layoutClient';
+import { Overview, Renderer, type FrameStats, type View } from './renderer';
+import { boxAt, buildGrid, buildScene, isWeight, type Scene } from './scene';
+import { SidePanel } from './sidePanel';
+import { readPalette, type Palette } from './theme';
+
+export interface GraphHost {
+  /** Every weight of the model (statistics arrive later through stats()). */
+  weights: WeightSummary[];
+  /** Weight statistics: computed once in the job process, on first need. */
+  stats(): Promise<WeightSummary[]>;
+  /** Statistics when already known. */
+  statsNow(): WeightSummary[] | undefined;
+  /** A subgraph's data, from the extension. */
+  loadGraph(path: string): Promise<GraphData>;
+  /** Switches to the Weights tab with this weight selected. */
+  showWeight(index: number): void;
+  /** The persisted UI state of this tab (mutated here); save() at once, saveSoon() for pan and zoom. */
+  state: GraphUiState;
+  save(): void;
+  saveSoon(): void;
+  /** Something to say to screen readers. */
+  announce(text: string): void;
+}
+
+interface Shown {
+  scene: Scene;
+  layoutMs: number;
+  /** The layout ran on the UI thread (no worker could start). */
+  inline: boolean;
+}
+
+const MIN_SCALE = 0.002;
+const MAX_SCALE = 4;
+/** When fitting the whole graph needs a smaller zoom than this, the first view shows its top at 100%. */
+const FIT_FIRST_SCALE = 0.85;
+/** Zoom below which a node revealed by the keyboard or find is brought closer. */
+const READABLE_SCALE = 0.45;
+
+export class GraphView {
+  readonly element: HTMLElement;
+  private readonly canvas: HTMLCanvasElement;
+  private readonly overviewCanvas: HTMLCanvasElement;
+  private readonly stage: HTMLElement;
+  private readonly breadcrumb: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly busy: HTMLElement;
+  private readonly findBar: HTMLElement;
+  private readonly findField: ValueElement;
+  private readonly findCount: HTMLElement;
+  private readonly side: SidePanel;
+  private readonly layouts = new LayoutClient();
+  private readonly graphs = new Map<string, GraphData>();
+  private readonly shown = new Map<string, Shown>();
+  private current: Shown | undefined;
+  private renderer: Renderer | undefined;
+  private overview: Overview | undefined;
+  private palette: Palette;
+  private view: View = { cx: 0, cy: 0, scale: 1 };
+  private width = 0;
+  private height = 0;
+  private frameRequested = false;
+  private lastFrame: FrameStats = { boxes: 0, edges: 0, ms: 0 };
+  private firstPaintMs = 0;
+  private selected = -1;
+  private matches: number[] = [];
+  private matchSet = new Set<number>();
+  private matchIndex = -1;
+  private query = '';
+  private loadToken = 0;
+  private visible = false;
+  /** Frame times (ms) of the last frames, for the benchmark. */
+  readonly frameTimes: number[] = [];
+
+  constructor(
+    private readonly host: GraphHost,
+    main: GraphData,
+  ) {
+    this.graphs.set(main.path, main);
+    this.palette = readPalette();
+    this.canvas = h('canvas', {
+      class: 'graph-canvas',
+      tabindex: '0',
+      role: 'application',
+      'aria-roledescription': 'graph',
+      'aria-describedby': 'graph-help',
+    });
+    this.overviewCanvas = h('canvas', { class: 'graph-overview', 'aria-hidden': 'true', title: 'Overview: click or drag to move the view' });
+    this.breadcrumb = h('nav', { class: 'breadcrumb', 'aria-label': 'Graph path' });
+    this.status = h('div', { class: 'graph-status', role: 'status', 'aria-live': 'polite' });
+    this.busy = h('div', { class: 'graph-busy', hidden: '' }, progressRing('Laying out the graph'), h('span', {}, 'Laying out the graph…'));
+    this.findCount = h('span', { class: 'find-count', 'aria-live': 'polite' }, 'No results');
+    this.findField = textField({
+      label: 'Find a node by name or op type, or a tensor by name',
+      placeholder: 'Find node, op type, tensor',
+      icon: 'search',
+      id: 'graph-find',
+      onInput: (value) => this.setQuery(value),
+    });
+    this.findField.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' || event.key === 'F3') {
+        event.preventDefault();
+        this.step(event.shiftKey ? -1 : 1);
+      } else if (event.key === 'Escape') {
+        event.preventDefault();
+        this.closeFind();
+      }
+    });
+    this.findBar = h(
+      'div',
+      { class: 'find-bar', role: 'search', hidden: '' },
+      this.findField,
+      this.findCount,
+      iconButton('arrow-up', 'Previous match (Shift+Enter)', () => this.step(-1)),
+      iconButton('arrow-down', 'Next match (Enter)', () => this.step(1)),
+      iconButton('close', 'Close find (Escape)', () => this.closeFind()),
+    );
+    this.side = new SidePanel({
+      goToValue: (value, direction) => this.goToValue(value, direction),
+      openSubgraph: (path) => void this.open(path),
+      showWeight: (index) => this.host.showWeight(index),
+    });
+    this.side.element.hidden = !host.state.sidePanel;
+
+    const names = checkbox({
+      label: 'Names',
+      checked: host.state.showNames,
+      id: 'graph-names',
+      title: 'Show node names in the boxes',
+      onChange: (checked) => {
+        host.state.showNames = checked;
+        host.save();
+        this.shown.clear();
+        void this.open(host.state.path, true);
+      },
+    });
+    const toolbar = h(
+      'div',
+      { class: 'graph-toolbar', role: 'toolbar', 'aria-label': 'Graph' },
+      this.breadcrumb,
+      h('span', { class: 'spacer' }),
+      iconButton('search', 'Find (Ctrl/Cmd+F)', () => this.openFind(), 'graph-find-button'),
+      iconButton('zoom-out', 'Zoom out (-)', () => this.zoomBy(1 / 1.25)),
+      iconButton('zoom-in', 'Zoom in (+)', () => this.zoomBy(1.25)),
+      iconButton('screen-full', 'Fit the graph (0)', () => this.fit(), 'graph-fit'),
+      names,
+      iconButton('layout-sidebar-right', 'Show or hide the side panel', () => this.toggleSide(), 'graph-side-toggle'),
+    );
+    this.stage = h(
+      'div',
+      { class: 'graph-stage' },
+      this.canvas,
+      this.overviewCanvas,
+      this.findBar,
+      this.busy,
+      h('p', { id: 'graph-help', class: 'visually-hidden' }, 'Arrow keys move between nodes: down to a consumer, up to a producer, left and right within a row. Enter opens a subgraph, Backspace goes back. Plus, minus and zero zoom. Control F finds.'),
+    );
+    this.element = h('div', { class: 'graph-view' }, toolbar, h('div', { class: 'graph-main' }, h('div', { class: 'graph-column' }, this.stage, this.status), this.side.element));
+    this.attachEvents();
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Opening graphs
+
+  /** Shows a graph (laying it out first when needed). Resolves when it is painted. */
+  async open(path: string, keepView = false): Promise<void> {
+    const token = ++this.loadToken;
+    const previous = this.host.state.path;
+    if (this.current && !keepView) this.saveViewport();
+    let shown = this.shown.get(path);
+    if (!shown) {
+      this.busy.hidden = false;
+      try {
+        let graph = this.graphs.get(path);
+        if (!graph) {
+          graph = await this.host.loadGraph(path);
+          this.graphs.set(path, graph);
+        }
+        shown = await this.layOut(graph);
+      } catch (err) {
+        this.busy.hidden = true;
+        this.status.textContent = `Could not show ${path}: ${err instanceof Error ? err.message : String((err as { message?: unknown })?.message ?? err)}`;
+        throw err;
+      }
+      if (token !== this.loadToken) return;
+      this.shown.set(path, shown);
+      this.busy.hidden = true;
+    }
+    if (token !== this.loadToken) return;
+    const samePath = previous === path;
+    this.current = shown;
+    this.host.state.path = path;
+    if (!samePath) this.host.state.selected = -1;
+    if (this.renderer) this.renderer.setScene(shown.scene);
+    else this.renderer = new Renderer(shown.scene);
+    if (this.overview) this.overview.setScene(shown.scene);
+    else this.overview = new Overview(shown.scene);
+    // A selection from before a reload may point past a graph that shrank.
+    this.selected = this.host.state.selected < shown.scene.boxes.length ? this.host.state.selected : -1;
+    this.matches = [];
+    this.matchSet = new Set();
+    this.matchIndex = -1;
+    if (this.query) this.runFind(false);
+    this.measure();
+    const saved = this.host.state.viewports[path];
+    if (saved && Number.isFinite(saved.scale) && saved.scale > 0) this.view = { ...saved };
+    else this.view = this.initialView();
+    this.updateBreadcrumb();
+    this.updateSide();
+    this.host.save();
+    const started = performance.now();
+    this.renderNow();
+    this.firstPaintMs = performance.now() - started;
+    this.updateStatus();
+  }
+
+  private async layOut(graph: GraphData): Promise<Shown> {
+    const measure = measurer(this.palette);
+    const { scene, input } = buildScene(graph, { showNames: this.host.state.showNames, measure });
+    const edges = Int32Array.from(input.edges);
+    const run = await this.layouts.layout(input.widths as Float64Array, input.heights as Float64Array, edges);
+    return { scene: applyLayout(scene, run.result), layoutMs: run.ms, inline: run.inline };
+  }
+
+  /** The graph shown and its scene (for tests and the benchmark). */
+  get scene(): Scene | undefined {
+    return this.current?.scene;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Viewport
+
+  private measure(): boolean {
+    const rect = this.canvas.getBoundingClientRect();
+    const w = Math.max(0, Math.round(rect.width));
+    const hgt = Math.max(0, Math.round(rect.height));
+    const dpr = window.devicePixelRatio || 1;
+    const changed = w !== this.width || hgt !== this.height || this.canvas.width !== Math.round(w * dpr);
+    this.width = w;
+    this.height = hgt;
+    if (changed) {
+      this.canvas.width = Math.max(1, Math.round(w * dpr));
+      this.canvas.height = Math.max(1, Math.round(hgt * dpr));
+      const o = this.overviewCanvas.getBoundingClientRect();
+      this.overviewCanvas.width = Math.max(1, Math.round(o.width * dpr));
+      this.overviewCanvas.height = Math.max(1, Math.round(o.height * dpr));
+    }
+    return changed;
+  }
+
+  private fitScale(): number {
+    const scene = this.current?.scene;
+    if (!scene || this.width === 0 || this.height === 0) return 1;
+    return Math.min(this.width / scene.width, this.height / scene.height) * 0.96;
+  }
+
+  private initialView(): View {
+    const scene = this.current?.scene;
+    if (!scene) return { cx: 0, cy: 0, scale: 1 };
+    const fit = this.fitScale();
+    if (fit >= FIT_FIRST_SCALE) return { cx: scene.width / 2, cy: scene.height / 2, scale: Math.min(fit, 1.25) };
+    // Too big to read when fitted: 100% on the top of the graph, where its inputs are (the overview
+    // shows the whole of it; 0 fits it).
+    const scale = 1;
+    let cx = scene.width / 2;
+    if (scene.width * scale > this.width) {
+      const first = scene.boxes.find((b) => b.kind === 'input') ?? scene.boxes[0];
+      if (first) cx = Math.min(scene.width - this.width / 2 / scale, Math.max(this.width / 2 / scale, first.x + first.w / 2));
+    }
+    return { cx, cy: this.height / 2 / scale, scale };
+  }
+
+  fit(): void {
+    const scene = this.current?.scene;
+    if (!scene) return;
+    this.view = { cx: scene.width / 2, cy: scene.height / 2, scale: clamp(this.fitScale(), MIN_SCALE, MAX_SCALE) };
+    this.viewChanged();
+  }
+
+  zoomBy(factor: number, atX = this.width / 2, atY = this.height / 2): void {
+    const v = this.view;
+    const scale = clamp(v.scale * factor, Math.min(MIN_SCALE, this.fitScale() * 0.5), MAX_SCALE);
+    // Keep the layout point under (atX, atY) where it is.
+    const wx = v.cx + (atX - this.width / 2) / v.scale;
+    const wy = v.cy + (atY - this.height / 2) / v.scale;
+    this.view = { cx: wx - (atX - this.width / 2) / scale, cy: wy - (atY - this.height / 2) / scale, scale };
+    this.viewChanged();
+  }
+
+  panBy(dx: number, dy: number): void {
+    this.view = { ...this.view, cx: this.view.cx + dx / this.view.scale, cy: this.view.cy + dy / this.view.scale };
+    this.viewChanged();
+  }
+
+  /** Sets the view (layout units at the centre, zoom) and paints at once; returns the frame's time (benchmark). */
+  setView(view: View): number {
+    this.view = { ...view };
+    this.renderNow();
+    return this.lastFrame.ms;
+  }
+
+  get currentView(): View {
+    return { ...this.view };
+  }
+
+  private viewChanged(): void {
+    this.saveViewport();
+    this.requestRender();
+    this.updateStatusSoon();
+  }
+
+  private saveViewport(): void {
+    if (!this.current) return;
+    const v: Viewport = { cx: this.view.cx, cy: this.view.cy, scale: this.view.scale };
+    this.host.state.viewports[this.host.state.path] = v;
+    this.host.saveSoon();
+  }
+
+  /** Brings box `b` into view: the smallest pan that shows it with a margin, or centred when it is far. */
+  private reveal(b: number): void {
+    const scene = this.current?.scene;
+    if (!scene || b < 0) return;
+    const box = scene.boxes[b];
+    let scale = this.view.scale;
+    if (scale < READABLE_SCALE) scale = Math.min(1, Math.max(READABLE_SCALE, this.fitScale()));
+    const view = { ...this.view, scale };
+    const [x0, y0, x1, y1] = Renderer.worldRect(view, this.width, this.height);
+    const margin = 40 / scale;
+    const far = box.x + box.w < x0 - (x1 - x0) || box.x > x1 + (x1 - x0) || box.y + box.h < y0 - (y1 - y0) || box.y > y1 + (y1 - y0);
+    if (far || box.w + 2 * margin > x1 - x0 || box.h + 2 * margin > y1 - y0) {
+      view.cx = box.x + box.w / 2;
+      view.cy = box.y + box.h / 2;
+    } else {
+      if (box.x < x0 + margin) view.cx -= x0 + margin - box.x;
+      else if (box.x + box.w > x1 - margin) view.cx += box.x + box.w - (x1 - margin);
+      if (box.y < y0 + margin) view.cy -= y0 + margin - box.y;
+      else if (box.y + box.h > y1 - margin) view.cy += box.y + box.h - (y1 - margin);
+    }
+    if (view.cx === this.view.cx && view.cy === this.view.cy && view.scale === this.view.scale) return;
+    this.view = view;
+    this.saveViewport();
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Painting
+
+  requestRender(): void {
+    if (this.frameRequested) return;
+    this.frameRequested = true;
+    requestAnimationFrame(() => {
+      this.frameRequested = false;
+      this.renderNow();
+    });
+  }
+
+  renderNow(): void {
+    if (!this.renderer || !this.current || !this.visible) return;
+    this.measure();
+    if (this.width === 0 || this.height === 0) return;
+    const ctx = this.canvas.getContext('2d');
+    if (!ctx) return;
+    const dpr = window.devicePixelRatio || 1;
+    this.lastFrame = this.renderer.draw(ctx, this.width, this.height, dpr, this.view, this.palette, {
+      selected: this.selected,
+      matches: this.matchSet,
+      current: this.matchIndex >= 0 ? this.matches[this.matchIndex] : -1,
+    });
+    const octx = this.overviewCanvas.getContext('2d');
+    const o = this.overviewCanvas.getBoundingClientRect();
+    if (octx && this.overview && o.width > 0) this.overview.draw(octx, o.width, o.height, dpr, this.palette, this.view, this.width, this.height);
+    this.frameTimes.push(this.lastFrame.ms);
+    if (this.frameTimes.length > 240) this.frameTimes.splice(0, this.frameTimes.length - 240);
+  }
+
+  /** The tab became visible or hidden. */
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    if (visible) {
+      this.measure();
+      this.renderNow();
+    }
+  }
+
+  /** The theme changed: colours are read again. */
+  themeChanged(): void {
+    this.palette = readPalette();
+    this.overview?.invalidate();
+    this.updateSide();
+    this.requestRender();
+  }
+
+  private updateStatus(): void {
+    const shown = this.current;
+    if (!shown) return;
+    const g = shown.scene.graph;
+    const parts = [
+      `${formatCount(g.nodes.length)} nodes`,
+      `${formatCount(shown.scene.edges.length)} edges`,
+      `laid out in ${Math.round(shown.layoutMs)} ms${shown.inline ? ' (on the UI thread)' : ''}`,
+      `zoom ${Math.round(this.view.scale * 100)}%`,
+    ];
+    if (shown.scene.hiddenConstants > 0) parts.splice(2, 0, `${formatCount(shown.scene.hiddenConstants)} Constants shown as weights`);
+    this.status.textContent = parts.join(' · ');
+  }
+
+  private statusTimer: number | undefined;
+  private updateStatusSoon(): void {
+    if (this.statusTimer !== undefined) return;
+    this.statusTimer = window.setTimeout(() => {
+      this.statusTimer = undefined;
+      this.updateStatus();
+    }, 250);
+  }
+
+  private updateBreadcrumb(): void {
+    const g = this.current?.scene.graph;
+    if (!g) return;
+    const list = h('ol', {});
+    for (const a of g.ancestors) {
+      const b = h('button', { type: 'button', class: 'link-button', title: `Back to ${a.label}` }, a.label);
+      b.addEventListener('click', () => void this.open(a.path));
+      list.append(h('li', {}, b));
+    }
+    list.append(h('li', {}, h('span', { 'aria-current': 'page', class: 'crumb-current' }, g.label || g.name || g.path)));
+    this.breadcrumb.replaceChildren(list);
+    this.canvas.setAttribute('aria-label', `Graph ${g.label || g.name || g.path}: ${g.nodes.length} nodes`);
+  }
+
+  private updateSide(): void {
+    const scene = this.current?.scene;
+    if (!scene) return;
+    this.side.show(scene, this.selected, this.host.weights, this.host.statsNow(), this.palette);
+    // Statistics of the selected node's weights arrive later: show them when they do.
+    if (this.selected >= 0 && !this.host.statsNow()) {
+      const box = scene.boxes[this.selected];
+      if (box.kind === 'node' && box.weights.length > 0) {
+        const selected = this.selected;
+        void this.host.stats().then(
+          () => {
+            if (this.selected === selected && this.current?.scene === scene) this.side.show(scene, selected, this.host.weights, this.host.statsNow(), this.palette);
+          },
+          () => undefined,
+        );
+      }
+    }
+  }
+
+  private toggleSide(): void {
+    this.host.state.sidePanel = !this.host.state.sidePanel;
+    this.side.element.hidden = !this.host.state.sidePanel;
+    this.host.save();
+    this.requestRender();
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Selection
+
+  select(b: number, reveal = true): void {
+    const scene = this.current?.scene;
+    if (!scene) return;
+    this.selected = b;
+    this.host.state.selected = b;
+    this.host.save();
+    if (reveal && b >= 0) this.reveal(b);
+    this.updateSide();
+    this.updateStatus();
+    this.requestRender();
+    if (b >= 0) {
+      const box = scene.boxes[b];
+      const what = box.kind === 'node' ? `${box.title} ${scene.graph.nodes[box.node].name}`.trim() : `${box.kind} ${box.title}`;
+      this.host.announce(`${what}. ${scene.edgesIn[b].length} in, ${scene.edgesOut[b].length} out.`);
+    }
+  }
+
+  /** Selects a node of the graph shown by name (first match) or index; for the tests' probes. */
+  selectNode(name?: string, index?: number): NodePanelInfo {
+    const scene = this.current?.scene;
+    if (!scene) throw new Error('No graph is shown.');
+    let node = index ?? -1;
+    if (node < 0 && name !== undefined) node = scene.graph.nodes.findIndex((n) => n.name === name);
+    if (node < 0 || node >= scene.graph.nodes.length) throw new Error(`The graph has no node ${name ?? index}.`);
+    const b = scene.boxOfNode[node];
+    if (b < 0) throw new Error(`Node ${name ?? index} is a Constant shown as a weight of its consumers.`);
+    this.select(b);
+    this.renderNow();
+    return this.side.read();
+  }
+
+  private goToValue(value: number, direction: 'producer' | 'consumer'): void {
+    const scene = this.current?.scene;
+    if (!scene) return;
+    const target = direction === 'producer' ? scene.producer[value] : scene.consumers[value]?.[0];
+    if (target !== undefined && target >= 0) this.select(target);
+  }
+
+  /** Arrow keys: along the data flow (up, down) or across a row (left, right). */
+  private move(key: string): void {
+    const scene = this.current?.scene;
+    if (!scene || scene.boxes.length === 0) return;
+    const s = this.selected;
+    if (s < 0) {
+      this.select(0);
+      return;
+    }
+    const box = scene.boxes[s];
+    const centre = box.x + box.w / 2;
+    const nearest = (candidates: number[]) => {
+      let best = -1;
+      let bestD = Infinity;
+      for (const c of candidates) {
+        const b = scene.boxes[c];
+        const d = Math.abs(b.x + b.w / 2 - centre);
+        if (d < bestD) {
+          bestD = d;
+          best = c;
+        }
+      }
+      return best;
+    };
+    let next = -1;
+    if (key === 'ArrowDown') next = nearest(scene.edgesOut[s].map((e) => scene.edges[e].to));
+    else if (key === 'ArrowUp') next = nearest(scene.edgesIn[s].map((e) => scene.edges[e].from));
+    else {
+      const layer = scene.layers[box.rank] ?? [];
+      const at = layer.indexOf(s);
+      next = layer[at + (key === 'ArrowRight' ? 1 : -1)] ?? -1;
+    }
+    if (next >= 0) this.select(next);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Find
+
+  openFind(): void {
+    this.findBar.hidden = false;
+    focusField(this.findField);
+  }
+
+  closeFind(): void {
+    this.findBar.hidden = true;
+    this.matches = [];
+    this.matchSet = new Set();
+    this.matchIndex = -1;
+    this.query = '';
+    this.findField.value = '';
+    this.requestRender();
+    this.canvas.focus();
+  }
+
+  private setQuery(value: string): void {
+    this.query = value;
+    this.runFind(true);
+  }
+
+  /** Finds `query` and goes to the first match (for the tests' probes). */
+  find(query: string): GraphViewInfo {
+    this.findBar.hidden = false;
+    this.findField.value = query;
+    this.query = query;
+    this.runFind(true);
+    this.renderNow();
+    return this.info();
+  }
+
+  private runFind(go: boolean): void {
+    const scene = this.current?.scene;
+    const q = this.query.trim().toLowerCase();
+    this.matches = [];
+    if (scene && q) {
+      const { graph } = scene;
+      const hit = (s: string) => s.toLowerCase().includes(q);
+      scene.boxes.forEach((box, b) => {
+        if (box.kind !== 'node') {
+          if (hit(graph.values[box.value].name)) this.matches.push(b);
+          return;
+        }
+        // A tensor is found where it is made: the node that outputs it, or the node that reads it as a weight.
+        const n = graph.nodes[box.node];
+        if (hit(n.op) || hit(n.name) || n.outputs.some((v) => v >= 0 && hit(graph.values[v].name)) || n.inputs.some((v) => v >= 0 && isWeight(graph.values[v]) && hit(graph.values[v].name))) {
+          this.matches.push(b);
+        }
+      });
+      // In reading order: top to bottom, left to right.
+      this.matches.sort((a, b) => scene.boxes[a].y - scene.boxes[b].y || scene.boxes[a].x - scene.boxes[b].x);
+    }
+    this.matchSet = new Set(this.matches);
+    this.matchIndex = this.matches.length > 0 ? 0 : -1;
+    this.updateFindCount();
+    if (go && this.matchIndex >= 0) this.select(this.matches[0]);
+    this.requestRender();
+  }
+
+  private step(direction: 1 | -1): void {
+    if (this.matches.length === 0) return;
+    this.matchIndex = (this.matchIndex + direction + this.matches.length) % this.matches.length;
+    this.updateFindCount();
+    this.select(this.matches[this.matchIndex]);
+  }
+
+  private updateFindCount(): void {
+    this.findCount.textContent = this.matches.length === 0 ? (this.query ? 'No results' : '') : `${this.matchIndex + 1} of ${this.matches.length}`;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Reading back
+
+  info(): GraphViewInfo {
+    const scene = this.current?.scene;
+    return {
+      path: scene?.graph.path ?? this.host.state.path,
+      breadcrumb: Array.from(this.breadcrumb.querySelectorAll('li'), (li) => li.textContent ?? ''),
+      nodes: scene?.graph.nodes.length ?? 0,
+      edges: scene?.edges.length ?? 0,
+      drawnNodes: this.lastFrame.boxes,
+      scale: this.view.scale,
+      selected: this.selected >= 0 && scene ? scene.boxes[this.selected].node : -1,
+      find: { query: this.query, matches: this.matches.length, current: this.matchIndex },
+      layoutMs: this.current?.layoutMs ?? 0,
+      paintMs: this.firstPaintMs,
+    };
+  }
+
+  focus(): void {
+    this.canvas.focus();
+  }
+
+  dispose(): void {
+    this.layouts.dispose();
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Events
+
+  private attachEvents(): void {
+    const canvas = this.canvas;
+    let drag: { x: number; y: number; moved: boolean; id: number } | undefined;
+    canvas.addEventListener('pointerdown', (event) => {
+      if (event.button !== 0) return;
+      canvas.focus();
+      canvas.setPointerCapture(event.pointerId);
+      drag = { x: event.clientX, y: event.clientY, moved: false, id: event.pointerId };
+    });
+    canvas.addEventListener('pointermove', (event) => {
+      if (drag && drag.id === event.pointerId) {
+        const dx = event.clientX - drag.x;
+        const dy = event.clientY - drag.y;
+        if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+        drag.moved = true;
+        drag.x = event.clientX;
+        drag.y = event.clientY;
+        canvas.classList.add('panning');
+        this.panBy(-dx, -dy);
+        return;
+      }
+      this.hover(event);
+    });
+    const end = (event: PointerEvent) => {
+      if (!drag || drag.id !== event.pointerId) return;
+      const click = !drag.moved;
+      drag = undefined;
+      canvas.classList.remove('panning');
+      if (click && event.type === 'pointerup') {
+        const b = this.boxAtEvent(event);
+        this.select(b, false);
+      }
+    };
+    canvas.addEventListener('pointerup', end);
+    canvas.addEventListener('pointercancel', end);
+    canvas.addEventListener('dblclick', (event) => {
+      const b = this.boxAtEvent(event);
+      const scene = this.current?.scene;
+      if (!scene || b < 0) return;
+      const box = scene.boxes[b];
+      if (box.kind === 'node' && box.hasSubgraphs) void this.open(scene.graph.nodes[box.node].subgraphs[0].path);
+      else this.zoomBy(2, event.offsetX, event.offsetY);
+    });
+    canvas.addEventListener(
+      'wheel',
+      (event) => {
+        event.preventDefault();
+        const unit = event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? this.height : 1;
+        if (event.ctrlKey || event.metaKey) this.zoomBy(Math.exp(-event.deltaY * unit * 0.0025), event.offsetX, event.offsetY);
+        else this.panBy(event.deltaX * unit, event.deltaY * unit);
+      },
+      { passive: false },
+    );
+    canvas.addEventListener('keydown', (event) => this.onKey(event));
+    canvas.addEventListener('focus', () => {
+      if (this.selected < 0 && this.current) this.status.textContent = 'Arrow keys move between nodes; Enter opens a subgraph.';
+    });
+
+    // The overview: click or drag to move the view there.
+    let overviewDrag = false;
+    const overviewMove = (event: PointerEvent) => {
+      if (!this.overview) return;
+      const [x, y] = this.overview.toWorld(event.offsetX, event.offsetY);
+      this.view = { ...this.view, cx: x, cy: y };
+      this.viewChanged();
+    };
+    this.overviewCanvas.addEventListener('pointerdown', (event) => {
+      overviewDrag = true;
+      this.overviewCanvas.setPointerCapture(event.pointerId);
+      overviewMove(event);
+    });
+    this.overviewCanvas.addEventListener('pointermove', (event) => {
+      if (overviewDrag) overviewMove(event);
+    });
+    this.overviewCanvas.addEventListener('pointerup', () => (overviewDrag = false));
+
+    new ResizeObserver(() => {
+      if (this.measure()) this.renderNow();
+    }).observe(this.stage);
+  }
+
+  private onKey(event: KeyboardEvent): void {
+    const pan = 80;
+    switch (event.key) {
+      case 'ArrowUp':
+      case 'ArrowDown':
+      case 'ArrowLeft':
+      case 'ArrowRight':
+        event.preventDefault();
+        if (event.altKey && event.key === 'ArrowUp') this.goUp();
+        else if (event.shiftKey) {
+          const dx = event.key === 'ArrowLeft' ? -pan : event.key === 'ArrowRight' ? pan : 0;
+          const dy = event.key === 'ArrowUp' ? -pan : event.key === 'ArrowDown' ? pan : 0;
+          this.panBy(dx, dy);
+        } else this.move(event.key);
+        return;
+      case 'Enter': {
+        event.preventDefault();
+        const scene = this.current?.scene;
+        if (!scene || this.selected < 0) return;
+        const box = scene.boxes[this.selected];
+        if (box.kind === 'node' && box.hasSubgraphs) void this.open(scene.graph.nodes[box.node].subgraphs[0].path);
+        else this.side.element.focus();
+        return;
+      }
+      case 'Backspace':
+        event.preventDefault();
+        this.goUp();
+        return;
+      case '+':
+      case '=':
+        event.preventDefault();
+        this.zoomBy(1.25);
+        return;
+      case '-':
+      case '_':
+        event.preventDefault();
+        this.zoomBy(1 / 1.25);
+        return;
+      case '0':
+        event.preventDefault();
+        this.fit();
+        return;
+      case 'Home':
+        event.preventDefault();
+        this.select(0);
+        return;
+      case 'End':
+        event.preventDefault();
+        if (this.current) this.select(this.current.scene.boxes.length - 1);
+        return;
+      case 'F3':
+        event.preventDefault();
+        if (this.matches.length === 0) this.openFind();
+        else this.step(event.shiftKey ? -1 : 1);
+        return;
+      case 'Escape':
+        if (!this.findBar.hidden) this.closeFind();
+        else this.select(-1, false);
+        return;
+      default:
+    }
+  }
+
+  private goUp(): void {
+    const g = this.current?.scene.graph;
+    const parent = g?.ancestors[g.ancestors.length - 1];
+    if (parent) void this.open(parent.path);
+  }
+
+  private boxAtEvent(event: MouseEvent): number {
+    const scene = this.current?.scene;
+    if (!scene) return -1;
+    const x = this.view.cx + (event.offsetX - this.width / 2) / this.view.scale;
+    const y = this.view.cy + (event.offsetY - this.height / 2) / this.view.scale;
+    return boxAt(scene, x, y);
+  }
+
+  private hovered = -1;
+  private hover(event: PointerEvent): void {
+    const b = this.boxAtEvent(event);
+    if (b === this.hovered) return;
+    this.hovered = b;
+    const scene = this.current?.scene;
+    if (!scene || b < 0) {
+      this.canvas.removeAttribute('title');
+      this.canvas.classList.remove('over-node');
+      return;
+    }
+    const box = scene.boxes[b];
+    this.canvas.classList.add('over-node');
+    const text =
+      box.kind === 'node'
+        ? `${scene.graph.nodes[box.node].op}${scene.graph.nodes[box.node].name ? ` — ${scene.graph.nodes[box.node].name}` : ''}${box.hasSubgraphs ? ' (double-click to open its subgraph)' : ''}`
+        : `${box.kind === 'input' ? 'Input' : box.kind === 'output' ? 'Output' : 'From the enclosing graph'}: ${scene.graph.values[box.value].name} ${box.subtitle}`;
+    this.canvas.setAttribute('title', text);
+  }
+}
+
+/** Puts the layout's positions and routes on the scene, and indexes it for drawing. */
+export function applyLayout(partial: ReturnType<typeof buildScene>['scene'], r: LayoutResult): Scene {
+  const { boxes, edges } = partial;
+  for (let i = 0; i < boxes.length; i++) {
+    boxes[i].x = r.x[i];
+    boxes[i].y = r.y[i];
+    boxes[i].rank = r.rank[i];
+  }
+  for (let k = 0; k < edges.length; k++) {
+    const e = edges[k];
+    const a = r.edgeStart[k];
+    const b = r.edgeStart[k + 1];
+    e.points = Float32Array.from(r.edgePoints.subarray(2 * a, 2 * b));
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (let i = 0; i < e.points.length; i += 2) {
+      minX = Math.min(minX, e.points[i]);
+      maxX = Math.max(maxX, e.points[i]);
+      minY = Math.min(minY, e.points[i + 1]);
+      maxY = Math.max(maxY, e.points[i + 1]);
+    }
+    if (e.points.length === 0) minX = minY = maxX = maxY = 0;
+    e.minX = minX;
+    e.minY = minY;
+    e.maxX = maxX;
+    e.maxY = maxY;
+  }
+  const layers: number[][] = Array.from({ length: r.ranks }, () => []);
+  boxes.forEach((b, i) => layers[b.rank]?.push(i));
+  for (const l of layers) l.sort((a, b) => boxes[a].x - boxes[b].x);
+  return { ...partial, width: r.width, height: r.height, layers, grid: buildGrid(boxes, edges, r.width, r.height) };
+}
+
+/** Text widths in layout units, per font role, cached. */
+function measurer(palette: Palette): (text: string, role: 'title' | 'text' | 'mono') => number {
+  const ctx = document.createElement('canvas').getContext('2d');
+  const fonts = { title: `600 12px ${palette.font}`, text: `12px ${palette.font}`, mono: `10.5px ${palette.monoFont}` };
+  const caches = { title: new Map<string, number>(), text: new Map<string, number>(), mono: new Map<string, number>() };
+  let font = '';
+  return (text, role) => {
+    const cache = caches[role];
+    let w = cache.get(text);
+    if (w !== undefined) return w;
+    if (!ctx) return text.length * 7;
+    if (font !== role) {
+      ctx.font = fonts[role];
+      font = role;
+    }
+    w = ctx.measureText(text).width;
+    cache.set(text, w);
+    return w;
+  };
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}

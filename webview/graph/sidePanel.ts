@@ -1,0 +1,244 @@
+// The side panel of the graph view: what the selected node is (op type and domain, name, attributes,
+// inputs and outputs with dtype and shape, the weights it consumes with their statistics, a link to the
+// operator's documentation), or the selected graph input / output, or, with nothing selected, the graph's
+// totals, the colour legend and the keys. Text only through text nodes.
+import { formatBytes, formatCount, formatNumber } from '../../src/onnx/format';
+import type { GraphData, GraphNodeData, WeightSummary } from '../../src/protocol/graph';
+import type { NodePanelInfo } from '../../src/protocol/webview';
+import { h, icon, percentText, typeText } from '../ui/dom';
+import { button, link } from '../ui/toolkit';
+import { isWeight, type Box, type Scene } from './scene';
+import { CATEGORY_LABELS, type BoxCategory, type Palette } from './theme';
+
+export interface SidePanelActions {
+  /** Select the box that produces / consumes a value. */
+  goToValue(value: number, direction: 'producer' | 'consumer'): void;
+  openSubgraph(path: string): void;
+  showWeight(index: number): void;
+}
+
+/** The operator's documentation page, for the default ONNX domain, ai.onnx.ml and onnxruntime's com.microsoft. */
+export function docsUrl(op: string, domain: string): string | null {
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(op)) return null;
+  if (domain === '' || domain === 'ai.onnx') return `https://onnx.ai/onnx/operators/onnx__${op}.html`;
+  if (domain === 'ai.onnx.ml') return `https://onnx.ai/onnx/operators/onnx_aionnxml_${op}.html`;
+  if (domain === 'com.microsoft') return `https://github.com/microsoft/onnxruntime/blob/main/docs/ContribOperators.md#com.microsoft.${op}`;
+  return null;
+}
+
+/** One line of a weight's statistics. */
+export function statsLine(w: WeightSummary): string {
+  const s = w.stats;
+  if (!s) return w.statsError ? `statistics failed: ${w.statsError}` : w.dtype === 'string' ? 'no numeric values' : '';
+  const parts = [
+    `min ${formatNumber(s.min)}`,
+    `max ${formatNumber(s.max)}`,
+    `mean ${formatNumber(s.mean)}`,
+    `std ${formatNumber(s.std)}`,
+    `zeros ${percentText(s.sparsity)}`,
+    `outlier ${formatNumber(s.outlierScore)}`,
+  ];
+  if (s.nan > 0) parts.push(`NaN ${formatCount(s.nan)}`);
+  if (s.inf > 0) parts.push(`±Inf ${formatCount(s.inf)}`);
+  return parts.join(' · ');
+}
+
+export class SidePanel {
+  readonly element: HTMLElement;
+  private readonly body: HTMLElement;
+
+  constructor(private readonly actions: SidePanelActions) {
+    this.body = h('div', { class: 'side-body' });
+    this.element = h('aside', { class: 'side-panel', id: 'side-panel', 'aria-label': 'Details of the selection', tabindex: '-1' }, this.body);
+  }
+
+  /** Shows the box `b` of `scene` (or the graph's overview when b < 0). `stats` when known. */
+  show(scene: Scene, b: number, weights: WeightSummary[], stats: WeightSummary[] | undefined, palette: Palette): void {
+    const graph = scene.graph;
+    if (b < 0) this.body.replaceChildren(...this.overview(scene, palette));
+    else {
+      const box = scene.boxes[b];
+      this.body.replaceChildren(...(box.kind === 'node' ? this.nodeView(graph, graph.nodes[box.node], weights, stats, palette) : this.valueView(scene, box, palette)));
+    }
+  }
+
+  /** What the panel shows for a node, read back from its DOM (for the tests' probes). */
+  read(): NodePanelInfo {
+    const text = (sel: string) => this.body.querySelector(sel)?.textContent ?? '';
+    const rows = (id: string) =>
+      Array.from(this.body.querySelectorAll(`#${id} tbody tr`), (tr) => ({
+        name: tr.querySelector('th')?.textContent ?? '',
+        value: tr.querySelector('td')?.textContent ?? '',
+      }));
+    return {
+      op: text('#side-op'),
+      domain: text('#side-domain'),
+      name: text('#side-name'),
+      attributes: rows('side-attributes'),
+      inputs: rows('side-inputs').map((r) => ({ name: r.name, type: r.value })),
+      outputs: rows('side-outputs').map((r) => ({ name: r.name, type: r.value })),
+      weights: Array.from(this.body.querySelectorAll('#side-weights .weight-item'), (li) => ({
+        name: li.querySelector('.weight-name')?.textContent ?? '',
+        stats: li.querySelector('.weight-stats')?.textContent ?? '',
+      })),
+      docsUrl: this.body.querySelector('#side-docs')?.getAttribute('href') ?? null,
+    };
+  }
+
+  private nodeView(graph: GraphData, node: GraphNodeData, weights: WeightSummary[], stats: WeightSummary[] | undefined, palette: Palette): Node[] {
+    const out: Node[] = [];
+    out.push(
+      h(
+        'header',
+        { class: 'side-header' },
+        swatch(node.category, palette),
+        h('h2', { id: 'side-op', class: 'side-title' }, node.op || '(empty op)'),
+        h('span', { id: 'side-domain', class: 'side-domain', title: 'Operator domain' }, node.domain || 'ai.onnx'),
+      ),
+    );
+    out.push(h('p', { class: 'side-name' }, h('span', { class: 'side-label' }, 'Name '), h('code', { id: 'side-name' }, node.name), node.name ? null : h('span', { class: 'muted' }, '(unnamed)')));
+    out.push(h('p', { class: 'side-category muted' }, CATEGORY_LABELS[node.category]));
+    const url = docsUrl(node.op, node.domain);
+    if (url) {
+      const a = link(`${node.op} documentation`, url, url);
+      a.id = 'side-docs';
+      out.push(h('p', { class: 'side-docs' }, icon('book'), ' ', a));
+    }
+
+    out.push(h('h3', {}, `Attributes (${node.attributes.length})`));
+    out.push(
+      node.attributes.length === 0
+        ? h('p', { class: 'muted' }, 'None.')
+        : kvTable(
+            'side-attributes',
+            'Attributes',
+            node.attributes.map((a) => [a.name, h('code', { class: 'attr-value', title: `${a.type}` }, a.value)]),
+          ),
+    );
+
+    const valueRows = (ids: number[], direction: 'producer' | 'consumer') =>
+      ids.map((id, slot): [Node | string, Node | string] => {
+        if (id < 0) return [`#${slot}`, h('span', { class: 'muted' }, '(omitted)')];
+        const v = graph.values[id];
+        const name = h('button', { type: 'button', class: 'link-button', title: direction === 'producer' ? 'Select the node that produces it' : 'Select a node that consumes it' }, v.name || '(unnamed)');
+        name.addEventListener('click', () => this.actions.goToValue(id, direction));
+        return [isWeight(v) ? v.name || '(unnamed)' : name, h('code', {}, typeText(v.dtype, v.shape))];
+      });
+    out.push(h('h3', {}, `Inputs (${node.inputs.length})`));
+    out.push(node.inputs.length === 0 ? h('p', { class: 'muted' }, 'None.') : kvTable('side-inputs', 'Inputs', valueRows(node.inputs, 'producer')));
+    out.push(h('h3', {}, `Outputs (${node.outputs.length})`));
+    out.push(node.outputs.length === 0 ? h('p', { class: 'muted' }, 'None.') : kvTable('side-outputs', 'Outputs', valueRows(node.outputs, 'consumer')));
+
+    const used = node.inputs.filter((id) => id >= 0 && graph.values[id].weight !== undefined).map((id) => graph.values[id].weight as number);
+    if (used.length > 0) {
+      out.push(h('h3', {}, `Weights (${used.length})`));
+      const list = h('ul', { id: 'side-weights', class: 'weight-list' });
+      for (const index of used) {
+        const w = weights[index];
+        if (!w) continue;
+        const s = stats?.[index];
+        const show = button('Weights view', { icon: 'graph', title: `Show ${w.name} in the Weights view (histogram, per-channel ranges)`, onClick: () => this.actions.showWeight(index) });
+        list.append(
+          h(
+            'li',
+            { class: 'weight-item' },
+            h('code', { class: 'weight-name' }, w.name),
+            h('span', { class: 'weight-type muted' }, `${typeText(w.dtype, w.shape)} · ${formatCount(w.elements)} values · ${formatBytes(w.bytes)}`),
+            h('span', { class: 'weight-stats' }, s ? statsLine(s) : stats ? '' : 'computing statistics…'),
+            show,
+          ),
+        );
+      }
+      out.push(list);
+    }
+
+    if (node.subgraphs.length > 0) {
+      out.push(h('h3', {}, `Subgraphs (${node.subgraphs.length})`));
+      const list = h('div', { class: 'side-subgraphs' });
+      for (const sg of node.subgraphs) {
+        list.append(button(`Open ${sg.attribute}`, { icon: 'type-hierarchy-sub', title: `Open the ${sg.attribute} graph (${sg.path})`, onClick: () => this.actions.openSubgraph(sg.path) }));
+      }
+      out.push(list);
+    }
+    return out;
+  }
+
+  private valueView(scene: Scene, box: Box, palette: Palette): Node[] {
+    const v = scene.graph.values[box.value];
+    const kind = box.kind === 'input' ? 'Graph input' : box.kind === 'output' ? 'Graph output' : 'Value from the enclosing graph';
+    const out: Node[] = [
+      h('header', { class: 'side-header' }, swatch(box.category, palette), h('h2', { id: 'side-op', class: 'side-title' }, kind)),
+      h('p', { class: 'side-name' }, h('span', { class: 'side-label' }, 'Name '), h('code', { id: 'side-name' }, v.name)),
+      h('p', {}, h('span', { class: 'side-label' }, 'Type '), h('code', {}, typeText(v.dtype, v.shape))),
+    ];
+    const consumers = scene.consumers[box.value] ?? [];
+    if (box.kind !== 'output') {
+      out.push(h('h3', {}, `Consumers (${consumers.length})`));
+      const list = h('ul', { class: 'plain-list' });
+      for (const c of consumers) {
+        const target = scene.boxes[c];
+        const b = h('button', { type: 'button', class: 'link-button' }, target.kind === 'node' ? `${target.title} ${scene.graph.nodes[target.node].name}` : target.title);
+        b.addEventListener('click', () => this.actions.goToValue(box.value, 'consumer'));
+        list.append(h('li', {}, b));
+      }
+      out.push(list);
+    }
+    return out;
+  }
+
+  private overview(scene: Scene, palette: Palette): Node[] {
+    const g = scene.graph;
+    const counts = new Map<BoxCategory, number>();
+    // Drawn nodes only (Constants shown as weights are not boxes).
+    for (const b of scene.boxes) if (b.kind === 'node') counts.set(b.category, (counts.get(b.category) ?? 0) + 1);
+    const legend = h('ul', { class: 'legend', 'aria-label': 'Colours of the op categories' });
+    const cats = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+    for (const [c, n] of cats) legend.append(h('li', {}, swatch(c, palette), `${CATEGORY_LABELS[c]} `, h('span', { class: 'muted' }, formatCount(n))));
+    for (const c of ['input', 'output'] as BoxCategory[]) legend.append(h('li', {}, swatch(c, palette, true), CATEGORY_LABELS[c]));
+    return [
+      h('header', { class: 'side-header' }, h('h2', { class: 'side-title' }, g.label || g.name || g.path)),
+      h(
+        'p',
+        { class: 'muted' },
+        `${plural(g.nodes.length, 'node')}, ${plural(g.inputs.length, 'input')}, ${plural(g.outputs.length, 'output')}` +
+          (scene.hiddenConstants > 0 ? `; ${formatCount(scene.hiddenConstants)} Constant nodes are shown as weights inside their consumers.` : '.'),
+      ),
+      h('h3', {}, 'Colours'),
+      legend,
+      h('h3', {}, 'Keys'),
+      h(
+        'dl',
+        { class: 'keys' },
+        ...(
+          [
+            ['Click, Tab to the graph', 'select a node'],
+            ['↑ ↓', 'producer / consumer of the selection'],
+            ['← →', 'neighbour in the same row'],
+            ['Enter', 'open a subgraph (If, Loop, Scan)'],
+            ['Backspace', 'back to the enclosing graph'],
+            ['Ctrl/Cmd+F, F3', 'find nodes, op types, tensors'],
+            ['+ − 0', 'zoom in, out, fit'],
+            ['Drag, wheel, Shift+arrows', 'pan; Ctrl+wheel zooms'],
+          ] as [string, string][]
+        ).flatMap(([k, d]) => [h('dt', {}, h('kbd', {}, k)), h('dd', {}, d)]),
+      ),
+    ];
+  }
+}
+
+function plural(n: number, word: string): string {
+  return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function swatch(category: BoxCategory, palette: Palette, round = false): HTMLElement {
+  const s = h('span', { class: `swatch${round ? ' round' : ''}`, 'aria-hidden': 'true' });
+  s.style.background = palette.tint[category];
+  s.style.borderColor = palette.category[category];
+  return s;
+}
+
+function kvTable(id: string, caption: string, rows: [Node | string, Node | string][]): HTMLElement {
+  const body = h('tbody');
+  for (const [k, v] of rows) body.append(h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v)));
+  return h('table', { id, class: 'kv' }, h('caption', { class: 'visually-hidden' }, caption), body);
+}
