@@ -112,3 +112,32 @@ export function speechLike(samples: number, t0: number, seed: number): Float32Ar
   }
   return out;
 }
+
+export interface ConvSpec { channels: number; size: number; layers: number; seed?: number; batch?: number | string }
+
+/**
+ * Dense 3x3 convolutions: x [batch, C, size, size] -> (Conv 3x3 C -> C, pad 1, with bias -> Relu) x layers
+ * -> y. He-initialised weights, small biases: a ResNet-like stack.
+ */
+export function convModel({ channels: C, size, layers, seed = 4, batch = 'batch' }: ConvSpec): ModelProto {
+  const rand = seededRandom(seed);
+  const nodes: NodeProto[] = [];
+  const inits: TensorProto[] = [];
+  let x = 'x';
+  for (let l = 0; l < layers; l++) {
+    inits.push(tensor(`conv${l}.weight`, DataType.FLOAT, [C, C, 3, 3], normal(rand, C * C * 9, Math.sqrt(2 / (C * 9)))));
+    inits.push(tensor(`conv${l}.bias`, DataType.FLOAT, [C], normal(rand, C, 0.05)));
+    nodes.push(node('Conv', [x, `conv${l}.weight`, `conv${l}.bias`], [`conv${l}`], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, `conv${l}`));
+    const out = l === layers - 1 ? 'y' : `relu${l}`;
+    nodes.push(node('Relu', [`conv${l}`], [out], {}, `relu${l}`));
+    x = out;
+  }
+  return makeModel({
+    opset: 17, producer: 'onnxq-bench',
+    graph: {
+      name: `conv3x3_${C}x${size}x${layers}`, node: nodes, initializer: inits,
+      input: [valueInfo('x', DataType.FLOAT, [batch, C, size, size])],
+      output: [valueInfo('y', DataType.FLOAT, [batch, C, size, size])],
+    },
+  });
+}

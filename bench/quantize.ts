@@ -8,10 +8,15 @@
 //    process, >= 20 timed runs each after warm-up; ratio of best times (the target) and of medians:
 //    an FFN block 768 -> 3072 -> 768 at 1024 tokens, dynamic int8 (target <= 0.45), and one linear layer
 //    4096 -> 11008 at one token, MatMulNBits int4 block 32 with accuracy_level 4 (target <= 0.3).
-// 3. Sizes and cosine similarity of the outputs on the same seeded inputs.
+// 3. Static QDQ (calibrated, Q/DQ around Conv/MatMul/Gemm and on their outputs) latency int8 / fp32, the same
+//    way: the FFN block (target <= 0.55), dense 3x3 Conv layers (8 of 64 -> 64 at 56 x 56, a ResNet stage; target <= 0.3), and the
+//    PP-OCRv4 recognizer (48 x 320) and detector (320 x 320) and Silero VAD (if-less, 512 samples), calibrated
+//    on synthetic inputs like their training data (src/runtime/synthetic.ts).
+// 4. Sizes and cosine similarity of the outputs on the same seeded inputs.
 //
 // Environment: ONNXQ_BENCH_RUNS (quantizer runs, default 3), ONNXQ_BENCH_LATENCY_RUNS (default 30),
-// ONNXQ_BENCH_STRICT=1 (exit 1 when a target is missed). MB = 10^6 bytes.
+// ONNXQ_BENCH_STRICT=1 (exit 1 when a target is missed), ONNXQ_BENCH_ONLY=static (section 3 only, written to
+// bench/quantize-static-results.json). MB = 10^6 bytes.
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -24,7 +29,9 @@ import { writeModel } from '../src/onnx/write';
 import { quantizeFile, type QuantizeOptions, type QuantizeReport } from '../src/quantize/index';
 import { checkSession, optimizedOpCounts } from '../src/runtime/check';
 import { seededRandom } from '../src/runtime/random';
-import { cosine, ffnModel, matmulModel } from './quantize-models';
+import { convModel, cosine, ffnModel, matmulModel } from './quantize-models';
+import { ortCalibrationRunner } from '../src/runtime/calibration';
+import { IMAGENET_MEAN, IMAGENET_STD, speechSignal, textLine, textPage, toRgbTensor } from '../src/runtime/synthetic';
 import { ensureTransformer } from './transformer';
 
 const ROOT = path.join(__dirname, '..');
@@ -32,6 +39,8 @@ const CACHE_DIR = path.resolve(ROOT, process.env.ONNXQ_BENCH_CACHE ?? 'bench/.ca
 const RESULTS = path.join(__dirname, 'quantize-results.json');
 const RUNS = Math.max(1, Number(process.env.ONNXQ_BENCH_RUNS ?? 3) || 3);
 const LAT_RUNS = Math.max(20, Number(process.env.ONNXQ_BENCH_LATENCY_RUNS ?? 30) || 30);
+/** ONNXQ_BENCH_ONLY=static: only the static QDQ figures (section 3). */
+const ONLY = process.env.ONNXQ_BENCH_ONLY;
 const MB = 1e6;
 
 type ChildTask = { kind: 'copy'; file: string; out: string } | { kind: 'quantize'; file: string; out: string; options: QuantizeOptions };
@@ -203,16 +212,79 @@ async function int4Latency(tmp: string) {
   return result;
 }
 
+type Feeds = Record<string, ort.Tensor>;
+
+/** Static QDQ of `fp32` calibrated on `calibrate(i)`, then fp32 and int8 interleaved on `feeds`; cosine over `evalFeeds`. */
+async function staticLatency(name: string, fp32: string, tmp: string, calibrate: (i: number) => Feeds, samples: number, feeds: Feeds, evalFeeds: (i: number) => Feeds, options: QuantizeOptions = {}) {
+  const q = path.join(tmp, `${name}.static.onnx`);
+  const report = await quantizeFile(fp32, q, { mode: 'static', ...options }, {
+    verify: checkSession,
+    calibration: { runner: ortCalibrationRunner, random: false, source: 'synthetic', feeds: function* () { for (let i = 0; i < samples; i++) yield calibrate(i); } },
+  });
+  const fused = await optimizedOpCounts(q);
+  const sessions = { fp32: await session(fp32), int8: await session(q) };
+  const times = await interleaved(sessions, feeds, LAT_RUNS);
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < 16; i++) {
+    const f = evalFeeds(i);
+    const [ya, yb] = [await sessions.fp32.run(f), await sessions.int8.run(f)];
+    for (const k of Object.keys(ya)) {
+      const x = ya[k].data as Float32Array, y = yb[k].data as Float32Array;
+      for (let j = 0; j < x.length; j++) { ab += x[j] * y[j]; aa += x[j] * x[j]; bb += y[j] * y[j]; }
+    }
+  }
+  for (const s of Object.values(sessions)) await s.release();
+  const result = {
+    fp32: { bestMs: times.fp32.bestMs, medianMs: times.fp32.medianMs }, int8: { bestMs: times.int8.bestMs, medianMs: times.int8.medianMs },
+    runsEach: LAT_RUNS, ratioBest: r3(times.int8.bestMs / times.fp32.bestMs), ratioMedian: r3(times.int8.medianMs / times.fp32.medianMs),
+    sizeRatio: r3(report.sizeAfter / report.sizeBefore), cosine16: Number((ab / Math.sqrt(aa * bb)).toFixed(6)),
+    quantizedNodes: report.quantized.length, calibrateSeconds: report.seconds.calibrate, optimizedOps: fused,
+  };
+  console.log(`static QDQ ${name}: int8/fp32 best ${result.ratioBest} (${result.int8.bestMs} / ${result.fp32.bestMs} ms), median ${result.ratioMedian}; cosine ${result.cosine16}; size ${result.sizeRatio}x`);
+  return result;
+}
+
+async function staticQdq(tmp: string) {
+  const T = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+  const ffn = path.join(tmp, 'ffn.static-src.onnx');
+  writeProto(ffnModel({ hidden: 768, ffn: 3072, seed: 11 }), ffn);
+  const conv = path.join(tmp, 'conv3x3.onnx');
+  writeProto(convModel({ channels: 64, size: 56, layers: 8, seed: 4 }), conv);
+  const out: Record<string, unknown> = {
+    ffn: await staticLatency('ffn', ffn, tmp, (i) => ({ x: randomInput([1, 64, 768], 100 + i) }), 8, { x: randomInput([1, 1024, 768], 7) }, (i) => ({ x: randomInput([1, 64, 768], 300 + i) })),
+    conv3x3: await staticLatency('conv3x3', conv, tmp, (i) => ({ x: randomInput([1, 64, 56, 56], 100 + i) }), 8, { x: randomInput([1, 64, 56, 56], 7) }, (i) => ({ x: randomInput([1, 64, 56, 56], 300 + i) })),
+  };
+  const models = process.env.ONNXQ_MODELS ?? path.join(ROOT, '..', 'shared', 'models');
+  if (!fs.existsSync(models)) { console.log(`(no ${models}: skipping the PP-OCR and Silero figures)`); return out; }
+  const rec = (s: number) => ({ x: T(toRgbTensor(textLine(320, 48, s)), [1, 3, 48, 320]) });
+  const det = (s: number) => ({ x: T(toRgbTensor(textPage(320, 320, s), IMAGENET_MEAN, IMAGENET_STD), [1, 3, 320, 320]) });
+  const sr = new ort.Tensor('int64', BigInt64Array.of(16000n), []);
+  const silero = (s: number) => ({ input: T(speechSignal(512, s >> 4, { t0: (s & 15) * 512 }), [1, 512]), sr, state: T(new Float32Array(256), [2, 1, 128]) });
+  out.ppocrRec = await staticLatency('PP-OCRv4 rec 48x320', path.join(models, 'ppocr/ch_PP-OCRv4_rec_infer.onnx'), tmp, (i) => rec(10000 + i), 32, rec(7), (i) => rec(50000 + i));
+  out.ppocrDet = await staticLatency('PP-OCRv4 det 320x320', path.join(models, 'ppocr/ch_PP-OCRv4_det_infer.onnx'), tmp, (i) => det(10000 + i), 16, det(7), (i) => det(50000 + i));
+  out.silero = await staticLatency('Silero VAD if-less', path.join(models, 'silero/silero_vad_op18_ifless.onnx'), tmp, (i) => silero(10000 + i), 32, silero(7), (i) => silero(50000 + i));
+  return out;
+}
+
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-qbench-'));
   try {
     const started = new Date().toISOString();
+    if (ONLY === 'static') {
+      const qdq = await staticQdq(tmp);
+      const file = path.join(__dirname, 'quantize-static-results.json');
+      fs.writeFileSync(file, `${JSON.stringify({ started, finished: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version }, staticQdq: qdq }, null, 2)}\n`);
+      console.log(`\nwrote ${path.relative(ROOT, file)}`);
+      return;
+    }
     const speed = await quantizerSpeed(tmp);
     console.log(`quantizer: ${speed.quantize.weightMBps} MB/s of fp32 weights (best of ${RUNS}); read+write ${speed.readWrite.bestSeconds} s, quantize ${speed.quantize.bestSeconds} s; peak RSS ${(speed.quantize.peakRssOverFile)}x the file`);
     const ffn = await ffnLatency(tmp);
     const int8 = ffn.int8 as { ratioBest: number; ratioMedian: number; cosine64: number; sizeRatio: number };
     console.log(`FFN 768-3072-768 x 1024 tokens: int8/fp32 best ${int8.ratioBest}, median ${int8.ratioMedian}; cosine ${int8.cosine64}; size ${int8.sizeRatio}x`);
     const lin = await int4Latency(tmp);
+    const qdq = await staticQdq(tmp);
+    const sFfn = qdq.ffn as { ratioBest: number; cosine16: number }, sConv = qdq.conv3x3 as { ratioBest: number; cosine16: number };
     const int4 = lin.int4Level4 as { ratioBest: number; ratioMedian: number; cosine64: number; sizeRatio: number };
     console.log(`linear 4096->11008 x 1 token: int4 (level 4)/fp32 best ${int4.ratioBest}, median ${int4.ratioMedian}; cosine ${int4.cosine64}; size ${int4.sizeRatio}x`);
     const targets = [
@@ -223,10 +295,12 @@ async function main() {
       { name: 'FFN int8 size <= 0.27x', value: int8.sizeRatio, pass: int8.sizeRatio <= 0.27 },
       { name: 'linear int4 block 32 size <= 0.17x', value: int4.sizeRatio, pass: int4.sizeRatio <= 0.17 },
       { name: 'FFN int8 cosine >= 0.999', value: int8.cosine64, pass: int8.cosine64 >= 0.999 },
+      { name: 'FFN static QDQ / fp32 <= 0.55 (best)', value: sFfn.ratioBest, pass: sFfn.ratioBest <= 0.55 },
+      { name: 'dense 3x3 Conv static QDQ / fp32 <= 0.3 (best)', value: sConv.ratioBest, pass: sConv.ratioBest <= 0.3 },
     ];
     const results = {
       started, finished: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, onnxruntime: ort.env.versions?.common },
-      quantizer: speed, ffn, linearOneToken: lin, targets,
+      quantizer: speed, ffn, linearOneToken: lin, staticQdq: qdq, targets,
     };
     fs.writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
     console.log('');

@@ -17,19 +17,28 @@ Commands:
       IR and opset versions, producer, inputs and outputs, op counts, parameters by dtype,
       the largest tensors (with statistics under --stats) and external data files.
 
-  quantize IN -o OUT [--mode dynamic|weight-only] [--weight-type int8|uint8|int4|uint4]
+  quantize IN -o OUT [--mode dynamic|static|weight-only] [--weight-type int8|uint8|int16|uint16|int4|uint4]
                      [--per-channel] [--symmetric-weights|--asymmetric-weights] [--reduce-range]
                      [--op-types LIST] [--include LIST] [--exclude LIST]
                      [--keep-first-layer] [--keep-last-layer]
                      [--block-size N] [--accuracy-level N] [--external-data] [--json]
+                     static: [--format qdq] [--activation-type uint8|int8|uint16|int16] [--symmetric-activations]
+                     [--calibration minmax|percentile|entropy] [--percentile P]
+                     [--calib-data DIR | --calib-random N] [--calib-samples N] [--calib-dims LIST]
+                     [--quantize-bias | --no-quantize-bias]
       Quantizes IN and writes OUT (only when everything succeeded, after onnxruntime has loaded it).
       dynamic (default): MatMul/Gemm -> DynamicQuantizeLinear + MatMulInteger (int8 weights by
       default); with --op-types ...,Conv also Conv -> ConvInteger (uint8 weights; for size only:
       not faster than fp32 on onnxruntime CPU). weight-only: MatMul/Gemm -> com.microsoft
-      MatMulNBits (int4 by default, block 32, accuracy level 4).
-      Not available yet: --mode static, --format qdq, and the static options (--activation-type,
-      --symmetric-activations, --calibration, --calib-data, --calib-random, --percentile,
-      --smooth-quant [ALPHA], --quantize-bias); they are accepted and answered with a clear message.
+      MatMulNBits (int4 by default, block 32, accuracy level 4). static: calibrates activation
+      ranges on --calib-data (a folder of .npz samples, .npy/.pb files for one-input models, or
+      test_data_set_*/input_*.pb folders) or on --calib-random N seeded random samples (flagged as
+      unrepresentative), then writes QDQ: QuantizeLinear/DequantizeLinear around Conv, MatMul and
+      Gemm (int8 per-channel weights, int32 biases, Q/DQ on Conv/MatMul outputs so that onnxruntime
+      fuses QLinearConv/QLinearMatMul/QGemm), ranges carried through data-movement ops, Relu/Clip
+      folded into the range, BatchNormalization folded into Conv.
+      Not available yet: --format qoperator with --mode static, and --smooth-quant [ALPHA]; they are
+      accepted and answered with a clear message.
 
 Options (inspect):
   --json         print one JSON object instead of text
@@ -39,10 +48,11 @@ Options (inspect):
 
 Options (quantize):
   -o, --output OUT        the quantized model (must differ from IN)
-  --mode M                dynamic (default) | weight-only | static (not available yet)
-  --format F              qoperator (default) | qdq (not available yet)
-  --weight-type T         int8 (default for dynamic) | uint8 | int4 (default for weight-only) | uint4
-  --per-channel           one scale per output channel (dynamic)
+  --mode M                dynamic (default) | weight-only | static
+  --format F              qoperator (default for dynamic, weight-only) | qdq (default for static)
+  --weight-type T         int8 (default) | uint8 | int16 | uint16 (static) | int4 (default for weight-only) | uint4
+  --per-channel           one scale per output channel (dynamic; static has it by default)
+  --per-tensor            one scale per weight (static)
   --symmetric-weights     zero point in the middle of the range (default for int8/int4)
   --asymmetric-weights    zero point from the weights' range (default for uint8/uint4)
   --reduce-range          7-bit weights, for CPUs without VNNI (dynamic)
@@ -55,6 +65,20 @@ Options (quantize):
   --accuracy-level N      weight-only MatMulNBits accuracy_level 0-4 (default 4: int8 compute)
   --external-data         write tensors of 1 KiB or more to OUT.data
   --json                  print the report as one JSON object
+
+Options (quantize --mode static):
+  --activation-type T     uint8 (default) | int8 | uint16 | int16 (16-bit: QDQ for NPUs; CPU runs it in float)
+  --symmetric-activations zero point in the middle of the activation range (no Relu folding)
+  --calibration M         minmax (default) | percentile | entropy (KL divergence)
+  --percentile P          percentile of --calibration percentile, in (90, 100] (default 99.999)
+  --calib-data DIR        calibration samples: .npz files (arrays named after the inputs, or in input
+                          order), .npy or .pb files (one-input models), or folders of them
+                          (test_data_set_N/input_M.pb)
+  --calib-random N        N seeded random samples instead (not representative: for trying the tool)
+  --calib-samples N       use at most N samples
+  --calib-dims LIST       sizes of symbolic dims for --calib-random, e.g. batch=1,height=64 (default 1)
+  --quantize-bias         int32 biases with scale x_scale * w_scale (the default)
+  --no-quantize-bias      keep biases in float (onnxruntime then does not fuse Conv/Gemm)
 
   -h, --help              this help
 
@@ -78,6 +102,24 @@ function integer(value: string | undefined, flag: string): number | undefined {
   return n;
 }
 
+function number(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} needs a number, got "${value}"`);
+  return n;
+}
+
+/** `name=N,name=N`: sizes of symbolic dims. */
+function dims(value: string | undefined): Record<string, number> | undefined {
+  if (value === undefined) return undefined;
+  const out: Record<string, number> = {};
+  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(.+)=(\d+)$/.exec(part);
+    if (!m || Number(m[2]) < 1) throw new UsageError(`--calib-dims takes name=N pairs separated by commas (e.g. batch=1,height=64); got "${part}"`);
+    out[m[1].trim()] = Number(m[2]);
+  }
+  return out;
+}
+
 function list(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(',').map((s) => s.trim());
 }
@@ -97,6 +139,8 @@ const QUANTIZE_OPTIONS = {
   'block-size': { type: 'string' }, 'accuracy-level': { type: 'string' }, 'external-data': { type: 'boolean' },
   calibration: { type: 'string' }, 'calib-data': { type: 'string' }, 'calib-random': { type: 'string' },
   percentile: { type: 'string' }, 'smooth-quant': { type: 'string' }, 'quantize-bias': { type: 'boolean' },
+  'no-quantize-bias': { type: 'boolean' }, 'calib-samples': { type: 'string' }, 'calib-dims': { type: 'string' },
+  'per-tensor': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** `--smooth-quant` takes an optional alpha: without a number after it, it means the default 0.5. */
@@ -159,20 +203,25 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
   if (rest.length !== 1) throw new UsageError('quantize takes exactly one input model: onnxq quantize IN -o OUT');
   if (!v.output) throw new UsageError('quantize needs an output file: -o OUT');
   if (v['symmetric-weights'] && v['asymmetric-weights']) throw new UsageError('--symmetric-weights and --asymmetric-weights exclude each other');
-  const calibration = v.calibration !== undefined || v['calib-data'] !== undefined || v['calib-random'] !== undefined || v.percentile !== undefined
+  if (v['quantize-bias'] && v['no-quantize-bias']) throw new UsageError('--quantize-bias and --no-quantize-bias exclude each other');
+  if (v['per-channel'] && v['per-tensor']) throw new UsageError('--per-channel and --per-tensor exclude each other');
+  const calibration = v.calibration !== undefined || v['calib-data'] !== undefined || v['calib-random'] !== undefined || v.percentile !== undefined || v['calib-samples'] !== undefined
     ? {
       method: v.calibration as CalibrationMethod | undefined,
       dataDir: v['calib-data'],
       randomSamples: v['calib-random'] !== undefined ? positiveInt(v['calib-random'], '--calib-random', 1) : undefined,
-      percentile: v.percentile !== undefined ? Number(v.percentile) : undefined,
+      maxSamples: v['calib-samples'] !== undefined ? positiveInt(v['calib-samples'], '--calib-samples', 1) : undefined,
+      percentile: v.percentile !== undefined ? number(v.percentile, '--percentile') : undefined,
     }
     : undefined;
+  const calibDims = dims(v['calib-dims']);
+  if (calibDims && v['calib-random'] === undefined) throw new UsageError('--calib-dims sizes the random samples of --calib-random; data samples have their own shapes');
   const options: QuantizeOptions = {
     mode: v.mode as QuantMode | undefined,
     format: v.format as QuantFormat | undefined,
     weightType: v['weight-type'] as WeightType | undefined,
     activationType: v['activation-type'] as ActivationType | undefined,
-    perChannel: v['per-channel'],
+    perChannel: v['per-channel'] ? true : v['per-tensor'] ? false : undefined,
     symmetricWeights: v['symmetric-weights'] ? true : v['asymmetric-weights'] ? false : undefined,
     symmetricActivations: v['symmetric-activations'],
     reduceRange: v['reduce-range'],
@@ -183,7 +232,7 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
     keepLastLayer: v['keep-last-layer'],
     blockSize: integer(v['block-size'], '--block-size'),
     accuracyLevel: integer(v['accuracy-level'], '--accuracy-level'),
-    quantizeBias: v['quantize-bias'],
+    quantizeBias: v['quantize-bias'] ? true : v['no-quantize-bias'] ? false : undefined,
     calibration,
     smoothQuant: v['smooth-quant'] !== undefined ? Number(v['smooth-quant']) : undefined,
   };
@@ -191,10 +240,15 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
   if (calibration) for (const k of Object.keys(calibration) as (keyof typeof calibration)[]) if (calibration[k] === undefined) delete calibration[k];
 
   // Options are checked (and unavailable modes refused) before the model is even read.
-  assertAvailable(resolveOptions(options));
+  const resolved = resolveOptions(options);
+  assertAvailable(resolved);
+  if (resolved.mode === 'static' && resolved.calibration.dataDir === undefined && resolved.calibration.randomSamples === undefined) {
+    throw new QuantizeError('invalid-options', 'static quantization needs calibration samples: give --calib-data DIR (.npz/.npy/.pb samples) or --calib-random N');
+  }
   // onnxruntime's native addon is loaded only by the commands that run models.
   const { checkSession } = await import('./runtime/check.js');
-  const report = await quantizeFile(rest[0], v.output, options, { externalData: !!v['external-data'], verify: checkSession });
+  const calibrationRun = resolved.mode === 'static' ? (await import('./runtime/calibration.js')).calibrationFor(resolved, { dims: calibDims }) : undefined;
+  const report = await quantizeFile(rest[0], v.output, options, { externalData: !!v['external-data'], verify: checkSession, calibration: calibrationRun });
   process.stdout.write(v.json ? `${JSON.stringify(report, null, 2)}\n` : formatQuantizeReport(report, rest[0], v.output));
   if (!report.quantized.length && !v.json) process.stderr.write('onnxq: warning: nothing was quantized; the output is the input model re-written\n');
   return 0;

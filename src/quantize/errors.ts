@@ -7,7 +7,11 @@ export type QuantizeErrorCode =
   /** A mode or format that is part of the design but not built yet (static quantization, QDQ). */
   | 'not-available'
   /** The model cannot be quantized as asked (e.g. an opset too old to upgrade safely). */
-  | 'unsupported-model';
+  | 'unsupported-model'
+  /** Calibration data that does not fit the model (names, dtypes, shapes), or none at all. */
+  | 'calibration-data'
+  /** The caller's AbortSignal stopped the job. */
+  | 'cancelled';
 
 export class QuantizeError extends Error {
   constructor(readonly code: QuantizeErrorCode, message: string) {

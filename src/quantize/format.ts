@@ -21,6 +21,10 @@ export function formatQuantizeReport(r: QuantizeReport, input: string, output: s
     if (sq.length) lines.push(`  weights:   ${r.weights.length}, SQNR median ${sq[sq.length >> 1].toFixed(1)} dB, lowest ${sq[0].toFixed(1)} dB (${worst.name})`);
     lines.push(`             ${mb(r.weightBytesBefore)} -> ${mb(r.weightBytesAfter)}`);
   }
+  if (r.calibration) {
+    const c = r.calibration;
+    lines.push(`  calibrate: ${c.method}${c.percentile !== null ? ` ${c.percentile}` : ''}, ${c.samples} sample${c.samples === 1 ? '' : 's'} from ${c.source}${c.random ? ' (RANDOM: not representative)' : ''}; ${c.tensors} ranges, ${c.quantizedActivations} activations quantized${c.foldedActivations.length ? `, ${c.foldedActivations.length} Relu/Clip folded` : ''}${c.foldedIntoConv.length ? `, ${c.foldedIntoConv.length} folded into Conv` : ''}`);
+  }
   if (r.opsetUpgrade) lines.push(`  opset:     raised from ${r.opsetUpgrade.from} to ${r.opsetUpgrade.to}${r.opsetUpgrade.rewritten.length ? ` (${r.opsetUpgrade.rewritten.length} nodes rewritten to the new form)` : ''}`);
   if (r.skipped.length) {
     lines.push(`  skipped:   ${r.skipped.length} node${r.skipped.length === 1 ? '' : 's'}`);

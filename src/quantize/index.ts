@@ -13,10 +13,13 @@ import { QuantizeError } from './errors';
 import { assertAvailable, resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options';
 import { runPass } from './pass';
 import type { QuantizeReport } from './report';
+import { quantizeStatic, type StaticCalibration } from './static/index';
 
 export { QuantizeError } from './errors';
 export { resolveOptions, assertAvailable, type QuantizeOptions, type ResolvedOptions } from './options';
-export type { QuantizeReport, QuantizedWeight, SkippedNode } from './report';
+export type { CalibrationSummary, QuantizeReport, QuantizedWeight, SkippedNode } from './report';
+export { quantizeStatic, type StaticCalibration } from './static/index';
+export type { CalibrationRunner, CalibrationSession, Feeds, FeedTensor } from './calibrate/calibrator';
 
 const round3 = (s: number) => Math.round(s * 1000) / 1000;
 
@@ -27,6 +30,9 @@ const round3 = (s: number) => Math.round(s * 1000) / 1000;
 export function quantizeModel(model: Model, options: QuantizeOptions | ResolvedOptions = {}): { model: Model; report: QuantizeReport } {
   const o = isResolved(options) ? options : resolveOptions(options);
   assertAvailable(o);
+  if (o.mode === 'static') {
+    throw new QuantizeError('invalid-options', 'static quantization calibrates by running the model: use quantizeStatic (async, with a calibration runner) or quantizeFile with fileOptions.calibration');
+  }
   const externals = new Map<TensorProto, NonNullable<ReturnType<Model['externalOf']>>>();
   for (const w of model.weights()) if (w.external) externals.set(w.proto, w.external);
   const t0 = performance.now();
@@ -40,7 +46,7 @@ export function quantizeModel(model: Model, options: QuantizeOptions | ResolvedO
     opTypes: o.opTypes, sizeBefore: model.source.fileBytes, sizeAfter: 0,
     weightBytesBefore: result.weightBytesBefore, weightBytesAfter: result.weightBytesAfter,
     quantized: result.quantized, emitted: result.emitted, skipped: result.skipped, weights: result.weights,
-    seconds, opsetUpgrade: result.opsetUpgrade, notes: result.notes,
+    calibration: null, seconds, opsetUpgrade: result.opsetUpgrade, notes: result.notes,
   };
   return { model: out, report };
 }
@@ -56,6 +62,8 @@ export interface QuantizeFileOptions {
   externalData?: boolean;
   /** Runs on the written file before it is moved into place; throw to abandon the job. */
   verify?: (file: string) => Promise<void>;
+  /** Static quantization: the runner and the samples (src/runtime/calibration.ts makes them from the options). */
+  calibration?: StaticCalibration;
 }
 
 /** Bytes of a model file plus the external data files its tensors read. */
@@ -87,7 +95,12 @@ export async function quantizeFile(input: string, output: string, options: Quant
   const sizeBefore = modelBytes(source, input);
   const load = (performance.now() - t) / 1000;
 
-  const { model, report } = quantizeModel(source, o);
+  let quantized: { model: Model; report: QuantizeReport };
+  if (o.mode === 'static') {
+    if (!fileOptions.calibration) throw new QuantizeError('invalid-options', 'static quantization needs calibration samples: give --calib-data DIR or --calib-random N');
+    quantized = await quantizeStatic(source, o, fileOptions.calibration);
+  } else quantized = quantizeModel(source, o);
+  const { model, report } = quantized;
   report.sizeBefore = sizeBefore;
 
   const finalData = path.join(outDir, `${path.basename(output)}.data`);

@@ -1,10 +1,13 @@
 // Raising a model's default-domain opset to what the emitted ops need (DynamicQuantizeLinear: 11,
-// MatMulInteger/ConvInteger: 10). Between opsets 7 and 11 most ops kept their meaning; the few that moved
-// attributes to inputs (Clip, Slice, Pad, TopK) are rewritten, BatchNormalization loses its old `spatial`
-// attribute, and ops whose behaviour changed in ways a rewrite cannot keep (Upsample, Resize-10, Scan-8,
-// Dropout with a used mask) make the upgrade refuse with a message that says what to do.
+// MatMulInteger/ConvInteger: 10; per-axis QuantizeLinear/DequantizeLinear and uint8 MaxPool: 13). Between
+// opsets 7 and 13 most ops kept their meaning; the few that moved attributes to inputs (Clip, Slice, Pad,
+// TopK; at 13 Split, Squeeze, Unsqueeze, ReduceSum) are rewritten, BatchNormalization loses its old
+// `spatial` attribute, Dropout its `ratio` (a no-op in inference), Softmax/LogSoftmax/Hardmax keep their
+// old flatten-at-axis meaning (made explicit where the axis is not the last), and ops whose behaviour
+// changed in ways a rewrite cannot keep (Upsample, Resize-10, Scan-8, Dropout with a used mask) make the
+// upgrade refuse with a message that says what to do.
 import { floatTensor, int64Tensor } from '../onnx/builder';
-import type { Model } from '../onnx/model';
+import type { GraphInfo, Model } from '../onnx/model';
 import { int64, type GraphProto, type NodeProto, type TensorProto } from '../onnx/proto';
 import { stampIrVersion } from '../onnx/write';
 import { QuantizeError } from './errors';
@@ -30,14 +33,15 @@ export interface OpsetUpgrade { from: number; to: number; rewritten: string[] }
  * Raises the default opset to `target` when it is lower, rewriting the nodes whose form changed.
  * Returns what it did, or undefined when nothing was needed. Throws QuantizeError('unsupported-model').
  */
-export function upgradeOpset(model: Model, editor: ModelEditor, target: number): OpsetUpgrade | undefined {
+export function upgradeOpset(model: Model, editor: ModelEditor, target: number, purpose = 'quantization',
+  rankOf?: (name: string, info: GraphInfo) => number | undefined): OpsetUpgrade | undefined {
   const from = defaultOpset(model);
   if (from >= target) return undefined;
   if (from < 7) {
     throw new QuantizeError('unsupported-model', `the model uses opset ${from}; the quantizer needs opset ${target} and upgrades only from opset 7 or later; convert the model first (onnx.version_converter)`);
   }
   const refuse = (n: NodeProto, why: string): never => {
-    throw new QuantizeError('unsupported-model', `the model uses opset ${from} and dynamic quantization needs opset ${target}, but node "${n.name || n.output?.[0]}" (${n.op_type}) ${why}; convert the model to opset ${target} or later first (onnx.version_converter)`);
+    throw new QuantizeError('unsupported-model', `the model uses opset ${from} and ${purpose} needs opset ${target}, but node "${n.name || n.output?.[0]}" (${n.op_type}) ${why}; convert the model to opset ${target} or later first (onnx.version_converter)`);
   };
   // Every graph, checked first so that a refusal leaves the model untouched.
   const plans: (() => void)[] = [];
@@ -50,12 +54,22 @@ export function upgradeOpset(model: Model, editor: ModelEditor, target: number):
         case 'Upsample': refuse(n, 'is Upsample, deprecated in opset 10 (Resize replaced it with other rounding)'); break;
         case 'Resize': if (from === 10) refuse(n, 'is Resize-10, whose inputs and coordinate rules changed in opset 11'); break;
         case 'Scan': if (from < 9) refuse(n, 'is Scan-8, whose batch axis was removed in opset 9'); break;
-        case 'Dropout': if (from < 10 && n.output?.[1] && consumed.get(n.output[1])) refuse(n, 'uses the Dropout mask output, whose type changed in opset 10'); break;
+        case 'Dropout':
+          if (from < 10 && n.output?.[1] && consumed.get(n.output[1])) refuse(n, 'uses the Dropout mask output, whose type changed in opset 10');
+          if (from < 12 && target >= 12 && attr(n, 'ratio')) plans.push(() => mark(n, ['seed'])); // inference: ratio does nothing
+          break;
         case 'BatchNormalization': if (from < 9 && attr(n, 'spatial') && intAttr(n, 'spatial', 1) !== 1) refuse(n, 'is BatchNormalization with spatial=0, removed in opset 9'); break;
         case 'Clip': if (from < 11) plans.push(() => clipToInputs(n, g, editor)); break;
         case 'Slice': if (from < 10) plans.push(() => sliceToInputs(n, g, editor)); break;
         case 'Pad': if (from < 11) plans.push(() => padToInputs(n, g, editor)); break;
         case 'TopK': if (from < 10) plans.push(() => topkToInputs(n, g, editor)); break;
+        // Opset 13: attributes that became inputs, and Softmax's new meaning of `axis`.
+        case 'Split': if (from < 13 && target >= 13) plans.push(() => intsToInput(n, 'split', 1, g, editor)); break;
+        case 'Squeeze': case 'Unsqueeze': case 'ReduceSum': if (from < 13 && target >= 13) plans.push(() => intsToInput(n, 'axes', 1, g, editor)); break;
+        case 'Softmax': case 'LogSoftmax': case 'Hardmax': if (from < 13 && target >= 13) {
+          const rank = rankOf?.(n.input?.[0] ?? '', info);
+          plans.push(() => softmaxTo13(n, g, editor, rank));
+        } break;
       }
       if (n.op_type === 'BatchNormalization' && from < 9 && attr(n, 'spatial')) plans.push(() => { n.attribute = n.attribute!.filter((a) => a.name !== 'spatial'); });
     }
@@ -127,3 +141,43 @@ function topkToInputs(n: NodeProto, g: GraphProto, editor: ModelEditor): void {
   mark(n, ['axis']);
 }
 
+
+/** Split-11 `split`, Squeeze/Unsqueeze/ReduceSum-11 `axes`: the attribute becomes input `index` (opset 13). */
+function intsToInput(n: NodeProto, name: string, index: number, g: GraphProto, editor: ModelEditor): void {
+  const values = intsAttr(n, name);
+  if (values === undefined) return; // absent: the input stays absent too
+  const inputs = [...(n.input ?? [])];
+  while (inputs.length < index) inputs.push('');
+  inputs[index] = addConst(g, editor, `${label(n)}_${name}`, (t) => int64Tensor(t, [values.length], values));
+  n.input = inputs;
+  mark(n, (n.attribute ?? []).map((a) => a.name ?? '').filter((a) => a !== name));
+}
+
+/**
+ * Softmax, LogSoftmax, Hardmax before opset 13 flatten the input to 2-D at `axis` (default 1) and
+ * normalize the second dimension; from opset 13 they normalize along `axis` alone (default -1). The two
+ * agree when `axis` is the last dimension: then only the attribute is made explicit. Otherwise (or when
+ * the rank is unknown) the old meaning is spelled out: Flatten at `axis`, the op along axis 1, and a
+ * Reshape back to the input's shape.
+ */
+function softmaxTo13(n: NodeProto, g: GraphProto, editor: ModelEditor, rank: number | undefined): void {
+  const axis = intAttr(n, 'axis', 1);
+  const keep = (n.attribute ?? []).filter((a) => a.name !== 'axis');
+  if (axis === -1 || (rank !== undefined && (axis === rank - 1 || axis + rank === rank - 1))) {
+    n.attribute = [...keep, { name: 'axis', type: 2, i: -1 }];
+    (n as { _upgraded?: boolean })._upgraded = true;
+    return;
+  }
+  const x = n.input![0], y = n.output![0], base = label(n);
+  const shape = editor.uniqueName(`${base}_input_shape`), flat = editor.uniqueName(`${base}_flattened`), out2d = editor.uniqueName(`${base}_2d`);
+  const nodes = g.node!;
+  const at = nodes.indexOf(n);
+  const shapeNode: NodeProto = { op_type: 'Shape', input: [x], output: [shape], name: editor.uniqueName(`${base}_Shape`), attribute: [] };
+  const flatten: NodeProto = { op_type: 'Flatten', input: [x], output: [flat], name: editor.uniqueName(`${base}_Flatten`), attribute: [{ name: 'axis', type: 2, i: axis }] };
+  const reshape: NodeProto = { op_type: 'Reshape', input: [out2d, shape], output: [y], name: editor.uniqueName(`${base}_Reshape`), attribute: [] };
+  n.input = [flat];
+  n.output = [out2d];
+  n.attribute = [...keep, { name: 'axis', type: 2, i: 1 }];
+  (n as { _upgraded?: boolean })._upgraded = true;
+  nodes.splice(at, 1, shapeNode, flatten, n, reshape);
+}

@@ -3,6 +3,7 @@
 // contradictions with a message that names the flag; `assertAvailable` refuses what is designed but not
 // built yet, so that nothing unfinished can run as if it worked.
 import { QuantizeError } from './errors';
+import { COMPUTE_OPS, ELEMENTWISE_OPS, PASSTHROUGH_OPS } from './ops/qdq';
 
 export type QuantMode = 'dynamic' | 'static' | 'weight-only';
 export type QuantFormat = 'qdq' | 'qoperator';
@@ -17,19 +18,29 @@ export const ACTIVATION_TYPES: readonly ActivationType[] = ['uint8', 'int8', 'ui
 export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy'];
 
 /** Op types each mode can quantize today (the registry's keys; see registry.ts). */
-export const SUPPORTED_OP_TYPES: Record<'dynamic' | 'weight-only', readonly string[]> = {
+export const SUPPORTED_OP_TYPES: Record<QuantMode, readonly string[]> = {
   dynamic: ['MatMul', 'Gemm', 'Conv'],
   'weight-only': ['MatMul', 'Gemm'],
+  static: [...COMPUTE_OPS, ...ELEMENTWISE_OPS, ...PASSTHROUGH_OPS],
 };
+
+/**
+ * Static QDQ quantizes the compute ops (with Q/DQ on their outputs, so that onnxruntime fuses them) and
+ * propagates ranges through the ops that only move data. Add, Mul, Concat, AveragePool, GlobalAveragePool,
+ * Sigmoid, Softmax and LeakyRelu are there when named (--op-types): each adds a requantization (measured on
+ * the PP-OCR classifier: quantizing its squeeze-excitation GlobalAveragePools costs 0.004 of cosine).
+ */
+const STATIC_DEFAULT_OP_TYPES: readonly string[] = [...COMPUTE_OPS, ...PASSTHROUGH_OPS];
 
 /**
  * Op types quantized when none are named. Dynamic leaves Conv out: measured on onnxruntime-node 1.30 CPU,
  * DynamicQuantizeLinear + ConvInteger is no faster than the fp32 Conv (0.97x per tensor, 1.3x per channel
  * on dense 3x3 layers) and costs accuracy on conv nets; it is there for size, when asked (--op-types).
  */
-export const DEFAULT_OP_TYPES: Record<'dynamic' | 'weight-only', readonly string[]> = {
+export const DEFAULT_OP_TYPES: Record<QuantMode, readonly string[]> = {
   dynamic: ['MatMul', 'Gemm'],
   'weight-only': ['MatMul', 'Gemm'],
+  static: STATIC_DEFAULT_OP_TYPES,
 };
 
 export interface CalibrationOptions {
@@ -51,7 +62,7 @@ export interface QuantizeOptions {
   format?: QuantFormat;
   weightType?: WeightType;
   activationType?: ActivationType;
-  /** One scale per output channel (Conv axis 0, MatMul/Gemm B's output-feature axis). */
+  /** One scale per output channel (Conv axis 0, MatMul/Gemm B's output-feature axis). Default: true for static, else false. */
   perChannel?: boolean;
   /** Symmetric weights (zero point in the middle of the range). Default: true for signed types, false for unsigned. */
   symmetricWeights?: boolean;
@@ -73,12 +84,14 @@ export interface QuantizeOptions {
   blockSize?: number;
   /** Weight-only: MatMulNBits accuracy_level 0..4 (default 4: int8 compute, the fast CPU path). */
   accuracyLevel?: number;
-  /** Static: quantize biases to int32. */
+  /** Static: quantize constant biases of Conv and Gemm to int32 (default true: onnxruntime fuses only such nodes). */
   quantizeBias?: boolean;
   /** Static: how activation ranges are found. */
   calibration?: CalibrationOptions;
   /** Static: SmoothQuant with this alpha in (0, 1) (true: 0.5). */
   smoothQuant?: boolean | number;
+  /** Static: equalize the channels of the activation between a Conv and a depthwise Conv (default true; exact in float). */
+  equalize?: boolean;
 }
 
 /** Options with every default filled in and every combination checked. */
@@ -104,6 +117,7 @@ export interface ResolvedOptions {
   quantizeBias: boolean;
   calibration: Required<Pick<CalibrationOptions, 'method' | 'percentile'>> & Omit<CalibrationOptions, 'method' | 'percentile'>;
   smoothQuantAlpha: number | null;
+  equalize: boolean;
 }
 
 const fail = (message: string): never => { throw new QuantizeError('invalid-options', message); };
@@ -137,7 +151,7 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
   if (o === null || typeof o !== 'object') fail('options must be an object');
   const known = new Set(['mode', 'format', 'weightType', 'activationType', 'perChannel', 'symmetricWeights', 'symmetricActivations',
     'reduceRange', 'opTypes', 'include', 'exclude', 'keepFirstLayer', 'keepLastLayer', 'blockSize', 'accuracyLevel', 'quantizeBias',
-    'calibration', 'smoothQuant']);
+    'calibration', 'smoothQuant', 'equalize']);
   for (const k of Object.keys(o)) if (!known.has(k)) fail(`unknown option "${k}"`);
 
   const mode = o.mode === undefined ? 'dynamic' : oneOf(o.mode, MODES, 'mode');
@@ -152,6 +166,7 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
   const keepFirstLayer = optionalBool(o.keepFirstLayer, 'keepFirstLayer') ?? false;
   const keepLastLayer = optionalBool(o.keepLastLayer, 'keepLastLayer') ?? false;
   const quantizeBias = optionalBool(o.quantizeBias, 'quantizeBias');
+  const equalize = optionalBool(o.equalize, 'equalize');
 
   // Mode and format.
   if (mode === 'dynamic' && format === 'qdq') {
@@ -215,6 +230,7 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
     if (o.calibration !== undefined) fail('calibration applies to static quantization only (--mode static)');
     if (o.smoothQuant !== undefined && o.smoothQuant !== false) fail('SmoothQuant applies to static quantization only (--mode static)');
     if (quantizeBias) fail('bias quantization applies to static quantization only (--mode static)');
+    if (equalize) fail('channel equalization applies to static quantization only (--mode static)');
   }
   const calibration = resolveCalibration(o.calibration);
   let smoothQuantAlpha: number | null = null;
@@ -225,8 +241,8 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
   } else if (o.smoothQuant !== undefined && o.smoothQuant !== false) fail('smoothQuant must be true, false or an alpha between 0 and 1');
 
   // Op types and name filters.
-  const supported = mode === 'static' ? null : SUPPORTED_OP_TYPES[mode];
-  const opTypes = o.opTypes === undefined ? [...(mode === 'static' ? [] : DEFAULT_OP_TYPES[mode])] : names(o.opTypes, '--op-types');
+  const supported = SUPPORTED_OP_TYPES[mode];
+  const opTypes = o.opTypes === undefined ? [...DEFAULT_OP_TYPES[mode]] : names(o.opTypes, '--op-types');
   if (o.opTypes !== undefined && opTypes.length === 0) fail('--op-types is empty; name at least one op type');
   if (supported) {
     for (const t of opTypes) {
@@ -237,11 +253,11 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
   const exclude = names(o.exclude, '--exclude');
 
   return {
-    mode, format, weightType, activationType, perChannel: perChannel ?? false, symmetricWeights: symWeights,
+    mode, format, weightType, activationType, perChannel: perChannel ?? mode === 'static', symmetricWeights: symWeights,
     symmetricActivations: symmetricActivations ?? false, reduceRange: reduceRange ?? false, opTypes: [...new Set(opTypes)],
     defaultOpTypes: o.opTypes === undefined,
     include, exclude, keepFirstLayer, keepLastLayer, blockSize: o.blockSize ?? 32, accuracyLevel: o.accuracyLevel ?? 4,
-    quantizeBias: quantizeBias ?? false, calibration, smoothQuantAlpha,
+    quantizeBias: quantizeBias ?? mode === 'static', calibration, smoothQuantAlpha, equalize: equalize ?? mode === 'static',
   };
 }
 
@@ -260,12 +276,15 @@ function resolveCalibration(c: CalibrationOptions | undefined): ResolvedOptions[
   return { ...c, method, percentile: c.percentile ?? 99.999 };
 }
 
-/** Refuses what the design has but this build does not: static quantization (calibration, QDQ, SmoothQuant). */
+/** Refuses what the design has but this build does not: static QOperator form, SmoothQuant, QDQ outside static. */
 export function assertAvailable(o: ResolvedOptions): void {
-  if (o.mode === 'static') {
-    throw new QuantizeError('not-available', 'static quantization is not available yet (calibration, QDQ and QOperator static formats are still being built); use --mode dynamic or --mode weight-only');
+  if (o.mode === 'static' && o.format === 'qoperator') {
+    throw new QuantizeError('not-available', 'static quantization in QOperator form (QLinearConv, QLinearMatMul) is not available yet; use --format qdq (the default), which onnxruntime fuses into the same kernels');
   }
-  if (o.format === 'qdq') {
+  if (o.smoothQuantAlpha !== null) {
+    throw new QuantizeError('not-available', 'SmoothQuant is not available yet; quantize without --smooth-quant');
+  }
+  if (o.mode !== 'static' && o.format === 'qdq') {
     throw new QuantizeError('not-available', `QDQ format is not available yet for ${o.mode} quantization; use --format qoperator`);
   }
 }

@@ -306,7 +306,7 @@ function biasInput(mark: Mark, editor: ModelEditor, addInit: AddInit, touched: S
  * Identity/Reshape nodes in front of them), and their graph-input entries (IR < 4 models list initializers
  * as inputs). Only names in `start` and what they lead to are considered.
  */
-function removeUnused(model: Model, editor: ModelEditor, start: Set<string>): void {
+export function removeUnused(model: Model, editor: ModelEditor, start: Set<string>): void {
   const uses = editor.useCounts();
   const pending = [...start];
   const removedNodes = new Set<NodeProto>();

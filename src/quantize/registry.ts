@@ -5,6 +5,10 @@ import { ConvQuantizer } from './ops/conv';
 import { GemmQuantizer } from './ops/gemm';
 import { MatMulQuantizer } from './ops/matmul';
 import type { QuantFormat, QuantMode } from './options';
+import {
+  COMPUTE_OPS, ELEMENTWISE_OPS, PASSTHROUGH_OPS, QdqConvQuantizer, QdqElementwiseQuantizer, QdqGemmQuantizer, QdqMatMulQuantizer,
+  QdqPassthroughQuantizer, QdqUnaryQuantizer, type QdqOpQuantizer,
+} from './ops/qdq';
 
 type Registry = Partial<Record<QuantMode, Partial<Record<QuantFormat, Record<string, () => OpQuantizer>>>>>;
 
@@ -28,4 +32,27 @@ const REGISTRY: Registry = {
 export function quantizersFor(mode: QuantMode, format: QuantFormat): Map<string, OpQuantizer> {
   const table = REGISTRY[mode]?.[format] ?? {};
   return new Map(Object.entries(table).map(([op, make]) => [op, make()]));
+}
+
+/** Static quantization in QDQ form: the marking class of every op type it handles. */
+const QDQ: Record<string, () => QdqOpQuantizer> = {
+  Conv: () => new QdqConvQuantizer(),
+  MatMul: () => new QdqMatMulQuantizer(),
+  Gemm: () => new QdqGemmQuantizer(),
+  Add: () => new QdqElementwiseQuantizer(2),
+  Mul: () => new QdqElementwiseQuantizer(2),
+  Concat: () => new QdqElementwiseQuantizer('variadic'),
+  AveragePool: () => new QdqUnaryQuantizer(),
+  GlobalAveragePool: () => new QdqUnaryQuantizer(),
+  Sigmoid: () => new QdqUnaryQuantizer(),
+  Softmax: () => new QdqUnaryQuantizer(),
+  LeakyRelu: () => new QdqUnaryQuantizer(),
+  ...Object.fromEntries(PASSTHROUGH_OPS.map((op) => [op, () => new QdqPassthroughQuantizer()])),
+};
+
+/** Every op type static QDQ quantization can handle. */
+export const QDQ_OP_TYPES: readonly string[] = [...COMPUTE_OPS, ...ELEMENTWISE_OPS, ...PASSTHROUGH_OPS];
+
+export function qdqQuantizersFor(opTypes: readonly string[]): Map<string, QdqOpQuantizer> {
+  return new Map(opTypes.filter((op) => QDQ[op]).map((op) => [op, QDQ[op]()]));
 }

@@ -1,6 +1,6 @@
 // The result of a quantization, as plain JSON (it crosses the job-process and webview boundaries and is
 // what `onnxq quantize --json` prints).
-import type { QuantFormat, QuantMode } from './options';
+import type { CalibrationMethod, QuantFormat, QuantMode } from './options';
 
 export interface QuantizedWeight {
   /** The weight as stored in the source model. */
@@ -22,6 +22,29 @@ export interface SkippedNode {
   /** The graph holding it: `main` or a subgraph path. */
   graph: string;
   reason: string;
+}
+
+/** How static quantization found its activation ranges. */
+export interface CalibrationSummary {
+  method: CalibrationMethod;
+  /** The percentile of the `percentile` method, else null. */
+  percentile: number | null;
+  /** Samples run through the model. */
+  samples: number;
+  /** Seeded random inputs: not representative of real data, so the ranges (and the accuracy) are not either. */
+  random: boolean;
+  /** Where the samples came from: the data folder, or `random (seed S)`. */
+  source: string;
+  /** Activation tensors whose range was calibrated (tensors that share a range through data-movement ops not counted). */
+  tensors: number;
+  /** Activation tensors no sample reached (in an If branch that never ran): their nodes stay in float. */
+  unreached: string[];
+  /** Activation tensors that got QuantizeLinear/DequantizeLinear (calibrated and propagated). */
+  quantizedActivations: number;
+  /** Relu/Clip nodes merged into the quantization of the value they read. */
+  foldedActivations: string[];
+  /** BatchNormalization nodes, and Adds of a per-channel constant, folded into the Conv before them. */
+  foldedIntoConv: string[];
 }
 
 export interface QuantizeReport {
@@ -48,7 +71,9 @@ export interface QuantizeReport {
   emitted: Record<string, number>;
   skipped: SkippedNode[];
   weights: QuantizedWeight[];
-  /** Seconds per phase (load, quantize, write, check, ...) and in total. */
+  /** Static quantization: calibration method, samples and what came of it; null for other modes. */
+  calibration: CalibrationSummary | null;
+  /** Seconds per phase (load, calibrate, quantize, write, check, ...) and in total. */
   seconds: Record<string, number>;
   opsetUpgrade: { from: number; to: number; rewritten: string[] } | null;
   /** Things worth knowing that are not errors (unmatched name patterns, forced schemes, nothing to do). */

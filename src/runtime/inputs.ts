@@ -1,6 +1,8 @@
-// Input feeds for onnxruntime: seeded random tensors shaped from a model's inputs, and tensors read
-// from ONNX TensorProto `.pb` files (the test_data_set_N/input_M.pb layout of the ONNX test suites).
+// Input feeds for onnxruntime: seeded random tensors shaped from a model's inputs, tensors read from ONNX
+// TensorProto `.pb` files (the test_data_set_N/input_M.pb layout of the ONNX test suites) and NumPy
+// `.npy`/`.npz` files, and calibration samples from a folder of them, checked against the model's inputs.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { dtypeName } from '../onnx/dtype';
 import { OnnxError } from '../onnx/errors';
@@ -8,6 +10,8 @@ import { float16Bits } from '../onnx/minifloat';
 import { TensorProtoType, type TensorProto } from '../onnx/proto';
 import type { ValueInfo } from '../onnx/report';
 import { TensorRef } from '../onnx/tensor';
+import { QuantizeError } from '../quantize/errors';
+import { readNpy, readNpz, type NpyArray } from './npy';
 import { seededRandom } from './random';
 
 export interface RandomFeedOptions {
@@ -84,4 +88,120 @@ function typedCopy(type: ort.Tensor.Type, b: Uint8Array): ort.Tensor.DataType {
     case 'uint64': return new BigUint64Array(copy);
     default: throw new OnnxError('unsupported', `tensor type ${type} is not supported`);
   }
+}
+
+// ---- calibration samples ------------------------------------------------------------------------------
+
+/**
+ * One calibration sample on disk: an `.npz` archive (arrays named after the inputs, or arr_0, arr_1, ...
+ * in input order), an `.npy` or TensorProto `.pb` file (models with one input), or a folder of them, one per
+ * input (onnxruntime's `test_data_set_N/input_M.pb` layout; `.npy` files named after the inputs).
+ */
+export interface SampleSource { label: string; path: string; kind: 'npz' | 'npy' | 'pb' | 'folder' }
+
+const sampleError = (where: string, message: string) => new QuantizeError('calibration-data', `${where}: ${message}`);
+const natural = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+/** A file of a sample folder that holds an input (test_data_set folders also hold the expected output_N.pb). */
+const isInputFile = (f: string) => /\.(npy|pb)$/.test(f) && !/^output_\d+\.(pb|npy)$/.test(f) && !f.startsWith('.');
+const describeInput = (v: ValueInfo) => `"${v.name}" (${v.dtype} [${(v.shape ?? []).map((d) => d ?? '?').join(', ')}])`;
+
+/** The samples of a calibration folder, in natural order; throws QuantizeError('calibration-data') when there are none. */
+export function listSamples(dir: string, inputs: ValueInfo[]): SampleSource[] {
+  let entries: fs.Dirent[];
+  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch (e) {
+    throw sampleError(dir, `cannot read the calibration folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const out: SampleSource[] = [];
+  for (const e of entries.sort((a, b) => natural(a.name, b.name))) {
+    if (e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (fs.readdirSync(p).some(isInputFile)) out.push({ label: e.name, path: p, kind: 'folder' });
+      continue;
+    }
+    const ext = path.extname(e.name).toLowerCase();
+    if (ext === '.npz') out.push({ label: e.name, path: p, kind: 'npz' });
+    else if (ext === '.npy' || ext === '.pb') {
+      if (inputs.length !== 1) {
+        throw sampleError(path.join(dir, e.name), `a single ${ext} file is one sample of a model with one input, but this model has ${inputs.length} (${inputs.map((v) => `"${v.name}"`).join(', ')}); give each sample as an .npz with one array per input, or as a folder with one file per input`);
+      }
+      out.push({ label: e.name, path: p, kind: ext === '.npy' ? 'npy' : 'pb' });
+    }
+  }
+  if (!out.length) throw sampleError(dir, 'has no calibration samples: expected .npz files, .npy or .pb files (models with one input), or folders of them (test_data_set_*/input_*.pb)');
+  return out;
+}
+
+function npyTensor(a: NpyArray): ort.Tensor {
+  return new ort.Tensor(a.dtype as ort.Tensor.Type, a.data as ort.Tensor.DataType, a.shape);
+}
+
+/** Reads one sample and checks it against the model's inputs (names, dtypes, shapes). */
+export function readSample(s: SampleSource, inputs: ValueInfo[]): Record<string, ort.Tensor> {
+  const found: { name: string; generic: boolean; tensor: ort.Tensor }[] = [];
+  const readFile = (file: string, kind: 'npy' | 'pb') => {
+    if (kind === 'npy') {
+      try { return { name: path.basename(file, '.npy'), tensor: npyTensor(readNpy(file)) }; } catch (e) {
+        throw sampleError(file, (e as Error).message);
+      }
+    }
+    try { const t = readTensorFile(file); return { name: t.name, tensor: t.tensor }; } catch (e) {
+      throw sampleError(file, (e as Error).message);
+    }
+  };
+  if (s.kind === 'npz') {
+    let arrays: Map<string, NpyArray>;
+    try { arrays = readNpz(s.path); } catch (e) { throw sampleError(s.path, (e as Error).message); }
+    for (const [name, a] of arrays) found.push({ name, generic: /^arr_\d+$/.test(name), tensor: npyTensor(a) });
+  } else if (s.kind === 'folder') {
+    const files = fs.readdirSync(s.path).filter(isInputFile).sort(natural);
+    for (const f of files) {
+      const t = readFile(path.join(s.path, f), f.endsWith('.npy') ? 'npy' : 'pb');
+      found.push({ name: t.name, generic: !t.name || /^input_\d+$/.test(t.name), tensor: t.tensor });
+    }
+  } else {
+    const t = readFile(s.path, s.kind);
+    found.push({ name: inputs[0].name, generic: true, tensor: t.tensor });
+  }
+  const names = new Set(inputs.map((v) => v.name));
+  const feeds: Record<string, ort.Tensor> = {};
+  if (found.every((f) => names.has(f.name))) {
+    for (const f of found) feeds[f.name] = f.tensor;
+  } else if (found.length === inputs.length && (inputs.length === 1 || found.every((f) => f.generic))) {
+    found.forEach((f, i) => { feeds[inputs[i].name] = f.tensor; });
+  } else {
+    const stray = found.filter((f) => !names.has(f.name)).map((f) => `"${f.name}"`);
+    throw sampleError(s.path, `holds ${stray.join(', ')}, which ${stray.length === 1 ? 'is not an input' : 'are not inputs'} of the model; its inputs are ${inputs.map(describeInput).join(', ')} (name the arrays after them, e.g. np.savez(f, ${inputs[0].name.replace(/\W/g, '_')}=...), or give exactly one array per input in input order)`);
+  }
+  for (const v of inputs) {
+    const t = feeds[v.name];
+    if (!t) throw sampleError(s.path, `has no array for input ${describeInput(v)}`);
+    const want = ORT_TYPES[v.dtype];
+    if (t.type !== want) {
+      throw sampleError(s.path, `input "${v.name}" is ${v.dtype} in the model, but the sample holds ${t.type}${want === 'float32' && t.type === 'float64' ? ' (convert it: a.astype(np.float32))' : ''}`);
+    }
+    if (v.shape) {
+      const dims = t.dims;
+      const fits = dims.length === v.shape.length && v.shape.every((d, i) => typeof d !== 'number' || d === dims[i]);
+      if (!fits) throw sampleError(s.path, `input "${v.name}" has shape [${v.shape.map((d) => d ?? '?').join(', ')}] in the model, but the sample's is [${dims.join(', ')}]`);
+    }
+  }
+  return feeds;
+}
+
+/** The samples of a calibration folder, read one at a time (memory does not grow with their number). */
+export async function* folderFeeds(dir: string, inputs: ValueInfo[], maxSamples?: number): AsyncGenerator<Record<string, ort.Tensor>> {
+  const samples = listSamples(dir, inputs);
+  let n = 0;
+  for (const s of samples) {
+    if (maxSamples !== undefined && n >= maxSamples) return;
+    yield readSample(s, inputs);
+    n++;
+  }
+}
+
+/** `count` seeded random samples (seeds seed, seed + 1, ...): for trying the tool, not for accuracy. */
+export function* randomCalibrationFeeds(inputs: ValueInfo[], count: number, options: RandomFeedOptions = {}): Generator<Record<string, ort.Tensor>> {
+  const seed = options.seed ?? 1;
+  for (let i = 0; i < count; i++) yield randomFeeds(inputs, { ...options, seed: seed + i });
 }

@@ -35,6 +35,39 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const leftovers = () => fs.readdirSync(tmp).filter((f) => f.startsWith('.'));
 
+/** A minimal .npz (stored zip of .npy float32 members), as np.savez writes them, for sample folders. */
+function npz(arrays: Record<string, { dims: number[]; values: Float32Array }>): Buffer {
+  const entries: { name: Buffer; data: Buffer; offset: number }[] = [];
+  const parts: Buffer[] = [];
+  let offset = 0;
+  const crc32 = (b: Buffer) => { let c = ~0; for (const x of b) { c ^= x; for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); } return ~c >>> 0; };
+  for (const [key, { dims, values }] of Object.entries(arrays)) {
+    let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims.join(', ')}${dims.length === 1 ? ',' : ''}), }`;
+    header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const npy = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0]), Buffer.from(Uint16Array.of(header.length).buffer), Buffer.from(header, 'latin1'), Buffer.from(values.buffer)]);
+    const name = Buffer.from(`${key}.npy`);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt32LE(crc32(npy), 14);
+    local.writeUInt32LE(npy.length, 18); local.writeUInt32LE(npy.length, 22); local.writeUInt16LE(name.length, 26);
+    entries.push({ name, data: npy, offset });
+    parts.push(local, name, npy);
+    offset += 30 + name.length + npy.length;
+  }
+  const cdStart = offset;
+  for (const e of entries) {
+    const cd = Buffer.alloc(46);
+    cd.writeUInt32LE(0x02014b50, 0); cd.writeUInt16LE(20, 4); cd.writeUInt16LE(20, 6); cd.writeUInt32LE(crc32(e.data), 16);
+    cd.writeUInt32LE(e.data.length, 20); cd.writeUInt32LE(e.data.length, 24); cd.writeUInt16LE(e.name.length, 28); cd.writeUInt32LE(e.offset, 42);
+    parts.push(cd, e.name);
+    offset += 46 + e.name.length;
+  }
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(entries.length, 8); end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(offset - cdStart, 12); end.writeUInt32LE(cdStart, 16);
+  parts.push(end);
+  return Buffer.concat(parts);
+}
+
 describe('onnxq quantize', () => {
   it('quantizes and prints a summary; --json gives the report', async () => {
     const out = path.join(tmp, 'mlp.int8.onnx');
@@ -67,8 +100,11 @@ describe('onnxq quantize', () => {
   });
 
   const refusals: [string, string[], RegExp][] = [
-    ['static mode', ['--mode', 'static'], /static quantization is not available yet/],
-    ['static options with static mode', ['--mode', 'static', '--calibration', 'entropy', '--calib-random', '16', '--smooth-quant'], /static quantization is not available yet/],
+    ['static mode without calibration samples', ['--mode', 'static'], /static quantization needs calibration samples: give --calib-data DIR/],
+    ['SmoothQuant with static mode', ['--mode', 'static', '--calibration', 'entropy', '--calib-random', '16', '--smooth-quant'], /SmoothQuant is not available yet/],
+    ['static QOperator', ['--mode', 'static', '--format', 'qoperator', '--calib-random', '4'], /static quantization in QOperator form .* is not available yet/],
+    ['calibration data that does not fit the model', ['--mode', 'static', '--calib-data', path.join(__dirname, 'fixtures', 'npy')], /input "x" has shape \[batch, 64\] in the model, but the sample's is|is float in the model|a single \.npy file/],
+    ['a calibration folder that does not exist', ['--mode', 'static', '--calib-data', '/nonexistent/calib'], /cannot read the calibration folder/],
     ['SmoothQuant without static', ['--smooth-quant', '0.6'], /SmoothQuant applies to static quantization only/],
     ['QDQ format', ['--format', 'qdq'], /QOperator form only/],
     ['weight-only QDQ', ['--mode', 'weight-only', '--format', 'qdq'], /QDQ format is not available yet/],
@@ -113,7 +149,8 @@ describe('onnxq quantize', () => {
   it('--help lists quantize; inspect still works', () => {
     const help = cli(['--help']);
     assert.equal(help.status, 0);
-    assert.match(help.stdout, /quantize IN -o OUT \[--mode dynamic\|weight-only\]/);
+    assert.match(help.stdout, /quantize IN -o OUT \[--mode dynamic\|static\|weight-only\]/);
+    assert.match(help.stdout, /--calib-data DIR/);
     const inspect = cli(['inspect', sampleModel, '--json']);
     assert.equal(inspect.status, 0, inspect.stderr);
     assert.equal(JSON.parse(inspect.stdout).irVersion, 3);
@@ -136,6 +173,25 @@ describe('onnxq quantize', () => {
     assert.deepEqual(r.quantized, []);
     assert.equal(r.skipped.length, 119);
     assert.ok(r.skipped.every((s: { reason: string }) => /already quantized \(ConvInteger\)/.test(s.reason)));
+  });
+
+  it('static QDQ from the command line: random calibration flagged, npz data folders, --json report', async () => {
+    const out = path.join(tmp, 'mlp.static.onnx');
+    const text = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '4', '--calib-dims', 'batch=2']);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /static int8 symmetric per-channel weights, uint8 activations \(QDQ\)/);
+    assert.match(text.stdout, /calibrate: minmax, 4 samples from random .*RANDOM: not representative/);
+    // A data folder of .npz samples (arrays named after the input).
+    const data = path.join(tmp, 'calib');
+    fs.mkdirSync(data, { recursive: true });
+    for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(data, `s${i}.npz`), npz({ x: { dims: [2, 64], values: Float32Array.from({ length: 128 }, (_, k) => Math.sin(k + i)) } }));
+    const res = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-data', data, '--calibration', 'percentile', '--percentile', '99.9', '--calib-samples', '2', '--activation-type', 'int8', '--json']);
+    assert.equal(res.status, 0, res.stderr);
+    const r = JSON.parse(res.stdout);
+    assert.deepEqual([r.mode, r.format, r.activationType, r.quantized], ['static', 'qdq', 'int8', ['fc1', 'fc2', 'fc3']]);
+    assert.deepEqual([r.calibration.method, r.calibration.percentile, r.calibration.samples, r.calibration.random, r.calibration.source], ['percentile', 99.9, 2, false, data]);
+    for (const phase of ['load', 'prepare', 'calibrate', 'quantize', 'write', 'check', 'total']) assert.equal(typeof r.seconds[phase], 'number', phase);
+    assert.deepEqual(leftovers(), []);
   });
 
   it('writes external data on request, next to the output', async () => {

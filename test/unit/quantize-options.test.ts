@@ -37,13 +37,24 @@ describe('quantize options: defaults', () => {
     assert.doesNotThrow(() => assertAvailable(o));
   });
 
-  it('static defaults to QDQ, and is validated fully before being refused as not available yet', () => {
-    const o = resolveOptions({ mode: 'static', calibration: { method: 'percentile', percentile: 99.99 }, smoothQuant: true });
-    assert.equal(o.format, 'qdq');
-    assert.equal(o.smoothQuantAlpha, 0.5);
-    assert.throws(() => assertAvailable(o), (e: unknown) => e instanceof QuantizeError && e.code === 'not-available' && /static quantization is not available yet/.test(e.message));
-    assert.throws(() => assertAvailable(resolveOptions({ mode: 'static', format: 'qoperator' })), /static quantization is not available yet/);
+  it('static defaults to QDQ, per-channel weights, int32 biases and the compute + data-movement op types', () => {
+    const o = resolveOptions({ mode: 'static', calibration: { method: 'percentile', percentile: 99.99 } });
+    assert.deepEqual([o.format, o.perChannel, o.quantizeBias, o.activationType, o.symmetricActivations], ['qdq', true, true, 'uint8', false]);
+    assert.deepEqual(o.calibration, { method: 'percentile', percentile: 99.99 });
+    assert.ok(['Conv', 'MatMul', 'Gemm', 'Reshape', 'MaxPool', 'Transpose'].every((op) => o.opTypes.includes(op)));
+    assert.ok(!o.opTypes.includes('Add') && !o.opTypes.includes('GlobalAveragePool'));
+    assert.doesNotThrow(() => assertAvailable(o));
+    assert.equal(resolveOptions({ mode: 'static', perChannel: false, quantizeBias: false }).perChannel, false);
+    assert.deepEqual(resolveOptions({ mode: 'static', opTypes: ['Conv', 'Add', 'Softmax'] }).opTypes, ['Conv', 'Add', 'Softmax']);
+  });
+
+  it('what is designed but not built yet is refused after validation: static QOperator, SmoothQuant, QDQ outside static', () => {
+    const sq = resolveOptions({ mode: 'static', smoothQuant: true });
+    assert.equal(sq.smoothQuantAlpha, 0.5);
+    assert.throws(() => assertAvailable(sq), (e: unknown) => e instanceof QuantizeError && e.code === 'not-available' && /SmoothQuant is not available yet/.test(e.message));
+    assert.throws(() => assertAvailable(resolveOptions({ mode: 'static', format: 'qoperator' })), /static quantization in QOperator form .* is not available yet; use --format qdq/);
     assert.throws(() => assertAvailable(resolveOptions({ mode: 'weight-only', format: 'qdq' })), /QDQ format is not available yet/);
+    assert.throws(() => resolveOptions({ mode: 'static', opTypes: ['LSTM'] }), /op type "LSTM" cannot be quantized in static mode/);
   });
 });
 
