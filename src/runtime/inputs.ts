@@ -13,6 +13,7 @@ import { TensorRef } from '../onnx/tensor';
 import { QuantizeError } from '../quantize/errors';
 import { readNpy, readNpz, type NpyArray } from './npy';
 import { seededRandom } from './random';
+import { viewAs, type ElementType } from './typedArrays';
 
 export interface RandomFeedOptions {
   seed?: number;
@@ -70,25 +71,10 @@ export function readTensorFile(file: string): { name: string; tensor: ort.Tensor
   const ref = new TensorRef(proto, 'initializer', 'file');
   const type = ORT_TYPES[ref.dtypeName];
   if (!type) throw new OnnxError('unsupported', `holds a ${dtypeName(ref.dtype)} tensor, which is not supported as an input`, file);
-  return { name: ref.name, tensor: new ort.Tensor(type, typedCopy(type, ref.readBytes()), ref.dims) };
+  // A fresh copy: aligned, unlike a view into the file. ORT_TYPES only maps to element types viewAs knows.
+  return { name: ref.name, tensor: new ort.Tensor(type, viewAs(type as ElementType, new Uint8Array(ref.readBytes()).buffer), ref.dims) };
 }
 
-function typedCopy(type: ort.Tensor.Type, b: Uint8Array): ort.Tensor.DataType {
-  const copy = new Uint8Array(b).buffer; // fresh and aligned, unlike a view into the file
-  switch (type) {
-    case 'float32': return new Float32Array(copy);
-    case 'float64': return new Float64Array(copy);
-    case 'int8': return new Int8Array(copy);
-    case 'uint8': case 'bool': return new Uint8Array(copy);
-    case 'int16': return new Int16Array(copy);
-    case 'uint16': case 'float16': return new Uint16Array(copy);
-    case 'int32': return new Int32Array(copy);
-    case 'uint32': return new Uint32Array(copy);
-    case 'int64': return new BigInt64Array(copy);
-    case 'uint64': return new BigUint64Array(copy);
-    default: throw new OnnxError('unsupported', `tensor type ${type} is not supported`);
-  }
-}
 
 // ---- calibration samples ------------------------------------------------------------------------------
 

@@ -3,14 +3,15 @@
 // reader reads the central directory and inflates with node:zlib; no dependency is needed for this.
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
+import { viewAs, type ElementType, type NumericArray } from './typedArrays';
 
-export type NpyDtype = 'float32' | 'float64' | 'float16' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool';
+export type NpyDtype = ElementType;
 
 export interface NpyArray {
   dtype: NpyDtype;
   shape: number[];
   /** The values in C order, little-endian, in a fresh aligned typed array (float16 as raw Uint16Array bits). */
-  data: Float32Array | Float64Array | Uint16Array | Int8Array | Uint8Array | Int16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+  data: NumericArray;
 }
 
 export class NpyError extends Error {
@@ -58,22 +59,7 @@ export function parseNpy(bytes: Uint8Array): NpyArray {
   if (order === '>' && kind.size > 1) {
     for (let i = 0; i < bytesNeeded; i += kind.size) copy.subarray(i, i + kind.size).reverse();
   }
-  const b = copy.buffer;
-  const data = (() => {
-    switch (kind.dtype) {
-      case 'float32': return new Float32Array(b);
-      case 'float64': return new Float64Array(b);
-      case 'float16': case 'uint16': return new Uint16Array(b);
-      case 'int8': return new Int8Array(b);
-      case 'uint8': case 'bool': return new Uint8Array(b);
-      case 'int16': return new Int16Array(b);
-      case 'int32': return new Int32Array(b);
-      case 'uint32': return new Uint32Array(b);
-      case 'int64': return new BigInt64Array(b);
-      case 'uint64': return new BigUint64Array(b);
-    }
-  })();
-  return { dtype: kind.dtype, shape, data };
+  return { dtype: kind.dtype, shape, data: viewAs(kind.dtype, copy.buffer) };
 }
 
 export function readNpy(file: string): NpyArray {

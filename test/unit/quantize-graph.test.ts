@@ -18,8 +18,8 @@ import { QuantizeError } from '../../src/quantize/errors';
 import { quantizeModel, type QuantizeOptions, type QuantizeReport } from '../../src/quantize/index';
 import { dequantizeBlockwise, dynamicQuantizeLinear } from '../../src/quantize/math';
 import { optimizedOpCounts } from '../../src/runtime/check';
-import { seededRandom } from '../../src/runtime/random';
 import { cosine, gemmMlpModel } from '../../bench/quantize-models';
+import { randn } from './helpers/quantize';
 
 let tmp = '';
 before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-qgraph-')); });
@@ -27,11 +27,6 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const F = DataType.FLOAT;
 let counter = 0;
-
-function randn(seed: number, n: number, scale = 1): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => (r() + r() + r() - 1.5) * 2 * scale);
-}
 
 function model(graph: GraphProto, opset = 17, irVersion = 8, extraOpsets?: Record<string, number>): Model {
   return modelFromProto(makeModel({ graph, opset, irVersion, extraOpsets }));

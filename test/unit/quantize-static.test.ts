@@ -26,6 +26,7 @@ import { checkSession, optimizedOpCounts } from '../../src/runtime/check';
 import { randomFeeds } from '../../src/runtime/inputs';
 import { seededRandom } from '../../src/runtime/random';
 import { convModel, cosine, ffnModel } from '../../bench/quantize-models';
+import { randn } from './helpers/quantize';
 
 let tmp = '';
 before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-qstatic-')); });
@@ -33,11 +34,6 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const F = DataType.FLOAT;
 let counter = 0;
-
-function randn(seed: number, n: number, scale = 1): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => (r() + r() + r() - 1.5) * 2 * scale);
-}
 
 type Feeds = Record<string, ort.Tensor>;
 

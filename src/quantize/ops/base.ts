@@ -56,17 +56,9 @@ export abstract class OpQuantizer {
   /** Marks `ctx.node` for quantization or says why it stays in float. */
   abstract mark(ctx: MarkContext): Verdict;
 
-  /** The node's constant weight at `index`, checked to be a float32 tensor of `rank` dims (any rank >= 3 when rank is 'conv'). */
+  /** The node's constant weight at `index` (see constantWeight). */
   protected weight(ctx: MarkContext, index: number, rank: 2 | 'conv'): ConstRef | { skip: string } {
-    const name = ctx.node.input?.[index];
-    if (!name) return { skip: `has no weight input` };
-    const c = ctx.editor.constant(name, ctx.graph);
-    if ('reason' in c) return { skip: `weight "${name}" ${c.reason}` };
-    if (c.ref.dtype !== DataType.FLOAT) return { skip: `weight "${name}" is ${dtypeName(c.ref.dtype)}; only float32 weights are quantized` };
-    if (rank === 2 && c.dims.length !== 2) return { skip: `weight "${name}" has shape [${c.dims.join(', ')}]; only 2-D weights are quantized` };
-    if (rank === 'conv' && c.dims.length < 3) return { skip: `weight "${name}" has shape [${c.dims.join(', ')}]; a Conv weight needs at least 3 dims` };
-    if (c.dims.some((d) => d === 0)) return { skip: `weight "${name}" is empty` };
-    return c;
+    return constantWeight(ctx, index, rank);
   }
 
   /** Why the activation input cannot be the dynamically quantized side, or undefined when it can. */
@@ -77,4 +69,18 @@ export abstract class OpQuantizer {
     if (!('reason' in c)) return `both inputs are constants ("${name}" too); fold the node instead of quantizing it`;
     return undefined;
   }
+}
+
+/** A node's constant weight at `index`, checked to be a float32 tensor of `rank` dims (any rank >= 3
+ *  when rank is 'conv'), or why it cannot be quantized. Shared by the dynamic and the QDQ quantizers. */
+export function constantWeight(ctx: { node: NodeProto; graph: GraphInfo; editor: ModelEditor }, index: number, rank: 2 | 'conv'): ConstRef | { skip: string } {
+  const name = ctx.node.input?.[index];
+  if (!name) return { skip: 'has no weight input' };
+  const c = ctx.editor.constant(name, ctx.graph);
+  if ('reason' in c) return { skip: `weight "${name}" ${c.reason}` };
+  if (c.ref.dtype !== DataType.FLOAT) return { skip: `weight "${name}" is ${dtypeName(c.ref.dtype)}; only float32 weights are quantized` };
+  if (rank === 2 && c.dims.length !== 2) return { skip: `weight "${name}" has shape [${c.dims.join(', ')}]; only 2-D weights are quantized` };
+  if (rank === 'conv' && c.dims.length < 3) return { skip: `weight "${name}" has shape [${c.dims.join(', ')}]; a Conv weight needs at least 3 dims` };
+  if (c.dims.some((d) => d === 0)) return { skip: `weight "${name}" is empty` };
+  return c;
 }

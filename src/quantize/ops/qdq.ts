@@ -16,6 +16,7 @@ import type { NodeProto } from '../../onnx/proto';
 import { floatAttr, intAttr, type ConstRef, type ModelEditor } from '../graph';
 import type { ResolvedOptions } from '../options';
 import type { ValueFactsIndex } from '../types';
+import { constantWeight } from './base';
 import { DataType, dtypeName } from '../../onnx/dtype';
 
 export type QdqKind = 'compute' | 'elementwise' | 'passthrough';
@@ -73,17 +74,9 @@ export abstract class QdqOpQuantizer {
     return !!name && ctx.facts.get(name, ctx.graph).type === DataType.FLOAT;
   }
 
-  /** The constant weight at `index`: float32, with `rank` dims (or at least 3 for 'conv'). */
+  /** The constant weight at `index` (see constantWeight). */
   protected weight(ctx: QdqContext, index: number, rank: 2 | 'conv'): ConstRef | { skip: string } {
-    const name = ctx.node.input?.[index];
-    if (!name) return { skip: 'has no weight input' };
-    const c = ctx.editor.constant(name, ctx.graph);
-    if ('reason' in c) return { skip: `weight "${name}" ${c.reason}` };
-    if (c.ref.dtype !== DataType.FLOAT) return { skip: `weight "${name}" is ${dtypeName(c.ref.dtype)}; only float32 weights are quantized` };
-    if (rank === 2 && c.dims.length !== 2) return { skip: `weight "${name}" has shape [${c.dims.join(', ')}]; only 2-D weights are quantized` };
-    if (rank === 'conv' && c.dims.length < 3) return { skip: `weight "${name}" has shape [${c.dims.join(', ')}]; a Conv weight needs at least 3 dims` };
-    if (c.dims.some((d) => d === 0)) return { skip: `weight "${name}" is empty` };
-    return c;
+    return constantWeight(ctx, index, rank);
   }
 
   /** A constant 1-D float bias of `length` elements at `index`, or why not. */
