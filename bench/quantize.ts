@@ -12,6 +12,9 @@
 //    way: the FFN block (target <= 0.55), dense 3x3 Conv layers (8 of 64 -> 64 at 56 x 56, a ResNet stage; target <= 0.3), and the
 //    PP-OCRv4 recognizer (48 x 320) and detector (320 x 320) and Silero VAD (if-less, 512 samples), calibrated
 //    on synthetic inputs like their training data (src/runtime/synthetic.ts).
+// 3b. Static QOperator (the QDQ model rewritten into QLinearConv/QLinearMatMul/...) against fp32 and QDQ, the
+//    three interleaved: the FFN block and the dense 3x3 Conv layers (ONNXQ_BENCH_ONLY=qoperator: this only,
+//    written to bench/quantize-qoperator-results.json).
 // 4. Sizes and cosine similarity of the outputs on the same seeded inputs.
 //
 // Environment: ONNXQ_BENCH_RUNS (quantizer runs, default 3), ONNXQ_BENCH_LATENCY_RUNS (default 30),
@@ -266,6 +269,59 @@ async function staticQdq(tmp: string) {
   return out;
 }
 
+/**
+ * Static QOperator vs QDQ vs fp32 on the same model and calibration: the three run interleaved on `feeds`;
+ * cosine of QOperator against QDQ and against fp32 over `evalFeeds`.
+ */
+async function qoperatorLatency(name: string, fp32: string, tmp: string, calibrate: (i: number) => Feeds, samples: number, feeds: Feeds, evalFeeds: (i: number) => Feeds) {
+  const files: Record<string, string> = { qdq: path.join(tmp, `${name}.qop-bench.qdq.onnx`), qoperator: path.join(tmp, `${name}.qop-bench.qop.onnx`) };
+  let report: QuantizeReport | undefined;
+  for (const format of ['qdq', 'qoperator'] as const) {
+    report = await quantizeFile(fp32, files[format], { mode: 'static', format }, {
+      verify: checkSession,
+      calibration: { runner: ortCalibrationRunner, random: false, source: 'synthetic', feeds: function* () { for (let i = 0; i < samples; i++) yield calibrate(i); } },
+    });
+  }
+  const sessions = { fp32: await session(fp32), qdq: await session(files.qdq), qoperator: await session(files.qoperator) };
+  const times = await interleaved(sessions, feeds, LAT_RUNS);
+  const acc = { vsQdq: { ab: 0, aa: 0, bb: 0 }, vsFp32: { ab: 0, aa: 0, bb: 0 } };
+  for (let i = 0; i < 16; i++) {
+    const f = evalFeeds(i);
+    const [y32, yqdq, yqop] = [await sessions.fp32.run(f), await sessions.qdq.run(f), await sessions.qoperator.run(f)];
+    for (const k of Object.keys(y32)) {
+      const c = yqop[k].data as Float32Array;
+      for (const [ref, a] of [[yqdq[k].data as Float32Array, acc.vsQdq], [y32[k].data as Float32Array, acc.vsFp32]] as const) {
+        for (let j = 0; j < c.length; j++) { a.ab += c[j] * ref[j]; a.aa += c[j] * c[j]; a.bb += ref[j] * ref[j]; }
+      }
+    }
+  }
+  for (const s of Object.values(sessions)) await s.release();
+  const cos = (a: { ab: number; aa: number; bb: number }) => Number((a.ab / Math.sqrt(a.aa * a.bb)).toFixed(6));
+  const result = {
+    fp32: { bestMs: times.fp32.bestMs, medianMs: times.fp32.medianMs },
+    qdq: { bestMs: times.qdq.bestMs, medianMs: times.qdq.medianMs },
+    qoperator: { bestMs: times.qoperator.bestMs, medianMs: times.qoperator.medianMs },
+    runsEach: LAT_RUNS,
+    qoperatorOverFp32: { best: r3(times.qoperator.bestMs / times.fp32.bestMs), median: r3(times.qoperator.medianMs / times.fp32.medianMs) },
+    qdqOverFp32: { best: r3(times.qdq.bestMs / times.fp32.bestMs), median: r3(times.qdq.medianMs / times.fp32.medianMs) },
+    cosineQoperatorVsQdq16: cos(acc.vsQdq), cosineQoperatorVsFp32_16: cos(acc.vsFp32),
+    emitted: report!.emitted,
+  };
+  console.log(`static QOperator ${name}: QOperator/fp32 best ${result.qoperatorOverFp32.best} (${result.qoperator.bestMs} / ${result.fp32.bestMs} ms), median ${result.qoperatorOverFp32.median}; QDQ/fp32 best ${result.qdqOverFp32.best}, median ${result.qdqOverFp32.median}; cosine vs QDQ ${result.cosineQoperatorVsQdq16}, vs fp32 ${result.cosineQoperatorVsFp32_16}`);
+  return result;
+}
+
+async function staticQOperator(tmp: string) {
+  const ffn = path.join(tmp, 'ffn.qop-src.onnx');
+  writeProto(ffnModel({ hidden: 768, ffn: 3072, seed: 11 }), ffn);
+  const conv = path.join(tmp, 'conv3x3.qop-src.onnx');
+  writeProto(convModel({ channels: 64, size: 56, layers: 8, seed: 4 }), conv);
+  return {
+    ffn: await qoperatorLatency('ffn', ffn, tmp, (i) => ({ x: randomInput([1, 64, 768], 100 + i) }), 8, { x: randomInput([1, 1024, 768], 7) }, (i) => ({ x: randomInput([1, 64, 768], 300 + i) })),
+    conv3x3: await qoperatorLatency('conv3x3', conv, tmp, (i) => ({ x: randomInput([1, 64, 56, 56], 100 + i) }), 8, { x: randomInput([1, 64, 56, 56], 7) }, (i) => ({ x: randomInput([1, 64, 56, 56], 300 + i) })),
+  };
+}
+
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-qbench-'));
   try {
@@ -277,6 +333,13 @@ async function main() {
       console.log(`\nwrote ${path.relative(ROOT, file)}`);
       return;
     }
+    if (ONLY === 'qoperator') {
+      const qop = await staticQOperator(tmp);
+      const file = path.join(__dirname, 'quantize-qoperator-results.json');
+      fs.writeFileSync(file, `${JSON.stringify({ started, finished: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, onnxruntime: ort.env.versions?.common }, staticQOperator: qop }, null, 2)}\n`);
+      console.log(`\nwrote ${path.relative(ROOT, file)}`);
+      return;
+    }
     const speed = await quantizerSpeed(tmp);
     console.log(`quantizer: ${speed.quantize.weightMBps} MB/s of fp32 weights (best of ${RUNS}); read+write ${speed.readWrite.bestSeconds} s, quantize ${speed.quantize.bestSeconds} s; peak RSS ${(speed.quantize.peakRssOverFile)}x the file`);
     const ffn = await ffnLatency(tmp);
@@ -284,6 +347,7 @@ async function main() {
     console.log(`FFN 768-3072-768 x 1024 tokens: int8/fp32 best ${int8.ratioBest}, median ${int8.ratioMedian}; cosine ${int8.cosine64}; size ${int8.sizeRatio}x`);
     const lin = await int4Latency(tmp);
     const qdq = await staticQdq(tmp);
+    const qop = await staticQOperator(tmp);
     const sFfn = qdq.ffn as { ratioBest: number; cosine16: number }, sConv = qdq.conv3x3 as { ratioBest: number; cosine16: number };
     const int4 = lin.int4Level4 as { ratioBest: number; ratioMedian: number; cosine64: number; sizeRatio: number };
     console.log(`linear 4096->11008 x 1 token: int4 (level 4)/fp32 best ${int4.ratioBest}, median ${int4.ratioMedian}; cosine ${int4.cosine64}; size ${int4.sizeRatio}x`);
@@ -300,7 +364,7 @@ async function main() {
     ];
     const results = {
       started, finished: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, onnxruntime: ort.env.versions?.common },
-      quantizer: speed, ffn, linearOneToken: lin, staticQdq: qdq, targets,
+      quantizer: speed, ffn, linearOneToken: lin, staticQdq: qdq, staticQOperator: qop, targets,
     };
     fs.writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
     console.log('');

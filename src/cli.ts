@@ -22,7 +22,7 @@ Commands:
                      [--op-types LIST] [--include LIST] [--exclude LIST]
                      [--keep-first-layer] [--keep-last-layer]
                      [--block-size N] [--accuracy-level N] [--external-data] [--json]
-                     static: [--format qdq] [--activation-type uint8|int8|uint16|int16] [--symmetric-activations]
+                     static: [--format qdq|qoperator] [--activation-type uint8|int8|uint16|int16] [--symmetric-activations]
                      [--calibration minmax|percentile|entropy] [--percentile P]
                      [--calib-data DIR | --calib-random N] [--calib-samples N] [--calib-dims LIST]
                      [--quantize-bias | --no-quantize-bias]
@@ -37,8 +37,13 @@ Commands:
       Gemm (int8 per-channel weights, int32 biases, Q/DQ on Conv/MatMul outputs so that onnxruntime
       fuses QLinearConv/QLinearMatMul/QGemm), ranges carried through data-movement ops, Relu/Clip
       folded into the range, BatchNormalization folded into Conv.
-      Not available yet: --format qoperator with --mode static, and --smooth-quant [ALPHA]; they are
-      accepted and answered with a clear message.
+      --smooth-quant [ALPHA] (static): SmoothQuant on the inputs of MatMul/Gemm with constant weights
+      (alpha default 0.5); 1/s folded into the producer where exact, else a Mul; the report gives the
+      output cosine with and without it on the calibration samples.
+      --format qoperator (static): the QDQ model rewritten into QLinearConv, QLinearMatMul and
+      com.microsoft QGemm/QLinearAdd/QLinearMul/QLinearConcat/QLinearAveragePool/
+      QLinearGlobalAveragePool/QLinearSigmoid/QLinearLeakyRelu (8-bit only); data-movement ops run on
+      the quantized tensors; what does not match (e.g. Softmax) stays in QDQ form.
 
 Options (inspect):
   --json         print one JSON object instead of text

@@ -17,7 +17,7 @@ import { quantizeStatic, type StaticCalibration } from './static/index';
 
 export { QuantizeError } from './errors';
 export { resolveOptions, assertAvailable, type QuantizeOptions, type ResolvedOptions } from './options';
-export type { CalibrationSummary, QuantizeReport, QuantizedWeight, SkippedNode } from './report';
+export type { CalibrationSummary, QuantizeReport, QuantizedWeight, SkippedNode, SmoothQuantSummary, SmoothedActivation } from './report';
 export { quantizeStatic, type StaticCalibration } from './static/index';
 export type { CalibrationRunner, CalibrationSession, Feeds, FeedTensor } from './calibrate/calibrator';
 

@@ -276,14 +276,8 @@ function resolveCalibration(c: CalibrationOptions | undefined): ResolvedOptions[
   return { ...c, method, percentile: c.percentile ?? 99.999 };
 }
 
-/** Refuses what the design has but this build does not: static QOperator form, SmoothQuant, QDQ outside static. */
+/** Refuses what the design has but this build does not: QDQ outside static. */
 export function assertAvailable(o: ResolvedOptions): void {
-  if (o.mode === 'static' && o.format === 'qoperator') {
-    throw new QuantizeError('not-available', 'static quantization in QOperator form (QLinearConv, QLinearMatMul) is not available yet; use --format qdq (the default), which onnxruntime fuses into the same kernels');
-  }
-  if (o.smoothQuantAlpha !== null) {
-    throw new QuantizeError('not-available', 'SmoothQuant is not available yet; quantize without --smooth-quant');
-  }
   if (o.mode !== 'static' && o.format === 'qdq') {
     throw new QuantizeError('not-available', `QDQ format is not available yet for ${o.mode} quantization; use --format qoperator`);
   }

@@ -47,6 +47,32 @@ export interface CalibrationSummary {
   foldedIntoConv: string[];
 }
 
+/** One smoothed activation, for the report. */
+export interface SmoothedActivation {
+  /** The activation's name. */
+  activation: string;
+  /** The nodes that read it (their weights took s). */
+  consumers: string[];
+  /** Where 1/s went: the producer's op type (folded), or `Mul` (inserted). */
+  foldedInto: string;
+  channels: number;
+  /** max s / min s over the channels: how unequal the channels were. */
+  spread: number;
+}
+
+/** What SmoothQuant did, and what it gave. */
+export interface SmoothQuantSummary {
+  alpha: number;
+  smoothed: SmoothedActivation[];
+  /** Calibration samples its per-channel statistics came from. */
+  samples: number;
+  /**
+   * The quantized model's outputs against the float model's, without and with SmoothQuant, on the first
+   * calibration samples: cosine similarity and SQNR (dB) of all outputs joined. Null when not measured.
+   */
+  comparison: { samples: number; cosineWithout: number; cosineWith: number; sqnrWithout: number | null; sqnrWith: number | null } | null;
+}
+
 export interface QuantizeReport {
   mode: QuantMode;
   format: QuantFormat;
@@ -78,4 +104,6 @@ export interface QuantizeReport {
   opsetUpgrade: { from: number; to: number; rewritten: string[] } | null;
   /** Things worth knowing that are not errors (unmatched name patterns, forced schemes, nothing to do). */
   notes: string[];
+  /** Static quantization with SmoothQuant (--smooth-quant): what was smoothed and the gain. */
+  smoothQuant?: SmoothQuantSummary;
 }

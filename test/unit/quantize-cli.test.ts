@@ -101,8 +101,6 @@ describe('onnxq quantize', () => {
 
   const refusals: [string, string[], RegExp][] = [
     ['static mode without calibration samples', ['--mode', 'static'], /static quantization needs calibration samples: give --calib-data DIR/],
-    ['SmoothQuant with static mode', ['--mode', 'static', '--calibration', 'entropy', '--calib-random', '16', '--smooth-quant'], /SmoothQuant is not available yet/],
-    ['static QOperator', ['--mode', 'static', '--format', 'qoperator', '--calib-random', '4'], /static quantization in QOperator form .* is not available yet/],
     ['calibration data that does not fit the model', ['--mode', 'static', '--calib-data', path.join(__dirname, 'fixtures', 'npy')], /input "x" has shape \[batch, 64\] in the model, but the sample's is|is float in the model|a single \.npy file/],
     ['a calibration folder that does not exist', ['--mode', 'static', '--calib-data', '/nonexistent/calib'], /cannot read the calibration folder/],
     ['SmoothQuant without static', ['--smooth-quant', '0.6'], /SmoothQuant applies to static quantization only/],
@@ -191,6 +189,22 @@ describe('onnxq quantize', () => {
     assert.deepEqual([r.mode, r.format, r.activationType, r.quantized], ['static', 'qdq', 'int8', ['fc1', 'fc2', 'fc3']]);
     assert.deepEqual([r.calibration.method, r.calibration.percentile, r.calibration.samples, r.calibration.random, r.calibration.source], ['percentile', 99.9, 2, false, data]);
     for (const phase of ['load', 'prepare', 'calibrate', 'quantize', 'write', 'check', 'total']) assert.equal(typeof r.seconds[phase], 'number', phase);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it('static QDQ with --smooth-quant [ALPHA]: the alpha, what was smoothed and the gain in the report', async () => {
+    const out = path.join(tmp, 'mlp.smooth.onnx');
+    const res = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '4', '--calib-dims', 'batch=2', '--smooth-quant', '0.6', '--json']);
+    assert.equal(res.status, 0, res.stderr);
+    const r = JSON.parse(res.stdout);
+    assert.equal(r.smoothQuant.alpha, 0.6);
+    // fc1 reads the graph input and fc2/fc3 read Relu outputs: a Mul by 1/s in front of each.
+    assert.deepEqual(r.smoothQuant.smoothed.map((x: { consumers: string[]; foldedInto: string }) => `${x.consumers}:${x.foldedInto}`), ['fc1:Mul', 'fc2:Mul', 'fc3:Mul']);
+    assert.equal(r.smoothQuant.comparison.samples, 4);
+    assert.deepEqual(r.quantized, ['fc1', 'fc2', 'fc3']);
+    const text = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '4', '--calib-dims', 'batch=2', '--smooth-quant']);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /SmoothQuant \(alpha 0\.5\) smoothed 3 activations .*output cosine vs float [0-9.]+ without, [0-9.]+ with \(4 calibration samples\)/);
     assert.deepEqual(leftovers(), []);
   });
 

@@ -48,11 +48,12 @@ describe('quantize options: defaults', () => {
     assert.deepEqual(resolveOptions({ mode: 'static', opTypes: ['Conv', 'Add', 'Softmax'] }).opTypes, ['Conv', 'Add', 'Softmax']);
   });
 
-  it('what is designed but not built yet is refused after validation: static QOperator, SmoothQuant, QDQ outside static', () => {
+  it('what is designed but not built yet is refused after validation: QDQ outside static (static QOperator and SmoothQuant are built)', () => {
     const sq = resolveOptions({ mode: 'static', smoothQuant: true });
     assert.equal(sq.smoothQuantAlpha, 0.5);
-    assert.throws(() => assertAvailable(sq), (e: unknown) => e instanceof QuantizeError && e.code === 'not-available' && /SmoothQuant is not available yet/.test(e.message));
-    assert.throws(() => assertAvailable(resolveOptions({ mode: 'static', format: 'qoperator' })), /static quantization in QOperator form .* is not available yet; use --format qdq/);
+    assert.equal(resolveOptions({ mode: 'static', smoothQuant: 0.8 }).smoothQuantAlpha, 0.8);
+    assert.doesNotThrow(() => assertAvailable(sq));
+    assert.doesNotThrow(() => assertAvailable(resolveOptions({ mode: 'static', format: 'qoperator' })));
     assert.throws(() => assertAvailable(resolveOptions({ mode: 'weight-only', format: 'qdq' })), /QDQ format is not available yet/);
     assert.throws(() => resolveOptions({ mode: 'static', opTypes: ['LSTM'] }), /op type "LSTM" cannot be quantized in static mode/);
   });

@@ -67,6 +67,8 @@ describe('static QDQ of every shared model: the output loads with optimization "
 
 interface Case {
   rel: string;
+  /** Told apart from another case of the same model. */
+  label?: string;
   feeds: (seed: number) => Feeds;
   options?: QuantizeOptions;
   calibrate?: number;
@@ -110,6 +112,15 @@ const CASES: Case[] = [
     feeds: (s) => ({ x: T(toRgbTensor(textLine(320, 48, s)), [1, 3, 48, 320]) }),
   },
   {
+    // SmoothQuant on the recognizer's 13 MatMul inputs (the SVTR neck; 7 activations smoothed): no gain to
+    // speak of (measured 0.98225 against 0.98235 without, on these inputs; 0.9794 -> 0.9797 on the calibration
+    // samples, as the report says). Its error arises in the conv stem (layer by layer, the output SQNR falls
+    // from 37 dB after p2o.Conv.1 to 16 dB by p2o.Conv.5 and stays there), not in outlier channels of the MatMuls.
+    rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', label: 'SmoothQuant 0.5', cosine: 0.975, fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
+    options: { calibration: { method: 'percentile' }, smoothQuant: 0.5 },
+    feeds: (s) => ({ x: T(toRgbTensor(textLine(320, 48, s)), [1, 3, 48, 320]) }),
+  },
+  {
     rel: 'silero/silero_vad_op18_ifless.onnx', cosine: 0.99, stateful: true, fused: ['com.microsoft:QLinearConv', 'com.microsoft:QGemm'],
     feeds: (s) => ({ input: T(speechSignal(512, s >> 4, { t0: (s & 15) * 512 }), [1, 512]), sr, state: zeroState() }),
   },
@@ -122,7 +133,7 @@ const CASES: Case[] = [
 
 describe('static int8 accuracy on synthetic inputs like the training data (cosine over 64 inputs joined)', { skip: noModels }, () => {
   for (const c of CASES) {
-    it(`${c.rel}: cosine >= ${c.cosine}${c.classes ? ', same top-1 on >= 99% of 256' : ''}`, async (t) => {
+    it(`${c.rel}${c.label ? ` (${c.label})` : ''}: cosine >= ${c.cosine}${c.classes ? ', same top-1 on >= 99% of 256' : ''}`, async (t) => {
       const src = path.join(modelsDir, c.rel);
       const dst = out(c.rel, 'static-accuracy');
       const n = c.calibrate ?? 32;
@@ -168,6 +179,8 @@ describe('static int8 accuracy on synthetic inputs like the training data (cosin
           top1 = `, top-1 ${same}/${N}`;
           assert.ok(same >= 0.99 * N, `same top-1 on ${same} of ${N}`);
         }
+        const sq = report.smoothQuant?.comparison;
+        if (sq) t.diagnostic(`SmoothQuant ${report.smoothQuant!.smoothed.length} activations; on ${sq.samples} calibration samples cosine ${sq.cosineWithout} -> ${sq.cosineWith}, SQNR ${sq.sqnrWithout} -> ${sq.sqnrWith} dB`);
         t.diagnostic(`cosine ${cos.toFixed(5)}${top1}; quantized ${report.quantized.length}, size ${(report.sizeAfter / report.sizeBefore).toFixed(3)}x; fused ${c.fused.map((op) => `${op} ${ops[op]}`).join(', ')}`);
         assert.ok(cos >= c.cosine, `cosine ${cos}`);
       } finally { await a.release(); await b.release(); }

@@ -26,7 +26,7 @@ import { checkSession, optimizedOpCounts } from '../../src/runtime/check';
 import { randomFeeds } from '../../src/runtime/inputs';
 import { seededRandom } from '../../src/runtime/random';
 import { convModel, cosine, ffnModel } from '../../bench/quantize-models';
-import { randn } from './helpers/quantize';
+import { outputCosine, randn } from './helpers/quantize';
 
 let tmp = '';
 before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-qstatic-')); });
@@ -54,22 +54,6 @@ async function run(file: string, feeds: Feeds): Promise<Record<string, ort.Tenso
   try { return await s.run(feeds); } finally { await s.release(); }
 }
 
-async function cosineOver(a: string, b: string, n: number, feeds: (i: number) => Feeds): Promise<number> {
-  const [sa, sb] = [await ort.InferenceSession.create(a), await ort.InferenceSession.create(b)];
-  let ab = 0, aa = 0, bb = 0;
-  try {
-    for (let i = 0; i < n; i++) {
-      const f = feeds(i);
-      const [ya, yb] = [await sa.run(f), await sb.run(f)];
-      for (const k of Object.keys(ya)) {
-        const x = ya[k].data as Float32Array, y = yb[k].data as Float32Array;
-        for (let j = 0; j < x.length; j++) { ab += x[j] * y[j]; aa += x[j] * x[j]; bb += y[j] * y[j]; }
-      }
-    }
-  } finally { await sa.release(); await sb.release(); }
-  return ab / Math.sqrt(aa * bb);
-}
-
 const nodesOf = (m: Model, op: string) => [...m.nodes()].map((x) => x.node).filter((n) => n.op_type === op);
 const init = (m: Model, name: string) => m.weights().find((w) => w.name === name)!;
 const attrInt = (n: NodeProto, name: string) => { const a = (n.attribute ?? []).find((x) => x.name === name); return a ? int64(a.i) : undefined; };
@@ -89,7 +73,7 @@ describe('static QDQ: compute ops, fused by onnxruntime', () => {
     for (const w of report.weights) assert.ok(w.sqnr! > 30 && /int8 symmetric per-channel \(axis 1\)/.test(w.scheme), `${w.name} ${w.sqnr} ${w.scheme}`);
     const ops = await optimizedOpCounts(q);
     assert.equal(ops.QLinearMatMul, 2, JSON.stringify(ops));
-    const c = await cosineOver(fp32, q, 64, (i) => uniform([1, 8, 64], 500 + i));
+    const c = await outputCosine(fp32, q, 64, (i) => uniform([1, 8, 64], 500 + i));
     assert.ok(c >= 0.999, `cosine ${c}`);
   });
 
@@ -124,7 +108,7 @@ describe('static QDQ: compute ops, fused by onnxruntime', () => {
     for (let i = 0; i < w.length; i += 7) assert.equal(qv[i], quantizeValue(w[i], wScale[Math.floor(i / per)], 0, { qmin: -127, qmax: 127 }));
     const b = init(src, 'conv1.bias').values(), bv = bQ.values();
     for (let c = 0; c < 8; c++) assert.equal(bv[c], roundHalfEven(Math.fround(b[c] / bScale[c])));
-    const c = await cosineOver(fp32, q, 32, (i) => feeds(900 + i));
+    const c = await outputCosine(fp32, q, 32, (i) => feeds(900 + i));
     assert.ok(c >= 0.999, `cosine ${c}`);
   });
 
@@ -145,7 +129,7 @@ describe('static QDQ: compute ops, fused by onnxruntime', () => {
     assert.equal((fc.attribute ?? []).find((a) => a.name === 'beta')?.f, 1);
     const ops = await optimizedOpCounts(q);
     assert.equal(ops['com.microsoft:QGemm'], 1, JSON.stringify(ops));
-    const c = await cosineOver(fp32, q, 32, (i) => uniform([4, 32], 700 + i));
+    const c = await outputCosine(fp32, q, 32, (i) => uniform([4, 32], 700 + i));
     assert.ok(c >= 0.999, `cosine ${c}`);
   });
 });
@@ -199,7 +183,7 @@ describe('static QDQ: ranges through data movement, folds', () => {
     assert.ok(!ops.MaxPool || ops['com.microsoft:NhwcMaxPool'], 'MaxPool runs on uint8');
     // The graph output is quantized too (its producer must feed only a QuantizeLinear to be fused).
     assert.equal(nodesOf(model, 'DequantizeLinear').find((n) => n.output![0] === 'y')?.op_type, 'DequantizeLinear');
-    const c = await cosineOver(fp32, q, 32, (i) => feeds(800 + i));
+    const c = await outputCosine(fp32, q, 32, (i) => feeds(800 + i));
     assert.ok(c >= 0.995, `cosine ${c}`);
   });
 
@@ -209,7 +193,7 @@ describe('static QDQ: ranges through data movement, folds', () => {
     assert.equal(nodesOf(model, 'Relu').length, 1);
     for (const n of nodesOf(model, 'QuantizeLinear')) assert.equal(init(model, n.input![2]).values()[0], 0);
     assert.equal(init(model, nodesOf(model, 'QuantizeLinear')[0].input![2]).dtype, DataType.INT8);
-    const c = await cosineOver(fp32, q, 16, (i) => uniform([1, 2, 8, 8], 800 + i));
+    const c = await outputCosine(fp32, q, 16, (i) => uniform([1, 2, 8, 8], 800 + i));
     assert.ok(c >= 0.99, `cosine ${c}`);
   });
 
@@ -257,7 +241,7 @@ describe('static QDQ: Conv -> depthwise Conv channel equalization', () => {
     const on = await staticQuantize(proto, {}, feeds, 16);
     assert.ok(on.report.notes.some((n) => /1 Conv -> depthwise Conv pair was equalized .*conv -> depthwise/.test(n)), on.report.notes.join('; '));
     const off = await staticQuantize(proto, { equalize: false }, feeds, 16);
-    const [cOn, cOff] = [await cosineOver(on.fp32, on.q, 16, (i) => feeds(40 + i)), await cosineOver(off.fp32, off.q, 16, (i) => feeds(40 + i))];
+    const [cOn, cOff] = [await outputCosine(on.fp32, on.q, 16, (i) => feeds(40 + i)), await outputCosine(off.fp32, off.q, 16, (i) => feeds(40 + i))];
     assert.ok(cOn > cOff && cOn >= 0.999, `equalized ${cOn}, not ${cOff}`);
     // In float, the equalized weights give the same outputs: dequantize nothing, compare the fp32 models.
     const m = modelFromProto(proto);
@@ -326,7 +310,7 @@ describe('static QDQ: If branches, activation types, options', () => {
       const qn = nodesOf(model, 'QuantizeLinear');
       assert.ok(qn.length > 0);
       if (activationType.endsWith('16')) assert.ok(qn.every((n) => n.domain === 'com.microsoft'), '16-bit Q/DQ before opset 21 are onnxruntime\'s');
-      const c = await cosineOver(fp32, q, 8, (i) => uniform([1, 4, 32], 90 + i));
+      const c = await outputCosine(fp32, q, 8, (i) => uniform([1, 4, 32], 90 + i));
       assert.ok(c >= (activationType.endsWith('16') ? 0.9999 : 0.999), `cosine ${c}`);
     });
   }
@@ -355,10 +339,10 @@ describe('static QDQ: If branches, activation types, options', () => {
     assert.ok(report.notes.some((n) => /not representative/.test(n)));
   });
 
-  it('refusals: static in QOperator form, SmoothQuant, static through the synchronous quantizeModel, no samples', async () => {
+  it('refusals: static (also with SmoothQuant) through the synchronous quantizeModel, no samples', async () => {
     const m = modelFromProto(ffnModel({ hidden: 16, ffn: 32 }));
-    assert.throws(() => quantizeModel(m, { mode: 'static', format: 'qoperator' }), (e: unknown) => e instanceof QuantizeError && e.code === 'not-available' && /QOperator form .* is not available yet/.test(e.message));
-    assert.throws(() => quantizeModel(m, { mode: 'static', smoothQuant: 0.5 }), /SmoothQuant is not available yet/);
+    assert.throws(() => quantizeModel(m, { mode: 'static', format: 'qoperator' }), /calibrates by running the model: use quantizeStatic/);
+    assert.throws(() => quantizeModel(m, { mode: 'static', smoothQuant: 0.5 }), /calibrates by running the model: use quantizeStatic/);
     assert.throws(() => quantizeModel(m, { mode: 'static' }), /calibrates by running the model: use quantizeStatic/);
     const f = path.join(tmp, 'refuse.onnx');
     writeModel(m, f);

@@ -165,7 +165,7 @@ export abstract class Calibrator {
           if (!t || t.type !== 'float32') continue;
           const data = t.data as Float32Array;
           if (data.length === 0) continue; // the branch that holds it did not run
-          this.observe(key, data);
+          this.observeTensor(key, data, t.dims);
           this.seen.set(key, (this.seen.get(key) ?? 0) + 1);
         }
         this.samples++;
@@ -179,6 +179,11 @@ export abstract class Calibrator {
 
   /** Adds one sample's values of the tensor `key`. */
   protected abstract observe(key: string, data: Float32Array): void;
+
+  /** Adds one sample's values with their dims (for statistics per channel); by default `observe`. */
+  protected observeTensor(key: string, data: Float32Array, _dims: readonly number[]): void {
+    this.observe(key, data);
+  }
 
   /** The range of every tensor that was seen at least once. */
   abstract ranges(): Map<string, TensorRange>;
@@ -198,6 +203,52 @@ export class MinMaxCalibrator extends Calibrator {
 
   ranges(): Map<string, TensorRange> {
     return new Map([...this.stats].map(([k, v]) => [k, { ...v }]));
+  }
+}
+
+/**
+ * Per-channel abs-max: for each selected tensor, the running max |x| of every channel along one axis
+ * (SmoothQuant's statistic). `axes` gives the axis per key (negative counts from the end; default -1).
+ */
+export class ChannelAbsMaxCalibrator extends Calibrator {
+  readonly method = 'minmax' as const;
+  private readonly stats = new Map<string, Float64Array>();
+
+  constructor(private readonly axes: ReadonlyMap<string, number> = new Map()) { super(); }
+
+  protected observe(key: string, data: Float32Array): void {
+    this.observeTensor(key, data, [data.length]);
+  }
+
+  protected override observeTensor(key: string, data: Float32Array, dims: readonly number[]): void {
+    if (!dims.length) return;
+    const a = this.axes.get(key) ?? -1;
+    const axis = a < 0 ? dims.length + a : a;
+    if (axis < 0 || axis >= dims.length) return;
+    const C = dims[axis];
+    const inner = dims.slice(axis + 1).reduce((x, y) => x * y, 1);
+    const outer = C * inner === 0 ? 0 : data.length / (C * inner);
+    let m = this.stats.get(key);
+    if (!m) { m = new Float64Array(C); this.stats.set(key, m); }
+    if (m.length !== C) return; // a tensor whose channel count changes between samples is not per-channel
+    for (let o = 0; o < outer; o++) for (let c = 0; c < C; c++) {
+      let v = m[c];
+      const start = (o * C + c) * inner;
+      for (let i = start; i < start + inner; i++) { const x = Math.abs(data[i]); if (x > v && Number.isFinite(x)) v = x; }
+      m[c] = v;
+    }
+  }
+
+  /** max |x| per channel of `key`, or undefined when it was never seen. */
+  channels(key: string): Float64Array | undefined {
+    const m = this.stats.get(key);
+    return m ? Float64Array.from(m) : undefined;
+  }
+
+  ranges(): Map<string, TensorRange> {
+    const out = new Map<string, TensorRange>();
+    for (const [k, m] of this.stats) { let v = 0; for (const x of m) v = Math.max(v, x); out.set(k, { min: -v, max: v }); }
+    return out;
   }
 }
 
@@ -248,8 +299,8 @@ export function makeCalibrator(method: CalibrationMethod, o: { percentile: numbe
   }
 }
 
-/** A copy of the model's graph structure (graphs, nodes, attributes, value infos); tensors are shared. */
-function cloneStructure(m: ModelProto): ModelProto {
+/** A copy of the model's graph structure (opset imports, graphs, nodes, value infos); tensors and attributes without graphs are shared. */
+export function cloneStructure(m: ModelProto): ModelProto {
   const graph = (g: GraphProto): GraphProto => ({
     ...g,
     node: (g.node ?? []).map(node),
@@ -257,5 +308,5 @@ function cloneStructure(m: ModelProto): ModelProto {
   });
   const attribute = (a: AttributeProto): AttributeProto => (a.g || a.graphs?.length ? { ...a, ...(a.g ? { g: graph(a.g) } : {}), ...(a.graphs?.length ? { graphs: a.graphs.map(graph) } : {}) } : a);
   const node = (n: NodeProto): NodeProto => ({ ...n, input: [...(n.input ?? [])], output: [...(n.output ?? [])], attribute: (n.attribute ?? []).map(attribute) });
-  return { ...m, graph: m.graph ? graph(m.graph) : m.graph };
+  return { ...m, opset_import: (m.opset_import ?? []).map((o) => ({ ...o })), graph: m.graph ? graph(m.graph) : m.graph };
 }

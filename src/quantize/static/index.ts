@@ -1,25 +1,29 @@
 // Static quantization, end to end on a loaded model: prepare (opset 13 for per-axis QuantizeLinear and
-// uint8 MaxPool, BatchNormalization folded into Conv), plan (what gets Q/DQ), calibrate (an augmented copy
-// of the model, written to a temporary folder and run by the caller's runner over the calibration
-// samples), then emit the QDQ model. The model's protobuf is rewritten in place.
+// uint8 MaxPool, BatchNormalization folded into Conv, depthwise pairs equalized, SmoothQuant when asked),
+// plan (what gets Q/DQ), calibrate (an augmented copy of the model, written to a temporary folder and run by
+// the caller's runner over the calibration samples), then emit the QDQ model. The model's protobuf is
+// rewritten in place. With SmoothQuant, the same job without it is run on a copy of the source, and both
+// results are compared with the float model on the first calibration samples, for the report.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Model } from '../../onnx/model';
 import type { TensorProto } from '../../onnx/proto';
 import { writeModel } from '../../onnx/write';
-import { makeCalibrator, type CalibrationRunner, type Feeds } from '../calibrate/calibrator';
+import { cloneStructure, makeCalibrator, type CalibrationRunner, type Feeds, type FeedTensor } from '../calibrate/calibrator';
 import { QuantizeError } from '../errors';
 import { ModelEditor } from '../graph';
 import { upgradeOpset } from '../opset';
 import type { ResolvedOptions } from '../options';
 import { removeUnused } from '../pass';
-import type { QuantizeReport } from '../report';
+import type { QuantizeReport, SmoothQuantSummary } from '../report';
 import { ValueFactsIndex } from '../types';
 import { activationParams, emitQdq, type ActivationParams } from './emit';
 import { planStatic } from './plan';
+import { opCounts, qdqToQOperator, type QOperatorResult } from './qoperator';
 import { equalizeDepthwise } from './equalize';
 import { foldIntoConv } from './prepare';
+import { smoothQuant } from './smooth';
 
 export interface StaticCalibration {
   /** Runs the augmented model (src/runtime/calibration.ts: onnxruntime-node). */
@@ -32,6 +36,11 @@ export interface StaticCalibration {
   source: string;
   /** Folder for the augmented model (default: the system's temporary folder). */
   workDir?: string;
+  /**
+   * SmoothQuant: also quantize without it and compare both with the float model on up to this many
+   * calibration samples, for the report (default 16; 0: no comparison).
+   */
+  smoothQuantCheckSamples?: number;
   onSample?: (done: number) => void;
   signal?: AbortSignal;
 }
@@ -42,6 +51,9 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   const externals = new Map<TensorProto, NonNullable<ReturnType<Model['externalOf']>>>();
   for (const w of model.weights()) if (w.external) externals.set(w.proto, w.external);
   let t = performance.now();
+  // SmoothQuant's gain: the float model, and the same quantization without SmoothQuant, to compare with.
+  const checkSamples = cal.smoothQuantCheckSamples ?? 16;
+  const reference = o.smoothQuantAlpha !== null && checkSamples > 0 ? new Model(cloneStructure(model.proto), model.source, externals) : undefined;
   const editor = new ModelEditor(model);
 
   // 1. Prepare.
@@ -51,6 +63,8 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   removeUnused(model, editor, new Set(bn.replaced));
   const eq = o.equalize ? await equalizeDepthwise(model, editor, cal.runner, cal.feeds(model), 8) : { pairs: [], replaced: [] };
   removeUnused(model, editor, new Set(eq.replaced));
+  const sq = o.smoothQuantAlpha !== null ? await smoothQuant(model, editor, o, cal.runner, cal.feeds(model), cal.workDir) : undefined;
+  if (sq) removeUnused(model, editor, new Set(sq.replaced));
   let fresh = new Model(model.proto, model.source, externals);
   const editor2 = new ModelEditor(fresh);
 
@@ -98,11 +112,36 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     params.set(key, activationParams(range, o.activationType, o.symmetricActivations));
   }
   const result = emitQdq(fresh, editor2, plan, params, o);
+  let qop: QOperatorResult | null = null;
+  if (o.format === 'qoperator') {
+    const m = new Model(fresh.proto, fresh.source, externals);
+    qop = qdqToQOperator(m, new ModelEditor(m));
+    const counts = opCounts(new Model(fresh.proto, fresh.source, externals));
+    const emitted: Record<string, number> = {};
+    for (const [k, n] of Object.entries(counts)) if (/^(com\.microsoft:)?(QLinear|QGemm|QuantizeLinear|DequantizeLinear)/.test(k)) emitted[k.replace(/^com\.microsoft:/, '')] = n;
+    result.emitted = emitted;
+  }
   seconds.quantize = round3((performance.now() - t) / 1000);
   fresh = new Model(fresh.proto, fresh.source, externals);
   const unreached = targets.filter((x) => !ranges.has(x.key)).map((x) => x.name);
+  let smooth: SmoothQuantSummary | undefined;
+  if (sq) {
+    smooth = { alpha: o.smoothQuantAlpha!, smoothed: sq.smoothed, samples: sq.samples, comparison: null };
+    if (reference && sq.smoothed.length) {
+      t = performance.now();
+      const clone = new Model(cloneStructure(reference.proto), reference.source, externals);
+      const without = await quantizeStatic(clone, { ...o, smoothQuantAlpha: null }, { ...cal, onSample: undefined });
+      smooth.comparison = await compareOutputs(reference, [without.model, fresh], cal, checkSamples);
+      seconds.smoothQuantCheck = round3((performance.now() - t) / 1000);
+    }
+  }
 
   const notes = [...plan.notes, ...result.notes];
+  if (qop) {
+    const conv = Object.entries(qop.converted).map(([k, n]) => `${n} ${k}`).join(', ');
+    notes.push(conv ? `QOperator form: ${conv}` : 'QOperator form: no DequantizeLinear -> op -> QuantizeLinear pattern to convert');
+    if (qop.kept.length) notes.push(`${qop.kept.length} quantized node${qop.kept.length === 1 ? ' stays' : 's stay'} in QDQ form: ${qop.kept.map((k) => `${k.name} (${k.reason})`).join('; ')}`);
+  }
   if (cal.random) notes.push('calibrated on seeded random inputs, which are not representative of real data: the activation ranges (and the accuracy) will differ on real inputs; calibrate with --calib-data');
   if (bn.folded.length) {
     const kinds = [...new Set(bn.folded.map((f) => f.opType))].join(' and ');
@@ -111,6 +150,12 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   if (result.foldedActivations.length) notes.push(`${result.foldedActivations.length} Relu/Clip node${result.foldedActivations.length === 1 ? ' was' : 's were'} merged into the quantization of ${result.foldedActivations.length === 1 ? 'its' : 'their'} input`);
   if (eq.pairs.length) notes.push(`${eq.pairs.length} Conv -> depthwise Conv pair${eq.pairs.length === 1 ? ' was' : 's were'} equalized per channel (the activation between them had channel ranges too unlike for one int8 scale): ${eq.pairs.join(', ')}`);
   if (clamped) notes.push(`${clamped} activation range${clamped === 1 ? ' was' : 's were'} narrowed to what ${clamped === 1 ? 'its readers' : 'their readers'} can tell apart (HardSwish is 0 below -3, HardSigmoid saturates)`);
+  if (sq) {
+    const folded = sq.smoothed.filter((x) => x.foldedInto !== 'Mul').length;
+    notes.push(sq.smoothed.length
+      ? `SmoothQuant (alpha ${o.smoothQuantAlpha}) smoothed ${sq.smoothed.length} activation${sq.smoothed.length === 1 ? '' : 's'} (1/s folded into the producer for ${folded}, a Mul inserted for ${sq.smoothed.length - folded})${smooth?.comparison ? `: output cosine vs float ${smooth.comparison.cosineWithout} without, ${smooth.comparison.cosineWith} with (${smooth.comparison.samples} calibration samples)` : ''}`
+      : 'SmoothQuant found no activation read only by MatMul/Gemm/1x1 Conv nodes with constant weights: nothing was smoothed');
+  }
   if (unreached.length) notes.push(`${unreached.length} activation${unreached.length === 1 ? '' : 's'} never ran on the calibration data (If branches not taken); the nodes that read them stay in float`);
   seconds = { ...seconds };
   const report: QuantizeReport = {
@@ -125,6 +170,49 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
       quantizedActivations: result.activations, foldedActivations: result.foldedActivations, foldedIntoConv: bn.folded.map((f) => f.node),
     },
     seconds, opsetUpgrade, notes,
+    ...(smooth ? { smoothQuant: smooth } : {}),
   };
   return { model: fresh, report };
+}
+
+/**
+ * Runs the float model and each candidate on the first `n` calibration samples; per candidate, the cosine
+ * similarity and the SQNR (dB) of all float outputs joined, against the float model's.
+ */
+async function compareOutputs(reference: Model, candidates: Model[], cal: StaticCalibration, n: number): Promise<NonNullable<SmoothQuantSummary['comparison']>> {
+  const dir = fs.mkdtempSync(path.join(cal.workDir ?? os.tmpdir(), 'onnxq-compare-'));
+  const sessions: Awaited<ReturnType<CalibrationRunner['open']>>[] = [];
+  try {
+    for (const [i, m] of [reference, ...candidates].entries()) {
+      const file = path.join(dir, `model${i}.onnx`);
+      writeModel(m, file);
+      sessions.push(await cal.runner.open(file));
+    }
+    const names = (reference.proto.graph?.output ?? []).map((v) => v.name ?? '').filter(Boolean);
+    const acc = candidates.map(() => ({ ab: 0, aa: 0, bb: 0, ee: 0 }));
+    let samples = 0;
+    for await (const f of cal.feeds(reference)) {
+      if (samples >= n) break;
+      const outs: Record<string, FeedTensor>[] = [];
+      for (const s of sessions) outs.push(await s.run(f, names));
+      for (const k of names) {
+        const a = outs[0][k];
+        if (!a || a.type !== 'float32') continue;
+        const x = a.data as Float32Array;
+        candidates.forEach((_c, ci) => {
+          const y = outs[ci + 1][k]?.data as Float32Array | undefined;
+          if (!y || y.length !== x.length) return;
+          const r = acc[ci];
+          for (let i = 0; i < x.length; i++) { r.ab += x[i] * y[i]; r.aa += x[i] * x[i]; r.bb += y[i] * y[i]; r.ee += (x[i] - y[i]) ** 2; }
+        });
+      }
+      samples++;
+    }
+    const cos = (r: typeof acc[0]) => (r.aa === 0 && r.bb === 0 ? 1 : Math.round((r.ab / Math.sqrt(r.aa * r.bb)) * 1e5) / 1e5);
+    const sqnr = (r: typeof acc[0]) => (r.ee === 0 ? null : Math.round(10 * Math.log10(r.aa / r.ee) * 100) / 100);
+    return { samples, cosineWithout: cos(acc[0]), cosineWith: cos(acc[1]), sqnrWithout: sqnr(acc[0]), sqnrWith: sqnr(acc[1]) };
+  } finally {
+    for (const s of sessions) await s.release();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
