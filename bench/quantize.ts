@@ -155,20 +155,27 @@ async function quantizerSpeed(tmp: string) {
   };
 }
 
-async function ffnLatency(tmp: string) {
-  const fp32 = path.join(tmp, 'ffn.onnx');
-  const fileBytes = writeProto(ffnModel({ hidden: 768, ffn: 3072, seed: 11 }), fp32);
-  const variants: Record<string, QuantizeOptions> = { int8: { mode: 'dynamic' }, int8PerChannel: { mode: 'dynamic', perChannel: true } };
+/** Quantizes `fp32` once per variant (to `<prefix>.<variant>.onnx`) and opens a session on each file
+ *  and on the original: size ratios, the ops onnxruntime fused them into, and the sessions. */
+async function quantizeVariants(fp32: string, fileBytes: number, variants: Record<string, QuantizeOptions>, prefix: string) {
   const files: Record<string, string> = { fp32 };
   const sizes: Record<string, number> = {};
   const fused: Record<string, Record<string, number>> = {};
   for (const [name, options] of Object.entries(variants)) {
-    files[name] = path.join(tmp, `ffn.${name}.onnx`);
+    files[name] = `${prefix}.${name}.onnx`;
     const r = await quantizeFile(fp32, files[name], options, { verify: checkSession });
     sizes[name] = r3(r.sizeAfter / fileBytes);
     fused[name] = await optimizedOpCounts(files[name]);
   }
   const sessions = Object.fromEntries(await Promise.all(Object.entries(files).map(async ([n, f]) => [n, await session(f)] as const)));
+  return { sizes, fused, sessions };
+}
+
+async function ffnLatency(tmp: string) {
+  const fp32 = path.join(tmp, 'ffn.onnx');
+  const fileBytes = writeProto(ffnModel({ hidden: 768, ffn: 3072, seed: 11 }), fp32);
+  const variants: Record<string, QuantizeOptions> = { int8: { mode: 'dynamic' }, int8PerChannel: { mode: 'dynamic', perChannel: true } };
+  const { sizes, fused, sessions } = await quantizeVariants(fp32, fileBytes, variants, path.join(tmp, 'ffn'));
   const shape = [1, 1024, 768];
   const times = await interleaved(sessions, { x: randomInput(shape, 7) }, LAT_RUNS);
   const result: Record<string, unknown> = { shape, runsEach: LAT_RUNS, fp32: times.fp32 };
@@ -191,16 +198,7 @@ async function int4Latency(tmp: string) {
     int4Level0: { mode: 'weight-only', weightType: 'int4', blockSize: 32, accuracyLevel: 0 },
     int8Dynamic: { mode: 'dynamic' },
   };
-  const files: Record<string, string> = { fp32 };
-  const sizes: Record<string, number> = {};
-  const fused: Record<string, Record<string, number>> = {};
-  for (const [name, options] of Object.entries(variants)) {
-    files[name] = path.join(tmp, `linear.${name}.onnx`);
-    const r = await quantizeFile(fp32, files[name], options, { verify: checkSession });
-    sizes[name] = r3(r.sizeAfter / fileBytes);
-    fused[name] = await optimizedOpCounts(files[name]);
-  }
-  const sessions = Object.fromEntries(await Promise.all(Object.entries(files).map(async ([n, f]) => [n, await session(f)] as const)));
+  const { sizes, fused, sessions } = await quantizeVariants(fp32, fileBytes, variants, path.join(tmp, 'linear'));
   const shape = [1, 4096];
   const times = await interleaved(sessions, { x: randomInput(shape, 8) }, Math.max(LAT_RUNS, 40));
   const result: Record<string, unknown> = { shape: [1, 4096, 11008], fp32: times.fp32, fp32Bytes: fileBytes };
