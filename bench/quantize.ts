@@ -171,6 +171,21 @@ async function quantizeVariants(fp32: string, fileBytes: number, variants: Recor
   return { sizes, fused, sessions };
 }
 
+/** Per variant: its times, ratios to fp32, size ratio, output cosine over 64 inputs and fused ops; releases the sessions. */
+async function variantFigures(names: string[], times: Awaited<ReturnType<typeof interleaved>>,
+  q: Awaited<ReturnType<typeof quantizeVariants>>, shape: number[]): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const name of names) {
+    out[name] = {
+      ...times[name], ratioBest: r3(times[name].bestMs / times.fp32.bestMs), ratioMedian: r3(times[name].medianMs / times.fp32.medianMs),
+      sizeRatio: q.sizes[name], cosine64: Number((await outputsCosine(q.sessions.fp32, q.sessions[name], shape, 64)).toFixed(6)),
+      optimizedOps: q.fused[name],
+    };
+  }
+  for (const s of Object.values(q.sessions)) await s.release();
+  return out;
+}
+
 async function ffnLatency(tmp: string) {
   const fp32 = path.join(tmp, 'ffn.onnx');
   const fileBytes = writeProto(ffnModel({ hidden: 768, ffn: 3072, seed: 11 }), fp32);
@@ -179,14 +194,7 @@ async function ffnLatency(tmp: string) {
   const shape = [1, 1024, 768];
   const times = await interleaved(sessions, { x: randomInput(shape, 7) }, LAT_RUNS);
   const result: Record<string, unknown> = { shape, runsEach: LAT_RUNS, fp32: times.fp32 };
-  for (const name of Object.keys(variants)) {
-    result[name] = {
-      ...times[name], ratioBest: r3(times[name].bestMs / times.fp32.bestMs), ratioMedian: r3(times[name].medianMs / times.fp32.medianMs),
-      sizeRatio: sizes[name], cosine64: Number((await outputsCosine(sessions.fp32, sessions[name], shape, 64)).toFixed(6)),
-      optimizedOps: fused[name],
-    };
-  }
-  for (const s of Object.values(sessions)) await s.release();
+  Object.assign(result, await variantFigures(Object.keys(variants), times, { sizes, fused, sessions }, shape));
   return result;
 }
 
@@ -202,14 +210,7 @@ async function int4Latency(tmp: string) {
   const shape = [1, 4096];
   const times = await interleaved(sessions, { x: randomInput(shape, 8) }, Math.max(LAT_RUNS, 40));
   const result: Record<string, unknown> = { shape: [1, 4096, 11008], fp32: times.fp32, fp32Bytes: fileBytes };
-  for (const name of Object.keys(variants)) {
-    result[name] = {
-      ...times[name], ratioBest: r3(times[name].bestMs / times.fp32.bestMs), ratioMedian: r3(times[name].medianMs / times.fp32.medianMs),
-      sizeRatio: sizes[name], cosine64: Number((await outputsCosine(sessions.fp32, sessions[name], shape, 64)).toFixed(6)),
-      optimizedOps: fused[name],
-    };
-  }
-  for (const s of Object.values(sessions)) await s.release();
+  Object.assign(result, await variantFigures(Object.keys(variants), times, { sizes, fused, sessions }, shape));
   return result;
 }
 

@@ -28,7 +28,8 @@ export interface TensorStats {
   percentiles: Record<string, number>;
 }
 
-export interface TensorSummary {
+/** What every listing of a weight says about it. */
+export interface TensorIdentity {
   name: string;
   dtype: string;
   shape: number[];
@@ -38,6 +39,9 @@ export interface TensorSummary {
   origin: 'initializer' | 'constant' | 'sparse-initializer';
   /** The graph holding it: `main`, or a path like `main/If_0.then_branch`. */
   graph: string;
+}
+
+export interface TensorSummary extends TensorIdentity {
   external?: { location: string; offset: number; length: number };
   stats?: TensorStats;
 }

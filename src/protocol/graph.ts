@@ -8,7 +8,7 @@
 // 'quantization', not 'conv' / 'matmul' (the issue asks for them to stand out); the comments below say so.
 // Attribute values: tensors read `float[3,3] {0.1, 0.2, …}` (dtype as GraphValueData.dtype names it),
 // graphs `<graph name: N nodes>`, long lists `[1, 2, 3, 4, 5, 6, 7, 8, … (100)]`; strings are raw (escape them).
-import type { Dim, TensorStats } from '../onnx/report';
+import type { Dim, TensorIdentity, TensorStats } from '../onnx/report';
 
 /** Colour families of the graph view. */
 export type OpCategory =
@@ -77,14 +77,7 @@ export interface GraphData {
 }
 
 /** A weight as the weights table shows it: statistics without the histogram (that comes on request). */
-export interface WeightSummary {
-  name: string;
-  dtype: string;
-  shape: number[];
-  elements: number;
-  bytes: number;
-  origin: 'initializer' | 'constant' | 'sparse-initializer';
-  graph: string;
+export interface WeightSummary extends TensorIdentity {
   /** Names of the nodes that consume it (for "used by", and to pick the per-channel axis). */
   consumers: {
     node: string; op: string; input: number;
