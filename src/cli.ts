@@ -25,7 +25,8 @@ Commands:
                      static: [--format qdq|qoperator] [--activation-type uint8|int8|uint16|int16] [--symmetric-activations]
                      [--calibration minmax|percentile|entropy] [--percentile P]
                      [--calib-data DIR | --calib-random N] [--calib-samples N] [--calib-dims LIST]
-                     [--quantize-bias | --no-quantize-bias]
+                     [--quantize-bias | --no-quantize-bias] [--no-equalize]
+                     [--smooth-quant [ALPHA]] [--accuracy-target COSINE [--max-float-nodes N]]
       Quantizes IN and writes OUT (only when everything succeeded, after onnxruntime has loaded it).
       dynamic (default): MatMul/Gemm -> DynamicQuantizeLinear + MatMulInteger (int8 weights by
       default); with --op-types ...,Conv also Conv -> ConvInteger (uint8 weights; for size only:
@@ -40,6 +41,11 @@ Commands:
       --smooth-quant [ALPHA] (static): SmoothQuant on the inputs of MatMul/Gemm with constant weights
       (alpha default 0.5); 1/s folded into the producer where exact, else a Mul; the report gives the
       output cosine with and without it on the calibration samples.
+      --accuracy-target COSINE (static): after calibration, compare the quantized model's outputs
+      with the float model's on the first 32 calibration samples and keep the nodes that add the
+      most noise in float, one at a time (a change is kept only when the outputs get closer), until
+      the cosine similarity reaches COSINE or --max-float-nodes N are in float; the report lists them.
+      --no-equalize (static): do not equalize Conv -> depthwise Conv channel ranges.
       --format qoperator (static): the QDQ model rewritten into QLinearConv, QLinearMatMul and
       com.microsoft QGemm/QLinearAdd/QLinearMul/QLinearConcat/QLinearAveragePool/
       QLinearGlobalAveragePool/QLinearSigmoid/QLinearLeakyRelu (8-bit only); data-movement ops run on
@@ -145,7 +151,8 @@ const QUANTIZE_OPTIONS = {
   calibration: { type: 'string' }, 'calib-data': { type: 'string' }, 'calib-random': { type: 'string' },
   percentile: { type: 'string' }, 'smooth-quant': { type: 'string' }, 'quantize-bias': { type: 'boolean' },
   'no-quantize-bias': { type: 'boolean' }, 'calib-samples': { type: 'string' }, 'calib-dims': { type: 'string' },
-  'per-tensor': { type: 'boolean' },
+  'per-tensor': { type: 'boolean' }, 'accuracy-target': { type: 'string' }, 'max-float-nodes': { type: 'string' },
+  'no-equalize': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** `--smooth-quant` takes an optional alpha: without a number after it, it means the default 0.5. */
@@ -240,6 +247,9 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
     quantizeBias: v['quantize-bias'] ? true : v['no-quantize-bias'] ? false : undefined,
     calibration,
     smoothQuant: v['smooth-quant'] !== undefined ? Number(v['smooth-quant']) : undefined,
+    equalize: v['no-equalize'] ? false : undefined,
+    accuracyTarget: v['accuracy-target'] !== undefined ? number(v['accuracy-target'], '--accuracy-target') : undefined,
+    maxFloatNodes: integer(v['max-float-nodes'], '--max-float-nodes'),
   };
   for (const k of Object.keys(options) as (keyof QuantizeOptions)[]) if (options[k] === undefined) delete options[k];
   if (calibration) for (const k of Object.keys(calibration) as (keyof typeof calibration)[]) if (calibration[k] === undefined) delete calibration[k];

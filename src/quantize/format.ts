@@ -25,6 +25,10 @@ export function formatQuantizeReport(r: QuantizeReport, input: string, output: s
     const c = r.calibration;
     lines.push(`  calibrate: ${c.method}${c.percentile !== null ? ` ${c.percentile}` : ''}, ${c.samples} sample${c.samples === 1 ? '' : 's'} from ${c.source}${c.random ? ' (RANDOM: not representative)' : ''}; ${c.tensors} ranges, ${c.quantizedActivations} activations quantized${c.foldedActivations.length ? `, ${c.foldedActivations.length} Relu/Clip folded` : ''}${c.foldedIntoConv.length ? `, ${c.foldedIntoConv.length} folded into Conv` : ''}`);
   }
+  if (r.accuracy) {
+    const a = r.accuracy;
+    lines.push(`  accuracy:  output cosine ${a.cosineBefore} -> ${a.cosineAfter} on ${a.samples} calibration samples (target ${a.target}: ${a.met ? 'met' : 'NOT met'}), ${a.inFloat.length} node${a.inFloat.length === 1 ? '' : 's'} kept in float${a.inFloat.length ? `: ${a.inFloat.join(', ')}` : ''}; ${a.evaluations} model${a.evaluations === 1 ? '' : 's'} compared`);
+  }
   if (r.opsetUpgrade) lines.push(`  opset:     raised from ${r.opsetUpgrade.from} to ${r.opsetUpgrade.to}${r.opsetUpgrade.rewritten.length ? ` (${r.opsetUpgrade.rewritten.length} nodes rewritten to the new form)` : ''}`);
   if (r.skipped.length) {
     lines.push(`  skipped:   ${r.skipped.length} node${r.skipped.length === 1 ? '' : 's'}`);

@@ -92,6 +92,13 @@ export interface QuantizeOptions {
   smoothQuant?: boolean | number;
   /** Static: equalize the channels of the activation between a Conv and a depthwise Conv (default true; exact in float). */
   equalize?: boolean;
+  /**
+   * Static: keep the nodes that lose the most in float until the outputs reach this cosine similarity with
+   * the float model's on the calibration samples (in (0, 1); e.g. 0.99).
+   */
+  accuracyTarget?: number;
+  /** Static, with an accuracy target: keep at most this many nodes in float (default: no limit). */
+  maxFloatNodes?: number;
 }
 
 /** Options with every default filled in and every combination checked. */
@@ -118,6 +125,8 @@ export interface ResolvedOptions {
   calibration: Required<Pick<CalibrationOptions, 'method' | 'percentile'>> & Omit<CalibrationOptions, 'method' | 'percentile'>;
   smoothQuantAlpha: number | null;
   equalize: boolean;
+  accuracyTarget: number | null;
+  maxFloatNodes: number | null;
 }
 
 const fail = (message: string): never => { throw new QuantizeError('invalid-options', message); };
@@ -151,7 +160,7 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
   if (o === null || typeof o !== 'object') fail('options must be an object');
   const known = new Set(['mode', 'format', 'weightType', 'activationType', 'perChannel', 'symmetricWeights', 'symmetricActivations',
     'reduceRange', 'opTypes', 'include', 'exclude', 'keepFirstLayer', 'keepLastLayer', 'blockSize', 'accuracyLevel', 'quantizeBias',
-    'calibration', 'smoothQuant', 'equalize']);
+    'calibration', 'smoothQuant', 'equalize', 'accuracyTarget', 'maxFloatNodes']);
   for (const k of Object.keys(o)) if (!known.has(k)) fail(`unknown option "${k}"`);
 
   const mode = o.mode === undefined ? 'dynamic' : oneOf(o.mode, MODES, 'mode');
@@ -231,6 +240,14 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
     if (o.smoothQuant !== undefined && o.smoothQuant !== false) fail('SmoothQuant applies to static quantization only (--mode static)');
     if (quantizeBias) fail('bias quantization applies to static quantization only (--mode static)');
     if (equalize) fail('channel equalization applies to static quantization only (--mode static)');
+    if (o.accuracyTarget !== undefined) fail('an accuracy target applies to static quantization only (--mode static): it compares outputs on the calibration samples');
+  }
+  if (o.accuracyTarget !== undefined && (typeof o.accuracyTarget !== 'number' || !(o.accuracyTarget > 0 && o.accuracyTarget < 1))) {
+    fail(`accuracy target is a cosine similarity between 0 and 1 (exclusive), e.g. 0.99; got ${JSON.stringify(o.accuracyTarget)}`);
+  }
+  if (o.maxFloatNodes !== undefined) {
+    if (o.accuracyTarget === undefined) fail('--max-float-nodes limits what --accuracy-target keeps in float; give --accuracy-target too');
+    if (typeof o.maxFloatNodes !== 'number' || !Number.isInteger(o.maxFloatNodes) || o.maxFloatNodes < 0) fail(`max float nodes must be a whole number >= 0; got ${JSON.stringify(o.maxFloatNodes)}`);
   }
   const calibration = resolveCalibration(o.calibration);
   let smoothQuantAlpha: number | null = null;
@@ -258,6 +275,7 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
     defaultOpTypes: o.opTypes === undefined,
     include, exclude, keepFirstLayer, keepLastLayer, blockSize: o.blockSize ?? 32, accuracyLevel: o.accuracyLevel ?? 4,
     quantizeBias: quantizeBias ?? mode === 'static', calibration, smoothQuantAlpha, equalize: equalize ?? mode === 'static',
+    accuracyTarget: o.accuracyTarget ?? null, maxFloatNodes: o.maxFloatNodes ?? null,
   };
 }
 

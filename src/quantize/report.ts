@@ -47,6 +47,32 @@ export interface CalibrationSummary {
   foldedIntoConv: string[];
 }
 
+/** What the accuracy target (--accuracy-target) did: the nodes it kept in float and the closeness it reached. */
+export interface FallbackSummary {
+  /** The cosine similarity asked for (quantized against float outputs, all float outputs joined). */
+  target: number;
+  /** Calibration samples the outputs were compared on. */
+  samples: number;
+  /** Cosine with every node quantized, and with the nodes below in float. */
+  cosineBefore: number;
+  cosineAfter: number;
+  met: boolean;
+  /** Nodes kept in float, in the order they were chosen. */
+  inFloat: string[];
+  /** The --max-float-nodes limit; null: none. */
+  maxNodes: number | null;
+  /** Models built and compared. */
+  evaluations: number;
+  /**
+   * The models compared: why (each group of activations measured on top of those kept, the best groups
+   * added while they helped, the noisiest of the others added until the target, then each of those
+   * given back to int8 if the target held without it), the activations and nodes in float, and the
+   * output cosine.
+   */
+  steps: { phase: 'measure' | 'greedy' | 'prefix' | 'prune'; tensors: number; nodes: number; cosine: number }[];
+  seconds: number;
+}
+
 /** One smoothed activation, for the report. */
 export interface SmoothedActivation {
   /** The activation's name. */
@@ -106,4 +132,6 @@ export interface QuantizeReport {
   notes: string[];
   /** Static quantization with SmoothQuant (--smooth-quant): what was smoothed and the gain. */
   smoothQuant?: SmoothQuantSummary;
+  /** Static quantization with an accuracy target (--accuracy-target): the nodes kept in float. */
+  accuracy?: FallbackSummary;
 }

@@ -1,6 +1,7 @@
 // Calibration on onnxruntime-node: the runner that executes the augmented model (a session created from
 // its path, with basic graph optimizations: exposed values stay graph outputs, and Conv + BatchNorm style
-// fusions would only change them by rounding), and the samples the options ask for (a data folder or
+// fusions would only change them by rounding; or with all of them, to measure a quantized model as it
+// will run), and the samples the options ask for (a data folder or
 // seeded random inputs).
 import * as ort from 'onnxruntime-node';
 import { valueInfo } from '../onnx/inspect';
@@ -21,10 +22,10 @@ export function inspectModelInputs(model: Model): ValueInfo[] {
 }
 
 export const ortCalibrationRunner: CalibrationRunner = {
-  async open(file) {
+  async open(file, options = {}) {
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'basic', logSeverityLevel: 3 });
+      session = await ort.InferenceSession.create(file, { graphOptimizationLevel: options.deployed ? 'all' : 'basic', logSeverityLevel: 3 });
     } catch (e) {
       throw new QuantizeError('unsupported-model', `onnxruntime cannot load the model prepared for calibration: ${firstLine((e as Error).message)}`);
     }

@@ -104,6 +104,8 @@ describe('onnxq quantize', () => {
     ['calibration data that does not fit the model', ['--mode', 'static', '--calib-data', path.join(__dirname, 'fixtures', 'npy')], /input "x" has shape \[batch, 64\] in the model, but the sample's is|is float in the model|a single \.npy file/],
     ['a calibration folder that does not exist', ['--mode', 'static', '--calib-data', '/nonexistent/calib'], /cannot read the calibration folder/],
     ['SmoothQuant without static', ['--smooth-quant', '0.6'], /SmoothQuant applies to static quantization only/],
+    ['an accuracy target without static', ['--accuracy-target', '0.99'], /accuracy target applies to static quantization only/],
+    ['a float-node limit without a target', ['--mode', 'static', '--calib-random', '2', '--max-float-nodes', '2'], /give --accuracy-target too/],
     ['QDQ format', ['--format', 'qdq'], /QOperator form only/],
     ['weight-only QDQ', ['--mode', 'weight-only', '--format', 'qdq'], /QDQ format is not available yet/],
     ['int4 in dynamic mode', ['--weight-type', 'int4'], /int4 weights exist only in weight-only mode/],
@@ -205,6 +207,24 @@ describe('onnxq quantize', () => {
     const text = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '4', '--calib-dims', 'batch=2', '--smooth-quant']);
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /SmoothQuant \(alpha 0\.5\) smoothed 3 activations .*output cosine vs float [0-9.]+ without, [0-9.]+ with \(4 calibration samples\)/);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it('static QDQ with --accuracy-target and --max-float-nodes: the comparison and the nodes kept in float in the report', async () => {
+    const out = path.join(tmp, 'mlp.target.onnx');
+    // A target above what int8 gives this model: the nodes that help most go to float, within the limit.
+    const res = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '6', '--calib-dims', 'batch=2', '--accuracy-target', '0.9999999', '--max-float-nodes', '1', '--json']);
+    assert.equal(res.status, 0, res.stderr);
+    const r = JSON.parse(res.stdout);
+    assert.deepEqual([r.accuracy.target, r.accuracy.samples, r.accuracy.maxNodes], [0.9999999, 6, 1]);
+    assert.ok(r.accuracy.cosineBefore < 0.9999999 && r.accuracy.inFloat.length <= 1, JSON.stringify(r.accuracy));
+    assert.equal(r.quantized.length + r.accuracy.inFloat.length, 3);
+    const text = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '6', '--calib-dims', 'batch=2', '--accuracy-target', '0.5']);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /accuracy: {2}output cosine [0-9.]+ -> [0-9.]+ on 6 calibration samples \(target 0\.5: met\), 0 nodes kept in float; 1 model compared/);
+    const bad = cli(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '2', '--accuracy-target', 'high']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--accuracy-target needs a number, got "high"/);
     assert.deepEqual(leftovers(), []);
   });
 

@@ -79,16 +79,18 @@ interface Case {
   classes?: boolean;
   /** Consecutive chunks of utterances with the recurrent state carried (Silero). */
   stateful?: boolean;
+  /** With an accuracy target: at most this many nodes may stay in float. */
+  maxFloat?: number;
 }
 
 const T = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
 const sr = new ort.Tensor('int64', BigInt64Array.of(16000n), []);
 const zeroState = () => T(new Float32Array(256), [2, 1, 128]);
 /**
- * The detector's stem and first two blocks stay in float (5 of its 62 Conv): their activations spread over
- * channels by up to 100:1 through hardswish, which one per-tensor int8 scale cannot hold (0.89 with all 62).
+ * The accuracy target the PP-OCRv4 cases ask for, on the calibration samples: 0.005 above the issue's 0.99,
+ * because the cosine on the calibration samples runs 0.002 to 0.004 above the one on other inputs.
  */
-const DET_STEM = ['p2o.Conv.0', 'p2o.Conv.1', 'p2o.Conv.2', 'p2o.Conv.3', 'p2o.Conv.4'];
+const PPOCR_TARGET = 0.995;
 
 const CASES: Case[] = [
   {
@@ -100,15 +102,30 @@ const CASES: Case[] = [
     feeds: (s) => ({ x: T(toRgbTensor(textLine(192, 48, s, { rotate180: s % 2 === 1, cjk: 0, fill: 0.9 })), [1, 3, 48, 192]) }),
   },
   {
-    rel: 'ppocr/ch_PP-OCRv4_det_infer.onnx', cosine: 0.99, fused: ['com.microsoft:QLinearConv'],
-    options: { calibration: { method: 'percentile' }, exclude: DET_STEM },
+    // Every Conv in int8: 0.896 (the stem's activations spread over channels by up to 100:1 through
+    // hardswish, which one per-tensor int8 scale cannot hold); reported, not a pass.
+    rel: 'ppocr/ch_PP-OCRv4_det_infer.onnx', label: 'every Conv in int8', cosine: 0.85, fused: ['com.microsoft:QLinearConv'],
+    options: { calibration: { method: 'percentile' } },
+    feeds: (s) => ({ x: T(toRgbTensor(textPage(128, 128, s), IMAGENET_MEAN, IMAGENET_STD), [1, 3, 128, 128]) }),
+  },
+  {
+    // The accuracy target finds the stem by itself (measured: 6 of 62 Conv in float, Conv.0-4 and Conv.6).
+    rel: 'ppocr/ch_PP-OCRv4_det_infer.onnx', label: `accuracy target ${PPOCR_TARGET}`, cosine: 0.99, fused: ['com.microsoft:QLinearConv'],
+    options: { calibration: { method: 'percentile' }, accuracyTarget: PPOCR_TARGET }, maxFloat: 16,
     feeds: (s) => ({ x: T(toRgbTensor(textPage(128, 128, s), IMAGENET_MEAN, IMAGENET_STD), [1, 3, 128, 128]) }),
   },
   {
     // Measured 0.971 with the defaults and 0.982 with percentile calibration: below the issue's 0.99
-    // (per-tensor int8 activations of PP-LCNetV3's hardswish blocks; see the report), asserted as measured.
+    // (per-tensor int8 activations of PP-LCNetV3's hardswish blocks lose 2-4 dB per block), asserted as measured.
     rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', cosine: 0.975, fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
     options: { calibration: { method: 'percentile' } },
+    feeds: (s) => ({ x: T(toRgbTensor(textLine(320, 48, s)), [1, 3, 48, 320]) }),
+  },
+  {
+    // No few layers carry the error (it is spread over the backbone): the accuracy target needs many in
+    // float (measured: 20 of its 51 Conv/MatMul, 0.995 on the calibration samples, 0.9915 on these).
+    rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', label: `accuracy target ${PPOCR_TARGET}`, cosine: 0.99, fused: ['com.microsoft:QLinearConv'],
+    options: { calibration: { method: 'percentile' }, accuracyTarget: PPOCR_TARGET },
     feeds: (s) => ({ x: T(toRgbTensor(textLine(320, 48, s)), [1, 3, 48, 320]) }),
   },
   {
@@ -127,6 +144,13 @@ const CASES: Case[] = [
   {
     // The hard case (STFT as Conv, power, log-mel): measured about 0.95; reported, not a pass.
     rel: 'openwakeword/melspectrogram.onnx', cosine: 0.9, fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
+    feeds: (s) => ({ input: T(speechSignal(1280 * 4, s), [1, 1280 * 4]) }),
+  },
+  {
+    // With the accuracy target: measured, 0.99 needs all three of its compute nodes (the STFT Convs and the
+    // mel MatMul) in float, so nothing is quantized and the report says so.
+    rel: 'openwakeword/melspectrogram.onnx', label: 'accuracy target 0.99', cosine: 0.99, fused: [],
+    options: { accuracyTarget: 0.99 },
     feeds: (s) => ({ input: T(speechSignal(1280 * 4, s), [1, 1280 * 4]) }),
   },
 ];
@@ -178,6 +202,12 @@ describe('static int8 accuracy on synthetic inputs like the training data (cosin
           }
           top1 = `, top-1 ${same}/${N}`;
           assert.ok(same >= 0.99 * N, `same top-1 on ${same} of ${N}`);
+        }
+        const acc = report.accuracy;
+        if (c.options?.accuracyTarget !== undefined) {
+          assert.ok(acc?.met, JSON.stringify(acc));
+          if (c.maxFloat !== undefined) assert.ok(acc!.inFloat.length <= c.maxFloat, `${acc!.inFloat.length} nodes in float: ${acc!.inFloat.join(', ')}`);
+          t.diagnostic(`accuracy target ${acc!.target}: cosine on ${acc!.samples} calibration samples ${acc!.cosineBefore} -> ${acc!.cosineAfter}, ${acc!.inFloat.length} nodes in float (${acc!.inFloat.join(', ')}), ${acc!.evaluations} models compared in ${acc!.seconds} s`);
         }
         const sq = report.smoothQuant?.comparison;
         if (sq) t.diagnostic(`SmoothQuant ${report.smoothQuant!.smoothed.length} activations; on ${sq.samples} calibration samples cosine ${sq.cosineWithout} -> ${sq.cosineWith}, SQNR ${sq.sqnrWithout} -> ${sq.sqnrWith} dB`);

@@ -332,6 +332,65 @@ describe('static QDQ: If branches, activation types, options', () => {
     assert.equal(nodesOf(fb.model, 'DequantizeLinear').filter((n) => init(fb.model, n.input![0])?.dtype === DataType.INT32).length, 0);
   });
 
+  it('accuracy target: the nodes around an activation one int8 scale cannot hold stay in float, and only those', async () => {
+    // conv1 scales channel 0 by 1000 and conv2 scales it back: between them one per-tensor scale leaves
+    // channels 1-3 a few steps, so the output loses them; conv0 and conv3 quantize well.
+    const rand = seededRandom(7);
+    const w = (o: number, i: number, k: number) => Float32Array.from({ length: o * i * k * k }, () => (rand() - 0.5) * 0.6);
+    const diag = (d: number[]) => { const a = new Float32Array(16); d.forEach((v, i) => { a[i * 5] = v; }); return a; };
+    const proto = makeModel({
+      opset: 17,
+      graph: {
+        name: 'outlier_channel',
+        node: [
+          node('Conv', ['x', 'w0'], ['c0'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, 'conv0'),
+          node('Relu', ['c0'], ['r0'], {}, 'relu0'),
+          node('Conv', ['r0', 'w1'], ['c1'], { kernel_shape: [1, 1] }, 'conv1'),
+          node('Conv', ['c1', 'w2'], ['c2'], { kernel_shape: [1, 1] }, 'conv2'),
+          node('Conv', ['c2', 'w3'], ['y'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, 'conv3'),
+        ],
+        initializer: [
+          tensor('w0', F, [4, 4, 3, 3], w(4, 4, 3)), tensor('w1', F, [4, 4, 1, 1], diag([1000, 1, 1, 1])),
+          tensor('w2', F, [4, 4, 1, 1], diag([0.001, 1, 1, 1])), tensor('w3', F, [4, 4, 3, 3], w(4, 4, 3)),
+        ],
+        input: [valueInfo('x', F, [1, 4, 8, 8])], output: [valueInfo('y', F, [1, 4, 8, 8])],
+      },
+    });
+    const feeds = (i: number) => uniform([1, 4, 8, 8], 700 + i);
+    const plain = await staticQuantize(proto, {}, feeds, 16);
+    const plainCos = await outputCosine(plain.fp32, plain.q, 16, (i) => feeds(100 + i));
+    assert.ok(plainCos < 0.99, `every node in int8: cosine ${plainCos}`);
+
+    const { fp32, q, report } = await staticQuantize(proto, { accuracyTarget: 0.999 }, feeds, 16);
+    const a = report.accuracy!;
+    assert.equal(a.target, 0.999);
+    assert.equal(a.samples, 16);
+    assert.ok(a.cosineBefore < 0.99, `before ${a.cosineBefore}`);
+    assert.ok(a.met && a.cosineAfter >= 0.999, JSON.stringify(a));
+    assert.deepEqual([...a.inFloat].sort(), ['conv1', 'conv2']);
+    assert.deepEqual(report.quantized, ['conv0', 'conv3']);
+    for (const name of ['conv1', 'conv2']) {
+      assert.match(report.skipped.find((s) => s.name === name)!.reason, /kept in float for the accuracy target 0\.999: it reads or writes an activation whose quantization costs accuracy/);
+    }
+    assert.equal(a.evaluations, a.steps.length + 1);
+    assert.ok(a.steps.every((s) => ['measure', 'greedy', 'prefix', 'prune'].includes(s.phase) && s.nodes > 0 && s.cosine <= 1));
+    assert.equal(typeof report.seconds.quantize, 'number');
+    const kept = await outputCosine(fp32, q, 16, (i) => feeds(100 + i));
+    assert.ok(kept >= 0.999, `on other inputs: cosine ${kept}`);
+
+    // A limit of one node cannot keep both: the target is not met and the report says why.
+    const limited = await staticQuantize(proto, { accuracyTarget: 0.999, maxFloatNodes: 1 }, feeds, 16);
+    assert.equal(limited.report.accuracy!.met, false);
+    assert.ok(limited.report.accuracy!.inFloat.length <= 1);
+    assert.equal(limited.report.accuracy!.maxNodes, 1);
+    assert.ok(limited.report.notes.some((n) => /accuracy target 0\.999 was not reached: .* \(at most 1 node in float by --max-float-nodes\)/.test(n)), limited.report.notes.join('\n'));
+
+    // A target already met: one comparison, nothing in float.
+    const easy = await staticQuantize(convModel({ channels: 4, size: 8, layers: 2, seed: 2 }), { accuracyTarget: 0.9 }, (i) => uniform([1, 4, 8, 8], 30 + i), 8);
+    assert.deepEqual([easy.report.accuracy!.inFloat, easy.report.accuracy!.evaluations, easy.report.accuracy!.met], [[], 1, true]);
+    assert.equal(easy.report.quantized.length, 2);
+  });
+
   it('random calibration is flagged in the report', async () => {
     const { report } = await staticQuantize(ffnModel({ hidden: 16, ffn: 32, seed: 1 }), {}, undefined, 3);
     assert.equal(report.calibration!.random, true);

@@ -26,7 +26,11 @@ export interface CalibrationSession {
 
 /** Opens a model file for calibration runs (src/runtime/calibration.ts: onnxruntime-node). */
 export interface CalibrationRunner {
-  open(file: string): Promise<CalibrationSession>;
+  /**
+   * `deployed`: with every graph optimization, as the model will run (Q/DQ fused into int8 kernels);
+   * otherwise basic optimizations only, so that the values asked for stay as the graph computes them.
+   */
+  open(file: string, options?: { deployed?: boolean }): Promise<CalibrationSession>;
 }
 
 /** A value to observe: its name and the graph that defines it. `key` identifies it in the results. */

@@ -37,6 +37,8 @@ export interface EmitResult {
   foldedActivations: string[];
   weightBytesBefore: number;
   weightBytesAfter: number;
+  /** Tensor key -> the name its readers read after the rewrite (the DequantizeLinear's output). */
+  dequantized: Map<string, string>;
 }
 
 type IntType = ActivationType | WeightType;
@@ -236,6 +238,7 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
   const descendants = (g: GraphInfo) => graphs.filter((x) => { for (let p: GraphInfo | undefined = x; p; p = p.parent) if (p === g) return true; return false; });
   const folded: string[] = [];
   let activations = 0;
+  const dequantized = new Map<string, string>();
   const renames: { graphs: GraphInfo[]; from: string; to: string; except: NodeProto }[] = [];
   for (const key of needed) {
     const t = plan.tensors.get(key);
@@ -272,6 +275,7 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
     const qNode = makeNode('QuantizeLinear', [qIn, scaleName, zpName], [qOut], {}, editor.uniqueName(`${t.name}_QuantizeLinear`), domainFor(actType));
     count('QuantizeLinear');
     const dqNode = dq([qOut, scaleName, zpName], dqOut, actType, null, t.name);
+    dequantized.set(key, dqOut);
     if (producer) { push(after, producer, qNode); push(after, producer, dqNode); } else { push(top, home.graph, qNode); push(top, home.graph, dqNode); }
     if (!isOutput) renames.push({ graphs: descendants(home), from: t.name, to: dqOut, except: qNode });
     for (const g of [...(readersIn.get(key) ?? [])].filter((x) => x !== home).sort((a, b) => a.depth - b.depth)) {
@@ -307,7 +311,7 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
   const weights = [...new Set([...weightCache.values()].map((w) => w.entry))];
   if (!nodes.length) notes.push(plan.skipped.length || skipped.length ? 'nothing was quantized: every candidate node was skipped (see skipped)' : `nothing was quantized: the model has no ${o.opTypes.join('/')} node`);
   return {
-    quantized, skipped, weights, emitted, notes, activations, foldedActivations: folded,
+    quantized, skipped, weights, emitted, notes, activations, foldedActivations: folded, dequantized,
     weightBytesBefore: weights.reduce((a, w) => a + w.bytesBefore, 0),
     weightBytesAfter: weights.reduce((a, w) => a + w.bytesAfter, 0),
   };

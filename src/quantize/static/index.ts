@@ -10,16 +10,18 @@ import * as path from 'node:path';
 import { Model } from '../../onnx/model';
 import type { TensorProto } from '../../onnx/proto';
 import { writeModel } from '../../onnx/write';
-import { cloneStructure, makeCalibrator, type CalibrationRunner, type Feeds, type FeedTensor } from '../calibrate/calibrator';
+import { cloneStructure, makeCalibrator, type CalibrationRunner, type Feeds, type FeedTensor, type TensorRange } from '../calibrate/calibrator';
 import { QuantizeError } from '../errors';
 import { ModelEditor } from '../graph';
 import { upgradeOpset } from '../opset';
 import type { ResolvedOptions } from '../options';
 import { removeUnused } from '../pass';
-import type { QuantizeReport, SmoothQuantSummary } from '../report';
+import type { FallbackSummary, QuantizeReport, SmoothQuantSummary } from '../report';
 import { ValueFactsIndex } from '../types';
+import { dequantizeValue, quantizeValue, quantRange } from '../math';
 import { activationParams, emitQdq, type ActivationParams } from './emit';
-import { planStatic } from './plan';
+import { keepWorstInFloat } from './fallback';
+import { planStatic, type QdqPlan } from './plan';
 import { opCounts, qdqToQOperator, type QOperatorResult } from './qoperator';
 import { equalizeDepthwise } from './equalize';
 import { foldIntoConv } from './prepare';
@@ -46,6 +48,27 @@ export interface StaticCalibration {
 }
 
 const round3 = (s: number) => Math.round(s * 1000) / 1000;
+/** Calibration samples the accuracy target compares outputs on (the first ones). */
+const ACCURACY_SAMPLES = 32;
+
+/** Scale and zero point of every calibrated tensor of `plan`, its range narrowed to what its readers tell apart. */
+function paramsFromRanges(plan: QdqPlan, ranges: Map<string, TensorRange>, o: ResolvedOptions): { params: Map<string, ActivationParams>; clamped: number } {
+  const params = new Map<string, ActivationParams>();
+  let clamped = 0;
+  for (const [key, r] of ranges) {
+    const t = plan.tensors.get(key);
+    if (!t) continue;
+    let range = r;
+    const c = t.clamp;
+    if (c && (r.min < c.min || r.max > c.max)) {
+      range = { min: Math.max(r.min, c.min), max: Math.min(r.max, c.max) };
+      if (range.min > range.max) range = r;
+      else clamped++;
+    }
+    params.set(key, activationParams(range, o.activationType, o.symmetricActivations));
+  }
+  return { params, clamped };
+}
 
 export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: StaticCalibration): Promise<{ model: Model; report: QuantizeReport }> {
   const externals = new Map<TensorProto, NonNullable<ReturnType<Model['externalOf']>>>();
@@ -97,29 +120,55 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   }
   seconds.calibrate = round3((performance.now() - t) / 1000);
 
-  // 4. Emit.
+  // 4. Emit. With an accuracy target, copies of the prepared model are emitted and compared with it first,
+  // until enough of the worst nodes are in float; then the model itself is emitted with those in float.
   t = performance.now();
-  const params = new Map<string, ActivationParams>();
-  let clamped = 0;
-  for (const [key, r] of ranges) {
-    const c = plan.tensors.get(key)?.clamp;
-    let range = r;
-    if (c && (r.min < c.min || r.max > c.max)) {
-      range = { min: Math.max(r.min, c.min), max: Math.min(r.max, c.max) };
-      if (range.min > range.max) range = r;
-      else clamped++;
-    }
-    params.set(key, activationParams(range, o.activationType, o.symmetricActivations));
+  const emit = (m: Model, inFloat: string[]) => {
+    const ed = m === fresh && !inFloat.length ? editor2 : new ModelEditor(m);
+    const p = m === fresh && !inFloat.length ? plan : planStatic(m, ed, { ...o, exclude: [...o.exclude, ...inFloat] });
+    const { params, clamped } = paramsFromRanges(p, ranges, o);
+    const r = emitQdq(m, ed, p, params, o);
+    return { model: new Model(m.proto, m.source, externals), plan: p, result: r, clamped };
+  };
+  let accuracy: FallbackSummary | undefined;
+  let inFloat: string[] = [];
+  if (o.accuracyTarget !== null && targets.length) {
+    const prepared = cloneStructure(fresh.proto);
+    const fullParams = paramsFromRanges(plan, ranges, o).params;
+    const actRange = quantRange(o.activationType, { symmetric: o.symmetricActivations });
+    const compareOn: Feeds[] = [];
+    for await (const f of cal.feeds(fresh)) { if (compareOn.length >= Math.min(ACCURACY_SAMPLES, samples)) break; compareOn.push(f); }
+    const outcome = await keepWorstInFloat({
+      reference: new Model(prepared, fresh.source, externals), externals,
+      build: (extra) => emit(new Model(cloneStructure(prepared), fresh.source, externals), extra),
+      quantizer: (key) => {
+        const p = fullParams.get(key);
+        if (!p) return undefined;
+        return (v: number) => dequantizeValue(quantizeValue(v, p.scale, p.zeroPoint, actRange), p.scale, p.zeroPoint);
+      },
+      target: o.accuracyTarget, maxNodes: o.maxFloatNodes ?? Number.POSITIVE_INFINITY,
+      samples: compareOn, runner: cal.runner, workDir: cal.workDir, signal: cal.signal,
+    });
+    inFloat = outcome.inFloat;
+    accuracy = { ...outcome.summary, seconds: round3((performance.now() - t) / 1000) };
   }
-  const result = emitQdq(fresh, editor2, plan, params, o);
+  const final = emit(fresh, inFloat);
+  const { result, clamped } = final;
+  const finalPlan = final.plan;
+  if (accuracy) {
+    const chosen = new Set(accuracy.inFloat);
+    for (const sk of finalPlan.skipped) {
+      if (chosen.has(sk.name)) sk.reason = `kept in float for the accuracy target ${accuracy.target}: it reads or writes an activation whose quantization costs accuracy (output cosine ${accuracy.cosineBefore} with every node quantized, ${accuracy.cosineAfter} with these ${accuracy.inFloat.length} nodes in float)`;
+    }
+  }
   let qop: QOperatorResult | null = null;
   if (o.format === 'qoperator') {
     const m = new Model(fresh.proto, fresh.source, externals);
     qop = qdqToQOperator(m, new ModelEditor(m));
     const counts = opCounts(new Model(fresh.proto, fresh.source, externals));
-    const emitted: Record<string, number> = {};
-    for (const [k, n] of Object.entries(counts)) if (/^(com\.microsoft:)?(QLinear|QGemm|QuantizeLinear|DequantizeLinear)/.test(k)) emitted[k.replace(/^com\.microsoft:/, '')] = n;
-    result.emitted = emitted;
+    const emittedOps: Record<string, number> = {};
+    for (const [k, n] of Object.entries(counts)) if (/^(com\.microsoft:)?(QLinear|QGemm|QuantizeLinear|DequantizeLinear)/.test(k)) emittedOps[k.replace(/^com\.microsoft:/, '')] = n;
+    result.emitted = emittedOps;
   }
   seconds.quantize = round3((performance.now() - t) / 1000);
   fresh = new Model(fresh.proto, fresh.source, externals);
@@ -136,7 +185,7 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     }
   }
 
-  const notes = [...plan.notes, ...result.notes];
+  const notes = [...finalPlan.notes, ...result.notes];
   if (qop) {
     const conv = Object.entries(qop.converted).map(([k, n]) => `${n} ${k}`).join(', ');
     notes.push(conv ? `QOperator form: ${conv}` : 'QOperator form: no DequantizeLinear -> op -> QuantizeLinear pattern to convert');
@@ -156,6 +205,9 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
       ? `SmoothQuant (alpha ${o.smoothQuantAlpha}) smoothed ${sq.smoothed.length} activation${sq.smoothed.length === 1 ? '' : 's'} (1/s folded into the producer for ${folded}, a Mul inserted for ${sq.smoothed.length - folded})${smooth?.comparison ? `: output cosine vs float ${smooth.comparison.cosineWithout} without, ${smooth.comparison.cosineWith} with (${smooth.comparison.samples} calibration samples)` : ''}`
       : 'SmoothQuant found no activation read only by MatMul/Gemm/1x1 Conv nodes with constant weights: nothing was smoothed');
   }
+  if (accuracy && !accuracy.met) {
+    notes.push(`the accuracy target ${accuracy.target} was not reached: the outputs' cosine with the float model is ${accuracy.cosineAfter} with ${accuracy.inFloat.length} node${accuracy.inFloat.length === 1 ? '' : 's'} in float (${accuracy.maxNodes !== null ? `at most ${accuracy.maxNodes} node${accuracy.maxNodes === 1 ? '' : 's'} in float by --max-float-nodes` : 'every activation that loses to quantization was tried in float'}); 16-bit activations (--activation-type uint16) or better calibration data may help`);
+  }
   if (unreached.length) notes.push(`${unreached.length} activation${unreached.length === 1 ? '' : 's'} never ran on the calibration data (If branches not taken); the nodes that read them stay in float`);
   seconds = { ...seconds };
   const report: QuantizeReport = {
@@ -163,7 +215,7 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     perChannel: o.perChannel, symmetricWeights: o.symmetricWeights, reduceRange: o.reduceRange, blockSize: null, accuracyLevel: null,
     opTypes: o.opTypes, sizeBefore: model.source.fileBytes, sizeAfter: 0,
     weightBytesBefore: result.weightBytesBefore, weightBytesAfter: result.weightBytesAfter,
-    quantized: result.quantized, emitted: result.emitted, skipped: [...plan.skipped, ...result.skipped], weights: result.weights,
+    quantized: result.quantized, emitted: result.emitted, skipped: [...finalPlan.skipped, ...result.skipped], weights: result.weights,
     calibration: {
       method: o.calibration.method, percentile: o.calibration.method === 'percentile' ? o.calibration.percentile : null,
       samples, random: cal.random, source: cal.source, tensors: targets.length - unreached.length, unreached,
@@ -171,6 +223,7 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     },
     seconds, opsetUpgrade, notes,
     ...(smooth ? { smoothQuant: smooth } : {}),
+    ...(accuracy ? { accuracy } : {}),
   };
   return { model: fresh, report };
 }

@@ -18,7 +18,12 @@ import { qdqQuantizersFor } from '../registry';
 import type { SkippedNode } from '../report';
 import { ValueFactsIndex } from '../types';
 
-export interface PlannedNode { node: NodeProto; graph: GraphInfo; mark: QdqMark; label: string }
+export interface PlannedNode {
+  node: NodeProto; graph: GraphInfo; mark: QdqMark; label: string;
+  /** Keys of the root tensors it reads and writes (set by the plan; the emitter renames the node's inputs). */
+  reads?: string[];
+  writes?: string[];
+}
 
 export interface PlannedTensor {
   key: string;
@@ -192,6 +197,12 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
     for (const i of mark.activations) addTensor(n.input![i], info);
     for (const i of mark.outputs) if (n.output?.[i] && facts.isFloat(n.output[i], info)) addOutput(n.output[i], n, info);
     kept.push(c);
+  }
+  for (const c of kept) {
+    if (c.mark.kind === 'passthrough') continue;
+    c.reads = c.mark.activations.map((i) => rootKey(keyOf(c.node.input![i], c.graph)));
+    const outs = new Set(c.mark.outputs.map((i) => c.node.output?.[i]).filter(Boolean));
+    c.writes = [...tensors.values()].filter((t) => t.home === c.graph && (outs.has(t.name) || (t.fold && outs.has(t.fold.from)))).map((t) => rootKey(t.key));
   }
 
   // 3. Ranges the readers make narrower.
