@@ -210,6 +210,7 @@ function neighbours(m: Model): Map<string, Set<string>> {
     out.get(a)!.add(b); out.get(b)!.add(a);
   };
   for (const start of nodes) {
+    if (!layer(start.op_type)) continue;
     const from = nodeLabel(start);
     const seen = new Set<typeof start>();
     const stack = [...(start.output ?? []).flatMap((o) => readers.get(o) ?? [])];
@@ -217,8 +218,8 @@ function neighbours(m: Model): Map<string, Set<string>> {
       const n = stack.pop()!;
       if (seen.has(n)) continue;
       seen.add(n);
-      if (layer(n.op_type) || seen.size > 256) { link(from, nodeLabel(n)); continue; }
-      link(from, nodeLabel(n));
+      if (layer(n.op_type)) { link(from, nodeLabel(n)); continue; }
+      if (seen.size > 256) break; // a long run of ops between two layers: near enough for this use
       for (const o of n.output ?? []) stack.push(...(readers.get(o) ?? []));
     }
   }
