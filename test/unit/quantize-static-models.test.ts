@@ -87,10 +87,11 @@ const T = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data
 const sr = new ort.Tensor('int64', BigInt64Array.of(16000n), []);
 const zeroState = () => T(new Float32Array(256), [2, 1, 128]);
 /**
- * The accuracy target the PP-OCRv4 cases ask for, on the calibration samples: 0.005 above the issue's 0.99,
+ * The accuracy targets the PP-OCRv4 cases ask for, on the calibration samples: above the issue's 0.99,
  * because the cosine on the calibration samples runs 0.002 to 0.004 above the one on other inputs.
  */
-const PPOCR_TARGET = 0.995;
+const DET_TARGET = 0.995;
+const REC_TARGET = 0.996;
 
 const CASES: Case[] = [
   {
@@ -109,9 +110,10 @@ const CASES: Case[] = [
     feeds: (s) => ({ x: T(toRgbTensor(textPage(128, 128, s), IMAGENET_MEAN, IMAGENET_STD), [1, 3, 128, 128]) }),
   },
   {
-    // The accuracy target finds the stem by itself (measured: 6 of 62 Conv in float, Conv.0-4 and Conv.6).
-    rel: 'ppocr/ch_PP-OCRv4_det_infer.onnx', label: `accuracy target ${PPOCR_TARGET}`, cosine: 0.99, fused: ['com.microsoft:QLinearConv'],
-    options: { calibration: { method: 'percentile' }, accuracyTarget: PPOCR_TARGET }, maxFloat: 16,
+    // The accuracy target finds the stem by itself (measured: 6 of 62 Conv in float, Conv.0-4 and Conv.6;
+    // 0.9953 on the calibration samples, 0.9935 on these).
+    rel: 'ppocr/ch_PP-OCRv4_det_infer.onnx', label: `accuracy target ${DET_TARGET}`, cosine: 0.99, fused: ['com.microsoft:QLinearConv'],
+    options: { calibration: { method: 'percentile' }, accuracyTarget: DET_TARGET }, maxFloat: 16,
     feeds: (s) => ({ x: T(toRgbTensor(textPage(128, 128, s), IMAGENET_MEAN, IMAGENET_STD), [1, 3, 128, 128]) }),
   },
   {
@@ -123,9 +125,9 @@ const CASES: Case[] = [
   },
   {
     // No few layers carry the error (it is spread over the backbone): the accuracy target needs many in
-    // float (measured: 20 of its 51 Conv/MatMul, 0.995 on the calibration samples, 0.9915 on these).
-    rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', label: `accuracy target ${PPOCR_TARGET}`, cosine: 0.99, fused: ['com.microsoft:QLinearConv'],
-    options: { calibration: { method: 'percentile' }, accuracyTarget: PPOCR_TARGET },
+    // float (measured: 26 of its 51 Conv/MatMul; 0.9961 on the calibration samples, 0.9933 on these).
+    rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', label: `accuracy target ${REC_TARGET}`, cosine: 0.99, fused: ['com.microsoft:QLinearConv'],
+    options: { calibration: { method: 'percentile' }, accuracyTarget: REC_TARGET }, maxFloat: 34,
     feeds: (s) => ({ x: T(toRgbTensor(textLine(320, 48, s)), [1, 3, 48, 320]) }),
   },
   {
