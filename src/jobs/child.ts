@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatBytes } from '../onnx/format';
 import { inspectModel } from '../onnx/inspect';
+import { quantizeFile, resolveOptions } from '../quantize/index';
 import { warmUpDecoder } from '../onnx/load';
 import { assertNever } from '../protocol/common';
 import {
@@ -17,6 +18,7 @@ import {
   type JobProgressMessage,
   type JobRequest,
   type OpenModelRequest,
+  type QuantizeRequest,
   type WeightDetailRequest,
   type WeightStatsRequest,
 } from '../protocol/jobs';
@@ -83,6 +85,30 @@ async function runWeightDetail(request: WeightDetailRequest): Promise<void> {
   send({ type: 'result', id: request.id, kind: 'weightDetail', result: weightDetailData(model, request.weight, request.bins) });
 }
 
+/**
+ * Quantizes into a new file. onnxruntime (calibration runs, the check of the result) is loaded here only,
+ * so the editor's job process never pays for it.
+ */
+async function runQuantize(request: QuantizeRequest): Promise<void> {
+  const options = resolveOptions(request.options); // bad options fail before onnxruntime loads
+  const name = path.basename(request.path);
+  progress(request.id, 'quantizing', `Quantizing ${name}`, 0);
+  const { checkSession } = await import('../runtime/check.js');
+  let calibration;
+  if (options.mode === 'static') {
+    const { calibrationFor } = await import('../runtime/calibration.js');
+    const samples = options.calibration.randomSamples ?? options.calibration.maxSamples;
+    calibration = {
+      ...calibrationFor(options, { dims: request.calibrationDims }),
+      onSample: (done: number) => progress(request.id, 'calibrating', `Calibrating ${name}: sample ${done}${samples ? ` of ${samples}` : ''}`, samples ? Math.min(1, done / samples) : undefined),
+      onComparison: (done: number) => progress(request.id, 'comparing', `Comparing with the float model (accuracy target ${options.accuracyTarget}): model ${done}`),
+    };
+  }
+  const report = await quantizeFile(request.path, request.output, request.options, { verify: checkSession, calibration });
+  progress(request.id, 'finishing', `Quantized ${name}: ${report.quantized.length} nodes`, 1);
+  send({ type: 'result', id: request.id, kind: 'quantize', result: report });
+}
+
 async function handle(request: JobRequest): Promise<void> {
   try {
     switch (request.type) {
@@ -100,6 +126,9 @@ async function handle(request: JobRequest): Promise<void> {
         return;
       case 'weightDetail':
         await runWeightDetail(request);
+        return;
+      case 'quantize':
+        await runQuantize(request);
         return;
       default:
         assertNever(request, 'job request');

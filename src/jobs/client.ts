@@ -72,6 +72,8 @@ interface Worker {
   ready: boolean;
   stderrTail: string[];
   pending: Set<Pending>;
+  /** Settles when the process has exited (and been reaped). */
+  exited: Promise<void>;
 }
 
 const STDERR_LINES = 20;
@@ -83,6 +85,8 @@ export class JobClient {
   private nextId = 1;
   private idleTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** Processes killed or shut down that have not exited yet. */
+  private readonly ending = new Set<Worker>();
 
   constructor(options: JobClientOptions) {
     this.options = {
@@ -111,6 +115,22 @@ export class JobClient {
   /** Every weight of a model with statistics. */
   weightStats(params: JobParams<'weightStats'>, options?: JobCallOptions): Promise<JobResults['weightStats']> {
     return this.request('weightStats', params, options);
+  }
+
+  /**
+   * Resolves when every process this client killed or shut down has exited: then what they left behind
+   * (src/jobs/staleTemps.ts) can be told from what live processes use.
+   */
+  async stopped(): Promise<void> {
+    const ending = [...this.ending];
+    // Killed processes are unref'd (they must not hold this process open); a caller who waits for them does.
+    for (const w of ending) w.proc.ref();
+    await Promise.all(ending.map((w) => w.exited));
+  }
+
+  /** Quantize a model into a new file; resolves with the report. */
+  quantize(params: JobParams<'quantize'>, options?: JobCallOptions): Promise<JobResults['quantize']> {
+    return this.request('quantize', params, options);
   }
 
   /** One weight's histogram and per-channel ranges. */
@@ -224,7 +244,7 @@ export class JobClient {
       env,
       cwd: path.dirname(childPath),
     });
-    const worker: Worker = { proc, ending: false, ready: false, stderrTail: [], pending: new Set() };
+    const worker: Worker = { proc, ending: false, ready: false, stderrTail: [], pending: new Set(), exited: new Promise((resolve) => proc.once('exit', () => resolve())) };
     this.worker = worker;
     this.log('info', `Started the ONNX job process (pid ${proc.pid ?? '?'}).`);
 
@@ -365,6 +385,8 @@ export class JobClient {
 
   private end(worker: Worker, signal: NodeJS.Signals): void {
     worker.ending = true;
+    this.ending.add(worker);
+    void worker.exited.then(() => this.ending.delete(worker));
     ref(worker.proc, false);
     if (worker.proc.exitCode === null && worker.proc.signalCode === null) {
       try {
@@ -428,6 +450,8 @@ function describe(kind: JobKind, params: object): string {
       return `computing weight statistics of ${path.basename((params as JobParams<'weightStats'>).path)}`;
     case 'weightDetail':
       return `computing the histogram of weight ${(params as JobParams<'weightDetail'>).weight} in ${path.basename((params as JobParams<'weightDetail'>).path)}`;
+    case 'quantize':
+      return `quantizing ${path.basename((params as JobParams<'quantize'>).path)}`;
     default:
       return assertNever(kind, 'job kind');
   }

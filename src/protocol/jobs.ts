@@ -5,13 +5,15 @@
 // reply for it (a result or a typed error). Cancellation does not travel as a message: the parent kills
 // the child (SIGKILL) and forks a fresh one for the next request.
 import type { InspectReport } from '../onnx/report';
+import type { QuantizeOptions } from '../quantize/options';
+import type { QuantizeReport } from '../quantize/report';
 import type { ErrorData } from './common';
 import type { GraphData, WeightDetail, WeightSummary } from './graph';
 
 export type { ErrorData } from './common';
 
 /** Bumped when a message changes shape; the child reports it in `ready`. */
-export const JOB_PROTOCOL_VERSION = 2;
+export const JOB_PROTOCOL_VERSION = 3;
 
 // ---------------------------------------------------------------------------------------------------
 // Parent -> child
@@ -69,7 +71,23 @@ export interface WeightDetailRequest {
   bins: number;
 }
 
-export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest;
+/**
+ * Quantize a model into a new file (`quantizeFile` of the core; every result is loaded in onnxruntime
+ * before it is moved into place). Static quantization calibrates on `options.calibration` (a data folder
+ * or seeded random samples). Runs in a job process of its own, so the editor's requests do not wait.
+ */
+export interface QuantizeRequest {
+  type: 'quantize';
+  id: number;
+  path: string;
+  /** Absolute path of the new model (never the source). */
+  output: string;
+  options: QuantizeOptions;
+  /** Sizes of symbolic input dims for random calibration samples, by dim name or `input:axis`. */
+  calibrationDims?: Record<string, number>;
+}
+
+export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest;
 export type JobKind = JobRequest['type'];
 /** The fields of a request other than `type` and `id`. */
 export type JobParams<K extends JobKind> = Omit<Extract<JobRequest, { type: K }>, 'type' | 'id'>;
@@ -80,6 +98,7 @@ export interface JobResults {
   graph: GraphData;
   weightStats: WeightSummary[];
   weightDetail: WeightDetail;
+  quantize: QuantizeReport;
 }
 
 export interface OpenModelResult {
@@ -101,7 +120,7 @@ export interface ChildReadyMessage {
   node: string;
 }
 
-export type JobStage = 'reading' | 'statistics' | 'finishing';
+export type JobStage = 'reading' | 'statistics' | 'calibrating' | 'comparing' | 'quantizing' | 'finishing';
 
 export interface JobProgressMessage {
   type: 'progress';
@@ -175,6 +194,10 @@ export function isJobRequest(value: unknown): value is JobRequest {
       return typeof v.graph === 'string';
     case 'weightDetail':
       return typeof (value as { weight?: unknown }).weight === 'number' && typeof v.bins === 'number';
+    case 'quantize': {
+      const q = value as { output?: unknown; options?: unknown };
+      return typeof q.output === 'string' && typeof q.options === 'object' && q.options !== null;
+    }
     default:
       return false;
   }

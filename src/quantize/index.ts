@@ -14,6 +14,7 @@ import { assertAvailable, resolveOptions, type QuantizeOptions, type ResolvedOpt
 import { runPass } from './pass';
 import type { QuantizeReport } from './report';
 import { quantizeStatic, type StaticCalibration } from './static/index';
+import { makeTempDir } from './tempDir';
 
 export { QuantizeError } from './errors';
 export { resolveOptions, assertAvailable, type QuantizeOptions, type ResolvedOptions } from './options';
@@ -109,7 +110,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
       throw new QuantizeError('invalid-options', `the output's external data file ${finalData} is the one the input model reads its weights from; choose another output name`);
     }
   }
-  const tmpDir = fs.mkdtempSync(path.join(outDir, '.onnxq-'));
+  const tmpDir = makeTempDir('output', outDir, true);
   try {
     t = performance.now();
     const tmpFile = path.join(tmpDir, path.basename(output));

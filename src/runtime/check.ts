@@ -2,10 +2,10 @@
 // path (onnxruntime loads from a path at about 1.25x the file size, from a buffer at 2.5x). Optionally
 // dumps the optimized graph to see which fusions onnxruntime applied.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../onnx/load';
+import { makeTempDir } from '../quantize/tempDir';
 
 export class SessionCheckError extends Error {
   constructor(message: string, readonly file: string) {
@@ -35,7 +35,7 @@ function firstLine(s: string): string {
  * optimization "all": shows whether e.g. DynamicQuantizeMatMul or MatMulNBits kernels were chosen.
  */
 export async function optimizedOpCounts(file: string): Promise<Record<string, number>> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-opt-'));
+  const dir = makeTempDir('opt');
   try {
     const out = path.join(dir, 'optimized.onnx');
     const session = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', optimizedModelFilePath: out, logSeverityLevel: 3 });

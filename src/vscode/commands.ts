@@ -3,13 +3,16 @@
 //   onnxqs.inspectModel  read a model in the background (progress, cancellable) and show its summary as
 //                        an untitled Markdown document; resolves with the InspectReport (undefined when
 //                        cancelled or failed: failures are shown to the user and logged)
+//   onnxqs.quantizeModel quantize a model into a new file (quantizeCommand.ts)
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCancelled, toErrorData } from '../jobs/errors';
 import type { InspectReport } from '../onnx/report';
 import { hintFor } from './errorHints';
+import { withJobProgress } from './jobProgress';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';
 import { openReportMarkdown } from './reportDocument';
+import { QUANTIZE_MODEL_COMMAND, quantizeModelCommand, type QuantizeCommandArgs } from './quantizeCommand';
 import type { Services } from './services';
 import { inspectSettings } from './settings';
 
@@ -20,7 +23,17 @@ export function registerCommands(services: Services): vscode.Disposable {
   return vscode.Disposable.from(
     vscode.commands.registerCommand(OPEN_MODEL_COMMAND, (uri?: unknown, selection?: unknown) => openModel(services, uri, selection)),
     vscode.commands.registerCommand(INSPECT_MODEL_COMMAND, (uri?: unknown, selection?: unknown) => inspectModels(services, uri, selection)),
+    vscode.commands.registerCommand(QUANTIZE_MODEL_COMMAND, async (uri?: unknown, second?: unknown) => {
+      // From a context menu the second argument is the selection; from code, what to do.
+      const args = isQuantizeArgs(second) ? second : undefined;
+      const [target] = await resolveTargets(uri, args ? undefined : second, 'Quantize Model');
+      return quantizeModelCommand(services, target, args);
+    }),
   );
+}
+
+function isQuantizeArgs(value: unknown): value is QuantizeCommandArgs {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { options?: unknown }).options === 'object';
 }
 
 async function openModel(services: Services, uri: unknown, selection: unknown): Promise<void> {
@@ -52,21 +65,7 @@ async function inspectModel(services: Services, uri: vscode.Uri): Promise<Inspec
   const { largest, bins } = inspectSettings(uri);
   let report: InspectReport;
   try {
-    report = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Reading ${name}`, cancellable: true },
-      async (progress, token) => {
-        const abort = new AbortController();
-        const subscription = token.onCancellationRequested(() => abort.abort());
-        try {
-          return await services.jobs.inspect(
-            { path: uri.fsPath, largest, stats: true, bins },
-            { signal: abort.signal, onProgress: (p) => progress.report({ message: p.message }) },
-          );
-        } finally {
-          subscription.dispose();
-        }
-      },
-    );
+    report = await withJobProgress(`Reading ${name}`, (call) => services.jobs.inspect({ path: uri.fsPath, largest, stats: true, bins }, call));
   } catch (err) {
     if (isCancelled(err)) {
       services.log.info(`Inspecting ${uri.fsPath} was cancelled.`);

@@ -31,3 +31,19 @@ const FALLBACK = 'Details are in the "ONNX Quantization Studio" output. Fix the 
 export function hintFor(error: ErrorData): string {
   return HINTS[error.code] ?? FALLBACK;
 }
+
+/** The same for a failed quantization: nothing was written, and what to change. */
+const QUANTIZE_HINTS: Record<string, string> = {
+  // The quantizer's QuantizeError codes: the message already names the option and what to use instead.
+  'invalid-options': 'Nothing was written; run Quantize Model again with other options.',
+  'not-available': 'Nothing was written; run Quantize Model again with another mode or format.',
+  'unsupported-model': 'Nothing was written. Leave the nodes it names out, or try another mode.',
+  'calibration-data':
+    'Nothing was written. Calibration samples must match the model\'s inputs (names, types, shapes): .npz files with arrays named after the inputs, .npy or .pb files for one-input models, or test_data_set_*/input_*.pb folders.',
+  crashed: 'The quantization process stopped unexpectedly (possibly out of memory); nothing was written. Details are in the "ONNX Quantization Studio" output.',
+  'spawn-failed': 'The background process could not start. Reinstall or rebuild the extension; details are in the "ONNX Quantization Studio" output.',
+};
+
+export function quantizeHintFor(error: ErrorData): string {
+  return QUANTIZE_HINTS[error.code] ?? (error.code in HINTS && !['cancelled', 'timeout', 'disposed'].includes(error.code) ? HINTS[error.code] : 'Nothing was written; details are in the "ONNX Quantization Studio" output.');
+}

@@ -1,4 +1,4 @@
-// The long-lived objects the providers and commands share: the log, the job process client, the test
+// The long-lived objects the providers and commands share: the log, the job process clients, the test
 // hooks. Owned (and disposed) by the extension context.
 import * as vscode from 'vscode';
 import { JobClient } from '../jobs/client';
@@ -10,28 +10,17 @@ export const OUTPUT_CHANNEL_NAME = 'ONNX Quantization Studio';
 export class Services extends Disposable {
   readonly log: vscode.LogOutputChannel;
   readonly jobs: JobClient;
+  /** Quantization runs in a job process of its own: minutes long, cancelled by killing it, and the editor's requests do not queue behind it. */
+  readonly quantizer: JobClient;
   readonly hooks = new TestHooks();
 
   constructor(readonly extensionUri: vscode.Uri) {
     super();
     this.log = this.register(vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
     const log = this.log;
-    this.jobs = new JobClient({
-      childPath: vscode.Uri.joinPath(extensionUri, 'dist', 'jobChild.js').fsPath,
-      log: (level, message) => {
-        switch (level) {
-          case 'info':
-            log.info(message);
-            return;
-          case 'warn':
-            log.warn(message);
-            return;
-          case 'error':
-            log.error(message);
-            return;
-        }
-      },
-    });
-    this.register(this.jobs);
+    const childPath = vscode.Uri.joinPath(extensionUri, 'dist', 'jobChild.js').fsPath;
+    const toLog = (level: 'info' | 'warn' | 'error', message: string) => log[level](message);
+    this.jobs = this.register(new JobClient({ childPath, log: toLog }));
+    this.quantizer = this.register(new JobClient({ childPath, log: toLog, defaultTimeoutMs: 0, idleShutdownMs: 30_000 }));
   }
 }

@@ -2,7 +2,7 @@
 // UI test: the real workbench (code-server 4.100.3 in headless chromium, driven by playwright-core).
 // Opens the sample model (and PP-OCRv4 rec from the shared models, when there) through Quick Open, drives
 // the custom editor's webview with mouse and keyboard (tabs, node selection with the arrow keys, find,
-// the weights table), and saves screenshots of the graph, the side panel and the weights view in a light
+// the weights table), quantizes the sample through the Quantize Model… prompts, and saves screenshots of the graph, the side panel and the weights view in a light
 // and a dark theme to test-results/screenshots/ (look at them).
 //   node test/integration/ui.mjs        (needs scripts/setup-test-env.sh and `npm run build`)
 // or through the driver: node test/harness/driver.mjs --ui=test/integration/ui.mjs FOLDER
@@ -175,6 +175,22 @@ export async function run(ctx) {
     check(weight.name === 'Parameter87' && weight.bars === 64 && weight.channels === 1, `weights view: ${JSON.stringify(weight)}`);
   });
 
+  await ctx.test('Quantize Model… from the palette: pick Dynamic int8, accept the suggested file, the report opens', async () => {
+    await palette(page, 'ONNX: Quantize Model…');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dynamic int8' }).first().click({ timeout: 15000 });
+    // The save dialog (code-server's simple file dialog) suggests mnist-8.int8.onnx beside the source.
+    const input = page.locator('.quick-input-widget input');
+    await page.waitForFunction(() => /mnist-8\.int8\.onnx$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''), null, { timeout: 15000 });
+    ctx.log(`save dialog suggests: ${await input.inputValue()}`);
+    await page.keyboard.press('Enter');
+    await page.locator('.notification-list-item', { hasText: /Quantized mnist-8\.onnx into mnist-8\.int8\.onnx: \d+ nodes?, [0-9.]+x the size/ }).waitFor({ timeout: 60000 });
+    await page.locator('.view-lines', { hasText: 'Quantized: mnist-8.int8.onnx' }).first().waitFor({ timeout: 30000 });
+    await ctx.screenshot('quantize-report-light');
+    // Back to the model for the tests that follow.
+    await page.locator('.tabs-container .tab', { hasText: /^mnist-8\.onnx/ }).first().click();
+    await ctx.webview().locator('canvas.graph-canvas').waitFor({ state: 'visible', timeout: 30000 });
+  });
+
   await ctx.test('find (Ctrl+F) highlights matches and steps through them', async () => {
     const view = ctx.webview();
     await view.locator('canvas.graph-canvas').focus();
@@ -239,6 +255,7 @@ export async function run(ctx) {
     await page.waitForTimeout(500);
     await ctx.screenshot(dark ? 'garbage-light' : 'garbage-dark');
   });
+
 }
 
 // ---- run directly ----------------------------------------------------------------------------

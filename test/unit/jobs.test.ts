@@ -6,7 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobClient, JobError } from '../../src/jobs/client';
+import { removeStaleTemps } from '../../src/jobs/staleTemps';
 import { reportToMarkdown } from '../../src/vscode/reportMarkdown';
+import { quantizeHintFor } from '../../src/vscode/errorHints';
+import { defaultOutput } from '../../src/vscode/outputPath';
+import { quantizeReportToMarkdown } from '../../src/vscode/quantizeReportMarkdown';
 import { inspectFileSync } from '../../src/onnx/inspect';
 import { modelsDir, noModels, repoRoot, sampleModel } from './helpers/models';
 
@@ -97,5 +101,96 @@ describe('model summary as Markdown', () => {
     // so that it cannot split the table row.
     assert.ok(md.includes('| `` <script>alert(1)</script>\\|`x` `` | `float` |'), md);
     assert.equal(md.split('\n').filter((l) => l.includes('<script>')).length, 1);
+  });
+});
+
+describe('quantization in the job process', () => {
+  let q: JobClient;
+  before(() => { q = new JobClient({ childPath, idleShutdownMs: 0, defaultTimeoutMs: 0 }); });
+  after(() => q.dispose());
+
+  it('quantizes (static, random calibration) with progress; the report and the file are the core\'s', async () => {
+    const output = path.join(tmp, 'sample.static.onnx');
+    const stages: string[] = [];
+    const report = await q.quantize(
+      { path: sampleModel, output, options: { mode: 'static', calibration: { randomSamples: 3 } } },
+      { onProgress: (p) => stages.push(`${p.stage}:${p.message}`) },
+    );
+    assert.equal(report.mode, 'static');
+    assert.deepEqual(report.quantized, ['Convolution28', 'Pooling66', 'Convolution110', 'Pooling160', 'Times212_reshape0', 'Times212']);
+    assert.equal(report.calibration!.samples, 3);
+    assert.ok(fs.statSync(output).size === report.sizeAfter);
+    assert.ok(stages.some((s) => /^calibrating:Calibrating mnist-8\.onnx: sample 3 of 3$/.test(s)), stages.join('\n'));
+    assert.match(stages[stages.length - 1], /^finishing:Quantized mnist-8\.onnx: 6 nodes$/);
+  });
+
+  it('bad options and an output equal to the source fail with the core\'s codes, and nothing is written', async () => {
+    const output = path.join(tmp, 'sample.bad.onnx');
+    const e = await rejectsWith(q.quantize({ path: sampleModel, output, options: { mode: 'dynamic', weightType: 'int4' } }), 'invalid-options');
+    assert.match(e.message, /int4 weights exist only in weight-only mode/);
+    assert.equal(fs.existsSync(output), false);
+    await rejectsWith(q.quantize({ path: sampleModel, output: sampleModel, options: {} }), 'invalid-options');
+  });
+
+  it('cancelling kills the job mid-way: no output, and the temporary files it left are removed', async () => {
+    const output = path.join(tmp, 'sample.cancelled.onnx');
+    const jobTmp = fs.mkdtempSync(path.join(tmp, 'jobtmp-'));
+    const c = new JobClient({ childPath, idleShutdownMs: 0, defaultTimeoutMs: 0, env: { ...process.env, TMPDIR: jobTmp } });
+    try {
+      const ac = new AbortController();
+      const p = c.quantize(
+        { path: sampleModel, output, options: { mode: 'static', calibration: { randomSamples: 100000 } } },
+        { signal: ac.signal, onProgress: (x) => { if (x.stage === 'calibrating') ac.abort(); } },
+      );
+      await rejectsWith(p, 'cancelled');
+      await c.stopped();
+    } finally { c.dispose(); }
+    // The killed job left its calibration folder; beside the output, what a job killed while writing leaves.
+    const left = fs.readdirSync(jobTmp).filter((n) => n.startsWith('onnxq-'));
+    assert.ok(left.some((n) => /^onnxq-\d+-calibration-/.test(n)), left.join());
+    const dead = 2 ** 22 + 12345;
+    fs.mkdirSync(path.join(tmp, `.onnxq-${dead}-output-abc`));
+    fs.writeFileSync(path.join(tmp, `.sample.cancelled.onnx.data.${dead}.abd.tmp`), 'x');
+    fs.writeFileSync(path.join(tmp, `.sample.cancelled.onnx.${process.pid}.abe.tmp`), 'x');
+    const removed = removeStaleTemps(output, jobTmp).map((f) => path.basename(f)).sort();
+    assert.deepEqual(removed, [`.onnxq-${dead}-output-abc`, `.sample.cancelled.onnx.data.${dead}.abd.tmp`, ...left].sort());
+    assert.deepEqual(fs.readdirSync(jobTmp).filter((n) => n.startsWith('onnxq-')), []);
+    assert.equal(fs.existsSync(path.join(tmp, `.sample.cancelled.onnx.${process.pid}.abe.tmp`)), true, 'a live process\'s file stays');
+    assert.equal(fs.existsSync(output), false);
+    fs.rmSync(path.join(tmp, `.sample.cancelled.onnx.${process.pid}.abe.tmp`));
+  });
+});
+
+describe('quantize report as Markdown, default output names', () => {
+  it('tables the figures, escapes names, lists weights worst first and skipped nodes', () => {
+    const md = quantizeReportToMarkdown({
+      mode: 'static', format: 'qdq', weightType: 'int8', activationType: 'uint8', perChannel: true, symmetricWeights: true, reduceRange: false,
+      blockSize: null, accuracyLevel: null, opTypes: ['Conv'], sizeBefore: 4000, sizeAfter: 1000, weightBytesBefore: 3000, weightBytesAfter: 800,
+      quantized: ['a|b'], emitted: { QuantizeLinear: 2 }, skipped: [{ name: 'c', opType: 'Conv', graph: 'main', reason: 'kept in float' }],
+      weights: [{ name: 'w1', nodes: ['a|b'], shape: [4, 4], scheme: 'int8 symmetric per-channel (axis 0)', sqnr: 40.5, bytesBefore: 64, bytesAfter: 20 },
+        { name: 'w0', nodes: ['a|b'], shape: [2], scheme: 'int8', sqnr: 30.25, bytesBefore: 8, bytesAfter: 6 }],
+      calibration: { method: 'minmax', percentile: null, samples: 4, random: true, source: 'random', tensors: 2, unreached: [], quantizedActivations: 2, foldedActivations: [], foldedIntoConv: [] },
+      seconds: { total: 1.5 }, opsetUpgrade: null, notes: ['a note'],
+    }, { input: '/m/model.onnx', output: '/m/model.qdq.onnx' });
+    assert.match(md, /^# Quantized: model\.qdq\.onnx/);
+    assert.match(md, /\| size \| 3\.91 KB -> 1000 B \(0\.250x\) \|/);
+    assert.match(md, /random: not representative/);
+    assert.ok(md.indexOf('| w0 |') < md.indexOf('| w1 |'), 'lowest SQNR first');
+    assert.match(md, /\| c \| Conv \| kept in float \|/);
+    assert.match(md, /- a note/);
+  });
+
+  it('a failed quantization says that nothing was written and what to change', () => {
+    assert.match(quantizeHintFor({ code: 'calibration-data', message: '' }), /^Nothing was written\. Calibration samples must match the model's inputs/);
+    assert.match(quantizeHintFor({ code: 'invalid-options', message: '' }), /run Quantize Model again with other options/);
+    assert.match(quantizeHintFor({ code: 'not-onnx', message: '' }), /not an ONNX model/);
+    assert.match(quantizeHintFor({ code: 'something-else', message: '' }), /^Nothing was written; details are in/);
+  });
+
+  it('names the output beside the source and never reuses a name', () => {
+    const src = path.join(tmp, 'net.onnx');
+    assert.equal(defaultOutput(src, 'int8'), path.join(tmp, 'net.int8.onnx'));
+    fs.writeFileSync(path.join(tmp, 'net.int8.onnx'), 'x');
+    assert.equal(defaultOutput(src, 'int8'), path.join(tmp, 'net.int8-2.onnx'));
   });
 });

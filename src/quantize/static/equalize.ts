@@ -6,7 +6,6 @@
 // nothing: both are quantized per output channel, which absorbs any per-channel factor. s_c makes every
 // channel's range the geometric mean of the ranges, measured on the first calibration samples.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataType } from '../../onnx/dtype';
 import { tensor } from '../../onnx/builder';
@@ -16,6 +15,7 @@ import { writeModel } from '../../onnx/write';
 import { MinMaxCalibrator, valueKey, type CalibrationRunner, type Feeds } from '../calibrate/calibrator';
 import { intAttr, type ConstRef, type ModelEditor } from '../graph';
 import { nodeLabel } from '../pass';
+import { makeTempDir } from '../tempDir';
 
 interface Pair { first: NodeProto; depthwise: NodeProto; value: string; graph: GraphInfo; w1: ConstRef; b1?: ConstRef; w2: ConstRef }
 
@@ -65,7 +65,7 @@ export async function equalizeDepthwise(model: Model, editor: ModelEditor, runne
   const augmented = probe.augment(model);
   const byKey = new Map([...augmented.fetches].map(([out, key]) => [key, out]));
   const absmax = new Map<Pair, Float64Array>(found.map((p) => [p, new Float64Array(p.w1.dims[0])]));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-equalize-'));
+  const dir = makeTempDir('equalize');
   try {
     const file = path.join(dir, 'probe.onnx');
     writeModel(augmented.model, file);

@@ -19,7 +19,6 @@
 // The ranges stay those of the one calibration run: the plan without a node quantizes a subset of the
 // tensors of the plan with it.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataType } from '../../onnx/dtype';
 import { valueInfo } from '../../onnx/builder';
@@ -32,6 +31,7 @@ import type { FallbackSummary } from '../report';
 import { nodeLabel } from '../pass';
 import type { EmitResult } from './emit';
 import type { QdqPlan } from './plan';
+import { makeTempDir } from '../tempDir';
 
 export interface Candidate { model: Model; plan: QdqPlan; result: EmitResult }
 
@@ -76,7 +76,7 @@ type Values = Map<string, { data: Float32Array; dims: readonly number[] }>[];
 const round5 = (x: number) => Math.round(x * 1e5) / 1e5;
 
 export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOutcome> {
-  const dir = fs.mkdtempSync(path.join(input.workDir ?? os.tmpdir(), 'onnxq-accuracy-'));
+  const dir = makeTempDir('accuracy', input.workDir);
   try {
     const outputs = floatOutputs(input.reference);
     const expected = await runAll(input, dir, 'reference.onnx', input.reference, outputs, input.samples, false);

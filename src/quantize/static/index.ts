@@ -5,7 +5,6 @@
 // rewritten in place. With SmoothQuant, the same job without it is run on a copy of the source, and both
 // results are compared with the float model on the first calibration samples, for the report.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Model } from '../../onnx/model';
 import type { TensorProto } from '../../onnx/proto';
@@ -26,6 +25,7 @@ import { opCounts, qdqToQOperator, type QOperatorResult } from './qoperator';
 import { equalizeDepthwise } from './equalize';
 import { foldIntoConv } from './prepare';
 import { smoothQuant } from './smooth';
+import { makeTempDir } from '../tempDir';
 
 export interface StaticCalibration {
   /** Runs the augmented model (src/runtime/calibration.ts: onnxruntime-node). */
@@ -44,6 +44,8 @@ export interface StaticCalibration {
    */
   smoothQuantCheckSamples?: number;
   onSample?: (done: number) => void;
+  /** With an accuracy target: called after each quantized model compared with the float one. */
+  onComparison?: (done: number) => void;
   signal?: AbortSignal;
 }
 
@@ -105,7 +107,7 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   let samples = 0;
   if (targets.length) {
     const augmented = calibrator.augment(fresh);
-    const dir = fs.mkdtempSync(path.join(cal.workDir ?? os.tmpdir(), 'onnxq-calibration-'));
+    const dir = makeTempDir('calibration', cal.workDir);
     try {
       const file = path.join(dir, 'augmented.onnx');
       writeModel(augmented.model, file);
@@ -147,7 +149,7 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
         return (v: number) => dequantizeValue(quantizeValue(v, p.scale, p.zeroPoint, actRange), p.scale, p.zeroPoint);
       },
       target: o.accuracyTarget, maxNodes: o.maxFloatNodes ?? Number.POSITIVE_INFINITY,
-      samples: compareOn, runner: cal.runner, workDir: cal.workDir, signal: cal.signal,
+      samples: compareOn, runner: cal.runner, workDir: cal.workDir, signal: cal.signal, onEvaluation: cal.onComparison,
     });
     inFloat = outcome.inFloat;
     accuracy = { ...outcome.summary, seconds: round3((performance.now() - t) / 1000) };
@@ -233,7 +235,7 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
  * similarity and the SQNR (dB) of all float outputs joined, against the float model's.
  */
 async function compareOutputs(reference: Model, candidates: Model[], cal: StaticCalibration, n: number): Promise<NonNullable<SmoothQuantSummary['comparison']>> {
-  const dir = fs.mkdtempSync(path.join(cal.workDir ?? os.tmpdir(), 'onnxq-compare-'));
+  const dir = makeTempDir('compare', cal.workDir);
   const sessions: Awaited<ReturnType<CalibrationRunner['open']>>[] = [];
   try {
     for (const [i, m] of [reference, ...candidates].entries()) {

@@ -13,7 +13,6 @@
 // into the Conv before or a Mul after hardswish), it lowered their output cosine (0.982 -> 0.972 and
 // 0.896 -> 0.888 at alpha 0.5): their per-output-channel int8 weights lose more than the activations gain.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataType } from '../../onnx/dtype';
 import { node as makeNode, tensor } from '../../onnx/builder';
@@ -25,6 +24,7 @@ import { intAttr, type ConstRef, type ModelEditor } from '../graph';
 import type { ResolvedOptions } from '../options';
 import { globMatch, nodeLabel } from '../pass';
 import type { SmoothedActivation } from '../report';
+import { makeTempDir } from '../tempDir';
 
 interface Reader { node: NodeProto; w: ConstRef; index: number; kind: 'matmul' | 'gemm-n' | 'gemm-t' }
 interface Group { value: string; readers: Reader[]; K: number }
@@ -80,7 +80,7 @@ export async function smoothQuant(model: Model, editor: ModelEditor, o: Resolved
   const probe = new ChannelAbsMaxCalibrator(new Map(groups.map((gr) => [key(gr.value), -1])));
   probe.select(groups.map((gr) => ({ key: key(gr.value), name: gr.value, graph: info })));
   const augmented = probe.augment(model);
-  const dir = fs.mkdtempSync(path.join(workDir ?? os.tmpdir(), 'onnxq-smoothquant-'));
+  const dir = makeTempDir('smoothquant', workDir);
   let samples = 0;
   try {
     const file = path.join(dir, 'probe.onnx');

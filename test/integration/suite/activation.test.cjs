@@ -25,11 +25,14 @@ describe('activation', () => {
     const titles = Object.fromEntries((pkg.contributes.commands || []).map((c) => [c.command, `${c.category}: ${c.title}`]));
     assert.strictEqual(titles['onnxqs.openModel'], 'ONNX: Open in Model Viewer');
     assert.strictEqual(titles['onnxqs.inspectModel'], 'ONNX: Show Model Summary');
+    assert.strictEqual(titles['onnxqs.quantizeModel'], 'ONNX: Quantize Model…');
+    const explorer = (pkg.contributes.menus['explorer/context'] || []).map((m) => m.command);
+    assert.ok(explorer.includes('onnxqs.quantizeModel'), 'Quantize Model is in the explorer context menu of .onnx files');
   });
 
   it('registers its commands', async () => {
     await getApi();
     const all = new Set(await vscode.commands.getCommands(true));
-    for (const c of ['onnxqs.openModel', 'onnxqs.inspectModel']) assert.ok(all.has(c), `command ${c} is registered`);
+    for (const c of ['onnxqs.openModel', 'onnxqs.inspectModel', 'onnxqs.quantizeModel']) assert.ok(all.has(c), `command ${c} is registered`);
   });
 });

@@ -1,0 +1,141 @@
+// onnxqs.quantizeModel: quantize a model into a new file, in a job process of its own (the editor's
+// requests do not wait), with progress and Cancel; then the report as a Markdown document and a button
+// to open the new model. The source is never written: the core refuses an output equal to it, and writes
+// to a temporary file that is renamed into place only when onnxruntime has loaded the result.
+//
+// From the explorer or the palette it asks: what kind of quantization, the calibration samples for static
+// quantization (a folder, or random samples flagged as unrepresentative), an accuracy target when chosen,
+// and where to write. Called with (uri, { options, output }) it asks nothing (tests, other extensions);
+// it resolves with the report, or undefined when cancelled or failed (failures are shown and logged).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { isCancelled, toErrorData } from '../jobs/errors';
+import { removeStaleTemps } from '../jobs/staleTemps';
+import type { QuantizeOptions } from '../quantize/options';
+import type { QuantizeReport } from '../quantize/report';
+import { hintFor, quantizeHintFor } from './errorHints';
+import { withJobProgress } from './jobProgress';
+import { MODEL_VIEW_TYPE } from './modelEditorProvider';
+import { defaultOutput } from './outputPath';
+import { quantizeReportToMarkdown } from './quantizeReportMarkdown';
+import type { Services } from './services';
+
+export const QUANTIZE_MODEL_COMMAND = 'onnxqs.quantizeModel';
+
+/** What a programmatic caller gives instead of answering the prompts. */
+export interface QuantizeCommandArgs {
+  options: QuantizeOptions;
+  /** Absolute path of the new model; default beside the source (`<name>.int8.onnx`, ...). */
+  output?: string;
+  /** Sizes of symbolic input dims for random calibration samples. */
+  calibrationDims?: Record<string, number>;
+}
+
+interface Choice extends vscode.QuickPickItem { options: QuantizeOptions; suffix: string; target?: boolean }
+
+const CHOICES: Choice[] = [
+  {
+    label: 'Dynamic int8', description: 'no calibration data',
+    detail: 'MatMul/Gemm weights to int8, activations quantized at run time. Transformers, MLPs, RNN cells.',
+    options: { mode: 'dynamic' }, suffix: 'int8',
+  },
+  {
+    label: 'Static int8 (QDQ)', description: 'calibrated on sample inputs',
+    detail: 'Conv, MatMul and Gemm with int8 weights per channel and uint8 activations; onnxruntime fuses them into int8 kernels.',
+    options: { mode: 'static' }, suffix: 'qdq',
+  },
+  {
+    label: 'Static int8 with an accuracy target', description: 'keeps the layers that lose the most in float',
+    detail: 'Static int8, then the layers whose quantization costs the most stay in float until the outputs are as close to the float model\'s as you ask.',
+    options: { mode: 'static' }, suffix: 'qdq', target: true,
+  },
+  {
+    label: 'Weight-only int4 (MatMulNBits)', description: 'block 32, no calibration data',
+    detail: 'MatMul weights to 4 bits in blocks of 32; activations stay in float. LLM-style MatMul layers.',
+    options: { mode: 'weight-only' }, suffix: 'int4',
+  },
+];
+
+export async function quantizeModelCommand(services: Services, target: vscode.Uri | undefined, args?: QuantizeCommandArgs): Promise<QuantizeReport | undefined> {
+  if (!target) return undefined;
+  const name = path.basename(target.path);
+  if (target.scheme !== 'file') {
+    void vscode.window.showErrorMessage(`Cannot quantize ${name}: ${hintFor({ code: 'unsupported-scheme', message: '' })}`);
+    return undefined;
+  }
+  const request = args ?? (await ask(target));
+  if (!request) return undefined;
+  const output = request.output ?? defaultOutput(target.fsPath, CHOICES.find((c) => c.options.mode === request.options.mode)?.suffix ?? 'quantized');
+
+  let report: QuantizeReport;
+  try {
+    report = await withJobProgress(`Quantizing ${name}`, (call) => services.quantizer.quantize(
+      { path: target.fsPath, output, options: request.options, calibrationDims: request.calibrationDims }, call));
+  } catch (err) {
+    await services.quantizer.stopped();
+    const left = removeStaleTemps(output);
+    if (left.length) services.log.info(`Removed ${left.length} temporary file(s) of the stopped job: ${left.join(', ')}`);
+    if (isCancelled(err)) {
+      services.log.info(`Quantizing ${target.fsPath} was cancelled; nothing was written.`);
+      void vscode.window.showInformationMessage(`Quantizing ${name} was cancelled; nothing was written.`);
+      return undefined;
+    }
+    const error = toErrorData(err);
+    services.log.error(`Could not quantize ${target.fsPath}: [${error.code}] ${error.message}`);
+    void vscode.window.showErrorMessage(`Could not quantize ${name}: ${error.message}. ${quantizeHintFor(error)}`, 'Show Log').then((choice) => {
+      if (choice) services.log.show(true);
+    });
+    return undefined;
+  }
+
+  services.log.info(`Quantized ${target.fsPath} -> ${output}: ${report.quantized.length} nodes, ${report.sizeBefore} -> ${report.sizeAfter} bytes.`);
+  const content = quantizeReportToMarkdown(report, { input: target.fsPath, output });
+  const document = await vscode.workspace.openTextDocument({ language: 'markdown', content });
+  await vscode.window.showTextDocument(document, { preview: false });
+  const ratio = report.sizeBefore ? (report.sizeAfter / report.sizeBefore).toFixed(2) : '-';
+  void vscode.window.showInformationMessage(
+    `Quantized ${name} into ${path.basename(output)}: ${report.quantized.length} node${report.quantized.length === 1 ? '' : 's'}, ${ratio}x the size.`,
+    'Open Model',
+  ).then((choice) => {
+    if (choice) void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(output), MODEL_VIEW_TYPE);
+  });
+  return report;
+}
+
+/** The prompts: kind, calibration, accuracy target, output file. Undefined when the user backs out. */
+async function ask(target: vscode.Uri): Promise<QuantizeCommandArgs | undefined> {
+  const choice = await vscode.window.showQuickPick(CHOICES, { title: `Quantize ${path.basename(target.path)}`, placeHolder: 'What kind of quantization?', matchOnDetail: true });
+  if (!choice) return undefined;
+  const options: QuantizeOptions = { ...choice.options };
+  if (options.mode === 'static') {
+    const folder = 'Choose a folder of samples…';
+    const random = 'Random samples (32; not representative of real data)';
+    const how = await vscode.window.showQuickPick([
+      { label: folder, detail: '.npz files, .npy or .pb files (one-input models), or test_data_set_*/input_*.pb folders, as the model takes them' },
+      { label: random, detail: 'Only to try the workflow: the activation ranges and the accuracy will not be those of real inputs' },
+    ], { title: 'Calibration samples', placeHolder: 'Static quantization measures activation ranges on sample inputs' });
+    if (!how) return undefined;
+    if (how.label === folder) {
+      const picked = await vscode.window.showOpenDialog({ title: 'Calibration samples', canSelectFiles: false, canSelectFolders: true, openLabel: 'Calibrate on this folder', defaultUri: vscode.Uri.file(path.dirname(target.fsPath)) });
+      if (!picked?.[0]) return undefined;
+      options.calibration = { dataDir: picked[0].fsPath };
+    } else {
+      options.calibration = { randomSamples: 32 };
+    }
+    if (choice.target) {
+      const value = await vscode.window.showInputBox({
+        title: 'Accuracy target', value: '0.99',
+        prompt: 'Cosine similarity of the quantized model\'s outputs to the float model\'s, on the calibration samples (0 to 1)',
+        validateInput: (v) => (Number(v) > 0 && Number(v) < 1 ? undefined : 'A number between 0 and 1, e.g. 0.99'),
+      });
+      if (value === undefined) return undefined;
+      options.accuracyTarget = Number(value);
+    }
+  }
+  const saved = await vscode.window.showSaveDialog({
+    title: 'Save the quantized model as', saveLabel: 'Quantize',
+    defaultUri: vscode.Uri.file(defaultOutput(target.fsPath, choice.suffix)), filters: { 'ONNX models': ['onnx'] },
+  });
+  if (!saved) return undefined;
+  return { options, output: saved.fsPath };
+}
