@@ -97,6 +97,7 @@ describe('quantize options: invalid combinations', () => {
     ['a percentile out of range', { mode: 'static', calibration: { method: 'percentile', percentile: 50 } }, /percentile must be in \(90, 100\]/],
     ['both calibration data and random samples', { mode: 'static', calibration: { dataDir: 'x', randomSamples: 4 } }, /not both/],
     ['a non-integer sample count', { mode: 'static', calibration: { randomSamples: 2.5 } }, /positive integer/],
+    ['16-bit weights and activations with float Conv biases', { mode: 'static', weightType: 'int16', activationType: 'uint16', quantizeBias: false }, /int16 weights with uint16 activations need quantized biases on Conv: onnxruntime miscomputes/],
     ['an accuracy target outside static', { accuracyTarget: 0.99 }, /accuracy target applies to static quantization only/],
     ['an accuracy target of 1', { mode: 'static', accuracyTarget: 1 }, /cosine similarity between 0 and 1 \(exclusive\), e\.g\. 0\.99; got 1/],
     ['an accuracy target that is not a number', { mode: 'static', accuracyTarget: '0.99' as never }, /accuracy target is a cosine similarity/],
