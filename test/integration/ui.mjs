@@ -191,6 +191,28 @@ export async function run(ctx) {
     await ctx.webview().locator('canvas.graph-canvas').waitFor({ state: 'visible', timeout: 30000 });
   });
 
+  await ctx.test('Quantize Model…: static int8 with an accuracy target, on random samples, through every prompt', async () => {
+    await palette(page, 'ONNX: Quantize Model…');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Static int8 with an accuracy target' }).first().click({ timeout: 15000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Random samples' }).first().click({ timeout: 15000 });
+    // The accuracy target: an input box that refuses what is not a cosine, then takes 0.999.
+    const input = page.locator('.quick-input-widget input');
+    await page.waitForFunction(() => document.querySelector('.quick-input-widget input')?.value === '0.99', null, { timeout: 15000 });
+    await input.fill('2');
+    await page.locator('.quick-input-message', { hasText: 'A number between 0 and 1' }).waitFor({ timeout: 10000 });
+    await input.fill('0.999');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /mnist-8\.qdq\.onnx$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''), null, { timeout: 15000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.notification-list-item', { hasText: /Quantized mnist-8\.onnx into mnist-8\.qdq\.onnx/ }).waitFor({ timeout: 90000 });
+    const report = page.locator('.view-lines', { hasText: 'Quantized: mnist-8.qdq.onnx' }).first();
+    await report.waitFor({ timeout: 30000 });
+    const text = (await report.innerText()).replace(/\s+/g, ' '); // the editor wraps long lines
+    await page.locator('.tabs-container .tab', { hasText: /^mnist-8\.onnx/ }).first().click();
+    await ctx.webview().locator('canvas.graph-canvas').waitFor({ state: 'visible', timeout: 30000 });
+    check(/random: not representative/.test(text) && /accuracy target \| 0\.999 \((met|\*\*not met\*\*)\)/.test(text), `report: ${text.slice(0, 800)}`);
+  });
+
   await ctx.test('find (Ctrl+F) highlights matches and steps through them', async () => {
     const view = ctx.webview();
     await view.locator('canvas.graph-canvas').focus();
