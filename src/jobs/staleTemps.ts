@@ -20,8 +20,12 @@ function removeMatching(dir: string, pattern: RegExp): string[] {
   for (const name of names) {
     const m = pattern.exec(name);
     if (!m || alive(Number(m[1]))) continue;
-    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-    removed.push(path.join(dir, name));
+    try {
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+      removed.push(path.join(dir, name));
+    } catch {
+      // Not ours to remove (another user's), or gone meanwhile: leave it.
+    }
   }
   return removed;
 }
