@@ -217,19 +217,10 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
   if (clampedBiases) notes.push(`${clampedBiases} bias value${clampedBiases === 1 ? '' : 's'} did not fit int32 at scale x_scale * w_scale and ${clampedBiases === 1 ? 'was' : 'were'} saturated`);
 
   // 3. Activations: the tensors the emitted nodes read and write.
-  const needed = new Set<string>();
-  for (const c of nodes) {
-    for (const i of c.mark.activations) needed.add(plan.keyOf(c.node.input![i], c.graph));
-    for (const i of c.mark.outputs) {
-      const out = c.node.output?.[i];
-      if (!out) continue;
-      for (const t of plan.tensors.values()) if ((t.name === out || t.fold?.from === out) && t.home === c.graph) needed.add(t.key);
-    }
-  }
+  const needed = new Set(nodes.flatMap((c) => [...c.reads, ...c.writes]));
   // Which graphs hold emitted nodes that read each tensor (for subgraph-local DequantizeLinear nodes).
   const readersIn = new Map<string, Set<GraphInfo>>();
-  for (const c of nodes) for (const i of c.mark.activations) {
-    const key = plan.keyOf(c.node.input![i], c.graph);
+  for (const c of nodes) for (const key of c.reads) {
     const s = readersIn.get(key) ?? new Set();
     s.add(c.graph);
     readersIn.set(key, s);

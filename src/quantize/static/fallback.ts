@@ -69,7 +69,7 @@ const MIN_GAIN = 1e-3;
 /** Samples of the unfused run that orders the activations by their noise. */
 const NOISE_SAMPLES = 8;
 
-interface Group { id: string; nodes: string[]; tensors: string[]; gain: number | undefined }
+interface Group { nodes: string[]; tensors: string[]; gain: number | undefined }
 
 type Values = Map<string, { data: Float32Array; dims: readonly number[] }>[];
 
@@ -102,12 +102,13 @@ export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOu
     if (before >= input.target || input.maxNodes < 1) return summary([], before, []);
 
     // 1. The activations, noisiest first, grouped by the nodes that keep them in float.
-    const groups: Group[] = [];
+    const byNodes = new Map<string, Group>(); // in the order of the noisiest tensor of each group
     for (const t of await noisiestTensors(input, dir, first)) {
       const id = [...t.nodes].sort().join('\n');
-      const g = groups.find((x) => x.id === id);
-      if (g) g.tensors.push(t.key); else groups.push({ id, nodes: t.nodes, tensors: [t.key], gain: undefined });
+      const g = byNodes.get(id);
+      if (g) g.tensors.push(t.key); else byNodes.set(id, { nodes: t.nodes, tensors: [t.key], gain: undefined });
     }
+    const groups = [...byNodes.values()];
     const steps: FallbackSummary['steps'] = [];
     const union = (gs: Group[]) => [...new Set(gs.flatMap((g) => g.nodes))];
     const tryGroups = async (gs: Group[], phase: FallbackSummary['steps'][number]['phase']): Promise<number> => {
@@ -257,8 +258,8 @@ async function noisiestTensors(input: FallbackInput, dir: string, c: Candidate):
     touching.set(key, set);
   };
   for (const n of plan.nodes) {
-    if (n.graph.depth !== 0) continue;
-    for (const key of [...(n.reads ?? []), ...(n.writes ?? [])]) touch(key, n.label);
+    if (n.graph.depth !== 0 || n.mark.kind === 'passthrough') continue;
+    for (const k of [...n.reads, ...n.writes]) { const root = plan.root(k)?.key; if (root !== undefined) touch(root, n.label); }
   }
   const watched = [...plan.tensors.values()].filter((t) => !t.alias && t.home.depth === 0 && t.producer && touching.has(t.key) && input.quantizer(t.key));
   const samples = input.samples.slice(0, NOISE_SAMPLES);

@@ -125,9 +125,9 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   // 4. Emit. With an accuracy target, copies of the prepared model are emitted and compared with it first,
   // until enough of the worst nodes are in float; then the model itself is emitted with those in float.
   t = performance.now();
-  const emit = (m: Model, inFloat: string[]) => {
+  const emit = (m: Model, inFloat: string[], reason = 'kept in float for the accuracy target') => {
     const ed = m === fresh && !inFloat.length ? editor2 : new ModelEditor(m);
-    const p = m === fresh && !inFloat.length ? plan : planStatic(m, ed, { ...o, exclude: [...o.exclude, ...inFloat] });
+    const p = m === fresh && !inFloat.length ? plan : planStatic(m, ed, o, { labels: new Set(inFloat), reason });
     const { params, clamped } = paramsFromRanges(p, ranges, o);
     const r = emitQdq(m, ed, p, params, o);
     return { model: new Model(m.proto, m.source, externals), plan: p, result: r, clamped };
@@ -154,23 +154,15 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     inFloat = outcome.inFloat;
     accuracy = { ...outcome.summary, seconds: round3((performance.now() - t) / 1000) };
   }
-  const final = emit(fresh, inFloat);
-  const { result, clamped } = final;
-  const finalPlan = final.plan;
-  if (accuracy) {
-    const chosen = new Set(accuracy.inFloat);
-    for (const sk of finalPlan.skipped) {
-      if (chosen.has(sk.name)) sk.reason = `kept in float for the accuracy target ${accuracy.target}: it reads or writes an activation whose quantization costs accuracy (output cosine ${accuracy.cosineBefore} with every node quantized, ${accuracy.cosineAfter} with these ${accuracy.inFloat.length} nodes in float)`;
-    }
-  }
+  const { result, clamped, plan: finalPlan } = emit(fresh, inFloat, accuracy && `kept in float for the accuracy target ${accuracy.target}: it reads or writes an activation whose quantization costs accuracy (output cosine ${accuracy.cosineBefore} with every node quantized, ${accuracy.cosineAfter} with these ${accuracy.inFloat.length} nodes in float)`);
   let qop: QOperatorResult | null = null;
   if (o.format === 'qoperator') {
     const m = new Model(fresh.proto, fresh.source, externals);
     qop = qdqToQOperator(m, new ModelEditor(m));
     const counts = opCounts(new Model(fresh.proto, fresh.source, externals));
-    const emittedOps: Record<string, number> = {};
-    for (const [k, n] of Object.entries(counts)) if (/^(com\.microsoft:)?(QLinear|QGemm|QuantizeLinear|DequantizeLinear)/.test(k)) emittedOps[k.replace(/^com\.microsoft:/, '')] = n;
-    result.emitted = emittedOps;
+    const emitted: Record<string, number> = {};
+    for (const [k, n] of Object.entries(counts)) if (/^(com\.microsoft:)?(QLinear|QGemm|QuantizeLinear|DequantizeLinear)/.test(k)) emitted[k.replace(/^com\.microsoft:/, '')] = n;
+    result.emitted = emitted;
   }
   seconds.quantize = round3((performance.now() - t) / 1000);
   fresh = new Model(fresh.proto, fresh.source, externals);

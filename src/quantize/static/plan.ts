@@ -20,10 +20,16 @@ import { ValueFactsIndex } from '../types';
 
 export interface PlannedNode {
   node: NodeProto; graph: GraphInfo; mark: QdqMark; label: string;
-  /** Keys of the root tensors it reads and writes (set by the plan; the emitter renames the node's inputs). */
-  reads?: string[];
-  writes?: string[];
+  /**
+   * Keys of the planned tensors it reads (its activation inputs) and writes (its quantized outputs), known
+   * once the plan is made (the emitter then renames the node's inputs).
+   */
+  reads: string[];
+  writes: string[];
 }
+
+/** Nodes to leave in float besides the options' (the accuracy target's choice), by label, and why. */
+export interface KeepInFloat { labels: ReadonlySet<string>; reason: string }
 
 export interface PlannedTensor {
   key: string;
@@ -58,7 +64,7 @@ export interface QdqPlan {
   root(key: string): PlannedTensor | undefined;
 }
 
-export function planStatic(model: Model, editor: ModelEditor, options: ResolvedOptions): QdqPlan {
+export function planStatic(model: Model, editor: ModelEditor, options: ResolvedOptions, keep?: KeepInFloat): QdqPlan {
   const facts = new ValueFactsIndex(model, editor);
   const uses = editor.useCounts();
   const quantizers = qdqQuantizersFor(options.opTypes);
@@ -106,7 +112,7 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
       const verdict = q.mark({ node: n, graph: info, editor, options, facts, uses });
       if ('ignore' in verdict) continue;
       if ('skip' in verdict) { if (q.kind !== 'passthrough') skip(n, info, verdict.skip); continue; }
-      inGraph.push({ node: n, graph: info, mark: verdict.qdq, label: nodeLabel(n) });
+      inGraph.push({ node: n, graph: info, mark: verdict.qdq, label: nodeLabel(n), reads: [], writes: [] });
     }
     const compute = inGraph.filter((c) => c.mark.kind === 'compute');
     const dropped = new Set<PlannedNode>();
@@ -121,6 +127,7 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
     }
     for (const c of inGraph) {
       if (dropped.has(c)) continue;
+      if (keep?.labels.has(c.label)) { if (c.mark.kind !== 'passthrough') skip(c.node, info, keep.reason); continue; }
       const ex = options.exclude.find((p) => globMatch(p, c.label));
       if (ex !== undefined) { patternsUsed.add(`exclude:${ex}`); skip(c.node, info, `excluded by --exclude "${ex}"`); continue; }
       if (options.include.length) {
@@ -198,11 +205,18 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
     for (const i of mark.outputs) if (n.output?.[i] && facts.isFloat(n.output[i], info)) addOutput(n.output[i], n, info);
     kept.push(c);
   }
+  // What each node reads and writes: the tensors of its graph named like its outputs (a folded Relu/Clip's
+  // tensor also by the producer's own output).
+  const byName = new Map<GraphInfo, Map<string, string[]>>();
+  const index = (g: GraphInfo, name: string, key: string) => {
+    const m = byName.get(g) ?? new Map<string, string[]>();
+    m.set(name, [...(m.get(name) ?? []), key]);
+    byName.set(g, m);
+  };
+  for (const t of tensors.values()) { index(t.home, t.name, t.key); if (t.fold && t.fold.from !== t.name) index(t.home, t.fold.from, t.key); }
   for (const c of kept) {
-    if (c.mark.kind === 'passthrough') continue;
-    c.reads = c.mark.activations.map((i) => rootKey(keyOf(c.node.input![i], c.graph)));
-    const outs = new Set(c.mark.outputs.map((i) => c.node.output?.[i]).filter(Boolean));
-    c.writes = [...tensors.values()].filter((t) => t.home === c.graph && (outs.has(t.name) || (t.fold && outs.has(t.fold.from)))).map((t) => rootKey(t.key));
+    c.reads = c.mark.activations.map((i) => keyOf(c.node.input![i], c.graph));
+    c.writes = c.mark.outputs.flatMap((i) => { const out = c.node.output?.[i]; return out ? byName.get(c.graph)?.get(out) ?? [] : []; });
   }
 
   // 3. Ranges the readers make narrower.
