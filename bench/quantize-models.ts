@@ -87,14 +87,6 @@ export function gemmMlpModel(seed = 3): ModelProto {
   });
 }
 
-/** Cosine similarity of two equally long vectors (1 when both are zero). */
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`cosine of vectors of lengths ${a.length} and ${b.length}`);
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
-  return aa === 0 && bb === 0 ? 1 : ab / Math.sqrt(aa * bb);
-}
-
 /**
  * A speech-like 16 kHz signal (a voiced source: three harmonics of a gliding pitch under a syllable-rate
  * envelope, plus a little noise), `samples` long, starting at sample `t0`: what the audio models were

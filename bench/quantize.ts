@@ -33,7 +33,8 @@ import { writeModel } from '../src/onnx/write';
 import { quantizeFile, type QuantizeOptions, type QuantizeReport } from '../src/quantize/index';
 import { checkSession, optimizedOpCounts } from '../src/runtime/check';
 import { seededRandom } from '../src/runtime/random';
-import { convModel, cosine, ffnModel, matmulModel } from './quantize-models';
+import { convModel, ffnModel, matmulModel } from './quantize-models';
+import { OutputComparer } from '../src/runtime/compare';
 import { ortCalibrationRunner } from '../src/runtime/calibration';
 import { IMAGENET_MEAN, IMAGENET_STD, speechSignal, textLine, textPage, toRgbTensor } from '../src/runtime/synthetic';
 import { ensureTransformer } from './transformer';
@@ -101,21 +102,18 @@ async function interleaved(sessions: Record<string, ort.InferenceSession>, feeds
   return Object.fromEntries(names.map((n) => [n, { bestMs: r3(Math.min(...samples[n])), medianMs: r3(median(samples[n])), samples: samples[n].map(r3) }]));
 }
 
-async function outputsCosine(a: ort.InferenceSession, b: ort.InferenceSession, shape: number[], inputs: number): Promise<number> {
-  const xs: Float32Array[] = [], ys: Float32Array[] = [];
-  for (let i = 0; i < inputs; i++) {
-    const feeds = { x: randomInput(shape, 1000 + i) };
-    const [oa, ob] = [await a.run(feeds), await b.run(feeds)];
-    for (const k of Object.keys(oa)) { xs.push(oa[k].data as Float32Array); ys.push(ob[k].data as Float32Array); }
+/** The cosine of the worst output of `b` against `a`, each output pooled over `n` inputs (runtime/compare). */
+async function worstOutputCosine(a: ort.InferenceSession, b: ort.InferenceSession, feeds: (i: number) => Record<string, ort.Tensor>, n: number): Promise<number> {
+  const comparer = new OutputComparer([...a.outputNames]);
+  for (let i = 0; i < n; i++) {
+    const f = feeds(i);
+    comparer.add(await a.run(f), await b.run(f));
   }
-  return cosine(concat(xs), concat(ys));
+  return Number(Math.min(...comparer.results().map((o) => o.pooled.cosine)).toFixed(6));
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
+function outputsCosine(a: ort.InferenceSession, b: ort.InferenceSession, shape: number[], inputs: number): Promise<number> {
+  return worstOutputCosine(a, b, (i) => ({ x: randomInput(shape, 1000 + i) }), inputs);
 }
 
 function writeProto(proto: ModelProto, file: string): number {
@@ -227,20 +225,12 @@ async function staticLatency(name: string, fp32: string, tmp: string, calibrate:
   const fused = await optimizedOpCounts(q);
   const sessions = { fp32: await session(fp32), int8: await session(q) };
   const times = await interleaved(sessions, feeds, LAT_RUNS);
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < 16; i++) {
-    const f = evalFeeds(i);
-    const [ya, yb] = [await sessions.fp32.run(f), await sessions.int8.run(f)];
-    for (const k of Object.keys(ya)) {
-      const x = ya[k].data as Float32Array, y = yb[k].data as Float32Array;
-      for (let j = 0; j < x.length; j++) { ab += x[j] * y[j]; aa += x[j] * x[j]; bb += y[j] * y[j]; }
-    }
-  }
+  const cosine16 = await worstOutputCosine(sessions.fp32, sessions.int8, evalFeeds, 16);
   for (const s of Object.values(sessions)) await s.release();
   const result = {
     fp32: { bestMs: times.fp32.bestMs, medianMs: times.fp32.medianMs }, int8: { bestMs: times.int8.bestMs, medianMs: times.int8.medianMs },
     runsEach: LAT_RUNS, ratioBest: r3(times.int8.bestMs / times.fp32.bestMs), ratioMedian: r3(times.int8.medianMs / times.fp32.medianMs),
-    sizeRatio: r3(report.sizeAfter / report.sizeBefore), cosine16: Number((ab / Math.sqrt(aa * bb)).toFixed(6)),
+    sizeRatio: r3(report.sizeAfter / report.sizeBefore), cosine16,
     quantizedNodes: report.quantized.length, calibrateSeconds: report.seconds.calibrate, optimizedOps: fused,
     ...(report.accuracy ? { accuracyTarget: { ...report.accuracy, steps: report.accuracy.steps.length } } : {}),
   };
@@ -290,19 +280,9 @@ async function qoperatorLatency(name: string, fp32: string, tmp: string, calibra
   }
   const sessions = { fp32: await session(fp32), qdq: await session(files.qdq), qoperator: await session(files.qoperator) };
   const times = await interleaved(sessions, feeds, LAT_RUNS);
-  const acc = { vsQdq: { ab: 0, aa: 0, bb: 0 }, vsFp32: { ab: 0, aa: 0, bb: 0 } };
-  for (let i = 0; i < 16; i++) {
-    const f = evalFeeds(i);
-    const [y32, yqdq, yqop] = [await sessions.fp32.run(f), await sessions.qdq.run(f), await sessions.qoperator.run(f)];
-    for (const k of Object.keys(y32)) {
-      const c = yqop[k].data as Float32Array;
-      for (const [ref, a] of [[yqdq[k].data as Float32Array, acc.vsQdq], [y32[k].data as Float32Array, acc.vsFp32]] as const) {
-        for (let j = 0; j < c.length; j++) { a.ab += c[j] * ref[j]; a.aa += c[j] * c[j]; a.bb += ref[j] * ref[j]; }
-      }
-    }
-  }
+  const vsQdq = await worstOutputCosine(sessions.qdq, sessions.qoperator, evalFeeds, 16);
+  const vsFp32 = await worstOutputCosine(sessions.fp32, sessions.qoperator, evalFeeds, 16);
   for (const s of Object.values(sessions)) await s.release();
-  const cos = (a: { ab: number; aa: number; bb: number }) => Number((a.ab / Math.sqrt(a.aa * a.bb)).toFixed(6));
   const result = {
     fp32: { bestMs: times.fp32.bestMs, medianMs: times.fp32.medianMs },
     qdq: { bestMs: times.qdq.bestMs, medianMs: times.qdq.medianMs },
@@ -310,7 +290,7 @@ async function qoperatorLatency(name: string, fp32: string, tmp: string, calibra
     runsEach: LAT_RUNS,
     qoperatorOverFp32: { best: r3(times.qoperator.bestMs / times.fp32.bestMs), median: r3(times.qoperator.medianMs / times.fp32.medianMs) },
     qdqOverFp32: { best: r3(times.qdq.bestMs / times.fp32.bestMs), median: r3(times.qdq.medianMs / times.fp32.medianMs) },
-    cosineQoperatorVsQdq16: cos(acc.vsQdq), cosineQoperatorVsFp32_16: cos(acc.vsFp32),
+    cosineQoperatorVsQdq16: vsQdq, cosineQoperatorVsFp32_16: vsFp32,
     emitted: report!.emitted,
   };
   console.log(`static QOperator ${name}: QOperator/fp32 best ${result.qoperatorOverFp32.best} (${result.qoperator.bestMs} / ${result.fp32.bestMs} ms), median ${result.qoperatorOverFp32.median}; QDQ/fp32 best ${result.qdqOverFp32.best}, median ${result.qdqOverFp32.median}; cosine vs QDQ ${result.cosineQoperatorVsQdq16}, vs fp32 ${result.cosineQoperatorVsFp32_16}`);

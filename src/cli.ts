@@ -1,9 +1,12 @@
-// `onnxq`: the core from a terminal. Commands: inspect, quantize (compare and bench come with the runtime).
+// `onnxq`: the core from a terminal. Commands: inspect, quantize, compare (bench comes with the runtime).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OnnxError } from './onnx/errors';
 import { inspectFileSync } from './onnx/inspect';
 import { formatInspectReport } from './onnx/reportText';
 import { QuantizeError } from './quantize/errors';
+import { INPUT_SPEC_FLAGS, INPUT_SPEC_USAGE, SpecFlagError, inputSpecFromFlags } from './runtime/inputSpec';
+import type { Provider } from './runtime/providers';
+import type { InputSpec } from './protocol/inputSpec';
 import { formatQuantizeReport } from './quantize/format';
 import { quantizeFile } from './quantize/index';
 import {
@@ -26,7 +29,8 @@ Commands:
                      [--calibration minmax|percentile|entropy] [--percentile P]
                      [--calib-data DIR | --calib-random N] [--calib-samples N] [--calib-dims LIST]
                      [--quantize-bias | --no-quantize-bias] [--no-equalize]
-                     [--smooth-quant [ALPHA]] [--accuracy-target COSINE [--max-float-nodes N]]
+                     [--smooth-quant [ALPHA]] [--accuracy-target COSINE|OUTPUT=COSINE,... [--max-float-nodes N]]
+                     [--check-samples N] [--dims ...] [--value ...] [--range ...] [--seed N]
       Quantizes IN and writes OUT (only when everything succeeded, after onnxruntime has loaded it).
       dynamic (default): MatMul/Gemm -> DynamicQuantizeLinear + MatMulInteger (int8 weights by
       default); with --op-types ...,Conv also Conv -> ConvInteger (uint8 weights; for size only:
@@ -44,12 +48,20 @@ Commands:
       --accuracy-target COSINE (static): after calibration, compare the quantized model's outputs
       with the float model's on the first 32 calibration samples and keep the nodes that add the
       most noise in float, one at a time (a change is kept only when the outputs get closer), until
-      the cosine similarity reaches COSINE or --max-float-nodes N are in float; the report lists them.
+      the cosine similarity of EVERY float output reaches COSINE (or each its own:
+      --accuracy-target scores=0.99,boxes=0.999; a bare number there is for the outputs not named)
+      or --max-float-nodes N are in float; the report lists them and each output's cosine.
+      After writing, the new model is compared with the source per output on --check-samples N
+      samples (default 4; 0: skip) that calibration did not use, for the report's "outputs".
       --no-equalize (static): do not equalize Conv -> depthwise Conv channel ranges.
       --format qoperator (static): the QDQ model rewritten into QLinearConv, QLinearMatMul and
       com.microsoft QGemm/QLinearAdd/QLinearMul/QLinearConcat/QLinearAveragePool/
       QLinearGlobalAveragePool/QLinearSigmoid/QLinearLeakyRelu (8-bit only); data-movement ops run on
       the quantized tensors; what does not match (e.g. Softmax) stays in QDQ form.
+
+  compare A B [--min-cosine C] [--atol X] [--rtol X] [--top-k OUTPUT=K] [--json] [input and runtime options]
+  compare A --expected DIR
+      Runs both models on the same inputs and compares every output on its own (onnxq compare --help).
 
 Options (inspect):
   --json         print one JSON object instead of text
@@ -87,13 +99,58 @@ Options (quantize --mode static):
                           (test_data_set_N/input_M.pb)
   --calib-random N        N seeded random samples instead (not representative: for trying the tool)
   --calib-samples N       use at most N samples
-  --calib-dims LIST       sizes of symbolic dims for --calib-random, e.g. batch=1,height=64 (default 1)
+  --calib-dims LIST       the same as --dims
+  --inputs PATH           the same as --calib-data (a folder, or one sample file)
+  --samples N             the same as --calib-samples
+  --dims, --value, --range, --seed: the input spec (below), for --calib-random samples
   --quantize-bias         int32 biases with scale x_scale * w_scale (the default)
   --no-quantize-bias      keep biases in float (onnxruntime then does not fuse Conv/Gemm)
 
   -h, --help              this help
 
-Exit codes: 0 success, 1 error (the message says what and why), 2 usage mistake.
+${INPUT_SPEC_USAGE}
+Exit codes: 0 success, 1 error (the message says what and why), 2 usage mistake
+(compare: 3 an output outside the tolerance).
+`;
+
+const COMPARE_USAGE = `Usage: onnxq compare A B [options]
+       onnxq compare A --expected DIR [options]
+
+Runs model A (the reference, e.g. FP32) and model B (e.g. its quantized copy) on the same inputs and
+compares each output on its own: a small output that collapses beside a large one fails, it is not
+hidden by it. Per output: cosine similarity, SQNR (dB), max abs, mean abs and RMS error, the worst
+sample and the mean over samples (every sample with --json). Both models must have the same inputs and
+outputs (names and types).
+
+With --expected DIR, model A is run on the inputs of each test_data_set_N folder of DIR (or of DIR
+itself) and checked against the saved output_M.pb files, with the ONNX backend tests' tolerance
+(--rtol 1e-3 --atol 1e-7) unless given.
+
+Tolerance (pass or fail per output; the worst output decides; without any, figures only):
+  --min-cosine C          every sample of every output must have cosine similarity >= C
+  --atol X                every value within X + rtol x |reference| (numpy.allclose); default 0 with --rtol
+  --rtol X                relative part of that tolerance; default 0 with --atol
+  --top-k OUTPUT=K        report how often the reference's top-1 class (last axis) is in B's top K;
+                          repeatable; --top-k K alone for a model with one output
+
+Runtime:
+  --ep LIST               execution providers to try, in order (cpu, webgpu, cuda, tensorrt, dml,
+                          coreml; default cpu). One that cannot start here is skipped with its reason
+  --allow-cpu-fallback    run on the CPU when none of --ep can start (the report says so); without
+                          it, that is an error
+  --threads N             intra-op threads per session (default: onnxruntime's, one per core)
+  --json                  print one JSON object: a, b (file, provider used and skipped), inputs
+                          (source, samples, shapes, defaulted dims), outputs (per output name, type,
+                          dims, samples[], worst, mean, pooled: {count, maxAbs, meanAbs, rmse, cosine,
+                          sqnrDb, identical, nonFiniteMismatch}; topK; pass; failures[]), pass,
+                          worstOutput. sqnrDb is null when infinite: identical outputs (identical:
+                          true) or an all-zero reference
+  -h, --help              this help
+
+${INPUT_SPEC_USAGE}
+Exit codes: 0 compared (and within the tolerance, if one was given), 1 error (a model that cannot
+load or run, inputs that do not fit, a provider that cannot start), 2 usage mistake, 3 at least one
+output outside the tolerance.
 `;
 
 /** A usage mistake: exit code 2 and the usage text, as command-line tools do. */
@@ -119,14 +176,14 @@ function number(value: string, flag: string): number {
   return n;
 }
 
-/** `name=N,name=N`: sizes of symbolic dims. */
-function dims(value: string | undefined): Record<string, number> | undefined {
-  if (value === undefined) return undefined;
+/** `0.99`, or per output `scores=0.99,boxes=0.999` (a bare number there: the outputs not named). */
+function accuracyTarget(value: string): number | Record<string, number> {
+  if (!value.includes('=')) return number(value, '--accuracy-target');
   const out: Record<string, number> = {};
-  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^(.+)=(\d+)$/.exec(part);
-    if (!m || Number(m[2]) < 1) throw new UsageError(`--calib-dims takes name=N pairs separated by commas (e.g. batch=1,height=64); got "${part}"`);
-    out[m[1].trim()] = Number(m[2]);
+  for (const part of value.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const eq = part.lastIndexOf('=');
+    if (eq < 0) out['*'] = number(part, '--accuracy-target');
+    else out[part.slice(0, eq).trim()] = number(part.slice(eq + 1), '--accuracy-target');
   }
   return out;
 }
@@ -152,7 +209,13 @@ const QUANTIZE_OPTIONS = {
   percentile: { type: 'string' }, 'smooth-quant': { type: 'string' }, 'quantize-bias': { type: 'boolean' },
   'no-quantize-bias': { type: 'boolean' }, 'calib-samples': { type: 'string' }, 'calib-dims': { type: 'string' },
   'per-tensor': { type: 'boolean' }, 'accuracy-target': { type: 'string' }, 'max-float-nodes': { type: 'string' },
-  'no-equalize': { type: 'boolean' },
+  'no-equalize': { type: 'boolean' }, 'check-samples': { type: 'string' }, ...INPUT_SPEC_FLAGS,
+} as const satisfies ParseArgsConfig['options'];
+
+const COMPARE_OPTIONS = {
+  json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, expected: { type: 'string' },
+  'min-cosine': { type: 'string' }, atol: { type: 'string' }, rtol: { type: 'string' }, 'top-k': { type: 'string', multiple: true },
+  ep: { type: 'string' }, 'allow-cpu-fallback': { type: 'boolean' }, threads: { type: 'string' }, ...INPUT_SPEC_FLAGS,
 } as const satisfies ParseArgsConfig['options'];
 
 /** `--smooth-quant` takes an optional alpha: without a number after it, it means the default 0.5. */
@@ -173,15 +236,17 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = command === 'quantize'
       ? parseArgs({ args: expandOptionalValues(argv), allowPositionals: true, strict: true, options: QUANTIZE_OPTIONS })
-      : parseArgs({ args: argv, allowPositionals: true, strict: true, options: INSPECT_OPTIONS });
+      : command === 'compare'
+        ? parseArgs({ args: argv, allowPositionals: true, strict: true, options: COMPARE_OPTIONS })
+        : parseArgs({ args: argv, allowPositionals: true, strict: true, options: INSPECT_OPTIONS });
   } catch (e) {
-    process.stderr.write(`onnxq: ${(e as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`onnxq: ${(e as Error).message}\n\n${command === 'compare' ? COMPARE_USAGE : USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
   const [, ...rest] = positionals;
   if (values.help || !command) {
-    (command || values.help ? process.stdout : process.stderr).write(USAGE);
+    (command || values.help ? process.stdout : process.stderr).write(command === 'compare' ? COMPARE_USAGE : USAGE);
     return values.help ? 0 : 2;
   }
   try {
@@ -197,19 +262,23 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'quantize':
         return await quantizeCommand(values as QuantizeValues, rest);
+      case 'compare':
+        return await compareCommand(values as CompareValues, rest);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError) { process.stderr.write(`onnxq: ${e.message}\n\n${USAGE}`); return 2; }
-    if (e instanceof OnnxError || e instanceof QuantizeError) { process.stderr.write(`onnxq: ${e.message}\n`); return 1; }
+    if (e instanceof UsageError || e instanceof SpecFlagError) { process.stderr.write(`onnxq: ${e.message}\n\n${command === 'compare' ? COMPARE_USAGE : USAGE}`); return 2; }
+    if (e instanceof OnnxError || e instanceof QuantizeError || (e as Error).name === 'RuntimeError') { process.stderr.write(`onnxq: ${(e as Error).message}\n`); return 1; }
     if ((e as Error).name === 'SessionCheckError') { process.stderr.write(`onnxq: ${(e as Error).message}; nothing was written\n`); return 1; }
     process.stderr.write(`onnxq: unexpected error: ${(e as Error).stack ?? e}\n`);
     return 1;
   }
 }
 
-type QuantizeValues = { [K in keyof typeof QUANTIZE_OPTIONS]?: (typeof QUANTIZE_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+type Values<O extends ParseArgsConfig['options']> = { -readonly [K in keyof O]?: O[K] extends { multiple: true } ? string[] : O[K] extends { type: 'boolean' } ? boolean : string };
+type QuantizeValues = Values<typeof QUANTIZE_OPTIONS>;
+type CompareValues = Values<typeof COMPARE_OPTIONS>;
 
 async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<number> {
   if (rest.length !== 1) throw new UsageError('quantize takes exactly one input model: onnxq quantize IN -o OUT');
@@ -217,6 +286,13 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
   if (v['symmetric-weights'] && v['asymmetric-weights']) throw new UsageError('--symmetric-weights and --asymmetric-weights exclude each other');
   if (v['quantize-bias'] && v['no-quantize-bias']) throw new UsageError('--quantize-bias and --no-quantize-bias exclude each other');
   if (v['per-channel'] && v['per-tensor']) throw new UsageError('--per-channel and --per-tensor exclude each other');
+  const alias = (a: keyof QuantizeValues, b: keyof QuantizeValues) => {
+    if (v[a] !== undefined && v[b] !== undefined && v[a] !== v[b]) throw new UsageError(`--${a} and --${b} are the same option; give one`);
+    return (v[a] ?? v[b]) as string | undefined;
+  };
+  v['calib-data'] = alias('calib-data', 'inputs');
+  v['calib-samples'] = alias('calib-samples', 'samples');
+  const spec: InputSpec = inputSpecFromFlags({ dims: alias('dims', 'calib-dims'), value: v.value, range: v.range, seed: v.seed });
   const calibration = v.calibration !== undefined || v['calib-data'] !== undefined || v['calib-random'] !== undefined || v.percentile !== undefined || v['calib-samples'] !== undefined
     ? {
       method: v.calibration as CalibrationMethod | undefined,
@@ -226,8 +302,6 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
       percentile: v.percentile !== undefined ? number(v.percentile, '--percentile') : undefined,
     }
     : undefined;
-  const calibDims = dims(v['calib-dims']);
-  if (calibDims && v['calib-random'] === undefined) throw new UsageError('--calib-dims sizes the random samples of --calib-random; data samples have their own shapes');
   const options: QuantizeOptions = {
     mode: v.mode as QuantMode | undefined,
     format: v.format as QuantFormat | undefined,
@@ -248,7 +322,7 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
     calibration,
     smoothQuant: v['smooth-quant'] !== undefined ? Number(v['smooth-quant']) : undefined,
     equalize: v['no-equalize'] ? false : undefined,
-    accuracyTarget: v['accuracy-target'] !== undefined ? number(v['accuracy-target'], '--accuracy-target') : undefined,
+    accuracyTarget: v['accuracy-target'] !== undefined ? accuracyTarget(v['accuracy-target']) : undefined,
     maxFloatNodes: integer(v['max-float-nodes'], '--max-float-nodes'),
   };
   for (const k of Object.keys(options) as (keyof QuantizeOptions)[]) if (options[k] === undefined) delete options[k];
@@ -260,13 +334,70 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
   if (resolved.mode === 'static' && resolved.calibration.dataDir === undefined && resolved.calibration.randomSamples === undefined) {
     throw new QuantizeError('invalid-options', 'static quantization needs calibration samples: give --calib-data DIR (.npz/.npy/.pb samples) or --calib-random N');
   }
+  // The input spec's names are checked against the model before any work (an unknown dim is an error).
+  if (spec.dims || spec.values || spec.ranges) {
+    const [{ resolveInputSpec }, { modelInputs }, { loadModel }] = await Promise.all([import('./runtime/inputSpec.js'), import('./runtime/modelIo.js'), import('./onnx/load.js')]);
+    resolveInputSpec(spec, modelInputs(loadModel(rest[0])));
+  }
   // onnxruntime's native addon is loaded only by the commands that run models.
   const { checkSession } = await import('./runtime/check.js');
-  const calibrationRun = resolved.mode === 'static' ? (await import('./runtime/calibration.js')).calibrationFor(resolved, { dims: calibDims }) : undefined;
-  const report = await quantizeFile(rest[0], v.output, options, { externalData: !!v['external-data'], verify: checkSession, calibration: calibrationRun });
+  const calibrationRun = resolved.mode === 'static' ? (await import('./runtime/calibration.js')).calibrationFor(resolved, spec) : undefined;
+  const checkSamples = v['check-samples'] !== undefined ? integer(v['check-samples'], '--check-samples')! : undefined;
+  if (checkSamples !== undefined && checkSamples < 0) throw new UsageError(`--check-samples cannot be negative, got ${checkSamples}`);
+  const { outputCheck } = await import('./runtime/quantizeCheck.js');
+  const report = await quantizeFile(rest[0], v.output, options, {
+    externalData: !!v['external-data'], verify: checkSession, calibration: calibrationRun,
+    ...(checkSamples !== 0 ? { checkOutputs: outputCheck(resolved, spec, checkSamples) } : {}),
+  });
   process.stdout.write(v.json ? `${JSON.stringify(report, null, 2)}\n` : formatQuantizeReport(report, rest[0], v.output));
   if (!report.quantized.length && !v.json) process.stderr.write('onnxq: warning: nothing was quantized; the output is the input model re-written\n');
   return 0;
+}
+
+async function compareCommand(v: CompareValues, rest: string[]): Promise<number> {
+  if (v.expected !== undefined ? rest.length !== 1 : rest.length !== 2) {
+    throw new UsageError(v.expected !== undefined ? 'compare --expected DIR takes one model: onnxq compare MODEL --expected DIR' : 'compare takes two models: onnxq compare A B (or one with --expected DIR)');
+  }
+  const nonNegative = (x: string | undefined, flag: string) => {
+    if (x === undefined) return undefined;
+    const n = number(x, flag);
+    if (n < 0) throw new UsageError(`${flag} cannot be negative, got ${x}`);
+    return n;
+  };
+  const atol = nonNegative(v.atol, '--atol'), rtol = nonNegative(v.rtol, '--rtol');
+  const minCosine = v['min-cosine'] !== undefined ? number(v['min-cosine'], '--min-cosine') : undefined;
+  if (minCosine !== undefined && !(minCosine > -1 && minCosine <= 1)) throw new UsageError(`--min-cosine is a cosine similarity in (-1, 1], got ${v['min-cosine']}`);
+  const topK: Record<string, number> = {};
+  for (const t of v['top-k'] ?? []) {
+    const m = /^(?:(.+)=)?(\d+)$/.exec(t.trim());
+    if (!m || Number(m[2]) < 1) throw new UsageError(`--top-k takes OUTPUT=K (or K for a model with one output); got "${t}"`);
+    topK[m[1] ?? ''] = Number(m[2]);
+  }
+  const providers = list(v.ep)?.filter(Boolean);
+  const { isProvider, PROVIDERS } = await import('./runtime/providers.js');
+  for (const p of providers ?? []) if (!isProvider(p)) throw new UsageError(`--ep: unknown execution provider "${p}"; onnxruntime-node's are ${PROVIDERS.join(', ')}`);
+  const spec = inputSpecFromFlags(v);
+  const { compareModels, compareWithExpected, EXIT_OUTSIDE_TOLERANCE } = await import('./runtime/compareModels.js');
+  const { formatCompareText } = await import('./runtime/compareReport.js');
+  if (topK['']) {
+    const { loadModel } = await import('./onnx/load.js');
+    const outs = loadModel(rest[0]).proto.graph?.output ?? [];
+    if (outs.length !== 1) throw new UsageError(`--top-k ${topK['']} without an output name needs a model with one output; this one has ${outs.length}: name it, --top-k OUTPUT=K`);
+    topK[outs[0].name ?? ''] = topK[''];
+    delete topK[''];
+  }
+  const options = {
+    spec, providers: providers as Provider[] | undefined,
+    allowCpuFallback: !!v['allow-cpu-fallback'], threads: v.threads !== undefined ? positiveInt(v.threads, '--threads', 1) : undefined,
+    policy: {
+      ...(atol !== undefined || rtol !== undefined ? { tolerance: { atol: atol ?? 0, rtol: rtol ?? 0 } } : {}),
+      ...(minCosine !== undefined ? { minCosine } : {}),
+      ...(Object.keys(topK).length ? { topK } : {}),
+    },
+  };
+  const result = v.expected !== undefined ? await compareWithExpected(rest[0], v.expected, options) : await compareModels(rest[0], rest[1], options);
+  process.stdout.write(v.json ? `${JSON.stringify(result, null, 2)}\n` : formatCompareText(result));
+  return result.pass === false ? EXIT_OUTSIDE_TOLERANCE : 0;
 }
 
 if (require.main === module) main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

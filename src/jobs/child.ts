@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { formatBytes } from '../onnx/format';
 import { inspectModel } from '../onnx/inspect';
 import { quantizeFile, resolveOptions } from '../quantize/index';
+import { describeTarget } from '../quantize/report';
 import { warmUpDecoder } from '../onnx/load';
 import { assertNever } from '../protocol/common';
 import {
@@ -101,10 +102,15 @@ async function runQuantize(request: QuantizeRequest): Promise<void> {
     calibration = {
       ...calibrationFor(options, { dims: request.calibrationDims }),
       onSample: (done: number) => progress(request.id, 'calibrating', `Calibrating ${name}: sample ${done}${samples ? ` of ${samples}` : ''}`, samples ? Math.min(1, done / samples) : undefined),
-      onComparison: (done: number) => progress(request.id, 'comparing', `Comparing with the float model (accuracy target ${options.accuracyTarget}): model ${done}`),
+      onComparison: (done: number) => progress(request.id, 'comparing', `Comparing with the float model (accuracy target ${describeTarget(options.accuracyTarget!)}): model ${done}`),
     };
   }
-  const report = await quantizeFile(request.path, request.output, request.options, { verify: checkSession, calibration });
+  const { outputCheck } = await import('../runtime/quantizeCheck.js');
+  const checkOutputs = async (...args: Parameters<ReturnType<typeof outputCheck>>) => {
+    progress(request.id, 'comparing', `Comparing the outputs of ${path.basename(request.output)} with ${name}`);
+    return outputCheck(options, { dims: request.calibrationDims })(...args);
+  };
+  const report = await quantizeFile(request.path, request.output, request.options, { verify: checkSession, calibration, checkOutputs });
   progress(request.id, 'finishing', `Quantized ${name}: ${report.quantized.length} nodes`, 1);
   send({ type: 'result', id: request.id, kind: 'quantize', result: report });
 }

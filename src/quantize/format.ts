@@ -1,5 +1,5 @@
 // A QuantizeReport as terminal text (what `onnxq quantize` prints without --json).
-import type { QuantizeReport } from './report';
+import { describeTarget, type QuantizeReport } from './report';
 
 const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e6 ? 3 : 2)} MB`;
 
@@ -27,7 +27,13 @@ export function formatQuantizeReport(r: QuantizeReport, input: string, output: s
   }
   if (r.accuracy) {
     const a = r.accuracy;
-    lines.push(`  accuracy:  output cosine ${a.cosineBefore} -> ${a.cosineAfter} on ${a.samples} calibration samples (target ${a.target}: ${a.met ? 'met' : 'NOT met'}), ${a.inFloat.length} node${a.inFloat.length === 1 ? '' : 's'} kept in float${a.inFloat.length ? `: ${a.inFloat.join(', ')}` : ''}; ${a.evaluations} model${a.evaluations === 1 ? '' : 's'} compared`);
+    lines.push(`  accuracy:  target ${describeTarget(a.target)} ${a.met ? 'met' : 'NOT met'} on ${a.samples} calibration samples, ${a.inFloat.length} node${a.inFloat.length === 1 ? '' : 's'} kept in float${a.inFloat.length ? `: ${a.inFloat.join(', ')}` : ''}; ${a.evaluations} model${a.evaluations === 1 ? '' : 's'} compared`);
+    for (const o of a.outputs) lines.push(`             "${o.name}": cosine ${o.cosineBefore} -> ${o.cosineAfter} (target ${o.target}${o.cosineAfter < o.target ? ', NOT met' : ''})`);
+  }
+  if (r.outputs && r.outputsMeasuredOn) {
+    const m = r.outputsMeasuredOn;
+    lines.push(`  outputs:   against the source model on ${m.source}${m.random ? ' (RANDOM: not representative)' : ''}${m.heldOut ? '' : ' (the calibration samples: no others were given)'}`);
+    for (const o of r.outputs) lines.push(`             "${o.name}": cosine ${o.cosine.toFixed(6)} (worst sample ${o.worstCosine.toFixed(6)}), SQNR ${o.sqnrDb === null ? 'exact' : `${o.sqnrDb.toFixed(2)} dB`}, max abs ${Number(o.maxAbs.toPrecision(4))}`);
   }
   if (r.opsetUpgrade) lines.push(`  opset:     raised from ${r.opsetUpgrade.from} to ${r.opsetUpgrade.to}${r.opsetUpgrade.rewritten.length ? ` (${r.opsetUpgrade.rewritten.length} nodes rewritten to the new form)` : ''}`);
   if (r.skipped.length) {

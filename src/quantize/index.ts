@@ -65,6 +65,11 @@ export interface QuantizeFileOptions {
   verify?: (file: string) => Promise<void>;
   /** Static quantization: the runner and the samples (src/runtime/calibration.ts makes them from the options). */
   calibration?: StaticCalibration;
+  /**
+   * Compares the written model (before it is moved into place) with the source, per output, for the
+   * report (src/runtime/quantizeCheck.ts). A failure to compare becomes a note, not an error.
+   */
+  checkOutputs?: (source: string, written: string, report: QuantizeReport) => Promise<Pick<QuantizeReport, 'outputs' | 'outputsMeasuredOn'>>;
 }
 
 /** Bytes of a model file plus the external data files its tensors read. */
@@ -121,6 +126,16 @@ export async function quantizeFile(input: string, output: string, options: Quant
       t = performance.now();
       await fileOptions.verify(tmpFile);
       report.seconds.check = round3((performance.now() - t) / 1000);
+    }
+    if (fileOptions.checkOutputs) {
+      t = performance.now();
+      try {
+        Object.assign(report, await fileOptions.checkOutputs(input, tmpFile, report));
+      } catch (e) {
+        if (e instanceof QuantizeError && e.code === 'cancelled') throw e;
+        report.notes.push(`the outputs could not be compared with the source model's: ${(e as Error).message}`);
+      }
+      report.seconds.outputs = round3((performance.now() - t) / 1000);
     }
     if (written.externalData) fs.renameSync(written.externalData.file, finalData);
     fs.renameSync(tmpFile, path.resolve(output));

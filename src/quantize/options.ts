@@ -2,6 +2,7 @@
 // validated as a whole before any work starts. `resolveOptions` fills in the defaults and rejects
 // contradictions with a message that names the flag; `assertAvailable` refuses what is designed but not
 // built yet, so that nothing unfinished can run as if it worked.
+import type { AccuracyTargetSpec } from './report';
 import { QuantizeError } from './errors';
 import { COMPUTE_OPS, ELEMENTWISE_OPS, PASSTHROUGH_OPS } from './ops/qdq';
 
@@ -93,10 +94,11 @@ export interface QuantizeOptions {
   /** Static: equalize the channels of the activation between a Conv and a depthwise Conv (default true; exact in float). */
   equalize?: boolean;
   /**
-   * Static: keep the nodes that lose the most in float until the outputs reach this cosine similarity with
-   * the float model's on the calibration samples (in (0, 1); e.g. 0.99).
+   * Static: keep the nodes that lose the most in float until every float output reaches this cosine
+   * similarity with the float model's on the calibration samples (in (0, 1); e.g. 0.99), or each output
+   * its own: `{ scores: 0.99, boxes: 0.999 }` (`*`: the outputs not named).
    */
-  accuracyTarget?: number;
+  accuracyTarget?: AccuracyTargetSpec;
   /** Static, with an accuracy target: keep at most this many nodes in float (default: no limit). */
   maxFloatNodes?: number;
 }
@@ -125,7 +127,7 @@ export interface ResolvedOptions {
   calibration: Required<Pick<CalibrationOptions, 'method' | 'percentile'>> & Omit<CalibrationOptions, 'method' | 'percentile'>;
   smoothQuantAlpha: number | null;
   equalize: boolean;
-  accuracyTarget: number | null;
+  accuracyTarget: AccuracyTargetSpec | null;
   maxFloatNodes: number | null;
 }
 
@@ -242,8 +244,13 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
     if (equalize) fail('channel equalization applies to static quantization only (--mode static)');
     if (o.accuracyTarget !== undefined) fail('an accuracy target applies to static quantization only (--mode static): it compares outputs on the calibration samples');
   }
-  if (o.accuracyTarget !== undefined && (typeof o.accuracyTarget !== 'number' || !(o.accuracyTarget > 0 && o.accuracyTarget < 1))) {
-    fail(`accuracy target is a cosine similarity between 0 and 1 (exclusive), e.g. 0.99; got ${JSON.stringify(o.accuracyTarget)}`);
+  if (o.accuracyTarget !== undefined) {
+    const t = o.accuracyTarget;
+    const ok = (x: unknown) => typeof x === 'number' && x > 0 && x < 1;
+    const perOutput = typeof t === 'object' && t !== null && !Array.isArray(t);
+    if (!(ok(t) || (perOutput && Object.keys(t).length > 0 && Object.entries(t).every(([k, v]) => k !== '' && ok(v))))) {
+      fail(`accuracy target is a cosine similarity between 0 and 1 (exclusive), e.g. 0.99, or one per output (scores=0.99,boxes=0.999); got ${JSON.stringify(t)}`);
+    }
   }
   if (o.maxFloatNodes !== undefined) {
     if (o.accuracyTarget === undefined) fail('--max-float-nodes limits what --accuracy-target keeps in float; give --accuracy-target too');

@@ -47,16 +47,27 @@ export interface CalibrationSummary {
   foldedIntoConv: string[];
 }
 
+/**
+ * An accuracy target: the cosine similarity every float output must reach, or one per output name
+ * (`*` for the outputs not named).
+ */
+export type AccuracyTargetSpec = number | Record<string, number>;
+
 /** What the accuracy target (--accuracy-target) did: the nodes it kept in float and the closeness it reached. */
 export interface FallbackSummary {
-  /** The cosine similarity asked for (quantized against float outputs, all float outputs joined). */
-  target: number;
+  /** The cosine similarity asked for, of each float output on its own (quantized against float). */
+  target: AccuracyTargetSpec;
   /** Calibration samples the outputs were compared on. */
   samples: number;
-  /** Cosine with every node quantized, and with the nodes below in float. */
+  /** Cosine of the worst output (the one furthest below its target) with every node quantized, and with the nodes below in float. */
   cosineBefore: number;
   cosineAfter: number;
+  /** Every judged output reached its target. */
   met: boolean;
+  /** The output furthest below (or least above) its target at the end. */
+  worstOutput: string;
+  /** Per judged output: its target and cosine before and after. */
+  outputs: { name: string; target: number; cosineBefore: number; cosineAfter: number }[];
   /** Nodes kept in float, in the order they were chosen. */
   inFloat: string[];
   /** The --max-float-nodes limit; null: none. */
@@ -69,7 +80,7 @@ export interface FallbackSummary {
    * given back to int8 if the target held without it), the activations and nodes in float, and the
    * output cosine.
    */
-  steps: { phase: 'measure' | 'greedy' | 'prefix' | 'prune'; tensors: number; nodes: number; cosine: number }[];
+  steps: { phase: 'measure' | 'greedy' | 'prefix' | 'prune'; tensors: number; nodes: number; cosine: number; worstOutput: string }[];
   seconds: number;
 }
 
@@ -134,4 +145,28 @@ export interface QuantizeReport {
   smoothQuant?: SmoothQuantSummary;
   /** Static quantization with an accuracy target (--accuracy-target): the nodes kept in float. */
   accuracy?: FallbackSummary;
+  /** The accuracy target's verdict, in short (the details are in `accuracy`). */
+  accuracyTarget?: { target: AccuracyTargetSpec; met: boolean; worstOutput: string };
+  /**
+   * The written model against the source, per output, measured after quantizing (when the caller asked
+   * for it): on samples not used for calibration where there are any.
+   */
+  outputs?: OutputAccuracy[];
+  outputsMeasuredOn?: { source: string; samples: number; random: boolean; heldOut: boolean };
+}
+
+/** One output of the quantized model against the source model's: pooled over the samples. */
+export interface OutputAccuracy {
+  name: string;
+  cosine: number;
+  /** null: infinite (identical outputs). */
+  sqnrDb: number | null;
+  maxAbs: number;
+  /** The cosine of the worst sample. */
+  worstCosine: number;
+}
+
+/** The target as the user gave it: `0.99` or `scores=0.99,boxes=0.999`. */
+export function describeTarget(t: AccuracyTargetSpec): string {
+  return typeof t === 'number' ? String(t) : Object.entries(t).map(([k, v]) => `${k}=${v}`).join(',');
 }

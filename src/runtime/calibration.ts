@@ -1,42 +1,32 @@
 // Calibration on onnxruntime-node: the runner that executes the augmented model (a session created from
 // its path, with basic graph optimizations: exposed values stay graph outputs, and Conv + BatchNorm style
 // fusions would only change them by rounding; or with all of them, to measure a quantized model as it
-// will run), and the samples the options ask for (a data folder or
-// seeded random inputs).
-import * as ort from 'onnxruntime-node';
-import { valueInfo } from '../onnx/inspect';
+// will run), and the samples the options and the input spec ask for (a data folder or seeded random inputs).
+import type { InputSpec } from '../protocol/inputSpec';
 import type { Model } from '../onnx/model';
-import type { ValueInfo } from '../onnx/report';
 import type { CalibrationRunner, Feeds, StaticCalibration } from '../quantize/index';
 import { QuantizeError } from '../quantize/errors';
 import type { ResolvedOptions } from '../quantize/options';
-import { folderFeeds, randomCalibrationFeeds } from './inputs';
-
-const firstLine = (s: string) => s.split('\n')[0].trim();
-
-/** The model's real inputs (an IR < 4 model also lists its initializers as inputs). */
-export function inspectModelInputs(model: Model): ValueInfo[] {
-  const main = model.proto.graph!;
-  const inits = new Set([...(main.initializer ?? []).map((t) => t.name ?? ''), ...(main.sparse_initializer ?? []).map((s) => s.values?.name ?? '')]);
-  return (main.input ?? []).filter((v) => !inits.has(v.name ?? '')).map(valueInfo);
-}
+import { describeDefaulted, resolveInputSpec } from './inputSpec';
+import { modelInputs } from './modelIo';
+import { ModelSession, RuntimeError } from './session';
 
 export const ortCalibrationRunner: CalibrationRunner = {
   async open(file, options = {}) {
-    let session: ort.InferenceSession;
+    let session: ModelSession;
     try {
-      session = await ort.InferenceSession.create(file, { graphOptimizationLevel: options.deployed ? 'all' : 'basic', logSeverityLevel: 3 });
+      session = await ModelSession.open(file, { optimization: options.deployed ? 'all' : 'basic' });
     } catch (e) {
-      throw new QuantizeError('unsupported-model', `onnxruntime cannot load the model prepared for calibration: ${firstLine((e as Error).message)}`);
+      throw new QuantizeError('unsupported-model', `onnxruntime cannot load the model prepared for calibration: ${e instanceof RuntimeError ? e.message.replace(`${file}: `, '') : (e as Error).message}`);
     }
     let n = 0;
     return {
       async run(feeds: Feeds, fetches: string[]) {
         n++;
         try {
-          return await session.run(feeds as unknown as ort.InferenceSession.FeedsType, fetches);
+          return await session.run(feeds as never, fetches);
         } catch (e) {
-          throw new QuantizeError('calibration-data', `calibration sample ${n}: onnxruntime could not run the model on it: ${firstLine((e as Error).message)}`);
+          throw new QuantizeError('calibration-data', `calibration sample ${n}: onnxruntime could not run the model on it: ${(e as Error).message.replace(`${file}: `, '')}`);
         }
       },
       release: () => session.release(),
@@ -44,28 +34,32 @@ export const ortCalibrationRunner: CalibrationRunner = {
   },
 };
 
-export interface CalibrationSourceOptions {
-  /** Sizes of symbolic dims for random samples, by dim name or `input:axis` (default 1). */
-  dims?: Record<string, number>;
-  /** Fixed values of some inputs for random samples (e.g. a sample rate). */
-  values?: Record<string, ort.Tensor>;
-  seed?: number;
-}
-
-/** The calibration of static quantization as the options ask: a data folder or seeded random samples. */
-export function calibrationFor(o: ResolvedOptions, extra: CalibrationSourceOptions = {}): StaticCalibration {
+/**
+ * The calibration of static quantization as the options ask: a data folder or seeded random samples, shaped
+ * by the input spec (dims, fixed values, ranges, seed).
+ */
+export function calibrationFor(o: ResolvedOptions, spec: InputSpec = {}): StaticCalibration {
   const c = o.calibration;
-  if (c.dataDir !== undefined) {
-    const dir = c.dataDir;
-    return { runner: ortCalibrationRunner, random: false, source: dir, feeds: (model: Model) => folderFeeds(dir, inspectModelInputs(model), c.maxSamples) };
+  if (c.dataDir === undefined && c.randomSamples === undefined) {
+    throw new QuantizeError('invalid-options', 'static quantization needs calibration samples: give --calib-data DIR (.npy/.npz/.pb samples) or --calib-random N');
   }
-  if (c.randomSamples !== undefined) {
-    const n = c.maxSamples !== undefined ? Math.min(c.maxSamples, c.randomSamples) : c.randomSamples;
-    const seed = extra.seed ?? 1;
-    return {
-      runner: ortCalibrationRunner, random: true, source: `random (${n} samples, seeds ${seed}..${seed + n - 1})`,
-      feeds: (model: Model) => randomCalibrationFeeds(inspectModelInputs(model), n, { seed, dims: extra.dims, values: extra.values }),
-    };
-  }
-  throw new QuantizeError('invalid-options', 'static quantization needs calibration samples: give --calib-data DIR (.npy/.npz/.pb samples) or --calib-random N');
+  const samples = c.dataDir === undefined ? (c.maxSamples !== undefined ? Math.min(c.maxSamples, c.randomSamples!) : c.randomSamples) : c.maxSamples;
+  const full: InputSpec = { ...spec, ...(c.dataDir !== undefined ? { inputs: c.dataDir } : {}), ...(samples !== undefined ? { samples } : {}) };
+  const resolve = (model: Model) => {
+    try { return resolveInputSpec(full, modelInputs(model)); } catch (e) {
+      if (!(e instanceof RuntimeError)) throw e;
+      throw c.dataDir !== undefined ? new QuantizeError('calibration-data', `calibration data: ${e.message}`) : new QuantizeError('invalid-options', e.message);
+    }
+  };
+  const seed = spec.seed ?? 1;
+  let source = c.dataDir ?? `random (${samples} samples, seeds ${seed}..${seed + samples! - 1})`;
+  return {
+    runner: ortCalibrationRunner, random: c.dataDir === undefined,
+    get source() { return source; },
+    feeds: (model: Model) => {
+      const r = resolve(model);
+      if (r.defaulted.length && !source.includes('dims left at 1')) source += `; dims left at 1: ${describeDefaulted(r.defaulted)}`;
+      return r.feeds();
+    },
+  };
 }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../onnx/load';
 import { makeTempDir } from '../quantize/tempDir';
+import { ModelSession, RuntimeError } from './session';
 
 export class SessionCheckError extends Error {
   constructor(message: string, readonly file: string) {
@@ -16,18 +17,15 @@ export class SessionCheckError extends Error {
 
 /** Creates (and releases) a session on `file` with optimization "all"; throws SessionCheckError naming the cause. */
 export async function checkSession(file: string): Promise<void> {
-  let session: ort.InferenceSession | undefined;
+  let session: ModelSession | undefined;
   try {
-    session = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    session = await ModelSession.open(file, { optimization: 'all' });
   } catch (e) {
-    throw new SessionCheckError(`onnxruntime cannot load the quantized model: ${firstLine((e as Error).message)}`, file);
+    const msg = e instanceof RuntimeError ? e.message.replace(`${file}: `, '').replace(/^onnxruntime cannot load the model: /, '') : (e as Error).message;
+    throw new SessionCheckError(`onnxruntime cannot load the quantized model: ${msg}`, file);
   } finally {
     await session?.release();
   }
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0].trim();
 }
 
 /**

@@ -21,24 +21,28 @@ export interface RandomFeedOptions {
   dims?: Record<string, number>;
   /** Fixed values for some inputs (e.g. a sample rate the model branches on). */
   values?: Record<string, ort.Tensor>;
-  /** Range of random floats (default [-1, 1)). */
+  /** Range [lo, hi) of random values for every input (default: floats [-1, 1), integers 0..9). */
   range?: [number, number];
+  /** Range per input name, over `range`. */
+  ranges?: Record<string, [number, number]>;
 }
 
 const ORT_TYPES: Record<string, ort.Tensor.Type> = {
   float: 'float32', double: 'float64', int8: 'int8', uint8: 'uint8', int16: 'int16', uint16: 'uint16',
   int32: 'int32', uint32: 'uint32', int64: 'int64', uint64: 'uint64', bool: 'bool', float16: 'float16',
 };
+const INTEGER_TYPES = new Set<ort.Tensor.Type>(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64']);
 
+/** Seeded random inputs, drawn from one stream in input order. */
 export function randomFeeds(inputs: ValueInfo[], options: RandomFeedOptions = {}): Record<string, ort.Tensor> {
   const rand = seededRandom(options.seed ?? 1);
-  const [lo, hi] = options.range ?? [-1, 1];
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of inputs) {
     const fixed = options.values?.[input.name];
     if (fixed) { feeds[input.name] = fixed; continue; }
     const type = ORT_TYPES[input.dtype];
     if (!type) throw new OnnxError('unsupported', `input "${input.name}" has type ${input.dtype}, which random inputs do not support; give it a value`);
+    const [lo, hi] = options.ranges?.[input.name] ?? options.range ?? (INTEGER_TYPES.has(type) ? [0, 10] : [-1, 1]);
     const shape = (input.shape ?? []).map((d, axis) =>
       typeof d === 'number' ? d : options.dims?.[`${input.name}:${axis}`] ?? (d !== null ? options.dims?.[d] : undefined) ?? 1);
     const n = shape.reduce((a, b) => a * b, 1);
@@ -47,17 +51,18 @@ export function randomFeeds(inputs: ValueInfo[], options: RandomFeedOptions = {}
   return feeds;
 }
 
+/** `n` values of `type` from `next` (integers: rounded down, so a range [lo, hi) gives lo..hi-1). */
 function fill(type: ort.Tensor.Type, n: number, next: () => number): ort.Tensor.DataType {
   switch (type) {
     case 'float32': return Float32Array.from({ length: n }, next);
     case 'float64': return Float64Array.from({ length: n }, next);
-    case 'int64': return BigInt64Array.from({ length: n }, () => BigInt(Math.floor(next() * 10)));
-    case 'uint64': return BigUint64Array.from({ length: n }, () => BigInt(Math.floor(Math.abs(next()) * 10)));
+    case 'int64': return BigInt64Array.from({ length: n }, () => BigInt(Math.floor(next())));
+    case 'uint64': return BigUint64Array.from({ length: n }, () => BigInt(Math.max(0, Math.floor(next()))));
     case 'bool': return Uint8Array.from({ length: n }, () => (next() > 0 ? 1 : 0));
     case 'float16': return Uint16Array.from({ length: n }, () => float16Bits(next()));
     default: {
       const Ctor = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array }[type as 'int8'];
-      return Ctor.from({ length: n }, () => Math.floor(Math.abs(next()) * 100));
+      return Ctor.from({ length: n }, () => Math.floor(next()));
     }
   }
 }
@@ -83,7 +88,7 @@ export function readTensorFile(file: string): { name: string; tensor: ort.Tensor
  * in input order), an `.npy` or TensorProto `.pb` file (models with one input), or a folder of them, one per
  * input (onnxruntime's `test_data_set_N/input_M.pb` layout; `.npy` files named after the inputs).
  */
-export interface SampleSource { label: string; path: string; kind: 'npz' | 'npy' | 'pb' | 'folder' }
+export interface SampleSource { label: string; path: string; kind: 'npz' | 'npy' | 'pb' | 'json' | 'folder' }
 
 const sampleError = (where: string, message: string) => new QuantizeError('calibration-data', `${where}: ${message}`);
 const natural = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
@@ -107,6 +112,7 @@ export function listSamples(dir: string, inputs: ValueInfo[]): SampleSource[] {
     }
     const ext = path.extname(e.name).toLowerCase();
     if (ext === '.npz') out.push({ label: e.name, path: p, kind: 'npz' });
+    else if (ext === '.json') out.push({ label: e.name, path: p, kind: 'json' });
     else if (ext === '.npy' || ext === '.pb') {
       if (inputs.length !== 1) {
         throw sampleError(path.join(dir, e.name), `a single ${ext} file is one sample of a model with one input, but this model has ${inputs.length} (${inputs.map((v) => `"${v.name}"`).join(', ')}); give each sample as an .npz with one array per input, or as a folder with one file per input`);
@@ -139,6 +145,8 @@ export function readSample(s: SampleSource, inputs: ValueInfo[]): Record<string,
     let arrays: Map<string, NpyArray>;
     try { arrays = readNpz(s.path); } catch (e) { throw sampleError(s.path, (e as Error).message); }
     for (const [name, a] of arrays) found.push({ name, generic: /^arr_\d+$/.test(name), tensor: npyTensor(a) });
+  } else if (s.kind === 'json') {
+    for (const [name, tensor] of readJsonSample(s.path, inputs)) found.push({ name, generic: false, tensor });
   } else if (s.kind === 'folder') {
     const files = fs.readdirSync(s.path).filter(isInputFile).sort(natural);
     for (const f of files) {
@@ -173,6 +181,38 @@ export function readSample(s: SampleSource, inputs: ValueInfo[]): Record<string,
     }
   }
   return feeds;
+}
+
+/**
+ * A JSON sample: an object with a (nested) array or a number per input name, typed as the model's input;
+ * for a model with one input, the array alone.
+ */
+function readJsonSample(file: string, inputs: ValueInfo[]): [string, ort.Tensor][] {
+  let value: unknown;
+  try { value = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw sampleError(file, `is not valid JSON (${(e as Error).message})`); }
+  const entries: [string, unknown][] = Array.isArray(value) || typeof value === 'number'
+    ? (inputs.length === 1 ? [[inputs[0].name, value]] : (() => { throw sampleError(file, `holds one array, but the model has ${inputs.length} inputs; give an object with one array per input name`); })())
+    : value && typeof value === 'object' ? Object.entries(value as Record<string, unknown>) : [];
+  if (!entries.length) throw sampleError(file, 'holds no arrays: expected {"<input name>": [[...]], ...}');
+  const byName = new Map(inputs.map((v) => [v.name, v]));
+  return entries.map(([name, v]) => {
+    const input = byName.get(name);
+    if (!input) return [name, new ort.Tensor('float32', new Float32Array(0), [0])];
+    const dims: number[] = [];
+    for (let x: unknown = v; Array.isArray(x); x = x[0]) dims.push(x.length);
+    const flat = dims.length ? (v as unknown[]).flat(Infinity) : [v];
+    if (flat.length !== dims.reduce((a, b) => a * b, 1) || flat.some((x) => typeof x !== 'number' && typeof x !== 'boolean')) {
+      throw sampleError(file, `the array of "${name}" is not a rectangular array of numbers`);
+    }
+    const type = ORT_TYPES[input.dtype];
+    if (!type || type === 'float16') throw sampleError(file, `input "${name}" is ${input.dtype}, which JSON samples do not hold; use .npy or .pb files`);
+    const nums = flat.map(Number);
+    const data: ort.Tensor.DataType = type === 'int64' ? BigInt64Array.from(nums, (x) => BigInt(Math.trunc(x)))
+      : type === 'uint64' ? BigUint64Array.from(nums, (x) => BigInt(Math.trunc(x)))
+        : type === 'bool' ? Uint8Array.from(nums, (x) => (x ? 1 : 0))
+          : ({ float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array } as Record<string, { from(a: number[]): ort.Tensor.DataType }>)[type].from(nums);
+    return [name, new ort.Tensor(type, data, dims)];
+  });
 }
 
 /** The samples of a calibration folder, read one at a time (memory does not grow with their number). */

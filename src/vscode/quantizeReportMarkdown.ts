@@ -1,7 +1,7 @@
 // A QuantizeReport as Markdown, for the document the Quantize Model command opens. Pure: no vscode import.
 import { formatBytes } from '../onnx/format';
 import { describeScheme } from '../quantize/format';
-import type { QuantizeReport } from '../quantize/report';
+import { describeTarget, type QuantizeReport } from '../quantize/report';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const MAX_ROWS = 200;
@@ -23,7 +23,7 @@ export function quantizeReportToMarkdown(r: QuantizeReport, paths: { input: stri
   }
   if (r.accuracy) {
     const a = r.accuracy;
-    lines.push(`| accuracy target | ${a.target} (${a.met ? 'met' : '**not met**'}): output cosine ${a.cosineBefore} -> ${a.cosineAfter} on ${a.samples} calibration samples, ${a.inFloat.length} nodes kept in float |`);
+    lines.push(`| accuracy target | ${describeTarget(a.target)} (${a.met ? 'met' : '**not met**'}) on ${a.samples} calibration samples, ${a.inFloat.length} nodes kept in float: ${a.outputs.map((o) => `${cell(o.name)} ${o.cosineBefore} -> ${o.cosineAfter}${o.cosineAfter < o.target ? ' (**below**)' : ''}`).join(', ')} |`);
   }
   if (r.smoothQuant?.comparison) {
     const c = r.smoothQuant.comparison;

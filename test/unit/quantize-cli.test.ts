@@ -102,7 +102,7 @@ describe('onnxq quantize', () => {
   const refusals: [string, string[], RegExp][] = [
     ['static mode without calibration samples', ['--mode', 'static'], /static quantization needs calibration samples: give --calib-data DIR/],
     ['calibration data that does not fit the model', ['--mode', 'static', '--calib-data', path.join(__dirname, 'fixtures', 'npy')], /input "x" has shape \[batch, 64\] in the model, but the sample's is|is float in the model|a single \.npy file/],
-    ['a calibration folder that does not exist', ['--mode', 'static', '--calib-data', '/nonexistent/calib'], /cannot read the calibration folder/],
+    ['a calibration folder that does not exist', ['--mode', 'static', '--calib-data', '/nonexistent/calib'], /calibration data: \/nonexistent\/calib: no such file or folder/],
     ['SmoothQuant without static', ['--smooth-quant', '0.6'], /SmoothQuant applies to static quantization only/],
     ['an accuracy target without static', ['--accuracy-target', '0.99'], /accuracy target applies to static quantization only/],
     ['a float-node limit without a target', ['--mode', 'static', '--calib-random', '2', '--max-float-nodes', '2'], /give --accuracy-target too/],
@@ -221,7 +221,12 @@ describe('onnxq quantize', () => {
     assert.equal(r.quantized.length + r.accuracy.inFloat.length, 3);
     const text = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '6', '--calib-dims', 'batch=2', '--accuracy-target', '0.5']);
     assert.equal(text.status, 0, text.stderr);
-    assert.match(text.stdout, /accuracy: {2}output cosine [0-9.]+ -> [0-9.]+ on 6 calibration samples \(target 0\.5: met\), 0 nodes kept in float; 1 model compared/);
+    assert.match(text.stdout, /accuracy: {2}target 0\.5 met on 6 calibration samples, 0 nodes kept in float; 1 model compared\n {13}"y": cosine [0-9.]+ -> [0-9.]+ \(target 0\.5\)\n/);
+    // The written model against the source on samples calibration did not see (seeds 7 on), per output.
+    assert.match(text.stdout, /outputs: {3}against the source model on 4 random samples \(seeds 7\.\.10\) \(RANDOM: not representative\)\n {13}"y": cosine 0\.9\d+ /);
+    const perOutput = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '2', '--calib-dims', 'batch=2', '--accuracy-target', 'y=0.5', '--json']);
+    assert.equal(perOutput.status, 0, perOutput.stderr);
+    assert.deepEqual(JSON.parse(perOutput.stdout).accuracyTarget, { target: { y: 0.5 }, met: true, worstOutput: 'y' });
     const bad = cli(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '2', '--accuracy-target', 'high']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--accuracy-target needs a number, got "high"/);

@@ -18,7 +18,8 @@ import { QuantizeError } from '../../src/quantize/errors';
 import { quantizeModel, type QuantizeOptions, type QuantizeReport } from '../../src/quantize/index';
 import { dequantizeBlockwise, dynamicQuantizeLinear } from '../../src/quantize/math';
 import { optimizedOpCounts } from '../../src/runtime/check';
-import { cosine, gemmMlpModel } from '../../bench/quantize-models';
+import { gemmMlpModel } from '../../bench/quantize-models';
+import { cosineSimilarity as cosine } from '../../src/runtime/compare';
 import { randn } from './helpers/quantize';
 
 let tmp = '';

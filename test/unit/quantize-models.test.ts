@@ -18,7 +18,8 @@ import { writeModel } from '../../src/onnx/write';
 import { quantizeFile, type QuantizeOptions } from '../../src/quantize/index';
 import { checkSession } from '../../src/runtime/check';
 import { randomFeeds, readTensorFile } from '../../src/runtime/inputs';
-import { cosine, ffnModel, gemmMlpModel, matmulModel, speechLike } from '../../bench/quantize-models';
+import { ffnModel, gemmMlpModel, matmulModel, speechLike } from '../../bench/quantize-models';
+import { cosineSimilarity as cosine } from '../../src/runtime/compare';
 import { modelsDir, noModels, ortRefuses, runHints, sharedModels } from './helpers/models';
 import { assertSameOutputShapes } from './helpers/quantize';
 

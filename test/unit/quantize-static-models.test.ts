@@ -34,11 +34,11 @@ describe('static QDQ of every shared model: the output loads with optimization "
       const src = path.join(modelsDir, rel);
       const dst = out(rel, 'static-random');
       const hints = runHints[rel] ?? {};
-      const values = Object.fromEntries(Object.entries(hints.int64 ?? {}).map(([k, v]) => [k, new ort.Tensor('int64', BigInt64Array.of(v), [])]));
-      // The conformance cases calibrate on their own test_data_set folders; the others on seeded random samples.
+            // The conformance cases calibrate on their own test_data_set folders; the others on seeded random samples.
       const dataDir = rel.startsWith('conformance/') ? path.dirname(src) : undefined;
       const options: QuantizeOptions = { mode: 'static', calibration: dataDir ? { dataDir } : { randomSamples: 2 } };
-      const calibration = calibrationFor(resolveOptions(options), { dims: hints.dims, values });
+      const values = Object.fromEntries(Object.entries(hints.int64 ?? {}).map(([k, v]) => [k, new ort.Tensor('int64', BigInt64Array.of(v), [])]));
+      const calibration = calibrationFor(resolveOptions(options), { dims: hints.dims, values: Object.fromEntries(Object.entries(hints.int64 ?? {}).map(([k, v]) => [k, Number(v)])) });
       if (ortRefuses.has(rel)) {
         await assert.rejects(quantizeFile(src, dst, options, { verify: checkSession, calibration }), /onnxruntime cannot load/);
         assert.equal(fs.existsSync(dst), false);

@@ -25,7 +25,8 @@ import { calibrationFor, ortCalibrationRunner } from '../../src/runtime/calibrat
 import { checkSession, optimizedOpCounts } from '../../src/runtime/check';
 import { randomFeeds } from '../../src/runtime/inputs';
 import { seededRandom } from '../../src/runtime/random';
-import { convModel, cosine, ffnModel } from '../../bench/quantize-models';
+import { convModel, ffnModel } from '../../bench/quantize-models';
+import { cosineSimilarity as cosine } from '../../src/runtime/compare';
 import { outputCosine, randn } from './helpers/quantize';
 
 let tmp = '';
@@ -44,7 +45,7 @@ async function staticQuantize(proto: ModelProto, options: QuantizeOptions = {}, 
   const o = { mode: 'static' as const, ...options };
   const calibration = samples
     ? { runner: ortCalibrationRunner, random: false, source: 'test samples', feeds: function* () { for (let i = 0; i < n; i++) yield samples(i); } }
-    : calibrationFor(resolveOptions({ ...o, calibration: { randomSamples: n, ...o.calibration } }), { dims: { batch: 1, tokens: 8 } });
+    : calibrationFor(resolveOptions({ ...o, calibration: { randomSamples: n, ...o.calibration } }), { dims: { tokens: 8 } });
   const report = await quantizeFile(`${base}.fp32.onnx`, `${base}.q.onnx`, o, { verify: checkSession, calibration });
   return { fp32: `${base}.fp32.onnx`, q: `${base}.q.onnx`, report, model: loadModel(`${base}.q.onnx`) };
 }

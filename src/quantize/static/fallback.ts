@@ -27,7 +27,8 @@ import type { TensorProto } from '../../onnx/proto';
 import { writeModel } from '../../onnx/write';
 import { cloneStructure, type CalibrationRunner, type Feeds } from '../calibrate/calibrator';
 import { QuantizeError } from '../errors';
-import type { FallbackSummary } from '../report';
+import type { AccuracyTargetSpec, FallbackSummary } from '../report';
+import { OutputComparer } from '../../runtime/compare';
 import { nodeLabel } from '../pass';
 import type { EmitResult } from './emit';
 import type { QdqPlan } from './plan';
@@ -44,7 +45,10 @@ export interface FallbackInput {
   build: (inFloat: string[]) => Candidate;
   /** Quantize-dequantize of one value of a tensor of the full plan, by key (undefined: no parameters). */
   quantizer: (key: string) => ((v: number) => number) | undefined;
-  target: number;
+  /** The cosine each float output must reach, by output name (outputs not named are not judged). */
+  targets: Map<string, number>;
+  /** The target as the user gave it, for the report. */
+  target: AccuracyTargetSpec;
   /** Most nodes to leave in float. */
   maxNodes: number;
   samples: Feeds[];
@@ -78,28 +82,38 @@ const round5 = (x: number) => Math.round(x * 1e5) / 1e5;
 export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOutcome> {
   const dir = makeTempDir('accuracy', input.workDir);
   try {
-    const outputs = floatOutputs(input.reference);
+    // The search reads one number per model: the smallest margin of any output over its target (>= 0: met).
+    const outputs = [...input.targets.keys()];
     const expected = await runAll(input, dir, 'reference.onnx', input.reference, outputs, input.samples, false);
     let evaluations = 0;
-    const cosineOf = async (c: Candidate): Promise<number> => {
+    const measured = new Map<string, Margin>(); // by the sorted labels of the nodes in float
+    const marginOf = async (c: Candidate, nodes: string[]): Promise<number> => {
       if (input.signal?.aborted) throw new QuantizeError('cancelled', 'quantization was cancelled');
       const got = await runAll(input, dir, 'candidate.onnx', c.model, outputs, input.samples, true);
       evaluations++;
       input.onEvaluation?.(evaluations);
-      return outputCosine(expected, got, outputs);
+      const m = outputMargin(expected, got, input.targets);
+      measured.set([...nodes].sort().join('\n'), m);
+      return m.margin;
     };
 
     const first = input.build([]);
-    const before = await cosineOf(first);
-    const summary = (inFloat: string[], after: number, steps: FallbackSummary['steps']) => ({
-      inFloat,
-      summary: {
-        target: input.target, samples: input.samples.length, cosineBefore: round5(before), cosineAfter: round5(after),
-        met: after >= input.target, inFloat: [...inFloat], maxNodes: Number.isFinite(input.maxNodes) ? input.maxNodes : null,
-        evaluations, steps,
-      },
-    });
-    if (before >= input.target || input.maxNodes < 1) return summary([], before, []);
+    const before = await marginOf(first, []);
+    const summary = (inFloat: string[], after: number, steps: FallbackSummary['steps']) => {
+      const a = measured.get([...inFloat].sort().join('\n'))!, b = measured.get('')!;
+      return {
+        inFloat,
+        summary: {
+          target: input.target, samples: input.samples.length,
+          cosineBefore: round5(b.cosines.get(b.worst)!), cosineAfter: round5(a.cosines.get(a.worst)!),
+          met: after >= 0, worstOutput: a.worst,
+          outputs: outputs.map((name) => ({ name, target: input.targets.get(name)!, cosineBefore: round5(b.cosines.get(name)!), cosineAfter: round5(a.cosines.get(name)!) })),
+          inFloat: [...inFloat], maxNodes: Number.isFinite(input.maxNodes) ? input.maxNodes : null,
+          evaluations, steps,
+        },
+      };
+    };
+    if (before >= 0 || input.maxNodes < 1) return summary([], before, []);
 
     // 1. The activations, noisiest first, grouped by the nodes that keep them in float.
     const byNodes = new Map<string, Group>(); // in the order of the noisiest tensor of each group
@@ -113,9 +127,10 @@ export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOu
     const union = (gs: Group[]) => [...new Set(gs.flatMap((g) => g.nodes))];
     const tryGroups = async (gs: Group[], phase: FallbackSummary['steps'][number]['phase']): Promise<number> => {
       const nodes = union(gs);
-      const cosine = await cosineOf(input.build(nodes));
-      steps.push({ phase, tensors: gs.reduce((n, g) => n + g.tensors.length, 0), nodes: nodes.length, cosine: round5(cosine) });
-      return cosine;
+      const margin = await marginOf(input.build(nodes), nodes);
+      const m = measured.get([...nodes].sort().join('\n'))!;
+      steps.push({ phase, tensors: gs.reduce((n, g) => n + g.tensors.length, 0), nodes: nodes.length, cosine: round5(m.cosines.get(m.worst)!), worstOutput: m.worst });
+      return margin;
     };
     const fits = (gs: Group[]) => union(gs).length <= input.maxNodes;
 
@@ -129,7 +144,7 @@ export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOu
     let best = before;
     let fresh: Group[] = [];
     let full = true;
-    for (let round = 0; round < ROUNDS && best < input.target; round++) {
+    for (let round = 0; round < ROUNDS && best < 0; round++) {
       const base = best;
       const around = new Set(fresh.flatMap((g) => g.nodes.flatMap((n) => [n, ...(near.get(n) ?? [])])));
       const candidates = full
@@ -138,11 +153,11 @@ export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOu
       for (const g of candidates) g.gain = fits([...kept, g]) ? (await tryGroups([...kept, g], 'measure')) - base : undefined;
       const keptBefore = kept.length;
       for (const g of candidates.filter((x) => (x.gain ?? 0) >= MIN_GAIN).sort((x, y) => y.gain! - x.gain!)) {
-        if (best >= input.target) break;
+        if (best >= 0) break;
         if (!fits([...kept, g])) continue;
         // The first of a round was measured just now, on top of the same set.
         const cosine = kept.length > keptBefore ? await tryGroups([...kept, g], 'greedy') : base + g.gain!;
-        if (cosine >= best + MIN_GAIN || (cosine >= input.target && cosine > best)) { kept.push(g); best = cosine; }
+        if (cosine >= best + MIN_GAIN || (cosine >= 0 && cosine > best)) { kept.push(g); best = cosine; }
       }
       fresh = kept.slice(keptBefore);
       if (!fresh.length && full) break; // a round over every group found nothing more
@@ -151,7 +166,7 @@ export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOu
 
     // 3. Still short: the shortest prefix of the remaining groups, noisiest first, that reaches the target
     //    on top of those (doubling, then bisection).
-    if (best < input.target) {
+    if (best < 0) {
       const rest = groups.filter((g) => !kept.includes(g));
       let limit = rest.length;
       while (limit > 0 && !fits([...kept, ...rest.slice(0, limit)])) limit--;
@@ -162,14 +177,14 @@ export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOu
       };
       let lo = 0, hi = 0;
       for (let k = 1; k <= limit; k = Math.min(limit, k * 2)) {
-        if (await at(k) >= input.target) { hi = k; break; }
+        if (await at(k) >= 0) { hi = k; break; }
         lo = k;
         if (k >= limit) break;
       }
       if (hi) {
         while (hi - lo > 1) {
           const mid = (lo + hi) >> 1;
-          if (await at(mid) >= input.target) hi = mid; else lo = mid;
+          if (await at(mid) >= 0) hi = mid; else lo = mid;
         }
       } else {
         hi = [...tried].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0][0]; // not reached: the closest
@@ -178,11 +193,11 @@ export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOu
       best = tried.get(hi)!;
       // 4. The prefix takes whole runs of the order to reach the one activation that matters: give back to
       //    int8 each of its groups, least noisy first, whose absence keeps the target.
-      if (best >= input.target) {
+      if (best >= 0) {
         for (let i = prefix.length - 1; i >= 0; i--) {
           const without = prefix.filter((_, j) => j !== i);
           const cosine = await tryGroups([...kept, ...without], 'prune');
-          if (cosine >= input.target) { prefix.splice(i, 1); best = cosine; }
+          if (cosine >= 0) { prefix.splice(i, 1); best = cosine; }
         }
       }
       kept = [...kept, ...prefix];
@@ -227,17 +242,21 @@ function neighbours(m: Model): Map<string, Set<string>> {
   return out;
 }
 
-/** Cosine similarity of all outputs of all samples joined. */
-function outputCosine(expected: Values, got: Values, names: string[]): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let s = 0; s < expected.length; s++) {
-    for (const name of names) {
-      const x = expected[s].get(name)?.data, y = got[s].get(name)?.data;
-      if (!x || !y || x.length !== y.length) continue;
-      for (let i = 0; i < x.length; i++) { ab += x[i] * y[i]; aa += x[i] * x[i]; bb += y[i] * y[i]; }
-    }
-  }
-  return aa === 0 && bb === 0 ? 1 : aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
+interface Margin { margin: number; worst: string; cosines: Map<string, number> }
+
+/**
+ * Per output, the cosine over every sample pooled (runtime/compare, the one implementation); the margin is
+ * the smallest of (cosine - target) over the outputs, and `worst` the output it belongs to.
+ */
+function outputMargin(expected: Values, got: Values, targets: Map<string, number>): Margin {
+  const names = [...targets.keys()];
+  const comparer = new OutputComparer(names);
+  const asTensors = (m: Values[number]) => Object.fromEntries([...m].map(([k, v]) => [k, { type: 'float32', data: v.data, dims: v.dims }]));
+  for (let s = 0; s < expected.length; s++) comparer.add(asTensors(expected[s]), asTensors(got[s]));
+  const cosines = new Map(comparer.results().map((o) => [o.name, o.pooled.cosine]));
+  let worst = names[0], margin = Infinity;
+  for (const n of names) { const d = cosines.get(n)! - targets.get(n)!; if (d < margin) { margin = d; worst = n; } }
+  return { margin, worst, cosines };
 }
 
 /**
@@ -291,7 +310,7 @@ async function noisiestTensors(input: FallbackInput, dir: string, c: Candidate):
 }
 
 /** The float outputs of the main graph, by name. */
-function floatOutputs(m: Model): string[] {
+export function floatOutputs(m: Model): string[] {
   return (m.proto.graph?.output ?? []).filter((v) => v.type?.tensor_type?.elem_type === DataType.FLOAT).map((v) => v.name ?? '').filter(Boolean);
 }
 

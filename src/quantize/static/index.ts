@@ -19,7 +19,9 @@ import type { FallbackSummary, QuantizeReport, SmoothQuantSummary } from '../rep
 import { ValueFactsIndex } from '../types';
 import { dequantizeValue, quantizeValue, quantRange } from '../math';
 import { activationParams, emitQdq, type ActivationParams } from './emit';
-import { keepWorstInFloat } from './fallback';
+import { floatOutputs, keepWorstInFloat } from './fallback';
+import { OutputComparer } from '../../runtime/compare';
+import { describeTarget, type AccuracyTargetSpec } from '../report';
 import { planStatic, type QdqPlan } from './plan';
 import { opCounts, qdqToQOperator, type QOperatorResult } from './qoperator';
 import { equalizeDepthwise } from './equalize';
@@ -140,6 +142,7 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     const actRange = quantRange(o.activationType, { symmetric: o.symmetricActivations });
     const compareOn: Feeds[] = [];
     for await (const f of cal.feeds(fresh)) { if (compareOn.length >= Math.min(ACCURACY_SAMPLES, samples)) break; compareOn.push(f); }
+    const targets = outputTargets(fresh, o.accuracyTarget);
     const outcome = await keepWorstInFloat({
       reference: new Model(prepared, fresh.source, externals), externals,
       build: (extra) => emit(new Model(cloneStructure(prepared), fresh.source, externals), extra),
@@ -148,13 +151,13 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
         if (!p) return undefined;
         return (v: number) => dequantizeValue(quantizeValue(v, p.scale, p.zeroPoint, actRange), p.scale, p.zeroPoint);
       },
-      target: o.accuracyTarget, maxNodes: o.maxFloatNodes ?? Number.POSITIVE_INFINITY,
+      targets, target: o.accuracyTarget, maxNodes: o.maxFloatNodes ?? Number.POSITIVE_INFINITY,
       samples: compareOn, runner: cal.runner, workDir: cal.workDir, signal: cal.signal, onEvaluation: cal.onComparison,
     });
     inFloat = outcome.inFloat;
     accuracy = { ...outcome.summary, seconds: round3((performance.now() - t) / 1000) };
   }
-  const { result, clamped, plan: finalPlan } = emit(fresh, inFloat, accuracy && `kept in float for the accuracy target ${accuracy.target}: it reads or writes an activation whose quantization costs accuracy (output cosine ${accuracy.cosineBefore} with every node quantized, ${accuracy.cosineAfter} with these ${accuracy.inFloat.length} nodes in float)`);
+  const { result, clamped, plan: finalPlan } = emit(fresh, inFloat, accuracy && `kept in float for the accuracy target ${describeTarget(accuracy.target)}: it reads or writes an activation whose quantization costs accuracy (cosine of output "${accuracy.worstOutput}" ${accuracy.cosineBefore} with every node quantized, ${accuracy.cosineAfter} with these ${accuracy.inFloat.length} nodes in float)`);
   let qop: QOperatorResult | null = null;
   if (o.format === 'qoperator') {
     const m = new Model(fresh.proto, fresh.source, externals);
@@ -200,7 +203,8 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
       : 'SmoothQuant found no activation read only by MatMul/Gemm/1x1 Conv nodes with constant weights: nothing was smoothed');
   }
   if (accuracy && !accuracy.met) {
-    notes.push(`the accuracy target ${accuracy.target} was not reached: the outputs' cosine with the float model is ${accuracy.cosineAfter} with ${accuracy.inFloat.length} node${accuracy.inFloat.length === 1 ? '' : 's'} in float (${accuracy.maxNodes !== null ? `at most ${accuracy.maxNodes} node${accuracy.maxNodes === 1 ? '' : 's'} in float by --max-float-nodes` : 'every activation that loses to quantization was tried in float'}); 16-bit activations (--activation-type uint16) or better calibration data may help`);
+    const short = accuracy.outputs.filter((x) => x.cosineAfter < x.target).map((x) => `"${x.name}" ${x.cosineAfter} (target ${x.target})`).join(', ');
+    notes.push(`the accuracy target ${describeTarget(accuracy.target)} was not reached: the cosine with the float model of ${short} with ${accuracy.inFloat.length} node${accuracy.inFloat.length === 1 ? '' : 's'} in float (${accuracy.maxNodes !== null ? `at most ${accuracy.maxNodes} node${accuracy.maxNodes === 1 ? '' : 's'} in float by --max-float-nodes` : 'every activation that loses to quantization was tried in float'}); 16-bit activations (--activation-type uint16) or better calibration data may help`);
   }
   if (unreached.length) notes.push(`${unreached.length} activation${unreached.length === 1 ? '' : 's'} never ran on the calibration data (If branches not taken); the nodes that read them stay in float`);
   seconds = { ...seconds };
@@ -217,14 +221,14 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     },
     seconds, opsetUpgrade, notes,
     ...(smooth ? { smoothQuant: smooth } : {}),
-    ...(accuracy ? { accuracy } : {}),
+    ...(accuracy ? { accuracy, accuracyTarget: { target: accuracy.target, met: accuracy.met, worstOutput: accuracy.worstOutput } } : {}),
   };
   return { model: fresh, report };
 }
 
 /**
  * Runs the float model and each candidate on the first `n` calibration samples; per candidate, the cosine
- * similarity and the SQNR (dB) of all float outputs joined, against the float model's.
+ * similarity and SQNR (dB) of its worst output (each output pooled over the samples, runtime/compare).
  */
 async function compareOutputs(reference: Model, candidates: Model[], cal: StaticCalibration, n: number): Promise<NonNullable<SmoothQuantSummary['comparison']>> {
   const dir = makeTempDir('compare', cal.workDir);
@@ -235,31 +239,42 @@ async function compareOutputs(reference: Model, candidates: Model[], cal: Static
       writeModel(m, file);
       sessions.push(await cal.runner.open(file));
     }
-    const names = (reference.proto.graph?.output ?? []).map((v) => v.name ?? '').filter(Boolean);
-    const acc = candidates.map(() => ({ ab: 0, aa: 0, bb: 0, ee: 0 }));
+    const names = floatOutputs(reference);
+    const comparers = candidates.map(() => new OutputComparer(names));
     let samples = 0;
     for await (const f of cal.feeds(reference)) {
       if (samples >= n) break;
       const outs: Record<string, FeedTensor>[] = [];
       for (const s of sessions) outs.push(await s.run(f, names));
-      for (const k of names) {
-        const a = outs[0][k];
-        if (!a || a.type !== 'float32') continue;
-        const x = a.data as Float32Array;
-        candidates.forEach((_c, ci) => {
-          const y = outs[ci + 1][k]?.data as Float32Array | undefined;
-          if (!y || y.length !== x.length) return;
-          const r = acc[ci];
-          for (let i = 0; i < x.length; i++) { r.ab += x[i] * y[i]; r.aa += x[i] * x[i]; r.bb += y[i] * y[i]; r.ee += (x[i] - y[i]) ** 2; }
-        });
-      }
+      comparers.forEach((c, ci) => c.add(outs[0], outs[ci + 1]));
       samples++;
     }
-    const cos = (r: typeof acc[0]) => (r.aa === 0 && r.bb === 0 ? 1 : Math.round((r.ab / Math.sqrt(r.aa * r.bb)) * 1e5) / 1e5);
-    const sqnr = (r: typeof acc[0]) => (r.ee === 0 ? null : Math.round(10 * Math.log10(r.aa / r.ee) * 100) / 100);
-    return { samples, cosineWithout: cos(acc[0]), cosineWith: cos(acc[1]), sqnrWithout: sqnr(acc[0]), sqnrWith: sqnr(acc[1]) };
+    const worst = (c: OutputComparer) => {
+      const r = c.results().map((o) => o.pooled).sort((x, y) => x.cosine - y.cosine)[0];
+      return { cosine: Math.round(r.cosine * 1e5) / 1e5, sqnr: Number.isFinite(r.sqnrDb) ? Math.round(r.sqnrDb * 100) / 100 : null };
+    };
+    const [without, withSq] = comparers.map(worst);
+    return { samples, cosineWithout: without.cosine, cosineWith: withSq.cosine, sqnrWithout: without.sqnr, sqnrWith: withSq.sqnr };
   } finally {
     for (const s of sessions) await s.release();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The cosine each float output must reach; names that are not float outputs are an error listing them. */
+function outputTargets(m: Model, t: AccuracyTargetSpec | null): Map<string, number> {
+  const floats = floatOutputs(m);
+  const all = (m.proto.graph?.output ?? []).map((v) => v.name ?? '');
+  if (!floats.length) throw new QuantizeError('invalid-options', `the accuracy target compares float outputs, and this model has none (its outputs: ${all.map((x) => `"${x}"`).join(', ')})`);
+  const out = new Map<string, number>();
+  if (t === null) return out;
+  if (typeof t === 'number') { for (const n of floats) out.set(n, t); return out; }
+  for (const name of Object.keys(t)) {
+    if (name === '*') continue;
+    if (!floats.includes(name)) {
+      throw new QuantizeError('invalid-options', `the accuracy target names "${name}", which is not ${all.includes(name) ? 'a float output' : 'an output'} of the model; its float outputs are ${floats.map((x) => `"${x}"`).join(', ')}`);
+    }
+  }
+  for (const n of floats) { const v = t[n] ?? t['*']; if (v !== undefined) out.set(n, v); }
+  return out;
 }

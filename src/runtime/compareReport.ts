@@ -1,0 +1,68 @@
+// A CompareResult as terminal text and as Markdown (the same table: one row per output, the worst sample
+// first in each cell, then the mean over samples).
+import { formatFigure } from './compare';
+import { describeDefaulted } from './inputSpec';
+import type { CompareResult, JudgedOutput, ModelRun } from './compareModels';
+
+const provider = (r: ModelRun) => `${r.provider.used}${r.provider.cpuFallback ? ` (CPU fallback: ${r.provider.skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')})` : ''}`;
+const shape = (o: JudgedOutput) => `[${o.dims.join(', ')}]`;
+const verdict = (o: JudgedOutput) => (o.pass === null ? '-' : o.pass ? 'pass' : 'FAIL');
+
+/** The policy in words: "cosine >= 0.99, atol 1e-5 + rtol 1e-3". */
+export function describePolicy(r: CompareResult): string {
+  const p = r.policy, parts: string[] = [];
+  if (p.minCosine !== undefined) parts.push(`cosine >= ${p.minCosine} on every sample`);
+  if (p.tolerance) parts.push(`|a - b| <= ${p.tolerance.atol} + ${p.tolerance.rtol} x |a|`);
+  return parts.join(', ');
+}
+
+/** One line: PASS / FAIL naming the failing outputs, or that no tolerance was given. */
+export function summaryLine(r: CompareResult): string {
+  if (r.pass === null) return 'no tolerance given: figures only (--min-cosine, --atol, --rtol to check)';
+  if (r.pass) return `PASS: every output within ${describePolicy(r)}`;
+  const bad = r.outputs.filter((o) => o.pass === false);
+  return `FAIL: ${bad.map((o) => `"${o.name}" (${o.failures.join('; ')})`).join(', ')}`;
+}
+
+function rows(r: CompareResult): string[][] {
+  return r.outputs.map((o) => [
+    o.name, `${o.type} ${shape(o)}`,
+    `${formatFigure(o.worst.cosine, 'cosine')} / ${formatFigure(o.mean.cosine, 'cosine')}`,
+    `${formatFigure(o.worst.sqnrDb, 'sqnrDb')} / ${formatFigure(o.mean.sqnrDb, 'sqnrDb')}`,
+    formatFigure(o.worst.maxAbs, 'maxAbs'), formatFigure(o.mean.meanAbs, 'meanAbs'), formatFigure(o.mean.rmse, 'rmse'),
+    o.topK ? `${(o.topK.agreement * 100).toFixed(1)}% (top-${o.topK.k})` : '-',
+    verdict(o),
+  ]);
+}
+
+const HEAD = ['output', 'type', 'cosine worst / mean', 'SQNR worst / mean', 'max abs', 'mean abs', 'rmse', 'top-k', 'verdict'];
+
+function header(r: CompareResult): string[] {
+  const lines = r.expected
+    ? [`model:    ${r.a.file} on ${provider(r.a)}`, `expected: ${r.expected}`]
+    : [`A (reference): ${r.a.file} on ${provider(r.a)}`, `B:             ${r.b.file} on ${JSON.stringify(r.b.provider) === JSON.stringify(r.a.provider) && r.a.provider.cpuFallback ? 'cpu (CPU fallback, as for A)' : provider(r.b)}`];
+  lines.push(`inputs:   ${r.inputs.source}${r.inputs.random ? ' (random: not representative of real data)' : ''}`);
+  if (r.inputs.defaulted.length) lines.push(`          dims left at 1: ${describeDefaulted(r.inputs.defaulted)} (--dims to set them)`);
+  return lines;
+}
+
+export function formatCompareText(r: CompareResult): string {
+  const table = [HEAD, ...rows(r)];
+  const widths = HEAD.map((_, c) => Math.max(...table.map((row) => row[c].length)));
+  const lines = header(r);
+  lines.push('');
+  for (const row of table) lines.push(row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
+  lines.push('');
+  for (const o of r.outputs) for (const f of o.failures) lines.push(`  "${o.name}": ${f}`);
+  lines.push(summaryLine(r));
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatCompareMarkdown(r: CompareResult): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = header(r).map((l) => `${l.trim()}  `);
+  lines.push('', `| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`);
+  for (const row of rows(r)) lines.push(`| ${row.map(esc).join(' | ')} |`);
+  lines.push('', `**${summaryLine(r)}**`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,39 @@
+// The quantize report's `outputs`: the written model against the source, per output, on samples that
+// calibration did not use where there are any (random ones flagged as such). Same figures as compare.
+import * as fs from 'node:fs';
+import type { InputSpec } from '../protocol/inputSpec';
+import type { ResolvedOptions } from '../quantize/options';
+import type { OutputAccuracy, QuantizeReport } from '../quantize/report';
+import { compareModels } from './compareModels';
+import { listSamples } from './inputs';
+import { loadModel } from '../onnx/load';
+import { modelInputs } from './modelIo';
+
+/** Samples compared by default: enough to see a collapsed output, few enough for big models. */
+export const CHECK_SAMPLES = 4;
+
+const round = (x: number, places: number) => Math.round(x * 10 ** places) / 10 ** places;
+
+export function outputCheck(o: ResolvedOptions, spec: InputSpec = {}, samples = CHECK_SAMPLES) {
+  return async (source: string, written: string, report: QuantizeReport): Promise<Pick<QuantizeReport, 'outputs' | 'outputsMeasuredOn'>> => {
+    let evalSpec: InputSpec = { ...spec, samples };
+    let skip = 0, heldOut = true;
+    if (o.mode === 'static' && o.calibration.dataDir !== undefined) {
+      const dir = o.calibration.dataDir;
+      const total = fs.statSync(dir).isDirectory() ? listSamples(dir, modelInputs(loadModel(source))).length : 1;
+      const used = report.calibration?.samples ?? total;
+      heldOut = total > used;
+      skip = heldOut ? used : 0;
+      evalSpec = { ...spec, inputs: dir, samples: skip + samples };
+    } else if (o.mode === 'static') {
+      // Random calibration used seeds seed..seed+n-1: the next seeds are samples it never saw.
+      evalSpec = { ...spec, seed: (spec.seed ?? 1) + (report.calibration?.samples ?? 0), samples };
+    }
+    const r = await compareModels(source, written, { spec: evalSpec, skipSamples: skip, optimization: 'all' });
+    const outputs: OutputAccuracy[] = r.outputs.map((x) => ({
+      name: x.name, cosine: round(x.pooled.cosine, 6), sqnrDb: Number.isFinite(x.pooled.sqnrDb) ? round(x.pooled.sqnrDb, 2) : null,
+      maxAbs: x.pooled.maxAbs, worstCosine: round(x.worst.cosine, 6),
+    }));
+    return { outputs, outputsMeasuredOn: { source: r.inputs.source + (skip ? ` after the ${skip} used for calibration` : ''), samples: r.inputs.samples, random: r.inputs.random, heldOut } };
+  };
+}
