@@ -127,6 +127,17 @@ const bundles = [
     },
   },
   {
+    name: 'compare view',
+    options: {
+      ...common,
+      entryPoints: ['webview/compare/main.ts'],
+      outfile: 'media/dist/compare.js',
+      platform: 'browser',
+      format: 'iife',
+      target: ['chrome120'],
+    },
+  },
+  {
     name: 'webview css',
     options: { ...common, entryPoints: ['webview/style.css'], outfile: 'media/dist/webview.css', target: ['chrome120'] },
   },

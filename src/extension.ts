@@ -8,7 +8,7 @@ import type { TestApi } from './vscode/testApi';
 export type { TestApi } from './vscode/testApi';
 
 export function activate(context: vscode.ExtensionContext): TestApi {
-  const services = new Services(context.extensionUri);
+  const services = new Services(context.extensionUri, context.workspaceState);
   context.subscriptions.push(services, ModelEditorProvider.register(services), registerCommands(services));
   const { hooks } = services;
   return {
@@ -17,6 +17,7 @@ export function activate(context: vscode.ExtensionContext): TestApi {
     posted: (uri) => hooks.posted(uri),
     lastSummary: (uri) => hooks.lastSummary(uri),
     probe: (uri, probe, timeoutMs) => hooks.probe(uri, probe, timeoutMs),
+    lastCompareRendered: () => hooks.lastCompareRendered(),
   };
 }
 

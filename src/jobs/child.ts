@@ -14,6 +14,7 @@ import {
   JOB_PROTOCOL_VERSION,
   isJobRequest,
   type ChildMessage,
+  type CompareRequest,
   type GraphRequest,
   type InspectRequest,
   type JobProgressMessage,
@@ -115,6 +116,21 @@ async function runQuantize(request: QuantizeRequest): Promise<void> {
   send({ type: 'result', id: request.id, kind: 'quantize', result: report });
 }
 
+/** Runs two models on the same inputs (or one against saved outputs) and compares every output. */
+async function runCompare(request: CompareRequest): Promise<void> {
+  const { compareModels, compareWithExpected } = await import('../runtime/compareModels.js');
+  const names = request.other ? `${path.basename(request.path)} and ${path.basename(request.other)}` : path.basename(request.path);
+  progress(request.id, 'comparing', `Loading ${names}`);
+  const options = {
+    spec: request.spec, providers: request.providers, allowCpuFallback: request.allowCpuFallback, policy: request.policy, plotPoints: request.plotPoints,
+    onSample: (done: number, total: number) => progress(request.id, 'comparing', `Comparing ${names}: sample ${done} of ${total}`, total ? done / total : undefined),
+  };
+  const result = request.other !== null
+    ? await compareModels(request.path, request.other, options)
+    : await compareWithExpected(request.path, request.expected ?? path.dirname(request.path), options);
+  send({ type: 'result', id: request.id, kind: 'compare', result });
+}
+
 async function handle(request: JobRequest): Promise<void> {
   try {
     switch (request.type) {
@@ -135,6 +151,9 @@ async function handle(request: JobRequest): Promise<void> {
         return;
       case 'quantize':
         await runQuantize(request);
+        return;
+      case 'compare':
+        await runCompare(request);
         return;
       default:
         assertNever(request, 'job request');

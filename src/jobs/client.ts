@@ -133,6 +133,11 @@ export class JobClient {
     return this.request('quantize', params, options);
   }
 
+  /** Run two models (or one against saved outputs) and compare every output. */
+  compare(params: JobParams<'compare'>, options?: JobCallOptions): Promise<JobResults['compare']> {
+    return this.request('compare', params, options);
+  }
+
   /** One weight's histogram and per-channel ranges. */
   weightDetail(params: JobParams<'weightDetail'>, options?: JobCallOptions): Promise<JobResults['weightDetail']> {
     return this.request('weightDetail', params, options);
@@ -452,6 +457,10 @@ function describe(kind: JobKind, params: object): string {
       return `computing the histogram of weight ${(params as JobParams<'weightDetail'>).weight} in ${path.basename((params as JobParams<'weightDetail'>).path)}`;
     case 'quantize':
       return `quantizing ${path.basename((params as JobParams<'quantize'>).path)}`;
+    case 'compare': {
+      const p = params as JobParams<'compare'>;
+      return `comparing ${path.basename(p.path)} with ${p.other ? path.basename(p.other) : 'its saved outputs'}`;
+    }
     default:
       return assertNever(kind, 'job kind');
   }

@@ -8,12 +8,14 @@ import type { InspectReport } from '../onnx/report';
 import type { QuantizeOptions } from '../quantize/options';
 import type { QuantizeReport } from '../quantize/report';
 import type { ErrorData } from './common';
+import type { ComparePolicy, CompareResult, Provider } from './compare';
+import type { InputSpec } from './inputSpec';
 import type { GraphData, WeightDetail, WeightSummary } from './graph';
 
 export type { ErrorData } from './common';
 
 /** Bumped when a message changes shape; the child reports it in `ready`. */
-export const JOB_PROTOCOL_VERSION = 3;
+export const JOB_PROTOCOL_VERSION = 4;
 
 // ---------------------------------------------------------------------------------------------------
 // Parent -> child
@@ -87,7 +89,27 @@ export interface QuantizeRequest {
   calibrationDims?: Record<string, number>;
 }
 
-export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest;
+/**
+ * Run two models on the same inputs and compare every output (`compareModels` of the runtime), or one
+ * model against saved outputs (`expected`: a folder of test_data_set_N folders).
+ */
+export interface CompareRequest {
+  type: 'compare';
+  id: number;
+  /** The reference model (A). */
+  path: string;
+  /** The candidate model (B); null with `expected`. */
+  other: string | null;
+  expected?: string;
+  spec: InputSpec;
+  providers: Provider[];
+  allowCpuFallback: boolean;
+  policy: ComparePolicy;
+  /** Sampled (reference, candidate) pairs per output for the plots. */
+  plotPoints: number;
+}
+
+export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | CompareRequest;
 export type JobKind = JobRequest['type'];
 /** The fields of a request other than `type` and `id`. */
 export type JobParams<K extends JobKind> = Omit<Extract<JobRequest, { type: K }>, 'type' | 'id'>;
@@ -99,6 +121,7 @@ export interface JobResults {
   weightStats: WeightSummary[];
   weightDetail: WeightDetail;
   quantize: QuantizeReport;
+  compare: CompareResult;
 }
 
 export interface OpenModelResult {
@@ -194,6 +217,10 @@ export function isJobRequest(value: unknown): value is JobRequest {
       return typeof v.graph === 'string';
     case 'weightDetail':
       return typeof (value as { weight?: unknown }).weight === 'number' && typeof v.bins === 'number';
+    case 'compare': {
+      const c = value as { other?: unknown; spec?: unknown; providers?: unknown; policy?: unknown };
+      return (c.other === null || typeof c.other === 'string') && typeof c.spec === 'object' && Array.isArray(c.providers) && typeof c.policy === 'object';
+    }
     case 'quantize': {
       const q = value as { output?: unknown; options?: unknown };
       return typeof q.output === 'string' && typeof q.options === 'object' && q.options !== null;

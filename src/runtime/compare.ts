@@ -10,7 +10,8 @@
 //   non-finite values: an element where A and B are the same NaN or infinity adds nothing; one where they
 //           differ is counted in `nonFiniteMismatch` and makes maxAbs Infinity (it fails any tolerance).
 
-import type { ComparePolicy, DiffFigures, OutputComparison, Tolerance } from '../protocol/compare';
+import type { ComparePolicy, DiffFigures, OutputComparison, OutputPlot, Tolerance } from '../protocol/compare';
+import { seededRandom } from './random';
 
 export type { ComparePolicy, DiffFigures, OutputComparison, Tolerance, TopKAgreement } from '../protocol/compare';
 
@@ -136,12 +137,16 @@ function halfToFloat(h: number): number {
 
 /** Collects the outputs of both models sample by sample, then gives per output figures. */
 export class OutputComparer {
-  private readonly perOutput = new Map<string, { type: string; dims: number[]; samples: DiffFigures[]; pooled: DiffAccumulator; topK?: { k: number; rows: number; hits: number } }>();
+  private readonly perOutput = new Map<string, { type: string; dims: number[]; samples: DiffFigures[]; pooled: DiffAccumulator; topK?: { k: number; rows: number; hits: number }; plot?: Reservoir }>();
 
-  constructor(private readonly names: string[], private readonly policy: ComparePolicy = {}) {
+  /** `plotPoints`: keep that many (reference, candidate) pairs per output, sampled evenly, for plots. */
+  constructor(private readonly names: string[], private readonly policy: ComparePolicy = {}, plotPoints = 0) {
     for (const name of names) {
       const k = policy.topK?.[name];
-      this.perOutput.set(name, { type: '', dims: [], samples: [], pooled: new DiffAccumulator(policy.tolerance), ...(k ? { topK: { k, rows: 0, hits: 0 } } : {}) });
+      this.perOutput.set(name, {
+        type: '', dims: [], samples: [], pooled: new DiffAccumulator(policy.tolerance),
+        ...(k ? { topK: { k, rows: 0, hits: 0 } } : {}), ...(plotPoints > 0 ? { plot: new Reservoir(plotPoints) } : {}),
+      });
     }
   }
 
@@ -162,6 +167,7 @@ export class OutputComparer {
       one.add(x, y);
       o.samples.push(one.figures());
       o.pooled.add(x, y);
+      o.plot?.add(x, y);
       if (o.topK) {
         const classes = dimsA[dimsA.length - 1] ?? 1;
         for (let r = 0; r + classes <= x.length && classes > 0; r += classes) {
@@ -180,8 +186,40 @@ export class OutputComparer {
         name, type: o.type, dims: o.dims, samples: o.samples, worst: worstOf(o.samples), mean: meanOf(o.samples), pooled: o.pooled.figures(),
         ...(o.topK ? { topK: { k: o.topK.k, rows: o.topK.rows, agreement: o.topK.rows ? o.topK.hits / o.topK.rows : 1 } } : {}),
         ...(this.policy.tolerance ? { outside: o.pooled.outside } : {}),
+        ...(o.plot ? { plot: o.plot.plot() } : {}),
       };
     });
+  }
+}
+
+/** Bins of the error histogram of the plots. */
+const ERROR_BINS = 40;
+
+/** A uniform sample of (a, b) pairs over everything added (reservoir sampling, seeded: the same every run). */
+class Reservoir {
+  private readonly a: number[] = [];
+  private readonly b: number[] = [];
+  private seen = 0;
+  private readonly rand = seededRandom(12345);
+  constructor(private readonly size: number) {}
+
+  add(x: ArrayLike<number>, y: ArrayLike<number>): void {
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) continue;
+      this.seen++;
+      if (this.a.length < this.size) { this.a.push(x[i]); this.b.push(y[i]); continue; }
+      const j = Math.floor(this.rand() * this.seen);
+      if (j < this.size) { this.a[j] = x[i]; this.b[j] = y[i]; }
+    }
+  }
+
+  plot(): OutputPlot {
+    const err = this.a.map((v, i) => this.b[i] - v);
+    let min = Math.min(0, ...err), max = Math.max(0, ...err);
+    if (min === max) { min -= 0.5; max += 0.5; }
+    const counts = new Array<number>(ERROR_BINS).fill(0);
+    for (const e of err) counts[Math.min(ERROR_BINS - 1, Math.floor(((e - min) / (max - min)) * ERROR_BINS))]++;
+    return { a: this.a, b: this.b, errorHistogram: { min, max, counts } };
   }
 }
 

@@ -21,6 +21,8 @@ export interface CompareOptions extends SessionOptions {
   onSample?: (done: number, total: number) => void;
   /** Skip this many samples of a sample folder first (those calibration used). */
   skipSamples?: number;
+  /** Keep this many sampled (reference, candidate) pairs per output for plots (default 0). */
+  plotPoints?: number;
 }
 
 
@@ -72,7 +74,7 @@ export async function compareModels(fileA: string, fileB: string, options: Compa
     const policy = options.policy ?? {};
     checkTopK(policy, a.outputs);
     const fetch = names(a.outputs);
-    const comparer = new OutputComparer(fetch, policy);
+    const comparer = new OutputComparer(fetch, policy, options.plotPoints ?? 0);
     let done = 0, skipped = 0;
     for await (const feeds of inputs.feeds()) {
       if (options.signal?.aborted) throw new RuntimeError('cancelled', 'the comparison was cancelled');
@@ -109,7 +111,7 @@ export async function compareWithExpected(file: string, dir: string, options: Co
   try {
     const policy: ComparePolicy = { ...options.policy, tolerance: options.policy?.tolerance ?? { ...EXPECTED_TOLERANCE } };
     const fetch = names(session.outputs);
-    const comparer = new OutputComparer(fetch, policy);
+    const comparer = new OutputComparer(fetch, policy, options.plotPoints ?? 0);
     let done = 0;
     const shapes: Record<string, number[]> = {};
     for (const set of sets) {

@@ -1,8 +1,8 @@
 // A CompareResult as terminal text and as Markdown (the same table: one row per output, the worst sample
 // first in each cell, then the mean over samples).
 import { formatFigure } from './compare';
-import { describeDefaulted } from './inputSpec';
-import type { CompareResult, JudgedOutput, ModelRun } from './compareModels';
+import type { CompareResult, JudgedOutput, ModelRun } from '../protocol/compare';
+import { describeDefaulted } from './inputSpecCheck';
 
 const provider = (r: ModelRun) => `${r.provider.used}${r.provider.cpuFallback ? ` (CPU fallback: ${r.provider.skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')})` : ''}`;
 const shape = (o: JudgedOutput) => `[${o.dims.join(', ')}]`;

@@ -10,7 +10,10 @@ import type { InputSpec } from '../protocol/inputSpec';
 import type { ValueInfo } from '../onnx/report';
 import { QuantizeError } from '../quantize/errors';
 import { listSamples, randomFeeds, readSample, type SampleSource } from './inputs';
-import { RuntimeError, describeValue } from './session';
+import { checkInputSpec, DEFAULT_SAMPLES } from './inputSpecCheck';
+import { RuntimeError } from './errors';
+
+export { checkInputSpec, defaultedAdvice, describeDefaulted, DEFAULT_SAMPLES, INPUT_SPEC_FLAGS, INPUT_SPEC_USAGE, inputSpecFromFlags, parseDims, SpecFlagError } from './inputSpecCheck';
 
 export type { InputSpec } from '../protocol/inputSpec';
 
@@ -30,84 +33,12 @@ export interface ResolvedInputs {
   feeds(): AsyncGenerator<Record<string, ort.Tensor>>;
 }
 
-const INTEGER = new Set(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64']);
-const FLOAT = new Set(['float', 'double', 'float16']);
-export const DEFAULT_SAMPLES = 8;
-
 const bad = (message: string) => new RuntimeError('bad-input-spec', message);
-const quote = (xs: Iterable<string>) => [...xs].map((x) => `"${x}"`).join(', ');
-
-/** How the defaulted dims read in a report: `batch=1 (x:0)`. */
-export function describeDefaulted(d: DefaultedDim[]): string {
-  return d.map((x) => `${x.name ?? `${x.input}:${x.axis}`}=1${x.name ? ` (${x.input}:${x.axis})` : ''}`).join(', ');
-}
-
-/** The advice appended to a failure when dims were left at their default. */
-export function defaultedAdvice(d: DefaultedDim[]): string {
-  if (!d.length) return '';
-  const names = [...new Set(d.map((x) => x.name ?? `${x.input}:${x.axis}`))];
-  return `; these dims were left at 1: ${describeDefaulted(d)}; set them with --dims ${names.map((n) => `${n}=SIZE`).join(',')} (in VS Code: the inputs prompt)`;
-}
 
 /** Checks `spec` against `inputs` and gives the shapes and samples it describes. */
 export function resolveInputSpec(spec: InputSpec, inputs: ValueInfo[]): ResolvedInputs {
   const byName = new Map(inputs.map((v) => [v.name, v]));
-  const listInputs = () => `the model's inputs are ${inputs.map(describeValue).join(', ') || 'none'}`;
-  const dimNames = new Set(inputs.flatMap((v) => (v.shape ?? []).filter((d): d is string => typeof d === 'string')));
-  for (const [key, size] of Object.entries(spec.dims ?? {})) {
-    if (!Number.isInteger(size) || size < 1) throw bad(`dim ${key} must be a positive integer, got ${size}`);
-    const m = /^(.+):(\d+)$/.exec(key);
-    if (m && byName.has(m[1])) {
-      const v = byName.get(m[1])!, axis = Number(m[2]);
-      if (v.shape && axis >= v.shape.length) throw bad(`input "${v.name}" has ${v.shape.length} dims, so it has no axis ${axis}`);
-      const fixed = v.shape?.[axis];
-      if (typeof fixed === 'number' && fixed !== size) throw bad(`axis ${axis} of input "${v.name}" is fixed at ${fixed} by the model; it cannot be ${size}`);
-      continue;
-    }
-    if (!dimNames.has(key)) {
-      throw bad(`${m ? `"${m[1]}" is not an input of the model, and ` : ''}"${key}" is not a dim of its inputs; the symbolic dims are ${dimNames.size ? quote(dimNames) : 'none'} (or name an axis as input:axis, e.g. ${inputs[0] ? `${inputs[0].name}:0` : 'x:0'}); ${listInputs()}`);
-    }
-  }
-  for (const [what, map] of [['--value', spec.values], ['--range', spec.ranges]] as const) {
-    for (const name of Object.keys(map ?? {})) if (!byName.has(name)) throw bad(`${what} names "${name}", which is not an input of the model; ${listInputs()}`);
-  }
-  for (const [name, value] of Object.entries(spec.values ?? {})) {
-    const v = byName.get(name)!;
-    if (!Number.isFinite(value)) throw bad(`the value of input "${name}" must be a number, got ${value}`);
-    if (INTEGER.has(v.dtype) && !Number.isInteger(value)) throw bad(`input "${name}" is ${v.dtype}: its value must be an integer, got ${value}`);
-    if (v.dtype === 'bool' && value !== 0 && value !== 1) throw bad(`input "${name}" is bool: its value must be 0 or 1, got ${value}`);
-    if (spec.ranges?.[name]) throw bad(`input "${name}" has both a fixed value and a range; give one`);
-  }
-  for (const [name, [lo, hi]] of Object.entries(spec.ranges ?? {})) {
-    const v = byName.get(name)!;
-    if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw bad(`the range of input "${name}" must be LO:HI with LO < HI, got ${lo}:${hi}`);
-    if (INTEGER.has(v.dtype) && !(Number.isInteger(lo) && Number.isInteger(hi))) throw bad(`input "${name}" is ${v.dtype}: its range must be integers, got ${lo}:${hi}`);
-    if (/^uint/.test(v.dtype) && lo < 0) throw bad(`input "${name}" is ${v.dtype}: its range cannot go below 0`);
-  }
-  for (const v of inputs) {
-    if (spec.values?.[v.name] !== undefined) continue;
-    if (!INTEGER.has(v.dtype) && !FLOAT.has(v.dtype) && v.dtype !== 'bool') {
-      throw bad(`input "${v.name}" is ${v.dtype}, which random inputs cannot fill; give it a value (--value ${v.name}=N) or sample files (--inputs)`);
-    }
-  }
-  if (spec.samples !== undefined && !(Number.isInteger(spec.samples) && spec.samples >= 1)) throw bad(`the number of samples must be a positive integer, got ${spec.samples}`);
-  if (spec.seed !== undefined && !Number.isInteger(spec.seed)) throw bad(`the seed must be an integer, got ${spec.seed}`);
-
-  // Shapes of random samples; the dims nothing sized are 1, listed once each.
-  const shapes: Record<string, number[]> = {};
-  const defaulted: DefaultedDim[] = [];
-  const seenNames = new Set<string>();
-  for (const v of inputs) {
-    shapes[v.name] = (v.shape ?? []).map((d, axis) => {
-      if (typeof d === 'number') return d;
-      const size = spec.dims?.[`${v.name}:${axis}`] ?? (d !== null ? spec.dims?.[d] : undefined);
-      if (size !== undefined) return size;
-      if (d === null || !seenNames.has(d)) defaulted.push({ input: v.name, axis, name: d });
-      if (d !== null) seenNames.add(d);
-      return 1;
-    });
-  }
-
+  const { shapes, defaulted } = checkInputSpec(spec, inputs);
   if (spec.inputs !== undefined) {
     const file = spec.inputs;
     if (!fs.existsSync(file)) throw bad(`${file}: no such file or folder (give a sample file or a folder of samples: .npz, .npy, .pb, .json, test_data_set_N folders)`);
@@ -169,69 +100,3 @@ function asSpecError(e: unknown): unknown {
   return e;
 }
 
-// ---- command-line flags -----------------------------------------------------------------------------
-
-/** The flags of the input spec, as node:util parseArgs options (shared by quantize, compare, bench). */
-export const INPUT_SPEC_FLAGS = {
-  dims: { type: 'string' }, value: { type: 'string', multiple: true }, range: { type: 'string', multiple: true },
-  inputs: { type: 'string' }, samples: { type: 'string' }, seed: { type: 'string' },
-} as const;
-
-export const INPUT_SPEC_USAGE = `Inputs (the same in quantize, compare and bench):
-  --dims LIST             sizes of symbolic dims: name=SIZE or input:axis=SIZE, comma-separated
-                          (e.g. batch=1,height=64 or x:0=4); dims not given are 1, and reports list them
-  --value INPUT=NUMBER    a fixed value for an input (a scalar such as sr=16000, or a fill value); repeatable
-  --range INPUT=LO:HI     random values in [LO, HI) for an input (integers: LO to HI-1); repeatable.
-                          Default: floats in [-1, 1), integers 0 to 9
-  --inputs PATH           sample files instead of random data: an .npz (arrays named after the inputs),
-                          .npy or .pb (one-input models) or .json ({"input": [[...]]}) file, or a folder
-                          of them (test_data_set_N/input_M.pb folders too)
-  --samples N             how many random samples (default ${DEFAULT_SAMPLES}), or at most N of the files
-  --seed N                seed of the first random sample (default 1; sample i uses seed + i)
-`;
-
-/** Thrown for a malformed flag (the CLI turns it into a usage error). */
-export class SpecFlagError extends Error {}
-
-/** The input spec from parsed flags (strings as typed). */
-export function inputSpecFromFlags(v: { dims?: string; value?: string[]; range?: string[]; inputs?: string; samples?: string; seed?: string }): InputSpec {
-  const spec: InputSpec = {};
-  if (v.dims !== undefined) spec.dims = parseDims(v.dims, '--dims');
-  for (const s of v.value ?? []) {
-    const m = /^([^=]+)=(.+)$/.exec(s.trim());
-    const n = m ? Number(m[2]) : NaN;
-    if (!m || m[2].trim() === '' || !Number.isFinite(n)) throw new SpecFlagError(`--value takes INPUT=NUMBER (e.g. sr=16000); got "${s}"`);
-    (spec.values ??= {})[m[1].trim()] = n;
-  }
-  for (const s of v.range ?? []) {
-    const m = /^([^=]+)=([^:]+):(.+)$/.exec(s.trim());
-    const lo = m ? Number(m[2]) : NaN, hi = m ? Number(m[3]) : NaN;
-    if (!m || !Number.isFinite(lo) || !Number.isFinite(hi)) throw new SpecFlagError(`--range takes INPUT=LO:HI (e.g. input_ids=0:30522); got "${s}"`);
-    (spec.ranges ??= {})[m[1].trim()] = [lo, hi];
-  }
-  if (v.inputs !== undefined) spec.inputs = v.inputs;
-  if (v.samples !== undefined) spec.samples = positive(v.samples, '--samples');
-  if (v.seed !== undefined) {
-    const n = Number(v.seed);
-    if (v.seed.trim() === '' || !Number.isInteger(n)) throw new SpecFlagError(`--seed needs an integer, got "${v.seed}"`);
-    spec.seed = n;
-  }
-  return spec;
-}
-
-/** `name=N,input:axis=N`. */
-export function parseDims(value: string, flag: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^(.+)=(\d+)$/.exec(part);
-    if (!m || Number(m[2]) < 1) throw new SpecFlagError(`${flag} takes name=N pairs separated by commas (e.g. batch=1,height=64 or x:0=4); got "${part}"`);
-    out[m[1].trim()] = Number(m[2]);
-  }
-  return out;
-}
-
-function positive(value: string, flag: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 1) throw new SpecFlagError(`${flag} needs a positive integer, got "${value}"`);
-  return n;
-}

@@ -7,7 +7,11 @@ import type { OutputAccuracy, QuantizeReport } from '../quantize/report';
 import { compareModels } from './compareModels';
 import { listSamples } from './inputs';
 import { loadModel } from '../onnx/load';
+import { discontinuousPath } from '../quantize/discontinuous';
 import { modelInputs } from './modelIo';
+
+/** Below this cosine an output counts as dropped (compare's default tolerance) unless it has its own target. */
+const DROP = 0.99;
 
 /** Samples compared by default: enough to see a collapsed output, few enough for big models. */
 export const CHECK_SAMPLES = 4;
@@ -34,6 +38,17 @@ export function outputCheck(o: ResolvedOptions, spec: InputSpec = {}, samples = 
       name: x.name, cosine: round(x.pooled.cosine, 6), sqnrDb: Number.isFinite(x.pooled.sqnrDb) ? round(x.pooled.sqnrDb, 2) : null,
       maxAbs: x.pooled.maxAbs, worstCosine: round(x.worst.cosine, 6),
     }));
+    // An output that dropped behind a discontinuous op: name the op and the quantized nodes feeding it.
+    const model = loadModel(source);
+    const quantized = new Set(report.quantized);
+    for (const o of outputs) {
+      const t = report.accuracy?.outputs.find((x) => x.name === o.name)?.target ?? DROP;
+      if (o.cosine >= t) continue;
+      const p = discontinuousPath(model, o.name, quantized);
+      if (!p.ops.length) continue;
+      const ops = p.ops.slice(0, 5).map((x) => `${x.opType} "${x.node}"`).join(', ') + (p.ops.length > 5 ? ` and ${p.ops.length - 5} more` : '');
+      report.notes.push(`output "${o.name}" (cosine ${o.cosine} with the source) is computed through ${ops}: a discontinuous op, where a small change of its input flips its output${p.feeding.length ? `; the quantized nodes that feed it are ${p.feeding.join(', ')}: keep them in float (--exclude ${p.feeding.join(',')}) if this output matters` : ''}`);
+    }
     return { outputs, outputsMeasuredOn: { source: r.inputs.source + (skip ? ` after the ${skip} used for calibration` : ''), samples: r.inputs.samples, random: r.inputs.random, heldOut } };
   };
 }

@@ -10,23 +10,15 @@ import { loadModel } from '../onnx/load';
 import type { ValueInfo } from '../onnx/report';
 import { modelInputs, modelOutputs } from './modelIo';
 import type { ProviderOutcome } from '../protocol/compare';
+import { describeValue, RuntimeError } from './errors';
 import { firstLine, providerStatus, type Provider } from './providers';
+
+export { describeValue, RuntimeError, type RuntimeErrorKind } from './errors';
 
 export type { ProviderOutcome } from '../protocol/compare';
 
 // Set before the first session: onnxruntime's default logger writes errors to stderr, raw.
 ort.env.logLevel = 'fatal';
-
-export type RuntimeErrorKind =
-  | 'provider-unavailable' | 'model-rejected' | 'input-mismatch' | 'output-mismatch' | 'out-of-memory'
-  | 'run-failed' | 'bad-input-spec' | 'bad-expected' | 'cancelled';
-
-export class RuntimeError extends Error {
-  constructor(readonly kind: RuntimeErrorKind, message: string, readonly file?: string) {
-    super(file ? `${file}: ${message}` : message);
-    this.name = 'RuntimeError';
-  }
-}
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -122,8 +114,4 @@ export class ModelSession {
   release(): Promise<void> {
     return this.session.release();
   }
-}
-
-export function describeValue(v: ValueInfo): string {
-  return `"${v.name}" (${v.dtype} [${(v.shape ?? []).map((d) => d ?? '?').join(', ')}])`;
 }

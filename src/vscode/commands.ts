@@ -4,6 +4,7 @@
 //                        an untitled Markdown document; resolves with the InspectReport (undefined when
 //                        cancelled or failed: failures are shown to the user and logged)
 //   onnxqs.quantizeModel quantize a model into a new file (quantizeCommand.ts)
+//   onnxqs.compareWithFp32, onnxqs.compareModels, onnxqs.editModelInputs  run and compare (compareCommand.ts)
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCancelled, toErrorData } from '../jobs/errors';
@@ -12,6 +13,9 @@ import { hintFor } from './errorHints';
 import { withJobProgress } from './jobProgress';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';
 import { openReportMarkdown } from './reportDocument';
+import {
+  COMPARE_MODELS_COMMAND, COMPARE_WITH_FP32_COMMAND, compareModelsCommand, compareWithFp32Command, EDIT_INPUTS_COMMAND, editInputsCommand, type CompareCommandArgs,
+} from './compareCommand';
 import { QUANTIZE_MODEL_COMMAND, quantizeModelCommand, type QuantizeCommandArgs } from './quantizeCommand';
 import type { Services } from './services';
 import { inspectSettings } from './settings';
@@ -23,6 +27,22 @@ export function registerCommands(services: Services): vscode.Disposable {
   return vscode.Disposable.from(
     vscode.commands.registerCommand(OPEN_MODEL_COMMAND, (uri?: unknown, selection?: unknown) => openModel(services, uri, selection)),
     vscode.commands.registerCommand(INSPECT_MODEL_COMMAND, (uri?: unknown, selection?: unknown) => inspectModels(services, uri, selection)),
+    vscode.commands.registerCommand(COMPARE_WITH_FP32_COMMAND, async (uri?: unknown, second?: unknown) => {
+      const args = isCompareArgs(second) ? second : undefined;
+      const [target] = await resolveTargets(uri, args ? undefined : second, 'Compare with FP32');
+      return compareWithFp32Command(services, target, args);
+    }),
+    vscode.commands.registerCommand(COMPARE_MODELS_COMMAND, async (uri?: unknown, second?: unknown, third?: unknown) => {
+      // From the explorer: (clicked, selection); from code also (clicked, selection, what to do).
+      const args = isCompareArgs(second) ? second : isCompareArgs(third) ? third : undefined;
+      const targets = await resolveTargets(uri, Array.isArray(second) ? second : undefined, 'Compare Models');
+      if (!targets.length) return undefined;
+      return compareModelsCommand(services, targets, args);
+    }),
+    vscode.commands.registerCommand(EDIT_INPUTS_COMMAND, async (uri?: unknown, selection?: unknown) => {
+      const [target] = await resolveTargets(uri, selection, 'Edit Model Inputs');
+      return editInputsCommand(services, target);
+    }),
     vscode.commands.registerCommand(QUANTIZE_MODEL_COMMAND, async (uri?: unknown, second?: unknown) => {
       // From a context menu the second argument is the selection; from code, what to do.
       const args = isQuantizeArgs(second) ? second : undefined;
@@ -31,6 +51,11 @@ export function registerCommands(services: Services): vscode.Disposable {
     }),
   );
 }
+
+function isCompareArgs(value: unknown): value is CompareCommandArgs {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof vscode.Uri);
+}
+
 
 function isQuantizeArgs(value: unknown): value is QuantizeCommandArgs {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { options?: unknown }).options === 'object';

@@ -13,6 +13,7 @@ import { isCancelled, toErrorData } from '../jobs/errors';
 import { removeStaleTemps } from '../jobs/staleTemps';
 import type { QuantizeOptions } from '../quantize/options';
 import type { QuantizeReport } from '../quantize/report';
+import { COMPARE_WITH_FP32_COMMAND } from './compareCommand';
 import { hintFor, quantizeHintFor } from './errorHints';
 import { withJobProgress } from './jobProgress';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';
@@ -95,9 +96,10 @@ export async function quantizeModelCommand(services: Services, target: vscode.Ur
   const ratio = report.sizeBefore ? (report.sizeAfter / report.sizeBefore).toFixed(2) : '-';
   void vscode.window.showInformationMessage(
     `Quantized ${name} into ${path.basename(output)}: ${report.quantized.length} node${report.quantized.length === 1 ? '' : 's'}, ${ratio}x the size.`,
-    'Open Model',
+    'Open Model', 'Compare with FP32',
   ).then((choice) => {
-    if (choice) void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(output), MODEL_VIEW_TYPE);
+    if (choice === 'Open Model') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(output), MODEL_VIEW_TYPE);
+    if (choice === 'Compare with FP32') void vscode.commands.executeCommand(COMPARE_WITH_FP32_COMMAND, vscode.Uri.file(output), { reference: target.fsPath, ...(request.calibrationDims ? { spec: { dims: request.calibrationDims } } : {}) });
   });
   return report;
 }

@@ -30,6 +30,13 @@ export function quantizeReportToMarkdown(r: QuantizeReport, paths: { input: stri
     lines.push(`| SmoothQuant | alpha ${r.smoothQuant.alpha}: output cosine ${c.cosineWithout} without, ${c.cosineWith} with |`);
   }
   lines.push(`| time | ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')} |`, '');
+  if (r.outputs && r.outputsMeasuredOn) {
+    const m = r.outputsMeasuredOn;
+    lines.push('## Outputs against the source model', '', `On ${cell(m.source)}${m.random ? ' (**random: not representative**)' : ''}${m.heldOut ? '' : ' (the calibration samples: there were no others)'}. Run *ONNX: Compare with FP32…* for every figure and plots.`, '');
+    lines.push('| output | cosine | worst sample | SQNR dB | max abs |', '|---|---|---|---|---|');
+    for (const o of r.outputs) lines.push(`| ${cell(o.name)} | ${o.cosine.toFixed(6)} | ${o.worstCosine.toFixed(6)} | ${o.sqnrDb === null ? 'exact' : o.sqnrDb.toFixed(2)} | ${Number(o.maxAbs.toPrecision(4))} |`);
+    lines.push('');
+  }
   if (r.notes.length) {
     lines.push('## Notes', '');
     for (const n of r.notes) lines.push(`- ${cell(n)}`);

@@ -14,7 +14,8 @@ export class Services extends Disposable {
   readonly quantizer: JobClient;
   readonly hooks = new TestHooks();
 
-  constructor(readonly extensionUri: vscode.Uri) {
+  /** `workspaceState`: where per-model choices (the inputs of a model) are remembered. */
+  constructor(readonly extensionUri: vscode.Uri, readonly workspaceState?: vscode.Memento) {
     super();
     this.log = this.register(vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
     const log = this.log;

@@ -1,5 +1,6 @@
 // The extension's settings (declared in package.json), read where they are used.
 import * as vscode from 'vscode';
+import type { Provider } from '../protocol/compare';
 
 export const SECTION = 'onnxqs';
 export const LARGEST_TENSORS = 'inspect.largestTensors';
@@ -23,6 +24,30 @@ export function inspectSettings(scope?: vscode.Uri): InspectSettings {
 /** True when a configuration change affects what the model summary shows. */
 export function affectsInspect(event: vscode.ConfigurationChangeEvent, scope?: vscode.Uri): boolean {
   return event.affectsConfiguration(`${SECTION}.${LARGEST_TENSORS}`, scope);
+}
+
+export interface RuntimeSettings {
+  /** `onnxqs.runtime.executionProviders`: tried in order. */
+  providers: Provider[];
+  /** `onnxqs.runtime.allowCpuFallback`: run on the CPU when none of them can start (the result says so). */
+  allowCpuFallback: boolean;
+  /** `onnxqs.compare.minCosine`: every output of every sample must reach it to pass. */
+  minCosine: number;
+}
+
+const KNOWN_PROVIDERS: readonly string[] = ['cpu', 'webgpu', 'cuda', 'tensorrt', 'dml', 'coreml'];
+
+/** Machine-wide choices (not per folder): read without a resource. */
+export function runtimeSettings(): RuntimeSettings {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const listed = config.get<unknown>('runtime.executionProviders');
+  const providers = Array.isArray(listed) ? listed.filter((p): p is Provider => typeof p === 'string' && KNOWN_PROVIDERS.includes(p)) : [];
+  const min = config.get<number>('compare.minCosine');
+  return {
+    providers: providers.length ? providers : ['cpu'],
+    allowCpuFallback: config.get<boolean>('runtime.allowCpuFallback') === true,
+    minCosine: typeof min === 'number' && min > -1 && min <= 1 ? min : 0.99,
+  };
 }
 
 function clampInt(value: unknown, min: number, max: number, fallback: number): number {

@@ -1,6 +1,7 @@
 // What `activate()` returns (the extension's `exports`): hooks for the integration tests. Keys are
 // `vscode.Uri.toString()` of the model.
 import type { InspectReport } from '../onnx/report';
+import type { CompareRenderedMessage } from '../protocol/comparePanel';
 import type { ExtensionToWebviewMessage, Probe, ProbeResults, RenderedMessage, SummaryMessage } from '../protocol/webview';
 
 /** What the webview painted, read back from its DOM. */
@@ -42,6 +43,8 @@ export interface TestApi {
   lastSummary(uri: string): SummaryMessage | undefined;
   /** Asks the viewer of `uri` to act as a user would (select a node, show a weight) and to say what it shows. */
   probe<K extends Probe['kind']>(uri: string, probe: Extract<Probe, { kind: K }>, timeoutMs?: number): Promise<ProbeResults[K]>;
+  /** What the last compare results panel painted (rows, plots, the verdict line); undefined before one. */
+  lastCompareRendered(): Omit<CompareRenderedMessage, 'type'> | undefined;
 }
 
 type Prober = (uri: string, probe: Probe, timeoutMs: number) => Promise<unknown>;
@@ -117,6 +120,17 @@ export class TestHooks implements TestApi {
   forgetRendered(uri: string): void {
     this.rendered.delete(uri);
     this.postedInfo.delete(uri);
+  }
+
+  private compareRendered: Omit<CompareRenderedMessage, 'type'> | undefined;
+
+  lastCompareRendered(): Omit<CompareRenderedMessage, 'type'> | undefined {
+    return this.compareRendered;
+  }
+
+  recordCompareRendered(m: CompareRenderedMessage): void {
+    const { type: _type, ...rest } = m;
+    this.compareRendered = rest;
   }
 
   recordReport(uri: string, report: InspectReport): void {

@@ -213,6 +213,32 @@ export async function run(ctx) {
     check(/random: not representative/.test(text) && /accuracy target \| 0\.999 \((met|\*\*not met\*\*)\)/.test(text), `report: ${text.slice(0, 800)}`);
   });
 
+  await ctx.test('Compare with FP32… from the Explorer\'s context menu of the quantized model: the inputs prompt, the results panel', async () => {
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'mnist-8.int8.onnx' }).first().click({ button: 'right' });
+    // The workbench's menu acts on the highlighted item: hover it, then Enter (as a keyboard user would).
+    await page.locator('.context-view .action-item', { hasText: 'Compare with FP32…' }).first().hover({ timeout: 15000 });
+    await page.keyboard.press('Enter');
+    // The source, found by name, is offered first.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'the source, by name' }).first().click({ timeout: 15000 });
+    // The inputs, asked once per model, prefilled from the model (mnist has no symbolic dims).
+    await page.waitForFunction(() => /--samples 8 --seed 1/.test(document.querySelector('.quick-input-widget input')?.value ?? ''), null, { timeout: 30000 });
+    const input = page.locator('.quick-input-widget input');
+    await input.fill('--samples 4 --dims batch=2');
+    await page.locator('.quick-input-message', { hasText: '"batch" is not a dim of its inputs' }).waitFor({ timeout: 10000 });
+    await input.fill('--samples 4 --seed 3');
+    await page.keyboard.press('Enter');
+    const panel = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    await panel.locator('#outputs').waitFor({ timeout: 60000 });
+    const verdict = await panel.locator('.verdict-line').innerText();
+    const plots = await panel.locator('svg.scatter').count();
+    const points = Number(await panel.locator('svg.scatter').first().getAttribute('data-points'));
+    check(/Every output within tolerance|outside tolerance/.test(verdict) && plots === 1 && points === 40, `panel: ${verdict}, ${plots} plots, ${points} points`);
+    await palette(page, 'Notifications: Clear All Notifications');
+    await ctx.screenshot('compare-results-light');
+    await page.locator('.tabs-container .tab', { hasText: /^mnist-8\.onnx/ }).first().click();
+    await ctx.webview().locator('canvas.graph-canvas').waitFor({ state: 'visible', timeout: 30000 });
+  });
+
   await ctx.test('find (Ctrl+F) highlights matches and steps through them', async () => {
     const view = ctx.webview();
     await view.locator('canvas.graph-canvas').focus();

@@ -20,6 +20,7 @@ import { DiffAccumulator, diffFigures, OutputComparer } from '../../src/runtime/
 import { compareModels, compareWithExpected, EXIT_OUTSIDE_TOLERANCE } from '../../src/runtime/compareModels';
 import { randomFeeds } from '../../src/runtime/inputs';
 import { providerStatus } from '../../src/runtime/providers';
+import { outputCheck } from '../../src/runtime/quantizeCheck';
 import { seededRandom } from '../../src/runtime/random';
 import { resolveOptions } from '../../src/quantize/options';
 import { RuntimeError } from '../../src/runtime/session';
@@ -221,6 +222,35 @@ describe('accuracy is judged per output', () => {
     const options = { mode: 'static' as const, calibration: { randomSamples: 2 }, accuracyTarget: { scores: 0.99 } };
     await assert.rejects(quantizeFile(src(), path.join(tmp, 'x.onnx'), options, { verify: checkSession, calibration: calibrationFor(resolveOptions(options)) }),
       /names "scores", which is not an output of the model; its float outputs are "big", "small"/);
+  });
+});
+
+describe('an output behind a discontinuous op', () => {
+  it('is called out in the quantize report when it drops, naming the op and the quantized nodes that feed it', async () => {
+    // h = x W with one large column (so h's int8 scale is coarse) and small others; mask = h > 0 flips
+    // wherever a small value rounds to the zero point.
+    const k = 16, n = 8;
+    const r = randn(11, k * n);
+    const w = Float32Array.from(r, (v, i) => v * (i % n === 0 ? 50 : 0.05));
+    const g = {
+      name: 'mask',
+      node: [node('MatMul', ['x', 'W'], ['h'], {}, 'matmul'), node('Greater', ['h', 'zero'], ['mask'], {}, 'gt')],
+      initializer: [floatTensor('W', [k, n], w), floatTensor('zero', [], [0])],
+      input: [valueInfo('x', DataType.FLOAT, [4, k])],
+      output: [valueInfo('h', DataType.FLOAT, [4, n]), valueInfo('mask', DataType.BOOL, [4, n])],
+    };
+    const src = path.join(tmp, 'mask.onnx'), out = path.join(tmp, 'mask.q.onnx');
+    writeModel(modelFromProto(makeModel({ graph: g, opset: 13 })), src);
+    const options = { mode: 'static' as const, calibration: { randomSamples: 8 } };
+    const resolved = resolveOptions(options);
+    const report = await quantizeFile(src, out, options, { verify: checkSession, calibration: calibrationFor(resolved), checkOutputs: outputCheck(resolved) });
+    const mask = report.outputs!.find((o) => o.name === 'mask')!;
+    assert.ok(mask.cosine < 0.99, `the mask dropped: ${mask.cosine}`);
+    assert.deepEqual(report.outputsMeasuredOn, { source: '4 random samples (seeds 9..12)', samples: 4, random: true, heldOut: true });
+    const note = report.notes.find((x) => x.startsWith('output "mask"'));
+    assert.ok(note, report.notes.join('\n'));
+    assert.match(note, /computed through Greater "gt": a discontinuous op.*the quantized nodes that feed it are matmul: keep them in float \(--exclude matmul\)/);
+    assert.ok(!report.notes.some((x) => x.startsWith('output "h"')), 'h has no discontinuous op on its path');
   });
 });
 

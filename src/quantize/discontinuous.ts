@@ -1,0 +1,51 @@
+// Outputs computed through a discontinuous op (a comparison, an arg-max, a top-k, a rounding, a mask): a
+// small change of its input can flip its output, so quantization noise before it shows up as a large
+// error after it. The quantize report names such ops for an output whose figure dropped, with the
+// quantized nodes that feed them, which the user may keep in float.
+import type { Model } from '../onnx/model';
+import type { NodeProto } from '../onnx/proto';
+import { nodeLabel } from './pass';
+
+const DISCONTINUOUS = new Set(['Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'ArgMax', 'ArgMin', 'TopK', 'NonMaxSuppression', 'Round', 'Floor', 'Ceil', 'Sign']);
+
+export interface DiscontinuousPath {
+  /** The discontinuous nodes the output is computed through (by label) with their op types. */
+  ops: { node: string; opType: string }[];
+  /** The nearest quantized nodes upstream of those ops' inputs (by label). */
+  feeding: string[];
+}
+
+/** For `output` of the main graph: the discontinuous ops it depends on, and the quantized nodes feeding them. */
+export function discontinuousPath(model: Model, output: string, quantized: ReadonlySet<string>): DiscontinuousPath {
+  const nodes = model.proto.graph?.node ?? [];
+  const producer = new Map<string, NodeProto>();
+  for (const n of nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
+  const isDiscontinuous = (n: NodeProto) => DISCONTINUOUS.has(n.op_type ?? '') || (n.op_type === 'Where' && producer.has(n.input?.[0] ?? ''));
+
+  const ops: DiscontinuousPath['ops'] = [];
+  const seen = new Set<NodeProto>();
+  const stack = [producer.get(output)].filter((n): n is NodeProto => !!n);
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (isDiscontinuous(n)) ops.push({ node: nodeLabel(n), opType: n.op_type ?? '' });
+    for (const i of n.input ?? []) { const p = producer.get(i); if (p) stack.push(p); }
+  }
+
+  // Upstream of each discontinuous op, the first quantized node on each path.
+  const feeding = new Set<string>();
+  const visited = new Set<NodeProto>();
+  for (const op of ops) {
+    const start = nodes.find((n) => nodeLabel(n) === op.node)!;
+    const up = (start.input ?? []).map((i) => producer.get(i)).filter((n): n is NodeProto => !!n);
+    while (up.length) {
+      const n = up.pop()!;
+      if (visited.has(n)) continue;
+      visited.add(n);
+      if (quantized.has(nodeLabel(n))) { feeding.add(nodeLabel(n)); continue; }
+      for (const i of n.input ?? []) { const p = producer.get(i); if (p) up.push(p); }
+    }
+  }
+  return { ops, feeding: [...feeding] };
+}

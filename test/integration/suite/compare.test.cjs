@@ -1,0 +1,72 @@
+// Compare in a real VS Code: "Compare with FP32" finds the source of a quantized model by its name, runs
+// both in the job process and shows the results panel (rows, plots, verdict read back from its DOM);
+// "Compare Models" on two files puts the one that looks quantized second; a bad input spec fails with
+// a message and no panel.
+'use strict';
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const vscode = require('vscode');
+const { closeAllEditors, getApi, waitFor, workspace } = require('./helpers.cjs');
+
+describe('compare commands', function () {
+  this.timeout(120000);
+  let ws;
+  let sample;
+  let api;
+  const quantized = () => path.join(path.dirname(sample.fsPath), 'mnist-8.int8.onnx');
+
+  before(async () => {
+    api = await getApi();
+    ws = workspace();
+    sample = ws.uri(ws.manifest.sample);
+    const report = await vscode.commands.executeCommand('onnxqs.quantizeModel', sample, { options: { mode: 'static', calibration: { randomSamples: 8 } }, output: quantized() });
+    assert.ok(report, 'the sample was quantized');
+    await closeAllEditors();
+  });
+  after(async () => {
+    fs.rmSync(quantized(), { force: true });
+    await closeAllEditors();
+  });
+
+  it('Compare with FP32 from the quantized model: per output figures, pass against the cosine asked for, the results panel', async () => {
+    const result = await vscode.commands.executeCommand('onnxqs.compareWithFp32', vscode.Uri.file(quantized()), { spec: { samples: 4 }, minCosine: 0.9 });
+    assert.ok(result, 'the command resolves with the result');
+    assert.strictEqual(path.basename(result.a.file), 'mnist-8.onnx', 'the FP32 source was found by name');
+    assert.strictEqual(result.a.provider.used, 'cpu');
+    assert.strictEqual(result.inputs.samples, 4);
+    assert.strictEqual(result.outputs.length, 1);
+    const [o] = result.outputs;
+    assert.strictEqual(o.samples.length, 4);
+    assert.ok(o.worst.cosine > 0.9 && o.worst.cosine < 1, String(o.worst.cosine));
+    assert.strictEqual(o.pass, true);
+    assert.ok(o.plot && o.plot.a.length === 40, 'every value of 4 samples of [1, 10] is in the plot');
+    const shown = await waitFor(() => api.lastCompareRendered(), 'the results panel to paint', 20000);
+    assert.deepStrictEqual([shown.rows, shown.plots], [1, 1]);
+    assert.match(shown.verdict, /Every output within tolerance/);
+  });
+
+  it('Compare Models: an impossible cosine fails the output, and the panel says so', async () => {
+    const result = await vscode.commands.executeCommand('onnxqs.compareModels', vscode.Uri.file(quantized()), [vscode.Uri.file(quantized()), sample], { spec: { samples: 2 }, minCosine: 1 });
+    assert.ok(result);
+    assert.strictEqual(path.basename(result.b.file), 'mnist-8.int8.onnx', 'the quantized-looking name goes second');
+    assert.strictEqual(result.pass, false);
+    await waitFor(() => /outside tolerance/.test((api.lastCompareRendered() || {}).verdict || ''), 'the failing verdict in the panel', 20000);
+  });
+
+  it('an input spec that names no input of the model: undefined, and nothing runs', async () => {
+    const result = await vscode.commands.executeCommand('onnxqs.compareWithFp32', vscode.Uri.file(quantized()), { reference: sample.fsPath, spec: { values: { sr: 16000 } } });
+    assert.strictEqual(result, undefined);
+  });
+
+  it('a provider that cannot start without the CPU allowed: undefined; with it allowed the result says CPU fallback', async function () {
+    if (process.platform === 'darwin') this.skip(); // coreml is part of onnxruntime-node there
+    const failing = await vscode.commands.executeCommand('onnxqs.compareWithFp32', vscode.Uri.file(quantized()), { reference: sample.fsPath, spec: { samples: 1 }, providers: ['coreml'] });
+    assert.strictEqual(failing, undefined, 'coreml is not part of onnxruntime-node on Linux');
+    const fallback = await vscode.commands.executeCommand('onnxqs.compareWithFp32', vscode.Uri.file(quantized()), { reference: sample.fsPath, spec: { samples: 1 }, providers: ['coreml'], allowCpuFallback: true });
+    assert.ok(fallback);
+    assert.strictEqual(fallback.a.provider.used, 'cpu');
+    assert.strictEqual(fallback.a.provider.cpuFallback, true);
+    assert.match(fallback.a.provider.skipped[0].reason, /not part of onnxruntime-node/);
+  });
+});
