@@ -27,7 +27,8 @@ export function summaryLine(r: CompareResult): string {
 function rows(r: CompareResult): string[][] {
   return r.outputs.map((o) => [
     o.name, `${o.type} ${shape(o)}`,
-    `${formatFigure(o.worst.cosine, 'cosine')} / ${formatFigure(o.mean.cosine, 'cosine')}`,
+    // One value per sample: its cosine alone is only a sign; the samples pooled say more.
+    o.samples.every((f) => f.count <= 1) ? `${formatFigure(o.pooled.cosine, 'cosine')} (samples pooled)` : `${formatFigure(o.worst.cosine, 'cosine')} / ${formatFigure(o.mean.cosine, 'cosine')}`,
     `${formatFigure(o.worst.sqnrDb, 'sqnrDb')} / ${formatFigure(o.mean.sqnrDb, 'sqnrDb')}`,
     formatFigure(o.worst.maxAbs, 'maxAbs'), formatFigure(o.mean.meanAbs, 'meanAbs'), formatFigure(o.mean.rmse, 'rmse'),
     o.topK ? `${(o.topK.agreement * 100).toFixed(1)}% (top-${o.topK.k})` : '-',

@@ -143,9 +143,12 @@ function render(message: CompareResultMessage): void {
     h('dt', {}, 'Tolerance'), h('dd', {}, policy || 'none'),
   ];
 
+  // One value per sample: its cosine alone is only a sign; the samples pooled say more.
+  const single = (o: JudgedOutput) => o.samples.every((f) => f.count <= 1);
   const rows = r.outputs.map((o) => [
     o.name, `${o.type} [${o.dims.join(', ')}]`,
-    cosText(o.worst.cosine), cosText(o.mean.cosine), sqnrText(o.worst), sqnrText(o.mean),
+    single(o) ? h('span', { title: 'one value per sample: the cosine of all samples pooled' }, `${cosText(o.pooled.cosine)}*`) : cosText(o.worst.cosine),
+    single(o) ? '—' : cosText(o.mean.cosine), sqnrText(o.worst), sqnrText(o.mean),
     numText(o.worst.maxAbs), numText(o.mean.meanAbs), numText(o.mean.rmse),
     o.topK ? `${(o.topK.agreement * 100).toFixed(1)}% (top-${o.topK.k})` : '—',
     verdictBadge(o),
