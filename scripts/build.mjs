@@ -127,11 +127,11 @@ const bundles = [
     },
   },
   {
-    name: 'compare view',
+    name: 'results view',
     options: {
       ...common,
-      entryPoints: ['webview/compare/main.ts'],
-      outfile: 'media/dist/compare.js',
+      entryPoints: ['webview/results/main.ts'],
+      outfile: 'media/dist/results.js',
       platform: 'browser',
       format: 'iife',
       target: ['chrome120'],

@@ -17,7 +17,7 @@ export function activate(context: vscode.ExtensionContext): TestApi {
     posted: (uri) => hooks.posted(uri),
     lastSummary: (uri) => hooks.lastSummary(uri),
     probe: (uri, probe, timeoutMs) => hooks.probe(uri, probe, timeoutMs),
-    lastCompareRendered: () => hooks.lastCompareRendered(),
+    lastResultsRendered: (kind) => hooks.lastResultsRendered(kind),
   };
 }
 

@@ -101,7 +101,7 @@ async function runQuantize(request: QuantizeRequest): Promise<void> {
     const { calibrationFor } = await import('../runtime/calibration.js');
     const samples = options.calibration.randomSamples ?? options.calibration.maxSamples;
     calibration = {
-      ...calibrationFor(options, { dims: request.calibrationDims }),
+      ...calibrationFor(options, request.spec ?? {}),
       onSample: (done: number) => progress(request.id, 'calibrating', `Calibrating ${name}: sample ${done}${samples ? ` of ${samples}` : ''}`, samples ? Math.min(1, done / samples) : undefined),
       onComparison: (done: number) => progress(request.id, 'comparing', `Comparing with the float model (accuracy target ${describeTarget(options.accuracyTarget!)}): model ${done}`),
     };
@@ -109,7 +109,7 @@ async function runQuantize(request: QuantizeRequest): Promise<void> {
   const { outputCheck } = await import('../runtime/quantizeCheck.js');
   const checkOutputs = async (...args: Parameters<ReturnType<typeof outputCheck>>) => {
     progress(request.id, 'comparing', `Comparing the outputs of ${path.basename(request.output)} with ${name}`);
-    return outputCheck(options, { dims: request.calibrationDims })(...args);
+    return outputCheck(options, request.spec ?? {})(...args);
   };
   const report = await quantizeFile(request.path, request.output, request.options, { verify: checkSession, calibration, checkOutputs });
   progress(request.id, 'finishing', `Quantized ${name}: ${report.quantized.length} nodes`, 1);

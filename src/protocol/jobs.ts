@@ -15,7 +15,7 @@ import type { GraphData, WeightDetail, WeightSummary } from './graph';
 export type { ErrorData } from './common';
 
 /** Bumped when a message changes shape; the child reports it in `ready`. */
-export const JOB_PROTOCOL_VERSION = 4;
+export const JOB_PROTOCOL_VERSION = 5;
 
 // ---------------------------------------------------------------------------------------------------
 // Parent -> child
@@ -85,8 +85,8 @@ export interface QuantizeRequest {
   /** Absolute path of the new model (never the source). */
   output: string;
   options: QuantizeOptions;
-  /** Sizes of symbolic input dims for random calibration samples, by dim name or `input:axis`. */
-  calibrationDims?: Record<string, number>;
+  /** What to feed the model: random calibration samples and the comparison of the result with the source. */
+  spec?: InputSpec;
 }
 
 /**

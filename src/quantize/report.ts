@@ -153,6 +153,11 @@ export interface QuantizeReport {
    */
   outputs?: OutputAccuracy[];
   outputsMeasuredOn?: { source: string; samples: number; random: boolean; heldOut: boolean };
+  /**
+   * Outputs that dropped behind a discontinuous op (ArgMax, a comparison, ...): the quantized nodes that
+   * feed it, which the user may keep in float (the notes say the same in words).
+   */
+  floatSuggestions?: { output: string; ops: string[]; nodes: string[] }[];
 }
 
 /** One output of the quantized model against the source model's: pooled over the samples. */

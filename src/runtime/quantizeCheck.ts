@@ -47,6 +47,7 @@ export function outputCheck(o: ResolvedOptions, spec: InputSpec = {}, samples = 
       const p = discontinuousPath(model, o.name, quantized);
       if (!p.ops.length) continue;
       const ops = p.ops.slice(0, 5).map((x) => `${x.opType} "${x.node}"`).join(', ') + (p.ops.length > 5 ? ` and ${p.ops.length - 5} more` : '');
+      if (p.feeding.length) (report.floatSuggestions ??= []).push({ output: o.name, ops: p.ops.map((x) => x.node), nodes: p.feeding });
       report.notes.push(`output "${o.name}" (cosine ${o.cosine} with the source) is computed through ${ops}: a discontinuous op, where a small change of its input flips its output${p.feeding.length ? `; the quantized nodes that feed it are ${p.feeding.join(', ')}: keep them in float (--exclude ${p.feeding.join(',')}) if this output matters` : ''}`);
     }
     return { outputs, outputsMeasuredOn: { source: r.inputs.source + (skip ? ` after the ${skip} used for calibration` : ''), samples: r.inputs.samples, random: r.inputs.random, heldOut } };

@@ -12,7 +12,8 @@ import * as vscode from 'vscode';
 import { isCancelled, toErrorData } from '../jobs/errors';
 import type { CompareResult, Provider } from '../protocol/compare';
 import type { InputSpec } from '../protocol/inputSpec';
-import { showCompareResult } from './comparePanel';
+import { formatCompareMarkdown } from '../runtime/compareReport';
+import { showResults } from './resultsPanel';
 import { withJobProgress } from './jobProgress';
 import { inputsFor } from './modelInputs';
 import type { Services } from './services';
@@ -112,7 +113,10 @@ async function compare(services: Services, a: string, b: string, args?: CompareC
     return undefined;
   }
   services.log.info(`Compared ${a} with ${b}: ${result.outputs.map((o) => `${o.name} cosine ${o.worst.cosine.toFixed(6)}${o.pass === false ? ' FAIL' : ''}`).join(', ')}`);
-  showCompareResult(services, title, result);
+  const stem = path.basename(b).replace(/\.onnx$/i, '');
+  showResults(services, title, { kind: 'compare', result }, {
+    markdown: () => formatCompareMarkdown(result), json: () => result, jsonFile: path.join(path.dirname(b), `${stem}.compare.json`),
+  });
   return result;
 }
 

@@ -1,6 +1,6 @@
 // onnxqs.quantizeModel: quantize a model into a new file, in a job process of its own (the editor's
-// requests do not wait), with progress and Cancel; then the report as a Markdown document and a button
-// to open the new model. The source is never written: the core refuses an output equal to it, and writes
+// requests do not wait), with progress and Cancel; then the report in a results panel (with Open Model,
+// Compare with FP32, and Quantize again with the nodes it suggests in float). The source is never written: the core refuses an output equal to it, and writes
 // to a temporary file that is renamed into place only when onnxruntime has loaded the result.
 //
 // From the explorer or the palette it asks: what kind of quantization, the calibration samples for static
@@ -11,14 +11,18 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCancelled, toErrorData } from '../jobs/errors';
 import { removeStaleTemps } from '../jobs/staleTemps';
+import type { InputSpec } from '../protocol/inputSpec';
 import type { QuantizeOptions } from '../quantize/options';
 import type { QuantizeReport } from '../quantize/report';
 import { COMPARE_WITH_FP32_COMMAND } from './compareCommand';
 import { hintFor, quantizeHintFor } from './errorHints';
 import { withJobProgress } from './jobProgress';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';
+import { inputsFor, rememberedInputs } from './modelInputs';
 import { defaultOutput } from './outputPath';
+import { quantizeReportContent, floatActionId } from './quantizeReportContent';
 import { quantizeReportToMarkdown } from './quantizeReportMarkdown';
+import { showResults } from './resultsPanel';
 import type { Services } from './services';
 
 export const QUANTIZE_MODEL_COMMAND = 'onnxqs.quantizeModel';
@@ -28,8 +32,8 @@ export interface QuantizeCommandArgs {
   options: QuantizeOptions;
   /** Absolute path of the new model; default beside the source (`<name>.int8.onnx`, ...). */
   output?: string;
-  /** Sizes of symbolic input dims for random calibration samples. */
-  calibrationDims?: Record<string, number>;
+  /** What to feed the model (random calibration samples, the comparison with the source); default: the inputs remembered for it. */
+  spec?: InputSpec;
 }
 
 interface Choice extends vscode.QuickPickItem { options: QuantizeOptions; suffix: string; target?: boolean }
@@ -64,14 +68,14 @@ export async function quantizeModelCommand(services: Services, target: vscode.Ur
     void vscode.window.showErrorMessage(`Cannot quantize ${name}: ${hintFor({ code: 'unsupported-scheme', message: '' })}`);
     return undefined;
   }
-  const request = args ?? (await ask(target));
+  const request = args ?? (await ask(services, target));
   if (!request) return undefined;
   const output = request.output ?? defaultOutput(target.fsPath, CHOICES.find((c) => c.options.mode === request.options.mode)?.suffix ?? 'quantized');
 
   let report: QuantizeReport;
   try {
     report = await withJobProgress(`Quantizing ${name}`, (call) => services.quantizer.quantize(
-      { path: target.fsPath, output, options: request.options, calibrationDims: request.calibrationDims }, call));
+      { path: target.fsPath, output, options: request.options, spec: request.spec ?? rememberedInputs(services, target.fsPath) }, call));
   } catch (err) {
     await services.quantizer.stopped();
     const left = removeStaleTemps(output);
@@ -90,22 +94,35 @@ export async function quantizeModelCommand(services: Services, target: vscode.Ur
   }
 
   services.log.info(`Quantized ${target.fsPath} -> ${output}: ${report.quantized.length} nodes, ${report.sizeBefore} -> ${report.sizeAfter} bytes.`);
-  const content = quantizeReportToMarkdown(report, { input: target.fsPath, output });
-  const document = await vscode.workspace.openTextDocument({ language: 'markdown', content });
-  await vscode.window.showTextDocument(document, { preview: false });
+  const paths = { input: target.fsPath, output };
+  const content = quantizeReportContent(report, paths);
+  showResults(services, `Quantized: ${path.basename(output)}`, content, {
+    markdown: () => quantizeReportToMarkdown(report, paths), json: () => report, jsonFile: `${output.replace(/\.onnx$/i, '')}.report.json`,
+    onAction: (id) => {
+      if (id === 'open') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(output), MODEL_VIEW_TYPE);
+      if (id === 'compare') void vscode.commands.executeCommand(COMPARE_WITH_FP32_COMMAND, vscode.Uri.file(output), { reference: target.fsPath });
+      const i = (report.floatSuggestions ?? []).findIndex((_, k) => floatActionId(k) === id);
+      if (i >= 0) {
+        // The same quantization with those nodes left in float, into a new file beside the first.
+        const nodes = report.floatSuggestions![i].nodes;
+        const again: QuantizeCommandArgs = {
+          options: { ...request.options, exclude: [...(request.options.exclude ?? []), ...nodes] },
+          output: defaultOutput(target.fsPath, `${CHOICES.find((c) => c.options.mode === request.options.mode)?.suffix ?? 'quantized'}-float`),
+          ...(request.spec ? { spec: request.spec } : {}),
+        };
+        void vscode.commands.executeCommand(QUANTIZE_MODEL_COMMAND, target, again);
+      }
+    },
+  });
   const ratio = report.sizeBefore ? (report.sizeAfter / report.sizeBefore).toFixed(2) : '-';
   void vscode.window.showInformationMessage(
     `Quantized ${name} into ${path.basename(output)}: ${report.quantized.length} node${report.quantized.length === 1 ? '' : 's'}, ${ratio}x the size.`,
-    'Open Model', 'Compare with FP32',
-  ).then((choice) => {
-    if (choice === 'Open Model') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(output), MODEL_VIEW_TYPE);
-    if (choice === 'Compare with FP32') void vscode.commands.executeCommand(COMPARE_WITH_FP32_COMMAND, vscode.Uri.file(output), { reference: target.fsPath, ...(request.calibrationDims ? { spec: { dims: request.calibrationDims } } : {}) });
-  });
+  );
   return report;
 }
 
 /** The prompts: kind, calibration, accuracy target, output file. Undefined when the user backs out. */
-async function ask(target: vscode.Uri): Promise<QuantizeCommandArgs | undefined> {
+async function ask(services: Services, target: vscode.Uri): Promise<QuantizeCommandArgs | undefined> {
   const choice = await vscode.window.showQuickPick(CHOICES, { title: `Quantize ${path.basename(target.path)}`, placeHolder: 'What kind of quantization?', matchOnDetail: true });
   if (!choice) return undefined;
   const options: QuantizeOptions = { ...choice.options };
@@ -134,10 +151,17 @@ async function ask(target: vscode.Uri): Promise<QuantizeCommandArgs | undefined>
       options.accuracyTarget = Number(value);
     }
   }
+  // The inputs (asked once per model, then remembered): random calibration samples and the comparison of
+  // the result with the source. Samples from a folder carry their own.
+  let spec: InputSpec | undefined;
+  if (options.calibration?.dataDir === undefined) {
+    spec = await inputsFor(services, target.fsPath);
+    if (!spec) return undefined;
+  }
   const saved = await vscode.window.showSaveDialog({
     title: 'Save the quantized model as', saveLabel: 'Quantize',
     defaultUri: vscode.Uri.file(defaultOutput(target.fsPath, choice.suffix)), filters: { 'ONNX models': ['onnx'] },
   });
   if (!saved) return undefined;
-  return { options, output: saved.fsPath };
+  return { options, output: saved.fsPath, ...(spec ? { spec } : {}) };
 }

@@ -1,7 +1,7 @@
 // What `activate()` returns (the extension's `exports`): hooks for the integration tests. Keys are
 // `vscode.Uri.toString()` of the model.
 import type { InspectReport } from '../onnx/report';
-import type { CompareRenderedMessage } from '../protocol/comparePanel';
+import type { ResultsRenderedMessage } from '../protocol/results';
 import type { ExtensionToWebviewMessage, Probe, ProbeResults, RenderedMessage, SummaryMessage } from '../protocol/webview';
 
 /** What the webview painted, read back from its DOM. */
@@ -43,8 +43,8 @@ export interface TestApi {
   lastSummary(uri: string): SummaryMessage | undefined;
   /** Asks the viewer of `uri` to act as a user would (select a node, show a weight) and to say what it shows. */
   probe<K extends Probe['kind']>(uri: string, probe: Extract<Probe, { kind: K }>, timeoutMs?: number): Promise<ProbeResults[K]>;
-  /** What the last compare results panel painted (rows, plots, the verdict line); undefined before one. */
-  lastCompareRendered(): Omit<CompareRenderedMessage, 'type'> | undefined;
+  /** What the last results panel of `kind` painted (rows, plots, the verdict line); undefined before one. */
+  lastResultsRendered(kind: ResultsRenderedMessage['kind']): Omit<ResultsRenderedMessage, 'type'> | undefined;
 }
 
 type Prober = (uri: string, probe: Probe, timeoutMs: number) => Promise<unknown>;
@@ -122,15 +122,15 @@ export class TestHooks implements TestApi {
     this.postedInfo.delete(uri);
   }
 
-  private compareRendered: Omit<CompareRenderedMessage, 'type'> | undefined;
+  private readonly resultsRendered = new Map<string, Omit<ResultsRenderedMessage, 'type'>>();
 
-  lastCompareRendered(): Omit<CompareRenderedMessage, 'type'> | undefined {
-    return this.compareRendered;
+  lastResultsRendered(kind: ResultsRenderedMessage['kind']): Omit<ResultsRenderedMessage, 'type'> | undefined {
+    return this.resultsRendered.get(kind);
   }
 
-  recordCompareRendered(m: CompareRenderedMessage): void {
+  recordResultsRendered(m: ResultsRenderedMessage): void {
     const { type: _type, ...rest } = m;
-    this.compareRendered = rest;
+    this.resultsRendered.set(m.kind, rest);
   }
 
   recordReport(uri: string, report: InspectReport): void {

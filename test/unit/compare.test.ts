@@ -21,6 +21,8 @@ import { compareModels, compareWithExpected, EXIT_OUTSIDE_TOLERANCE } from '../.
 import { randomFeeds } from '../../src/runtime/inputs';
 import { providerStatus } from '../../src/runtime/providers';
 import { outputCheck } from '../../src/runtime/quantizeCheck';
+import { editorWording } from '../../src/vscode/editorWording';
+import { floatActionId, quantizeReportContent } from '../../src/vscode/quantizeReportContent';
 import { seededRandom } from '../../src/runtime/random';
 import { resolveOptions } from '../../src/quantize/options';
 import { RuntimeError } from '../../src/runtime/session';
@@ -251,6 +253,28 @@ describe('an output behind a discontinuous op', () => {
     assert.ok(note, report.notes.join('\n'));
     assert.match(note, /computed through Greater "gt": a discontinuous op.*the quantized nodes that feed it are matmul: keep them in float \(--exclude matmul\)/);
     assert.ok(!report.notes.some((x) => x.startsWith('output "h"')), 'h has no discontinuous op on its path');
+    assert.deepEqual(report.floatSuggestions, [{ output: 'mask', ops: ['gt'], nodes: ['matmul'] }]);
+
+    // In the editor's report panel the note speaks of the editor, with a button that quantizes again.
+    const content = quantizeReportContent(report, { input: src, output: out });
+    const shown = content.notes.find((n) => n.text.startsWith('output "mask"'))!;
+    assert.ok(!/--exclude/.test(shown.text), shown.text);
+    assert.deepEqual(shown.action && [shown.action.id, shown.action.label], [floatActionId(0), 'Quantize again with 1 node in float']);
+    assert.ok(content.notes.every((n) => !/--[a-z]/.test(n.text)), content.notes.map((n) => n.text).join('\n'));
+  });
+});
+
+describe('the quantize report in the editor speaks of the editor\'s choices', () => {
+  it('no command-line flag is left in the notes the quantizer writes', async () => {
+    const dyn = await quantizeFile(sampleModel, path.join(tmp, 'words.dyn.onnx'), { mode: 'dynamic' }, { verify: checkSession });
+    const src = path.join(tmp, 'words.two.onnx');
+    twoOutputModel(src);
+    const options = { mode: 'static' as const, calibration: { randomSamples: 4 }, accuracyTarget: 0.99, maxFloatNodes: 0 };
+    const stat = await quantizeFile(src, path.join(tmp, 'words.static.onnx'), options, { verify: checkSession, calibration: calibrationFor(resolveOptions(options)) });
+    const notes = [...dyn.notes, ...stat.notes];
+    for (const pattern of [/--op-types/, /--calib-data/, /--max-float-nodes/, /--activation-type/]) assert.ok(notes.some((n) => pattern.test(n)), `the core writes ${pattern}`);
+    for (const n of notes) assert.doesNotMatch(editorWording(n), /(^|[\s(])--(op-types|calib-data|max-float-nodes|exclude)\b/, n);
+    assert.match(editorWording(notes.find((n) => /--op-types/.test(n))!), /Static int8 \(Quantize Model…\) quantizes Conv layers/);
   });
 });
 

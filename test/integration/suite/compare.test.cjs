@@ -41,7 +41,7 @@ describe('compare commands', function () {
     assert.ok(o.worst.cosine > 0.9 && o.worst.cosine < 1, String(o.worst.cosine));
     assert.strictEqual(o.pass, true);
     assert.ok(o.plot && o.plot.a.length === 40, 'every value of 4 samples of [1, 10] is in the plot');
-    const shown = await waitFor(() => api.lastCompareRendered(), 'the results panel to paint', 20000);
+    const shown = await waitFor(() => api.lastResultsRendered('compare'), 'the results panel to paint', 20000);
     assert.deepStrictEqual([shown.rows, shown.plots], [1, 1]);
     assert.match(shown.verdict, /Every output within tolerance/);
   });
@@ -51,7 +51,7 @@ describe('compare commands', function () {
     assert.ok(result);
     assert.strictEqual(path.basename(result.b.file), 'mnist-8.int8.onnx', 'the quantized-looking name goes second');
     assert.strictEqual(result.pass, false);
-    await waitFor(() => /outside tolerance/.test((api.lastCompareRendered() || {}).verdict || ''), 'the failing verdict in the panel', 20000);
+    await waitFor(() => /outside tolerance/.test((api.lastResultsRendered('compare') || {}).verdict || ''), 'the failing verdict in the panel', 20000);
   });
 
   it('an input spec that names no input of the model: undefined, and nothing runs', async () => {

@@ -1,19 +1,10 @@
-// The compare results panel: one row per output (pass or fail, cosine, SQNR, errors), then per output a
-// scatter plot of the FP32 value against the quantized one and the distribution of their difference.
-// Copy as Markdown and Save as JSON are done by the extension. Every string (file, output and input
-// names) comes from a model: text nodes and attributes only.
+// The comparison of two models: one row per output (pass or fail, cosine, SQNR, errors), then per output
+// a scatter plot of the FP32 value against the quantized one and the distribution of their difference.
+// Every string (file, output and input names) comes from a model: text nodes and attributes only.
 import type { CompareResult, DiffFigures, JudgedOutput, ModelRun } from '../../src/protocol/compare';
-import { isExtensionToCompare, type CompareToExtensionMessage, type CompareResultMessage } from '../../src/protocol/comparePanel';
+import type { ResultsRenderedMessage, ResultsToExtensionMessage } from '../../src/protocol/results';
 import { h, svg, table } from '../ui/dom';
-import { badge, button, registerToolkit } from '../ui/toolkit';
-
-interface VsCodeApi { postMessage(message: CompareToExtensionMessage): void }
-declare function acquireVsCodeApi(): VsCodeApi;
-const vscode = acquireVsCodeApi();
-
-registerToolkit();
-document.body.classList.add('compare-page');
-const app = document.getElementById('app') ?? document.body.appendChild(document.createElement('main'));
+import { badge, button } from '../ui/toolkit';
 
 // ---- figures as text (JSON turns the infinite SQNR of identical outputs into null) ---------------------
 
@@ -121,8 +112,8 @@ function summary(r: CompareResult): { text: string; cls: string } {
   return { text: `${bad.length} of ${r.outputs.length} output${r.outputs.length === 1 ? '' : 's'} outside tolerance: ${bad.join(', ')}`, cls: 'fail' };
 }
 
-function render(message: CompareResultMessage): void {
-  const r = message.result;
+/** Fills `app` with the comparison; returns what it shows. */
+export function renderCompare(app: HTMLElement, title: string, r: CompareResult, post: (m: ResultsToExtensionMessage) => void): Omit<ResultsRenderedMessage, 'type' | 'kind'> {
   const verdict = summary(r);
   const policy = [
     r.policy.minCosine !== undefined ? `cosine ≥ ${r.policy.minCosine} on every sample` : '',
@@ -177,21 +168,15 @@ function render(message: CompareResultMessage): void {
 
   app.replaceChildren(
     h('header', { class: 'compare-header' },
-      h('h1', {}, message.title),
+      h('h1', {}, title),
       h('p', { class: `verdict-line ${verdict.cls}`, role: 'status' }, verdict.text),
       h('div', { class: 'toolbar' },
-        button('Copy as Markdown', { icon: 'copy', id: 'copy-markdown', onClick: () => vscode.postMessage({ type: 'copyMarkdown' }) }),
-        button('Save as JSON…', { icon: 'save', id: 'save-json', onClick: () => vscode.postMessage({ type: 'saveJson' }) }),
+        button('Copy as Markdown', { icon: 'copy', id: 'copy-markdown', onClick: () => post({ type: 'copyMarkdown' }) }),
+        button('Save as JSON…', { icon: 'save', id: 'save-json', onClick: () => post({ type: 'saveJson' }) }),
         badge(`${r.inputs.samples} sample${r.inputs.samples === 1 ? '' : 's'}`), badge(`${r.seconds.toFixed(1)} s`))),
     h('dl', { class: 'compare-facts' }, ...models, ...inputs),
     grid,
     ...details,
   );
-  app.setAttribute('aria-busy', 'false');
-  vscode.postMessage({ type: 'rendered', rows: rows.length, plots, verdict: verdict.text });
+  return { rows: rows.length, plots, verdict: verdict.text };
 }
-
-window.addEventListener('message', (event: MessageEvent) => {
-  if (isExtensionToCompare(event.data)) render(event.data);
-});
-vscode.postMessage({ type: 'ready' });

@@ -1,0 +1,70 @@
+// A results panel: a webview panel per result (webview/results/), in theme colours, with Copy as
+// Markdown and Save as JSON, and the buttons the content offers. Used by compare and by Quantize Model.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { isResultsToExtension, type ExtensionToResultsMessage, type ResultsContent, type ResultsRenderedMessage } from '../protocol/results';
+import type { Services } from './services';
+import { webviewHtml, webviewOptions } from './webviewHtml';
+
+export const RESULTS_VIEW_TYPE = 'onnxqs.results';
+
+export interface ResultsPanelOptions {
+  /** What Copy as Markdown copies. */
+  markdown: () => string;
+  /** What Save as JSON writes, and the file it suggests. */
+  json: () => unknown;
+  jsonFile: string;
+  /** A button of the content was pressed. */
+  onAction?: (id: string) => void;
+}
+
+/** Opens a panel showing `content`; `rendered` resolves when the webview has painted it. */
+export function showResults(services: Services, title: string, content: ResultsContent, options: ResultsPanelOptions): { panel: vscode.WebviewPanel; rendered: Promise<ResultsRenderedMessage> } {
+  const panel = vscode.window.createWebviewPanel(RESULTS_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, {
+    ...webviewOptions(services.extensionUri), retainContextWhenHidden: false,
+  });
+  panel.webview.html = webviewHtml(panel.webview, services.extensionUri, { title, scripts: ['results.js'], styles: ['codicon.css', 'webview.css'] });
+  let resolveRendered: (m: ResultsRenderedMessage) => void = () => undefined;
+  const rendered = new Promise<ResultsRenderedMessage>((resolve) => { resolveRendered = resolve; });
+  const post = (m: ExtensionToResultsMessage) => void panel.webview.postMessage(m);
+  const sub = panel.webview.onDidReceiveMessage(async (m: unknown) => {
+    if (!isResultsToExtension(m)) return;
+    switch (m.type) {
+      case 'ready':
+        post({ type: 'show', title, content });
+        return;
+      case 'rendered':
+        services.hooks.recordResultsRendered(m);
+        resolveRendered(m);
+        return;
+      case 'copyMarkdown':
+        await vscode.env.clipboard.writeText(options.markdown());
+        void vscode.window.showInformationMessage(`Copied ${title} as Markdown.`);
+        return;
+      case 'saveJson':
+        await saveJson(services, options.json(), options.jsonFile);
+        return;
+      case 'action':
+        options.onAction?.(m.id);
+        return;
+    }
+  });
+  panel.onDidDispose(() => sub.dispose());
+  return { panel, rendered };
+}
+
+async function saveJson(services: Services, value: unknown, suggested: string): Promise<void> {
+  const target = await vscode.window.showSaveDialog({ title: 'Save as JSON', saveLabel: 'Save', defaultUri: vscode.Uri.file(suggested), filters: { JSON: ['json'] } });
+  if (!target) return;
+  // Written beside the target and renamed into place: a failed write leaves no half file.
+  const tmp = `${target.fsPath}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+    fs.renameSync(tmp, target.fsPath);
+    services.log.info(`Saved ${target.fsPath}.`);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    void vscode.window.showErrorMessage(`Could not save ${path.basename(target.fsPath)}: ${(e as Error).message}`);
+  }
+}
