@@ -25,6 +25,18 @@ const noNode = {
   ],
 };
 
+// The protocol is the ground floor: everything may import it, and it imports nothing of ours but itself.
+const groundFloor = {
+  group: ['../*', '../**'],
+  message: 'src/protocol/ is the ground floor: plain data types that every room imports. Move the type here instead of importing it.',
+};
+
+// The webview talks to the rest only through the protocol (types and the shared display formatting).
+const webviewRooms = {
+  group: ['**/src/onnx/**', '**/src/quantize/**', '**/src/runtime/**', '**/src/vscode/**', '**/src/jobs/**', '**/src/cli*', '**/src/extension*'],
+  message: 'The webview imports nothing of the core or the extension: only src/protocol/ (types, shared formatting).',
+};
+
 export default tseslint.config(
   {
     ignores: ['dist/**', 'media/dist/**', 'out/**', '**/node_modules/**', 'test/harness/node_modules/**', '.vscode-test/**', 'test-results/**'],
@@ -68,12 +80,12 @@ export default tseslint.config(
   // The protocol is imported by both the extension and the webview: neither vscode nor Node.
   {
     files: ['src/protocol/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [noVscode, ...noNode.paths], patterns: noNode.patterns }] },
+    rules: { 'no-restricted-imports': ['error', { paths: [noVscode, ...noNode.paths], patterns: [...noNode.patterns, groundFloor] }] },
   },
   // The webview: browser globals, no Node built-ins, no vscode module.
   {
     files: ['webview/**'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: { 'no-restricted-imports': ['error', { paths: [noVscode, ...noNode.paths], patterns: noNode.patterns }] },
+    rules: { 'no-restricted-imports': ['error', { paths: [noVscode, ...noNode.paths], patterns: [...noNode.patterns, webviewRooms] }] },
   },
 );

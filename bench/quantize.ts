@@ -36,7 +36,7 @@ import { seededRandom } from '../src/runtime/random';
 import { convModel, ffnModel, matmulModel } from './quantize-models';
 import { OutputComparer } from '../src/runtime/compare';
 import { ortCalibrationRunner } from '../src/runtime/calibration';
-import { IMAGENET_MEAN, IMAGENET_STD, speechSignal, textLine, textPage, toRgbTensor } from '../src/runtime/synthetic';
+import { IMAGENET_MEAN, IMAGENET_STD, speechSignal, textLine, textPage, toRgbTensor } from './synthetic';
 import { ensureTransformer } from './transformer';
 
 const ROOT = path.join(__dirname, '..');

@@ -9,7 +9,7 @@
 //
 // Every string from the model is attacker-controlled: the DOM is built with createElement/textContent
 // only (never innerHTML), and the canvas draws text with fillText.
-import { formatBytes, formatOpsets } from '../src/onnx/format';
+import { formatBytes, formatOpsets } from '../src/protocol/format';
 import { assertNever, type ErrorData } from '../src/protocol/common';
 import type { GraphData, WeightDetail, WeightSummary } from '../src/protocol/graph';
 import {

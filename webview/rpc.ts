@@ -1,6 +1,7 @@
 // The webview's end of src/protocol/webview.ts: the VS Code API object, requests with an id, a timeout
 // and exactly one answer, and the view state kept across hide/show (setState).
 import type { ErrorData } from '../src/protocol/common';
+import { PendingRequests } from '../src/protocol/pendingRequests';
 import type {
   EditorTab,
   WebviewRequest,
@@ -27,28 +28,19 @@ export function post(message: WebviewToExtensionMessage): void {
 // Requests: an id, one response or responseError, a timeout.
 
 const REQUEST_TIMEOUT_MS = 300_000;
-let nextRequestId = 1;
-const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: ErrorData) => void; timer: number }>();
+const pending = new PendingRequests<ErrorData>();
 
 export function request<K extends WebviewRequestKind>(type: K, params: WebviewRequestParams<K>): Promise<WebviewRequestResults[K]> {
-  const id = nextRequestId++;
-  return new Promise<WebviewRequestResults[K]>((resolve, reject) => {
-    const timer = window.setTimeout(() => {
-      pending.delete(id);
-      reject({ code: 'timeout', message: `The extension did not answer "${type}" within ${REQUEST_TIMEOUT_MS / 1000} s.` });
-    }, REQUEST_TIMEOUT_MS);
-    pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-    post({ ...params, type, id } as WebviewRequest);
+  const id = pending.newId();
+  const answer = pending.add<WebviewRequestResults[K]>(id, {
+    timeoutMs: REQUEST_TIMEOUT_MS, onTimeout: () => ({ code: 'timeout', message: `The extension did not answer "${type}" within ${REQUEST_TIMEOUT_MS / 1000} s.` }),
   });
+  post({ ...params, type, id } as WebviewRequest);
+  return answer;
 }
 
 export function settle(id: number, error: ErrorData | undefined, result?: unknown): void {
-  const entry = pending.get(id);
-  if (!entry) return;
-  pending.delete(id);
-  window.clearTimeout(entry.timer);
-  if (error) entry.reject(error);
-  else entry.resolve(result);
+  pending.settle(id, error, result);
 }
 
 /** The message of an error from a request (ErrorData) or a thrown Error. */

@@ -4,10 +4,10 @@
 // No vscode import: it runs in a plain Node process.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatBytes } from '../onnx/format';
+import { formatBytes } from '../protocol/format';
 import { inspectModel } from '../onnx/inspect';
 import { quantizeFile, resolveOptions } from '../quantize/index';
-import { describeTarget } from '../quantize/report';
+import { describeTarget } from '../quantize/format';
 import { warmUpDecoder } from '../onnx/load';
 import { assertNever } from '../protocol/common';
 import {

@@ -12,7 +12,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { InspectReport } from '../onnx/report';
+import type { InspectReport } from '../protocol/inspect';
 import { assertNever } from '../protocol/common';
 import {
   isChildMessage,

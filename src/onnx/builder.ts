@@ -3,7 +3,7 @@
 import { DataType } from './dtype';
 import { Model } from './model';
 import { AttrType, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
-import type { Dim } from './report';
+import type { Dim } from '../protocol/inspect';
 
 type AttrValue = number | string | number[] | string[] | TensorProto | GraphProto | { ints: number[] } | { floats: number[] };
 

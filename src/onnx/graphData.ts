@@ -8,7 +8,7 @@ import { valueInfo } from './inspect';
 import { constantTensor, type GraphInfo, type Model } from './model';
 import { opCategory } from './opCategory';
 import { int64, type AttributeProto, type GraphProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
-import type { Dim } from './report';
+import type { Dim } from '../protocol/inspect';
 import { perChannelMinMax, tensorStats } from './stats';
 import type { TensorRef } from './tensor';
 import type { GraphData, GraphNodeData, GraphValueData, ValueKind, WeightDetail, WeightSummary } from '../protocol/graph';

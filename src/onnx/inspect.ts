@@ -5,7 +5,7 @@ import { loadModel, loadModelAsync } from './load';
 import type { Model } from './model';
 import type { DimensionProto, TypeProto, ValueInfoProto } from './proto';
 import { int64 } from './proto';
-import type { Dim, InspectReport, TensorSummary, ValueInfo } from './report';
+import type { Dim, InspectReport, TensorSummary, ValueInfo } from '../protocol/inspect';
 import { tensorStats } from './stats';
 
 export interface InspectOptions {

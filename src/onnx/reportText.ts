@@ -1,6 +1,6 @@
 // InspectReport -> the text `onnxq inspect` prints: aligned columns a person can scan.
-import { formatBytes, formatCount, formatNumber, formatOpsets, formatShape, sortedHistogram } from './format';
-import type { InspectReport, ValueInfo } from './report';
+import { formatBytes, formatCount, formatNumber, formatOpsets, formatShape, sortedHistogram } from '../protocol/format';
+import type { InspectReport, ValueInfo } from '../protocol/inspect';
 
 function table(rows: string[][], indent = '  '): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));

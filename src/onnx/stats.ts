@@ -1,7 +1,7 @@
 // Weight statistics: per-tensor moments, sparsity, NaN/Inf counts, histograms and percentiles, and
 // per-channel ranges. Two passes over bounded chunks (range, then histogram) so memory stays flat
 // whatever the tensor size; the inner loops are kept simple so V8 compiles them tight.
-import type { TensorStats } from './report';
+import type { TensorStats } from '../protocol/inspect';
 import type { TensorRef } from './tensor';
 
 type Chunk = Float32Array | Float64Array;

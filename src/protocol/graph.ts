@@ -8,7 +8,7 @@
 // 'quantization', not 'conv' / 'matmul' (the issue asks for them to stand out); the comments below say so.
 // Attribute values: tensors read `float[3,3] {0.1, 0.2, …}` (dtype as GraphValueData.dtype names it),
 // graphs `<graph name: N nodes>`, long lists `[1, 2, 3, 4, 5, 6, 7, 8, … (100)]`; strings are raw (escape them).
-import type { Dim, TensorIdentity, TensorStats } from '../onnx/report';
+import type { Dim, TensorIdentity, TensorStats } from './inspect';
 
 /** Colour families of the graph view. */
 export type OpCategory =

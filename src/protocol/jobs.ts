@@ -4,9 +4,9 @@
 // Parent -> child: requests, each with an id. Child -> parent: progress for a request, then exactly one
 // reply for it (a result or a typed error). Cancellation does not travel as a message: the parent kills
 // the child (SIGKILL) and forks a fresh one for the next request.
-import type { InspectReport } from '../onnx/report';
-import type { QuantizeOptions } from '../quantize/options';
-import type { QuantizeReport } from '../quantize/report';
+import type { InspectReport } from './inspect';
+import type { QuantizeOptions } from './quantize';
+import type { QuantizeReport } from './quantize';
 import type { ErrorData } from './common';
 import type { ComparePolicy, CompareResult, Provider } from './compare';
 import type { InputSpec } from './inputSpec';

@@ -9,7 +9,7 @@
 // carry an id and get exactly one `response` or `responseError`. `probe` (extension -> webview, for the
 // integration tests) asks the view to do what a user does (select a node, show a weight) and answers
 // with one `probeResult` read back from its DOM.
-import type { InspectReport } from '../onnx/report';
+import type { InspectReport } from './inspect';
 import type { ErrorData } from './common';
 import type { GraphData, WeightDetail, WeightSummary } from './graph';
 

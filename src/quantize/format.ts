@@ -1,5 +1,5 @@
 // A QuantizeReport as terminal text (what `onnxq quantize` prints without --json).
-import { describeTarget, type QuantizeReport } from './report';
+import type { AccuracyTargetSpec, QuantizeReport } from '../protocol/quantize';
 
 const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e6 ? 3 : 2)} MB`;
 
@@ -44,4 +44,9 @@ export function formatQuantizeReport(r: QuantizeReport, input: string, output: s
   lines.push(`  time:      ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
   for (const n of r.notes) lines.push(`  note:      ${n}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The target as the user gave it: `0.99` or `scores=0.99,boxes=0.999`. */
+export function describeTarget(t: AccuracyTargetSpec): string {
+  return typeof t === 'number' ? String(t) : Object.entries(t).map(([k, v]) => `${k}=${v}`).join(',');
 }

@@ -12,13 +12,13 @@ import { writeModel } from '../onnx/write';
 import { QuantizeError } from './errors';
 import { assertAvailable, resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options';
 import { runPass } from './pass';
-import type { QuantizeReport } from './report';
+import type { QuantizeReport } from '../protocol/quantize';
 import { quantizeStatic, type StaticCalibration } from './static/index';
 import { makeTempDir } from './tempDir';
 
 export { QuantizeError } from './errors';
 export { resolveOptions, assertAvailable, type QuantizeOptions, type ResolvedOptions } from './options';
-export type { CalibrationSummary, QuantizeReport, QuantizedWeight, SkippedNode, SmoothQuantSummary, SmoothedActivation } from './report';
+export type { CalibrationSummary, QuantizeReport, QuantizedWeight, SkippedNode, SmoothQuantSummary, SmoothedActivation } from '../protocol/quantize';
 export { quantizeStatic, type StaticCalibration } from './static/index';
 export type { CalibrationRunner, CalibrationSession, Feeds, FeedTensor } from './calibrate/calibrator';
 

@@ -2,15 +2,12 @@
 // validated as a whole before any work starts. `resolveOptions` fills in the defaults and rejects
 // contradictions with a message that names the flag; `assertAvailable` refuses what is designed but not
 // built yet, so that nothing unfinished can run as if it worked.
-import type { AccuracyTargetSpec } from './report';
+import type { AccuracyTargetSpec, ActivationType, CalibrationMethod, CalibrationOptions, QuantFormat, QuantizeOptions, QuantMode, WeightType } from '../protocol/quantize';
 import { QuantizeError } from './errors';
 import { COMPUTE_OPS, ELEMENTWISE_OPS, PASSTHROUGH_OPS } from './ops/qdq';
 
-export type QuantMode = 'dynamic' | 'static' | 'weight-only';
-export type QuantFormat = 'qdq' | 'qoperator';
-export type WeightType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int4' | 'uint4';
-export type ActivationType = 'uint8' | 'int8' | 'uint16' | 'int16';
-export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
+export type { ActivationType, CalibrationMethod, CalibrationOptions, QuantFormat, QuantizeOptions, QuantMode, WeightType } from '../protocol/quantize';
+
 
 export const MODES: readonly QuantMode[] = ['dynamic', 'static', 'weight-only'];
 export const FORMATS: readonly QuantFormat[] = ['qdq', 'qoperator'];
@@ -44,64 +41,7 @@ export const DEFAULT_OP_TYPES: Record<QuantMode, readonly string[]> = {
   static: STATIC_DEFAULT_OP_TYPES,
 };
 
-export interface CalibrationOptions {
-  method?: CalibrationMethod;
-  /** Percentile for the `percentile` method, in (90, 100]; default 99.999. */
-  percentile?: number;
-  /** A folder of .npy/.npz files or test_data_set_* folders of TensorProto .pb files. */
-  dataDir?: string;
-  /** Seeded random inputs instead of data (flagged in the report as unrepresentative). */
-  randomSamples?: number;
-  /** Use at most this many samples. */
-  maxSamples?: number;
-}
 
-/** What the caller asks for. Every field is optional; `resolveOptions` supplies the defaults. */
-export interface QuantizeOptions {
-  mode?: QuantMode;
-  /** qoperator (dynamic, weight-only) or qdq (the default of static). */
-  format?: QuantFormat;
-  weightType?: WeightType;
-  activationType?: ActivationType;
-  /** One scale per output channel (Conv axis 0, MatMul/Gemm B's output-feature axis). Default: true for static, else false. */
-  perChannel?: boolean;
-  /** Symmetric weights (zero point in the middle of the range). Default: true for signed types, false for unsigned. */
-  symmetricWeights?: boolean;
-  /** Symmetric activations (static only). */
-  symmetricActivations?: boolean;
-  /** 7-bit weights, for CPUs without VNNI (dynamic and static). */
-  reduceRange?: boolean;
-  /** Op types to quantize (default: MatMul and Gemm; dynamic mode also takes Conv when named). */
-  opTypes?: string[];
-  /** Quantize only nodes whose name matches one of these names or glob patterns (`*`, `?`). */
-  include?: string[];
-  /** Leave nodes whose name matches one of these names or glob patterns in float. */
-  exclude?: string[];
-  /** Keep the first quantizable node of the main graph in float. */
-  keepFirstLayer?: boolean;
-  /** Keep the last quantizable node of the main graph in float. */
-  keepLastLayer?: boolean;
-  /** Weight-only: elements per block along K, a power of two in 16..256 (default 32). */
-  blockSize?: number;
-  /** Weight-only: MatMulNBits accuracy_level 0..4 (default 4: int8 compute, the fast CPU path). */
-  accuracyLevel?: number;
-  /** Static: quantize constant biases of Conv and Gemm to int32 (default true: onnxruntime fuses only such nodes). */
-  quantizeBias?: boolean;
-  /** Static: how activation ranges are found. */
-  calibration?: CalibrationOptions;
-  /** Static: SmoothQuant with this alpha in (0, 1) (true: 0.5). */
-  smoothQuant?: boolean | number;
-  /** Static: equalize the channels of the activation between a Conv and a depthwise Conv (default true; exact in float). */
-  equalize?: boolean;
-  /**
-   * Static: keep the nodes that lose the most in float until every float output reaches this cosine
-   * similarity with the float model's on the calibration samples (in (0, 1); e.g. 0.99), or each output
-   * its own: `{ scores: 0.99, boxes: 0.999 }` (`*`: the outputs not named).
-   */
-  accuracyTarget?: AccuracyTargetSpec;
-  /** Static, with an accuracy target: keep at most this many nodes in float (default: no limit). */
-  maxFloatNodes?: number;
-}
 
 /** Options with every default filled in and every combination checked. */
 export interface ResolvedOptions {

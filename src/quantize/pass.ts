@@ -14,7 +14,7 @@ import type { Mark } from './ops/base';
 import { ensureDomain, upgradeOpset } from './opset';
 import { weightBits, type ResolvedOptions } from './options';
 import { quantizersFor } from './registry';
-import type { QuantizedWeight, SkippedNode } from './report';
+import type { QuantizedWeight, SkippedNode } from '../protocol/quantize';
 
 export interface PassResult {
   quantized: string[];

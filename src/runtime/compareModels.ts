@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import type { InputSpec } from '../protocol/inputSpec';
-import type { ValueInfo } from '../onnx/report';
+import type { ValueInfo } from '../protocol/inspect';
 import type { CompareResult } from '../protocol/compare';
 import { failures, OutputComparer, type ComparePolicy, type OutputComparison } from './compare';
 

@@ -1,6 +1,6 @@
 // The runtime's one error type (what went wrong, and a message that says what to do), and how an input
 // is named in messages. No onnxruntime here: the extension host uses both.
-import type { ValueInfo } from '../onnx/report';
+import type { ValueInfo } from '../protocol/inspect';
 
 export type RuntimeErrorKind =
   | 'provider-unavailable' | 'model-rejected' | 'input-mismatch' | 'output-mismatch' | 'out-of-memory'

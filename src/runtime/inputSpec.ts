@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DefaultedDim } from '../protocol/compare';
 import type { InputSpec } from '../protocol/inputSpec';
-import type { ValueInfo } from '../onnx/report';
+import type { ValueInfo } from '../protocol/inspect';
 import { QuantizeError } from '../quantize/errors';
 import { listSamples, randomFeeds, readSample, type SampleSource } from './inputs';
 import { checkInputSpec, DEFAULT_SAMPLES } from './inputSpecCheck';

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { DefaultedDim } from '../protocol/compare';
 import type { InputSpec } from '../protocol/inputSpec';
-import type { ValueInfo } from '../onnx/report';
+import type { ValueInfo } from '../protocol/inspect';
 import { describeValue, RuntimeError } from './errors';
 
 const INTEGER = new Set(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64']);

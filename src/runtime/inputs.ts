@@ -8,7 +8,7 @@ import { dtypeName } from '../onnx/dtype';
 import { OnnxError } from '../onnx/errors';
 import { float16Bits } from '../onnx/minifloat';
 import { TensorProtoType, type TensorProto } from '../onnx/proto';
-import type { ValueInfo } from '../onnx/report';
+import type { ValueInfo } from '../protocol/inspect';
 import { TensorRef } from '../onnx/tensor';
 import { QuantizeError } from '../quantize/errors';
 import { readNpy, readNpz, type NpyArray } from './npy';

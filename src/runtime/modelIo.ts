@@ -1,7 +1,7 @@
 // A model's real inputs and its outputs, as the runtime feeds and reads them.
 import { valueInfo } from '../onnx/inspect';
 import type { Model } from '../onnx/model';
-import type { ValueInfo } from '../onnx/report';
+import type { ValueInfo } from '../protocol/inspect';
 
 /** The model's real inputs (an IR < 4 model also lists its initializers as inputs). */
 export function modelInputs(model: Model): ValueInfo[] {

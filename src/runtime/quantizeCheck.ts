@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import type { InputSpec } from '../protocol/inputSpec';
 import type { ResolvedOptions } from '../quantize/options';
-import type { OutputAccuracy, QuantizeReport } from '../quantize/report';
+import type { OutputAccuracy, QuantizeReport } from '../protocol/quantize';
 import { compareModels } from './compareModels';
 import { listSamples } from './inputs';
 import { loadModel } from '../onnx/load';

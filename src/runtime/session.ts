@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../onnx/load';
-import type { ValueInfo } from '../onnx/report';
+import type { ValueInfo } from '../protocol/inspect';
 import { modelInputs, modelOutputs } from './modelIo';
 import type { ProviderOutcome } from '../protocol/compare';
 import { describeValue, RuntimeError } from './errors';

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCancelled, toErrorData } from '../jobs/errors';
-import type { InspectReport } from '../onnx/report';
+import type { InspectReport } from '../protocol/inspect';
 import { hintFor } from './errorHints';
 import { withJobProgress } from './jobProgress';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';

@@ -13,7 +13,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCancelled, toErrorData } from '../jobs/errors';
-import type { InspectReport } from '../onnx/report';
+import type { InspectReport } from '../protocol/inspect';
 import { assertNever, type ErrorData } from '../protocol/common';
 import type { GraphData, WeightDetail, WeightSummary } from '../protocol/graph';
 import {
@@ -27,6 +27,7 @@ import {
   type WebviewRequestResults,
   type WebviewToExtensionMessage,
 } from '../protocol/webview';
+import { PendingRequests } from '../protocol/pendingRequests';
 import { Disposable } from './dispose';
 import { hintFor } from './errorHints';
 import { openReportMarkdown } from './reportDocument';
@@ -264,8 +265,7 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
 class ModelPanel extends Disposable {
   /** True once the webview said `ready`: before that, posted messages could be lost. */
   private ready = false;
-  private nextProbe = 1;
-  private readonly probes = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly probes = new PendingRequests<Error>();
 
   constructor(
     readonly document: ModelDocument,
@@ -288,23 +288,16 @@ class ModelPanel extends Disposable {
   /** Asks the webview to act as a user would and read back what it shows (integration tests). */
   probe<K extends Probe['kind']>(probe: Extract<Probe, { kind: K }>, timeoutMs: number): Promise<ProbeResults[K]> {
     if (!this.ready || this.isDisposed) return Promise.reject(new Error('The model viewer is not ready.'));
-    const id = this.nextProbe++;
-    return new Promise<ProbeResults[K]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.probes.delete(id);
-        reject(new Error(`The model viewer did not answer the ${probe.kind} probe within ${timeoutMs} ms.`));
-      }, timeoutMs);
-      this.probes.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      this.post({ type: 'probe', id, probe });
+    const id = this.probes.newId();
+    const answer = this.probes.add<ProbeResults[K]>(id, {
+      timeoutMs, onTimeout: () => new Error(`The model viewer did not answer the ${probe.kind} probe within ${timeoutMs} ms.`),
     });
+    this.post({ type: 'probe', id, probe });
+    return answer;
   }
 
   override dispose(): void {
-    for (const [, p] of this.probes) {
-      clearTimeout(p.timer);
-      p.reject(new Error('The model viewer was closed.'));
-    }
-    this.probes.clear();
+    this.probes.rejectAll(new Error('The model viewer was closed.'));
     super.dispose();
   }
 
@@ -335,12 +328,7 @@ class ModelPanel extends Disposable {
         return;
       }
       case 'probeResult': {
-        const pending = this.probes.get(message.id);
-        if (!pending) return;
-        this.probes.delete(message.id);
-        clearTimeout(pending.timer);
-        if (message.error) pending.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
-        else pending.resolve(message.result);
+        this.probes.settle(message.id, message.error ? Object.assign(new Error(message.error.message), { code: message.error.code }) : undefined, message.result);
         return;
       }
       case 'reload':

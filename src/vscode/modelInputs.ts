@@ -4,7 +4,7 @@
 // checked against the model as it is typed. "ONNX: Edit Model Inputs…" asks again.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ValueInfo } from '../onnx/report';
+import type { ValueInfo } from '../protocol/inspect';
 import type { InputSpec } from '../protocol/inputSpec';
 import { RuntimeError } from '../runtime/errors';
 import { checkInputSpec, inputSpecFromText, inputSpecToText, SpecFlagError } from '../runtime/inputSpecCheck';

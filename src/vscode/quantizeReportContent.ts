@@ -1,10 +1,11 @@
 // A QuantizeReport as the results panel shows it, in the editor's words (notes speak of its choices, not
 // of command-line flags). Pure: no vscode import.
 import * as path from 'node:path';
-import { formatBytes } from '../onnx/format';
+import { formatBytes } from '../protocol/format';
 import type { QuantizeContent, ReportAction, ReportFact } from '../protocol/results';
 import { describeScheme } from '../quantize/format';
-import { describeTarget, type QuantizeReport } from '../quantize/report';
+import type { QuantizeReport } from '../protocol/quantize';
+import { describeTarget } from '../quantize/format';
 import { editorWording } from './editorWording';
 
 const MAX_ROWS = 200;

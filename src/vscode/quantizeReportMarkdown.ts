@@ -1,7 +1,8 @@
 // A QuantizeReport as Markdown, for the document the Quantize Model command opens. Pure: no vscode import.
-import { formatBytes } from '../onnx/format';
+import { formatBytes } from '../protocol/format';
 import { describeScheme } from '../quantize/format';
-import { describeTarget, type QuantizeReport } from '../quantize/report';
+import type { QuantizeReport } from '../protocol/quantize';
+import { describeTarget } from '../quantize/format';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const MAX_ROWS = 200;

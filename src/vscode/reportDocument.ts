@@ -1,6 +1,6 @@
 // Shows an InspectReport as an untitled Markdown document.
 import * as vscode from 'vscode';
-import type { InspectReport } from '../onnx/report';
+import type { InspectReport } from '../protocol/inspect';
 import { reportToMarkdown } from './reportMarkdown';
 
 export async function openReportMarkdown(report: InspectReport, uri: vscode.Uri): Promise<vscode.TextEditor> {

@@ -3,7 +3,7 @@
 //
 // Every string from the model is attacker-controlled: names and values go into code spans (nothing inside
 // is interpreted, pipes escaped for tables), free text into fenced blocks longer than any backtick run.
-import type { InspectReport, TensorSummary, ValueInfo } from '../onnx/report';
+import type { InspectReport, TensorSummary, ValueInfo } from '../protocol/inspect';
 import {
   formatBytes,
   formatCompact,
@@ -12,7 +12,7 @@ import {
   formatOpsets,
   formatShape,
   sortedHistogram,
-} from '../onnx/format';
+} from '../protocol/format';
 
 export interface MarkdownOptions {
   /** The model's path as the user knows it (the report holds only the base name). */

@@ -1,6 +1,6 @@
 // What `activate()` returns (the extension's `exports`): hooks for the integration tests. Keys are
 // `vscode.Uri.toString()` of the model.
-import type { InspectReport } from '../onnx/report';
+import type { InspectReport } from '../protocol/inspect';
 import type { ResultsRenderedMessage } from '../protocol/results';
 import type { ExtensionToWebviewMessage, Probe, ProbeResults, RenderedMessage, SummaryMessage } from '../protocol/webview';
 

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { DataType } from '../../src/onnx/dtype';
 import { tensor } from '../../src/onnx/builder';
 import { TensorProtoType } from '../../src/onnx/proto';
-import type { ValueInfo } from '../../src/onnx/report';
+import type { ValueInfo } from '../../src/protocol/inspect';
 import { QuantizeError } from '../../src/quantize/errors';
 import { folderFeeds, listSamples, randomCalibrationFeeds, readSample } from '../../src/runtime/inputs';
 import { parseNpy, readNpy, readNpz } from '../../src/runtime/npy';

@@ -21,7 +21,7 @@ import { opCounts, qdqToQOperator } from '../../src/quantize/static/qoperator';
 import { ortCalibrationRunner } from '../../src/runtime/calibration';
 import { checkSession } from '../../src/runtime/check';
 import { readTensorFile } from '../../src/runtime/inputs';
-import { digitImage, speechSignal, textLine, toRgbTensor } from '../../src/runtime/synthetic';
+import { digitImage, speechSignal, textLine, toRgbTensor } from '../../bench/synthetic';
 import { convModel, ffnModel } from '../../bench/quantize-models';
 import { modelsDir, noModels, repoRoot, sampleModel } from './helpers/models';
 import { outputCosine, randn } from './helpers/quantize';

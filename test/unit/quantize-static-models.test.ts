@@ -15,7 +15,7 @@ import { quantizeFile, resolveOptions, type QuantizeOptions, type QuantizeReport
 import { calibrationFor, ortCalibrationRunner } from '../../src/runtime/calibration';
 import { checkSession, optimizedOpCounts } from '../../src/runtime/check';
 import { randomFeeds } from '../../src/runtime/inputs';
-import { digitImage, IMAGENET_MEAN, IMAGENET_STD, speechSignal, textLine, textPage, toRgbTensor } from '../../src/runtime/synthetic';
+import { digitImage, IMAGENET_MEAN, IMAGENET_STD, speechSignal, textLine, textPage, toRgbTensor } from '../../bench/synthetic';
 import { modelsDir, noModels, ortRefuses, runHints, sharedModels } from './helpers/models';
 import { assertSameOutputShapes } from './helpers/quantize';
 

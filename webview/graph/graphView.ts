@@ -2,7 +2,7 @@
 // (Ctrl+wheel, pinch, + - 0), fit, an overview, keyboard navigation between nodes, find (Ctrl/Cmd+F) by
 // node name, op type or tensor name with next/previous, subgraphs (If/Loop/Scan bodies) opened with a
 // breadcrumb back, and the side panel for the selection. The layout runs in a web worker.
-import { formatCount } from '../../src/onnx/format';
+import { formatCount } from '../../src/protocol/format';
 import type { GraphData, WeightSummary } from '../../src/protocol/graph';
 import type { GraphViewInfo, NodePanelInfo } from '../../src/protocol/webview';
 import type { GraphUiState, Viewport } from '../rpc';

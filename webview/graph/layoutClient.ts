@@ -4,6 +4,7 @@
 import workerSource from 'inline-worker:./layoutWorker';
 import { layoutGraph, type LayoutOptions, type LayoutResult } from './layout';
 import type { LayoutJob } from './layoutWorker';
+import { PendingRequests } from '../../src/protocol/pendingRequests';
 
 export interface LayoutRun {
   result: LayoutResult;
@@ -18,8 +19,7 @@ type Reply = { id: number; result?: LayoutResult; ms?: number; error?: string };
 export class LayoutClient {
   private worker: Worker | undefined;
   private workerFailed = false;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (run: LayoutRun) => void; reject: (error: Error) => void }>();
+  private readonly pending = new PendingRequests<Error>();
 
   /** Lays out a graph; the typed arrays are transferred to the worker (do not use them afterwards). */
   layout(widths: Float64Array, heights: Float64Array, edges: Int32Array, options?: LayoutOptions): Promise<LayoutRun> {
@@ -29,19 +29,17 @@ export class LayoutClient {
       const result = layoutGraph({ widths, heights, edges, options });
       return Promise.resolve({ result, ms: performance.now() - started, inline: true });
     }
-    const id = this.nextId++;
-    return new Promise<LayoutRun>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      const job: LayoutJob = { id, widths, heights, edges, options };
-      worker.postMessage(job, [widths.buffer, heights.buffer, edges.buffer]);
-    });
+    const id = this.pending.newId();
+    const run = this.pending.add<LayoutRun>(id);
+    const job: LayoutJob = { id, widths, heights, edges, options };
+    worker.postMessage(job, [widths.buffer, heights.buffer, edges.buffer]);
+    return run;
   }
 
   dispose(): void {
     this.worker?.terminate();
     this.worker = undefined;
-    for (const [, p] of this.pending) p.reject(new Error('The layout worker was stopped.'));
-    this.pending.clear();
+    this.pending.rejectAll(new Error('The layout worker was stopped.'));
   }
 
   private start(): Worker | undefined {
@@ -52,17 +50,12 @@ export class LayoutClient {
       URL.revokeObjectURL(url);
       worker.onmessage = (event: MessageEvent<Reply>) => {
         const { id, result, ms, error } = event.data;
-        const p = this.pending.get(id);
-        if (!p) return;
-        this.pending.delete(id);
-        if (result) p.resolve({ result, ms: ms ?? 0, inline: false });
-        else p.reject(new Error(error ?? 'The layout failed.'));
+        this.pending.settle(id, result ? undefined : new Error(error ?? 'The layout failed.'), result && { result, ms: ms ?? 0, inline: false });
       };
       worker.onerror = (event) => {
         event.preventDefault();
         const error = new Error(`The layout worker failed: ${event.message || 'unknown error'}`);
-        for (const [, p] of this.pending) p.reject(error);
-        this.pending.clear();
+        this.pending.rejectAll(error);
         this.worker?.terminate();
         this.worker = undefined;
       };

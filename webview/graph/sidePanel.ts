@@ -2,7 +2,7 @@
 // inputs and outputs with dtype and shape, the weights it consumes with their statistics, a link to the
 // operator's documentation), or the selected graph input / output, or, with nothing selected, the graph's
 // totals, the colour legend and the keys. Text only through text nodes.
-import { formatBytes, formatCount, formatNumber } from '../../src/onnx/format';
+import { formatBytes, formatCount, formatNumber } from '../../src/protocol/format';
 import type { GraphData, GraphNodeData, WeightSummary } from '../../src/protocol/graph';
 import type { NodePanelInfo } from '../../src/protocol/webview';
 import { h, icon, percentText, typeText } from '../ui/dom';

@@ -1,8 +1,8 @@
 // The Model panel: what the summary showed before the graph view existed. Metadata, producer, IR and
 // opset versions, inputs and outputs, totals (parameters, bytes by dtype, op histogram), the largest
 // tensors and external data files.
-import { formatBytes, formatCompact, formatCount, formatNumber, formatOpsets, sortedHistogram } from '../../src/onnx/format';
-import type { InspectReport, TensorSummary, ValueInfo } from '../../src/onnx/report';
+import { formatBytes, formatCompact, formatCount, formatNumber, formatOpsets, sortedHistogram } from '../../src/protocol/format';
+import type { InspectReport, TensorSummary, ValueInfo } from '../../src/protocol/inspect';
 import { h, section, shapeNode, share, table, type Cell, type Header } from '../ui/dom';
 
 export function summaryView(r: InspectReport): HTMLElement {

@@ -1,6 +1,6 @@
 // DOM helpers for the webview. Text goes in through text nodes and attribute values only (never
 // innerHTML): every name and string in a model is attacker-controlled.
-import type { Dim } from '../../src/onnx/report';
+import type { Dim } from '../../src/protocol/inspect';
 
 export type Child = Node | string | null | undefined | false;
 

@@ -2,7 +2,7 @@
 // weight's values (linear or log counts) and the per-output-channel ranges of a Conv / MatMul / Gemm
 // weight, which show why one scale per channel quantizes better than one per tensor. Colours are theme
 // variables (CSS classes in style.css). Each bar carries its count, so what was drawn can be read back.
-import { formatCount, formatNumber } from '../../src/onnx/format';
+import { formatCount, formatNumber } from '../../src/protocol/format';
 import type { WeightDetail } from '../../src/protocol/graph';
 import { svg } from '../ui/dom';
 

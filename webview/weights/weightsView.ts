@@ -3,7 +3,7 @@
 // outlier score (max |x| / std); only the rows in view are in the DOM. Selecting a weight shows its
 // histogram (linear or log counts, adjustable bins) and, for Conv / MatMul / Gemm weights, per-output-
 // channel min/max. Statistics and histograms are computed in the job process and asked for here.
-import { formatBytes, formatCount, formatNumber } from '../../src/onnx/format';
+import { formatBytes, formatCount, formatNumber } from '../../src/protocol/format';
 import type { WeightDetail, WeightSummary } from '../../src/protocol/graph';
 import type { WeightViewInfo } from '../../src/protocol/webview';
 import { errorText, type WeightsUiState } from '../rpc';

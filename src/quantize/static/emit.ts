@@ -20,7 +20,7 @@ import { axisLayout, channelParams, quantizeTensor, quantizeValue, quantRange, r
 import { defaultOpset, ensureDomain } from '../opset';
 import type { ActivationType, ResolvedOptions, WeightType } from '../options';
 import { nodeLabel, removeUnused } from '../pass';
-import type { QuantizedWeight, SkippedNode } from '../report';
+import type { QuantizedWeight, SkippedNode } from '../../protocol/quantize';
 import type { PlannedNode, QdqPlan } from './plan';
 
 export interface ActivationParams { scale: number; zeroPoint: number }

@@ -27,7 +27,7 @@ import type { TensorProto } from '../../onnx/proto';
 import { writeModel } from '../../onnx/write';
 import { cloneStructure, type CalibrationRunner, type Feeds } from '../calibrate/calibrator';
 import { QuantizeError } from '../errors';
-import type { AccuracyTargetSpec, FallbackSummary } from '../report';
+import type { AccuracyTargetSpec, FallbackSummary } from '../../protocol/quantize';
 import { OutputComparer } from '../../runtime/compare';
 import { nodeLabel } from '../pass';
 import type { EmitResult } from './emit';

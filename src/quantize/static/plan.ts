@@ -15,7 +15,7 @@ import type { QdqMark } from '../ops/qdq';
 import type { ResolvedOptions } from '../options';
 import { globMatch, nodeLabel } from '../pass';
 import { qdqQuantizersFor } from '../registry';
-import type { SkippedNode } from '../report';
+import type { SkippedNode } from '../../protocol/quantize';
 import { ValueFactsIndex } from '../types';
 
 export interface PlannedNode {

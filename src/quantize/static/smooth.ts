@@ -23,7 +23,7 @@ import { ChannelAbsMaxCalibrator, valueKey, type CalibrationRunner, type Feeds }
 import { intAttr, type ConstRef, type ModelEditor } from '../graph';
 import type { ResolvedOptions } from '../options';
 import { globMatch, nodeLabel } from '../pass';
-import type { SmoothedActivation } from '../report';
+import type { SmoothedActivation } from '../../protocol/quantize';
 import { makeTempDir } from '../tempDir';
 
 interface Reader { node: NodeProto; w: ConstRef; index: number; kind: 'matmul' | 'gemm-n' | 'gemm-t' }

@@ -1,6 +1,6 @@
 // How report values are presented (shapes, sizes, counts), so the CLI, the model editor and the
 // Markdown summary say the same thing. Pure functions: no vscode, no Node (the webview imports them).
-import type { Dim } from './report';
+import type { Dim } from './inspect';
 
 /** `[1, 3, height, ?]`: symbolic dims by name, unknown dims as `?`; `?` alone when the rank is unknown. */
 export function formatShape(shape: readonly Dim[] | null): string {

@@ -3,7 +3,7 @@
 // digits and Latin letters, with baselines, ascenders and descenders, plus CJK-like blocks), handwritten-like
 // digits (MNIST layout), and speech-like audio (voiced syllables with formants, pitch glides and pauses).
 // Every generator is deterministic in its seed.
-import { seededRandom } from './random';
+import { seededRandom } from '../src/runtime/random';
 
 type Rand = () => number;
 type Point = [number, number];
