@@ -59,6 +59,10 @@ Commands:
       QLinearGlobalAveragePool/QLinearSigmoid/QLinearLeakyRelu (8-bit only); data-movement ops run on
       the quantized tensors; what does not match (e.g. Softmax) stays in QDQ form.
 
+  providers [--json]
+      The execution providers onnxruntime-node offers on this platform, and whether each can start
+      here (tried on a one-node model), with the reason and what to do when it cannot.
+
   compare A B [--min-cosine C] [--atol X] [--rtol X] [--top-k OUTPUT=K] [--json] [input and runtime options]
   compare A --expected DIR
       Runs both models on the same inputs and compares every output on its own (onnxq compare --help).
@@ -212,6 +216,8 @@ const QUANTIZE_OPTIONS = {
   'no-equalize': { type: 'boolean' }, 'check-samples': { type: 'string' }, ...INPUT_SPEC_FLAGS,
 } as const satisfies ParseArgsConfig['options'];
 
+const PROVIDERS_OPTIONS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
+
 const COMPARE_OPTIONS = {
   json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, expected: { type: 'string' },
   'min-cosine': { type: 'string' }, atol: { type: 'string' }, rtol: { type: 'string' }, 'top-k': { type: 'string', multiple: true },
@@ -238,7 +244,9 @@ export async function main(argv: string[]): Promise<number> {
       ? parseArgs({ args: expandOptionalValues(argv), allowPositionals: true, strict: true, options: QUANTIZE_OPTIONS })
       : command === 'compare'
         ? parseArgs({ args: argv, allowPositionals: true, strict: true, options: COMPARE_OPTIONS })
-        : parseArgs({ args: argv, allowPositionals: true, strict: true, options: INSPECT_OPTIONS });
+        : command === 'providers'
+          ? parseArgs({ args: argv, allowPositionals: true, strict: true, options: PROVIDERS_OPTIONS })
+          : parseArgs({ args: argv, allowPositionals: true, strict: true, options: INSPECT_OPTIONS });
   } catch (e) {
     process.stderr.write(`onnxq: ${(e as Error).message}\n\n${command === 'compare' ? COMPARE_USAGE : USAGE}`);
     return 2;
@@ -264,6 +272,15 @@ export async function main(argv: string[]): Promise<number> {
         return await quantizeCommand(values as QuantizeValues, rest);
       case 'compare':
         return await compareCommand(values as CompareValues, rest);
+      case 'providers': {
+        if (rest.length) throw new UsageError('providers takes no arguments');
+        const { detectProviders } = await import('./runtime/providers.js');
+        const list = await detectProviders();
+        process.stdout.write((values as { json?: boolean }).json
+          ? `${JSON.stringify(list, null, 2)}\n`
+          : `${list.map((p) => `${p.name.padEnd(9)} ${p.available ? 'available' : `cannot start: ${p.reason}`}`).join('\n')}\n`);
+        return 0;
+      }
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

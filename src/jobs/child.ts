@@ -155,6 +155,11 @@ async function handle(request: JobRequest): Promise<void> {
       case 'compare':
         await runCompare(request);
         return;
+      case 'providers': {
+        const { detectProviders } = await import('../runtime/providers.js');
+        send({ type: 'result', id: request.id, kind: 'providers', result: await detectProviders() });
+        return;
+      }
       default:
         assertNever(request, 'job request');
     }

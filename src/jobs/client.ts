@@ -138,6 +138,11 @@ export class JobClient {
     return this.request('compare', params, options);
   }
 
+  /** The execution providers onnxruntime-node offers here, and whether each can start. */
+  providers(options?: JobCallOptions): Promise<JobResults['providers']> {
+    return this.request('providers', { path: '' }, options);
+  }
+
   /** One weight's histogram and per-channel ranges. */
   weightDetail(params: JobParams<'weightDetail'>, options?: JobCallOptions): Promise<JobResults['weightDetail']> {
     return this.request('weightDetail', params, options);
@@ -457,6 +462,8 @@ function describe(kind: JobKind, params: object): string {
       return `computing the histogram of weight ${(params as JobParams<'weightDetail'>).weight} in ${path.basename((params as JobParams<'weightDetail'>).path)}`;
     case 'quantize':
       return `quantizing ${path.basename((params as JobParams<'quantize'>).path)}`;
+    case 'providers':
+      return 'trying the execution providers';
     case 'compare': {
       const p = params as JobParams<'compare'>;
       return `comparing ${path.basename(p.path)} with ${p.other ? path.basename(p.other) : 'its saved outputs'}`;

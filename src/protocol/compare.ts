@@ -3,6 +3,17 @@
 
 export type Provider = 'cpu' | 'webgpu' | 'cuda' | 'tensorrt' | 'dml' | 'coreml';
 
+/** Whether an execution provider onnxruntime-node has can start on this machine. */
+export interface ProviderStatus {
+  name: Provider;
+  /** Part of the onnxruntime-node build for this platform (perhaps after an opt-in download). */
+  offered: boolean;
+  /** A session started on it here. */
+  available: boolean;
+  /** Why it cannot start, and what to do (null when available). */
+  reason: string | null;
+}
+
 /** Which provider ran a model, and what happened to those before it in the list. */
 export interface ProviderOutcome {
   requested: Provider[];

@@ -8,7 +8,7 @@ import type { InspectReport } from './inspect';
 import type { QuantizeOptions } from './quantize';
 import type { QuantizeReport } from './quantize';
 import type { ErrorData } from './common';
-import type { ComparePolicy, CompareResult, Provider } from './compare';
+import type { ComparePolicy, CompareResult, Provider, ProviderStatus } from './compare';
 import type { InputSpec } from './inputSpec';
 import type { GraphData, WeightDetail, WeightSummary } from './graph';
 
@@ -109,7 +109,14 @@ export interface CompareRequest {
   plotPoints: number;
 }
 
-export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | CompareRequest;
+/** Which execution providers onnxruntime-node offers here and whether each can start (`path` is unused: ''). */
+export interface ProvidersRequest {
+  type: 'providers';
+  id: number;
+  path: string;
+}
+
+export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | CompareRequest | ProvidersRequest;
 export type JobKind = JobRequest['type'];
 /** The fields of a request other than `type` and `id`. */
 export type JobParams<K extends JobKind> = Omit<Extract<JobRequest, { type: K }>, 'type' | 'id'>;
@@ -122,6 +129,7 @@ export interface JobResults {
   weightDetail: WeightDetail;
   quantize: QuantizeReport;
   compare: CompareResult;
+  providers: ProviderStatus[];
 }
 
 export interface OpenModelResult {
@@ -212,6 +220,7 @@ export function isJobRequest(value: unknown): value is JobRequest {
     case 'inspect':
     case 'openModel':
     case 'weightStats':
+    case 'providers':
       return true;
     case 'graph':
       return typeof v.graph === 'string';

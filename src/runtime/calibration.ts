@@ -7,7 +7,8 @@ import type { Model } from '../onnx/model';
 import type { CalibrationRunner, Feeds, StaticCalibration } from '../quantize/index';
 import { QuantizeError } from '../quantize/errors';
 import type { ResolvedOptions } from '../quantize/options';
-import { describeDefaulted, resolveInputSpec } from './inputSpec';
+import type { DefaultedDim } from '../protocol/compare';
+import { defaultedAdvice, describeDefaulted, resolveInputSpec } from './inputSpec';
 import { modelInputs } from './modelIo';
 import { ModelSession, RuntimeError } from './session';
 
@@ -26,7 +27,7 @@ export const ortCalibrationRunner: CalibrationRunner = {
         try {
           return await session.run(feeds as never, fetches);
         } catch (e) {
-          throw new QuantizeError('calibration-data', `calibration sample ${n}: onnxruntime could not run the model on it: ${(e as Error).message.replace(`${file}: `, '')}`);
+          throw new QuantizeError('calibration-data', `calibration sample ${n}: onnxruntime could not run the model on it: ${(e as Error).message.replace(`${file}: `, '').replace(/^onnxruntime could not run the model on \w+: /, '')}`);
         }
       },
       release: () => session.release(),
@@ -53,11 +54,27 @@ export function calibrationFor(o: ResolvedOptions, spec: InputSpec = {}): Static
   };
   const seed = spec.seed ?? 1;
   let source = c.dataDir ?? `random (${samples} samples, seeds ${seed}..${seed + samples! - 1})`;
+  let defaulted: DefaultedDim[] = [];
+  // A run that fails on samples with dims left at 1 says which dims to set.
+  const runner: CalibrationRunner = {
+    async open(file, options) {
+      const session = await ortCalibrationRunner.open(file, options);
+      return {
+        async run(feeds, fetches) {
+          try { return await session.run(feeds, fetches); } catch (e) {
+            throw e instanceof QuantizeError && defaulted.length ? new QuantizeError(e.code, `${e.message}${defaultedAdvice(defaulted)}`) : e;
+          }
+        },
+        release: () => session.release(),
+      };
+    },
+  };
   return {
-    runner: ortCalibrationRunner, random: c.dataDir === undefined,
+    runner, random: c.dataDir === undefined,
     get source() { return source; },
     feeds: (model: Model) => {
       const r = resolve(model);
+      defaulted = r.defaulted;
       if (r.defaulted.length && !source.includes('dims left at 1')) source += `; dims left at 1: ${describeDefaulted(r.defaulted)}`;
       return r.feeds();
     },

@@ -7,21 +7,12 @@ import * as os from 'node:os';
 import { makeModel, node, valueInfo } from '../onnx/builder';
 import { DataType } from '../onnx/dtype';
 import { ModelProtoType } from '../onnx/proto';
-import type { Provider } from '../protocol/compare';
+import type { Provider, ProviderStatus } from '../protocol/compare';
 
 /** The providers onnxruntime-node knows by name (see its `listSupportedBackends`). */
 export const PROVIDERS: readonly Provider[] = ['cpu', 'webgpu', 'cuda', 'tensorrt', 'dml', 'coreml'];
-export type { Provider } from '../protocol/compare';
+export type { Provider, ProviderStatus } from '../protocol/compare';
 
-export interface ProviderStatus {
-  name: Provider;
-  /** Part of the onnxruntime-node build for this platform (perhaps after an opt-in download). */
-  offered: boolean;
-  /** A session started on it here. */
-  available: boolean;
-  /** Why it cannot start, and what to do (null when available). */
-  reason: string | null;
-}
 
 export const isProvider = (s: string): s is Provider => (PROVIDERS as readonly string[]).includes(s);
 

@@ -5,6 +5,7 @@
 //                        cancelled or failed: failures are shown to the user and logged)
 //   onnxqs.quantizeModel quantize a model into a new file (quantizeCommand.ts)
 //   onnxqs.compareWithFp32, onnxqs.compareModels, onnxqs.editModelInputs  run and compare (compareCommand.ts)
+//   onnxqs.chooseProviders  the execution providers to run on (providersCommand.ts)
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCancelled, toErrorData } from '../jobs/errors';
@@ -16,6 +17,7 @@ import { openReportMarkdown } from './reportDocument';
 import {
   COMPARE_MODELS_COMMAND, COMPARE_WITH_FP32_COMMAND, compareModelsCommand, compareWithFp32Command, EDIT_INPUTS_COMMAND, editInputsCommand, type CompareCommandArgs,
 } from './compareCommand';
+import { CHOOSE_PROVIDERS_COMMAND, chooseProvidersCommand } from './providersCommand';
 import { QUANTIZE_MODEL_COMMAND, quantizeModelCommand, type QuantizeCommandArgs } from './quantizeCommand';
 import type { Services } from './services';
 import { inspectSettings } from './settings';
@@ -39,6 +41,7 @@ export function registerCommands(services: Services): vscode.Disposable {
       if (!targets.length) return undefined;
       return compareModelsCommand(services, targets, args);
     }),
+    vscode.commands.registerCommand(CHOOSE_PROVIDERS_COMMAND, () => chooseProvidersCommand(services)),
     vscode.commands.registerCommand(EDIT_INPUTS_COMMAND, async (uri?: unknown, selection?: unknown) => {
       const [target] = await resolveTargets(uri, selection, 'Edit Model Inputs');
       return editInputsCommand(services, target);

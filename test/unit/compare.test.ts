@@ -354,6 +354,15 @@ describe('the input spec through compare', () => {
     assert.match(short.stderr, /these dims were left at 1: input:0=1, input:1=1, state:1=1; set them with --dims input:0=SIZE,input:1=SIZE,state:1=SIZE/);
   });
 
+  it('calibration on dims left at 1 that the model cannot run says which dims to set (Silero v5, an audio input of 1 sample)', { skip: noModels }, () => {
+    const model = path.join(modelsDir, 'silero', 'silero_vad_v5.onnx');
+    const out = path.join(tmp, 'silero.never.onnx');
+    const r = cli(['quantize', model, '-o', out, '--mode', 'static', '--calib-random', '2', '--value', 'sr=16000']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /calibration sample 1: onnxruntime could not run the model on it: .*Pad reflect.*; these dims were left at 1: input:0=1, input:1=1, state:1=1; set them with --dims/);
+    assert.equal(fs.existsSync(out), false);
+  });
+
   it('unknown names are errors that list the valid ones', () => {
     const dims = cli(['compare', sampleModel, sampleModel, '--dims', 'batch=4']);
     assert.equal(dims.status, 1);

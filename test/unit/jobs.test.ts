@@ -48,6 +48,20 @@ describe('job process', () => {
     assert.ok(stages.length > 0 && stages[0] === 'reading', stages.join());
   });
 
+  it('tries the execution providers in the child: the CPU starts, the others say why not', async () => {
+    const list = await client.providers();
+    const cpu = list.find((p) => p.name === 'cpu');
+    assert.deepEqual(cpu, { name: 'cpu', offered: true, available: true, reason: null });
+    for (const p of list) assert.ok(p.available === (p.reason === null), `${p.name}: available ${p.available}, reason ${p.reason}`);
+  });
+
+  it('compares two models in the child, typed errors included', async () => {
+    const r = await client.compare({ path: sampleModel, other: sampleModel, spec: { samples: 2 }, providers: ['cpu'], allowCpuFallback: false, policy: { minCosine: 0.99 }, plotPoints: 10 });
+    assert.equal(r.pass, true);
+    assert.equal(r.outputs[0].plot?.a.length, 10);
+    await rejectsWith(client.compare({ path: sampleModel, other: sampleModel, spec: { dims: { batch: 2 } }, providers: ['cpu'], allowCpuFallback: false, policy: {}, plotPoints: 0 }), 'bad-input-spec');
+  });
+
   it('passes the core\'s errors through with their codes', async () => {
     const bad = path.join(tmp, 'bad.onnx');
     fs.writeFileSync(bad, 'not a model');
