@@ -60,7 +60,7 @@ async function main(): Promise<void> {
           row[mode] = {
             quantized: report.quantized.length, sizeRatio: Number((report.sizeAfter / report.sizeBefore).toFixed(3)),
             outputs: r.outputs.map((o) => ({
-              name: o.name, cosineWorst: Number(o.worst.cosine.toFixed(6)), cosineMean: Number(o.mean.cosine.toFixed(6)),
+              name: o.name, cosineWorst: Number(o.worst.cosine.toFixed(6)), cosineMean: Number(o.mean.cosine.toFixed(6)), cosinePooled: Number(o.pooled.cosine.toFixed(6)),
               sqnrDbMean: Number.isFinite(o.mean.sqnrDb) ? Number(o.mean.sqnrDb.toFixed(2)) : null, maxAbs: Number(o.worst.maxAbs.toPrecision(4)),
             })),
           };
