@@ -394,6 +394,10 @@ async function compareCommand(v: CompareValues, rest: string[]): Promise<number>
   const { isProvider, PROVIDERS } = await import('./runtime/providers.js');
   for (const p of providers ?? []) if (!isProvider(p)) throw new UsageError(`--ep: unknown execution provider "${p}"; onnxruntime-node's are ${PROVIDERS.join(', ')}`);
   const spec = inputSpecFromFlags(v);
+  const given = (['dims', 'value', 'range', 'inputs', 'samples', 'seed'] as const).filter((k) => v[k] !== undefined);
+  if (v.expected !== undefined && given.length) throw new UsageError(`--expected runs the inputs saved beside the outputs; --${given.join(', --')} do not apply`);
+  const random = (['value', 'range', 'seed'] as const).filter((k) => v[k] !== undefined);
+  if (v.inputs !== undefined && random.length) throw new UsageError(`--${random.join(', --')} shape random samples; with --inputs the samples are the files`);
   const { compareModels, compareWithExpected, EXIT_OUTSIDE_TOLERANCE } = await import('./runtime/compareModels.js');
   const { formatCompareText } = await import('./runtime/compareReport.js');
   if (topK['']) {

@@ -30,6 +30,9 @@ export class PendingRequests<E = Error> {
 
   /** Registers request `id`; the promise settles with `settle(id, ...)`, the timeout, the abort or `rejectAll`. */
   add<T>(id: number, options: PendingOptions<E> = {}): Promise<T> {
+    if (this.entries.has(id)) throw new Error(`request ${id} is already waiting for its answer`);
+    if (options.timeoutMs && !options.onTimeout) throw new Error('a timeout needs onTimeout (the error to reject with)');
+    if (options.signal?.aborted) return Promise.reject(options.onAbort ? options.onAbort() : (new Error('aborted') as E));
     return new Promise<T>((resolve, reject) => {
       const done = () => this.take(id);
       const timer = options.timeoutMs && options.onTimeout

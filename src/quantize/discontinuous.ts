@@ -6,6 +6,9 @@ import type { Model } from '../onnx/model';
 import type { NodeProto } from '../onnx/proto';
 import { nodeLabel } from './pass';
 
+/** Ops whose output does not depend on their input's values: neither noise nor a flip passes through them. */
+const VALUE_FREE = new Set(['Shape', 'Size']);
+
 const DISCONTINUOUS = new Set(['Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'ArgMax', 'ArgMin', 'TopK', 'NonMaxSuppression', 'Round', 'Floor', 'Ceil', 'Sign']);
 
 export interface DiscontinuousPath {
@@ -22,6 +25,29 @@ export function discontinuousPath(model: Model, output: string, quantized: Reado
   for (const n of nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
   const isDiscontinuous = (n: NodeProto) => DISCONTINUOUS.has(n.op_type ?? '') || (n.op_type === 'Where' && producer.has(n.input?.[0] ?? ''));
 
+  // Whether a node's inputs carry values computed from the graph's inputs (not only shapes or constants).
+  const valueMemo = new Map<NodeProto, boolean>();
+  const graphInputs = new Set((model.proto.graph?.input ?? []).map((v) => v.name ?? ''));
+  const dependsOnValues = (start: NodeProto): boolean => {
+    const known = valueMemo.get(start);
+    if (known !== undefined) return known;
+    const seenHere = new Set<NodeProto>();
+    const todo = [start];
+    let found = false;
+    while (todo.length && !found) {
+      const n = todo.pop()!;
+      if (seenHere.has(n)) continue;
+      seenHere.add(n);
+      for (const i of n.input ?? []) {
+        const p = producer.get(i);
+        if (!p) { if (graphInputs.has(i)) found = true; continue; }
+        if (!VALUE_FREE.has(p.op_type ?? '')) todo.push(p);
+      }
+    }
+    valueMemo.set(start, found);
+    return found;
+  };
+
   const ops: DiscontinuousPath['ops'] = [];
   const seen = new Set<NodeProto>();
   const stack = [producer.get(output)].filter((n): n is NodeProto => !!n);
@@ -29,7 +55,8 @@ export function discontinuousPath(model: Model, output: string, quantized: Reado
     const n = stack.pop()!;
     if (seen.has(n)) continue;
     seen.add(n);
-    if (isDiscontinuous(n)) ops.push({ node: nodeLabel(n), opType: n.op_type ?? '' });
+    if (VALUE_FREE.has(n.op_type ?? '')) continue;
+    if (isDiscontinuous(n) && dependsOnValues(n)) ops.push({ node: nodeLabel(n), opType: n.op_type ?? '' });
     for (const i of n.input ?? []) { const p = producer.get(i); if (p) stack.push(p); }
   }
 
@@ -43,6 +70,7 @@ export function discontinuousPath(model: Model, output: string, quantized: Reado
       const n = up.pop()!;
       if (visited.has(n)) continue;
       visited.add(n);
+      if (VALUE_FREE.has(n.op_type ?? '')) continue;
       if (quantized.has(nodeLabel(n))) { feeding.add(nodeLabel(n)); continue; }
       for (const i of n.input ?? []) { const p = producer.get(i); if (p) up.push(p); }
     }

@@ -8,7 +8,8 @@
 //   sqnrDb: 10 log10(sum a^2 / sum (a - b)^2); +Infinity when B equals A, -Infinity when A is all zeros and
 //           B is not (JSON writes both as null; `identical` and `cosine` tell them apart);
 //   non-finite values: an element where A and B are the same NaN or infinity adds nothing; one where they
-//           differ is counted in `nonFiniteMismatch` and makes maxAbs Infinity (it fails any tolerance).
+//           differ is counted in `nonFiniteMismatch` and makes maxAbs Infinity, cosine 0 and SQNR -Infinity
+//           (it fails any tolerance and any target).
 
 import type { ComparePolicy, DiffFigures, OutputComparison, OutputPlot, Tolerance } from '../protocol/compare';
 import { seededRandom } from './random';
@@ -62,8 +63,9 @@ export class DiffAccumulator {
 
   figures(): DiffFigures {
     const { n, ee, aa, bb, ab } = this;
-    const cosine = aa === 0 && bb === 0 ? 1 : aa === 0 || bb === 0 ? 0 : Math.max(-1, Math.min(1, ab / Math.sqrt(aa * bb)));
-    const sqnrDb = ee === 0 ? Infinity : aa === 0 ? -Infinity : 10 * Math.log10(aa / ee);
+    const broken = this.mismatch > 0;
+    const cosine = broken ? 0 : aa === 0 && bb === 0 ? 1 : aa === 0 || bb === 0 ? 0 : Math.max(-1, Math.min(1, ab / Math.sqrt(aa * bb)));
+    const sqnrDb = broken ? -Infinity : ee === 0 ? Infinity : aa === 0 ? -Infinity : 10 * Math.log10(aa / ee);
     return {
       count: n, maxAbs: this.maxAbs, meanAbs: n ? this.sumAbs / n : 0, rmse: n ? Math.sqrt(ee / n) : 0,
       cosine, sqnrDb, identical: ee === 0 && this.mismatch === 0, nonFiniteMismatch: this.mismatch,
@@ -98,17 +100,23 @@ export function worstOf(list: DiffFigures[]): DiffFigures {
   };
 }
 
-/** The mean of each figure over several comparisons (SQNR averaged in dB; maxAbs stays the largest). */
+/**
+ * The mean of each figure over several comparisons (maxAbs stays the largest). SQNR is averaged in dB over
+ * the samples where it is finite; -Infinity when any sample has it (an all-zero reference or a NaN), and
+ * +Infinity only when every sample is exact.
+ */
 export function meanOf(list: DiffFigures[]): DiffFigures {
   if (!list.length) throw new Error('no figures to average');
   const mean = (f: (d: DiffFigures) => number) => list.reduce((s, d) => s + f(d), 0) / list.length;
+  const finite = list.map((f) => f.sqnrDb).filter(Number.isFinite);
+  const sqnrDb = list.some((f) => f.sqnrDb === -Infinity) ? -Infinity : finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : Infinity;
   return {
     count: list.reduce((s, f) => s + f.count, 0),
     maxAbs: Math.max(...list.map((f) => f.maxAbs)),
     meanAbs: mean((f) => f.meanAbs),
     rmse: mean((f) => f.rmse),
     cosine: mean((f) => f.cosine),
-    sqnrDb: mean((f) => f.sqnrDb),
+    sqnrDb,
     identical: list.every((f) => f.identical),
     nonFiniteMismatch: list.reduce((s, f) => s + f.nonFiniteMismatch, 0),
   };
@@ -228,20 +236,28 @@ function topKHit(a: ArrayLike<number>, b: ArrayLike<number>, start: number, n: n
   let top = start;
   for (let i = start + 1; i < start + n; i++) if (a[i] > a[top]) top = i;
   const v = b[top];
+  if (!Number.isFinite(v)) return false;
   let larger = 0;
   for (let i = start; i < start + n; i++) if (b[i] > v || (b[i] === v && i < top)) larger++;
   return larger < k;
+}
+
+/**
+ * The cosine an output is judged by: its worst sample and its samples pooled, the lower; for an output of one
+ * value per sample the samples pooled only (alone, one value's cosine is just its sign).
+ */
+export function judgedCosine(o: OutputComparison): number {
+  return o.samples.every((f) => f.count + f.nonFiniteMismatch <= 1) ? o.pooled.cosine : Math.min(o.worst.cosine, o.pooled.cosine);
 }
 
 /** Why an output fails the policy (empty: it passes). */
 export function failures(o: OutputComparison, policy: ComparePolicy): string[] {
   const out: string[] = [];
   if (o.pooled.nonFiniteMismatch) out.push(`${o.pooled.nonFiniteMismatch} NaN or infinite value${o.pooled.nonFiniteMismatch === 1 ? '' : 's'} not in the reference`);
-  // The worst sample, and every sample pooled: the cosine of a one-value output is 1 on each sample alone.
-  const cosine = Math.min(o.worst.cosine, o.pooled.cosine);
+  const cosine = judgedCosine(o);
   if (policy.minCosine !== undefined && cosine < policy.minCosine) out.push(`cosine ${formatFigure(cosine, 'cosine')} < ${policy.minCosine}`);
   if (policy.tolerance && (o.outside ?? 0) > 0) {
-    out.push(`${o.outside} of ${o.pooled.count} values outside atol ${policy.tolerance.atol} + rtol ${policy.tolerance.rtol} x |reference| (max abs error ${formatFigure(o.worst.maxAbs, 'maxAbs')})`);
+    out.push(`${o.outside} of ${o.pooled.count + o.pooled.nonFiniteMismatch} values outside atol ${policy.tolerance.atol} + rtol ${policy.tolerance.rtol} x |reference| (max abs error ${formatFigure(o.worst.maxAbs, 'maxAbs')})`);
   }
   return out;
 }

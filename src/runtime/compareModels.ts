@@ -6,7 +6,7 @@ import type * as ort from 'onnxruntime-node';
 import type { InputSpec } from '../protocol/inputSpec';
 import type { ValueInfo } from '../protocol/inspect';
 import type { CompareResult } from '../protocol/compare';
-import { failures, OutputComparer, type ComparePolicy, type OutputComparison } from './compare';
+import { failures, judgedCosine, OutputComparer, type ComparePolicy, type OutputComparison } from './compare';
 
 export type { CompareResult, JudgedOutput, ModelRun } from '../protocol/compare';
 import { readSample, readTensorFile } from './inputs';
@@ -57,7 +57,7 @@ function judge(outputs: OutputComparison[], policy: ComparePolicy): Pick<Compare
     const f = failures(o, policy);
     return { ...o, pass: checked || f.length ? f.length === 0 : null, failures: f };
   });
-  const worst = [...judged].sort((x, y) => x.worst.cosine - y.worst.cosine)[0];
+  const worst = [...judged].sort((x, y) => judgedCosine(x) - judgedCosine(y))[0];
   const any = judged.some((o) => o.pass !== null);
   return { outputs: judged, pass: any ? judged.every((o) => o.pass !== false) : null, worstOutput: worst?.name ?? null };
 }
@@ -76,9 +76,12 @@ export async function compareModels(fileA: string, fileB: string, options: Compa
     const fetch = names(a.outputs);
     const comparer = new OutputComparer(fetch, policy, options.plotPoints ?? 0);
     let done = 0, skipped = 0;
+    // The shapes that ran: sample files carry their own.
+    const shapes: Record<string, number[]> = {};
     for await (const feeds of inputs.feeds()) {
       if (options.signal?.aborted) throw new RuntimeError('cancelled', 'the comparison was cancelled');
       if (skipped < (options.skipSamples ?? 0)) { skipped++; continue; }
+      if (!done) for (const [k, t] of Object.entries(feeds)) shapes[k] = [...t.dims];
       const ya = await runWithAdvice(a, feeds, fetch, inputs.defaulted);
       const yb = await runWithAdvice(b, feeds, fetch, inputs.defaulted);
       addSample(comparer, ya, yb, done);
@@ -88,12 +91,11 @@ export async function compareModels(fileA: string, fileB: string, options: Compa
     if (!done) throw new RuntimeError('bad-input-spec', `${inputs.source}: no samples to compare on`);
     return {
       a: { file: fileA, provider: a.provider }, b: { file: fileB, provider: b.provider }, expected: null,
-      inputs: { source: inputs.source, random: inputs.random, samples: done, shapes: inputs.shapes, defaulted: inputs.defaulted },
+      inputs: { source: inputs.source, random: inputs.random, samples: done, shapes, defaulted: inputs.defaulted },
       ...judge(comparer.results(), policy), policy, seconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    await a.release();
-    await b?.release();
+    await Promise.allSettled([a.release(), b?.release()]);
   }
 }
 
@@ -110,6 +112,7 @@ export async function compareWithExpected(file: string, dir: string, options: Co
   const session = await ModelSession.open(file, options);
   try {
     const policy: ComparePolicy = { ...options.policy, tolerance: options.policy?.tolerance ?? { ...EXPECTED_TOLERANCE } };
+    checkTopK(policy, session.outputs);
     const fetch = names(session.outputs);
     const comparer = new OutputComparer(fetch, policy, options.plotPoints ?? 0);
     let done = 0;

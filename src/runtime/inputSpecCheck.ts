@@ -12,6 +12,16 @@ const FLOAT = new Set(['float', 'double', 'float16']);
 export const DEFAULT_SAMPLES = 8;
 
 const bad = (message: string) => new RuntimeError('bad-input-spec', message);
+
+/** The values an integer input can hold (64-bit ones as far as a double is exact). */
+const INTEGER_RANGE: Record<string, [number, number]> = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1], int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], uint64: [0, Number.MAX_SAFE_INTEGER], bool: [0, 1],
+};
+const outOfRange = (dtype: string, lo: number, hi: number) => {
+  const r = INTEGER_RANGE[dtype];
+  return r !== undefined && (lo < r[0] || hi > r[1]) ? `${dtype} holds ${r[0]} to ${r[1]}` : undefined;
+};
 const quote = (xs: Iterable<string>) => [...xs].map((x) => `"${x}"`).join(', ');
 
 /** How the defaulted dims read in a report: `batch=1 (x:0)`. */
@@ -56,13 +66,16 @@ export function checkInputSpec(spec: InputSpec, inputs: ValueInfo[]): { shapes: 
     if (!Number.isFinite(value)) throw bad(`the value of input "${name}" must be a number, got ${value}`);
     if (INTEGER.has(v.dtype) && !Number.isInteger(value)) throw bad(`input "${name}" is ${v.dtype}: its value must be an integer, got ${value}`);
     if (v.dtype === 'bool' && value !== 0 && value !== 1) throw bad(`input "${name}" is bool: its value must be 0 or 1, got ${value}`);
+    const range = outOfRange(v.dtype, value, value);
+    if (range) throw bad(`input "${name}" is ${v.dtype}: ${value} does not fit (${range})`);
     if (spec.ranges?.[name]) throw bad(`input "${name}" has both a fixed value and a range; give one`);
   }
   for (const [name, [lo, hi]] of Object.entries(spec.ranges ?? {})) {
     const v = byName.get(name)!;
     if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw bad(`the range of input "${name}" must be LO:HI with LO < HI, got ${lo}:${hi}`);
     if (INTEGER.has(v.dtype) && !(Number.isInteger(lo) && Number.isInteger(hi))) throw bad(`input "${name}" is ${v.dtype}: its range must be integers, got ${lo}:${hi}`);
-    if (/^uint/.test(v.dtype) && lo < 0) throw bad(`input "${name}" is ${v.dtype}: its range cannot go below 0`);
+    const range = INTEGER.has(v.dtype) ? outOfRange(v.dtype, lo, hi - 1) : undefined;
+    if (range) throw bad(`the range ${lo}:${hi} of input "${name}" does not fit its type: ${range} (the range is [LO, HI), so HI may be one past the largest)`);
   }
   for (const v of inputs) {
     if (spec.values?.[v.name] !== undefined) continue;
@@ -160,7 +173,8 @@ function positive(value: string, flag: string): number {
 /** The spec as the flags that give it (the VS Code prompt shows and edits this text). */
 export function inputSpecToText(spec: InputSpec): string {
   const parts: string[] = [];
-  const q = (s: string) => (/[\s"']/.test(s) ? JSON.stringify(s) : s);
+  // Double quotes around a value with spaces; inside them only \" is an escape (Windows paths keep their \).
+  const q = (s: string) => (/[\s"']/.test(s) ? `"${s.replace(/"/g, '\\"')}"` : s);
   if (spec.dims && Object.keys(spec.dims).length) parts.push(`--dims ${q(Object.entries(spec.dims).map(([k, v]) => `${k}=${v}`).join(','))}`);
   for (const [k, v] of Object.entries(spec.values ?? {})) parts.push(`--value ${q(`${k}=${v}`)}`);
   for (const [k, [lo, hi]] of Object.entries(spec.ranges ?? {})) parts.push(`--range ${q(`${k}=${lo}:${hi}`)}`);
@@ -173,8 +187,8 @@ export function inputSpecToText(spec: InputSpec): string {
 /** Parses the text form (the same flags as the CLI; quotes around values with spaces). Throws SpecFlagError. */
 export function inputSpecFromText(text: string): InputSpec {
   const args: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) args.push(m[1] !== undefined ? JSON.parse(`"${m[1]}"`) as string : m[2] ?? m[3]);
+  const re = /"((?:[^"\\]|\\"|\\)*?)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) args.push(m[1] !== undefined ? m[1].replace(/\\"/g, '"') : m[2] ?? m[3]);
   let values;
   try {
     ({ values } = parseArgs({ args, options: INPUT_SPEC_FLAGS, strict: true, allowPositionals: false }));

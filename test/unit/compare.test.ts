@@ -16,9 +16,10 @@ import { writeModel } from '../../src/onnx/write';
 import { quantizeFile } from '../../src/quantize/index';
 import { calibrationFor } from '../../src/runtime/calibration';
 import { checkSession } from '../../src/runtime/check';
-import { DiffAccumulator, diffFigures, OutputComparer } from '../../src/runtime/compare';
+import { DiffAccumulator, diffFigures, failures, judgedCosine, meanOf, OutputComparer } from '../../src/runtime/compare';
 import { compareModels, compareWithExpected, EXIT_OUTSIDE_TOLERANCE } from '../../src/runtime/compareModels';
 import { randomFeeds } from '../../src/runtime/inputs';
+import { checkInputSpec, inputSpecFromText, inputSpecToText } from '../../src/runtime/inputSpecCheck';
 import { providerStatus } from '../../src/runtime/providers';
 import { outputCheck } from '../../src/runtime/quantizeCheck';
 import { editorWording } from '../../src/vscode/editorWording';
@@ -63,6 +64,16 @@ describe('difference figures', () => {
     assert.equal(nan.nonFiniteMismatch, 1, 'the same NaN on both sides is no difference; an infinity against 5 is');
     assert.equal(nan.maxAbs, Infinity);
     assert.equal(nan.identical, false);
+    // A candidate that outputs NaN where the reference does not can never look close.
+    const broken = diffFigures(Float32Array.of(1, 2, 3, 4), Float32Array.of(1, 2, 3, NaN));
+    assert.deepEqual([broken.cosine, broken.sqnrDb], [0, -Infinity]);
+  });
+
+  it('mean SQNR over samples averages the finite ones; -Infinity wins, +Infinity only when all are exact', () => {
+    const f = (sqnrDb: number) => ({ ...diffFigures([1], [1]), sqnrDb });
+    assert.equal(meanOf([f(Infinity), f(20), f(30)]).sqnrDb, 25);
+    assert.equal(meanOf([f(Infinity), f(Infinity)]).sqnrDb, Infinity);
+    assert.equal(meanOf([f(20), f(-Infinity)]).sqnrDb, -Infinity);
   });
 
   it('a tolerance counts the values outside |a - b| <= atol + rtol |a|', () => {
@@ -81,6 +92,8 @@ describe('difference figures', () => {
     const [b, s] = c.results();
     assert.ok(b.worst.cosine > 0.9999);
     assert.equal(s.worst.cosine, 0);
+    assert.deepEqual(failures(b, { minCosine: 0.99 }), []);
+    assert.deepEqual(failures(s, { minCosine: 0.99 }), ['cosine 0.000000 < 0.99']);
     const joined = independent([...big, ...small], [...bigQ, ...smallQ]).cosine;
     assert.ok(joined > 0.9999, `joined over both outputs the cosine is ${joined}: the collapse is invisible there`);
   });
@@ -91,6 +104,19 @@ describe('difference figures', () => {
     // top-1 is class 0; candidate ranks it last -> miss.
     c.add({ p: { type: 'float32', data: Float32Array.of(0, 1, 5, 9, 0, 1), dims: [2, 3] } }, { p: { type: 'float32', data: Float32Array.of(0, 6, 5, 0, 1, 2), dims: [2, 3] } });
     assert.deepEqual(c.results()[0].topK, { k: 2, rows: 2, agreement: 0.5 });
+    const nan = new OutputComparer(['p'], { topK: { p: 1 } });
+    nan.add({ p: { type: 'float32', data: Float32Array.of(0.1, 0.9), dims: [1, 2] } }, { p: { type: 'float32', data: Float32Array.of(0.5, NaN), dims: [1, 2] } });
+    assert.equal(nan.results()[0].topK!.agreement, 0, 'a NaN score is not an agreement');
+  });
+
+  it('an output of one value per sample is judged on its samples pooled (alone, one value\'s cosine is its sign)', () => {
+    const c = new OutputComparer(['p']);
+    const ref = [0.002, 0.8, -0.5, 0.3], got = [-0.001, 0.79, -0.49, 0.31];
+    for (let i = 0; i < 4; i++) c.add({ p: { type: 'float32', data: Float32Array.of(ref[i]), dims: [1, 1] } }, { p: { type: 'float32', data: Float32Array.of(got[i]), dims: [1, 1] } });
+    const [o] = c.results();
+    assert.equal(o.worst.cosine, -1, 'the first sample flipped its sign');
+    close(judgedCosine(o), independent(ref, got).cosine, 'judged on the pooled cosine');
+    assert.deepEqual(failures(o, { minCosine: 0.99 }), []);
   });
 });
 
@@ -374,6 +400,18 @@ describe('the input spec through compare', () => {
     assert.equal(fs.existsSync(path.join(tmp, 'never.onnx')), false);
     const flag = cli(['compare', sampleModel, sampleModel, '--range', 'x=1']);
     assert.equal(flag.status, 2);
+    const expected = cli(['compare', sampleModel, '--expected', tmp, '--samples', '2']);
+    assert.equal(expected.status, 2, 'input flags do not apply to saved inputs');
+    assert.match(expected.stderr, /--expected runs the inputs saved beside the outputs; --samples do not apply/);
+  });
+
+  it('integer values and ranges must fit the input\'s type; the text form keeps Windows paths', () => {
+    const inputs = [{ name: 'ids', dtype: 'uint8', shape: [1, 4] }];
+    assert.throws(() => checkInputSpec({ values: { ids: 300 } }, inputs), /input "ids" is uint8: 300 does not fit \(uint8 holds 0 to 255\)/);
+    assert.throws(() => checkInputSpec({ ranges: { ids: [0, 300] } }, inputs), /the range 0:300 of input "ids" does not fit its type: uint8 holds 0 to 255/);
+    assert.doesNotThrow(() => checkInputSpec({ ranges: { ids: [0, 256] } }, inputs), '[0, 256) is 0..255');
+    const spec = { inputs: 'C:\\My Data\\samples', dims: { batch: 2 } };
+    assert.deepEqual(inputSpecFromText(inputSpecToText(spec)), spec);
   });
 
   it('compare --help documents every flag and the exit codes', () => {

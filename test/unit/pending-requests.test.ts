@@ -46,4 +46,16 @@ describe('PendingRequests', () => {
     for (const w of waiting) await assert.rejects(w, /closed/);
     assert.equal(p.size, 0, 'and their timers are cleared (the test would hang otherwise)');
   });
+
+  it('an already aborted signal rejects at once; an id that is waiting cannot be added again', async () => {
+    const p = new PendingRequests<Error>();
+    const ctl = new AbortController();
+    ctl.abort();
+    await assert.rejects(p.add(p.newId(), { signal: ctl.signal, onAbort: () => new Error('cancelled') }), /cancelled/);
+    const id = p.newId();
+    const first = p.add<number>(id);
+    assert.throws(() => p.add(id), /already waiting/);
+    p.settle(id, undefined, 1);
+    assert.equal(await first, 1);
+  });
 });
