@@ -1,7 +1,11 @@
 // What a comparison of two models' outputs gives (src/runtime/compareModels.ts), as plain data: the CLI
 // prints it, the job process sends it to the extension, the results panel draws it.
 
-export type Provider = 'cpu' | 'webgpu' | 'cuda' | 'tensorrt' | 'dml' | 'coreml';
+/** The execution providers onnxruntime-node knows by name (see its `listSupportedBackends`). */
+export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt', 'dml', 'coreml'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+export const isProvider = (s: unknown): s is Provider => typeof s === 'string' && (PROVIDERS as readonly string[]).includes(s);
 
 /** Whether an execution provider onnxruntime-node has can start on this machine. */
 export interface ProviderStatus {

@@ -73,12 +73,6 @@ export function dequantizeValue(q: number, scale: number, zeroPoint: number): nu
 /** Signal and error energies of a quantization, for SQNR. */
 export interface ErrorEnergy { signal: number; noise: number }
 
-/** SQNR in dB; Infinity for an exact quantization, NaN for an all-zero signal. */
-export function sqnrDb({ signal, noise }: ErrorEnergy): number {
-  if (signal === 0) return noise === 0 ? NaN : -Infinity;
-  if (noise === 0) return Infinity;
-  return 10 * Math.log10(signal / noise);
-}
 
 /**
  * A tensor viewed as [outer, channels, inner] around its quantization axis (channels = 1 for per-tensor).

@@ -8,13 +8,14 @@ import { node as makeNode, tensor } from '../onnx/builder';
 import { constantTensor } from '../onnx/model';
 import { QUANTIZED_LAYERS, type ConstRef, ModelEditor } from './graph';
 import {
-  axisLayout, channelParams, quantRange, quantizeBlockwise, quantizeTensor, sqnrDb, transpose2d, type ErrorEnergy,
+  axisLayout, channelParams, quantRange, quantizeBlockwise, quantizeTensor, transpose2d, type ErrorEnergy,
 } from './math';
 import type { Mark } from './ops/base';
 import { ensureDomain, upgradeOpset } from './opset';
 import { weightBits, type ResolvedOptions } from './options';
 import { quantizersFor } from './registry';
 import type { QuantizedWeight, SkippedNode } from '../protocol/quantize';
+import { sqnrFromEnergy } from '../runtime/compare';
 
 export interface PassResult {
   quantized: string[];
@@ -201,7 +202,7 @@ function matrix(w: ConstRef, transpose: boolean): { data: Float32Array; K: numbe
 }
 
 function entry(w: ConstRef, shape: number[], scheme: string, energy: ErrorEnergy, bytesAfter: number): QuantizedWeight {
-  const s = sqnrDb(energy);
+  const s = sqnrFromEnergy(energy.signal, energy.noise);
   return { name: w.sourceName, nodes: [], shape, scheme, sqnr: Number.isFinite(s) ? Math.round(s * 100) / 100 : null, bytesBefore: w.ref.byteLength, bytesAfter };
 }
 

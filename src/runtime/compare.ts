@@ -65,12 +65,17 @@ export class DiffAccumulator {
     const { n, ee, aa, bb, ab } = this;
     const broken = this.mismatch > 0;
     const cosine = broken ? 0 : aa === 0 && bb === 0 ? 1 : aa === 0 || bb === 0 ? 0 : Math.max(-1, Math.min(1, ab / Math.sqrt(aa * bb)));
-    const sqnrDb = broken ? -Infinity : ee === 0 ? Infinity : aa === 0 ? -Infinity : 10 * Math.log10(aa / ee);
+    const sqnrDb = broken ? -Infinity : sqnrFromEnergy(aa, ee);
     return {
       count: n, maxAbs: this.maxAbs, meanAbs: n ? this.sumAbs / n : 0, rmse: n ? Math.sqrt(ee / n) : 0,
       cosine, sqnrDb, identical: ee === 0 && this.mismatch === 0, nonFiniteMismatch: this.mismatch,
     };
   }
+}
+
+/** SQNR in dB from the signal and noise energies: +Infinity without noise, -Infinity for noise on no signal. */
+export function sqnrFromEnergy(signal: number, noise: number): number {
+  return noise === 0 ? Infinity : signal === 0 ? -Infinity : 10 * Math.log10(signal / noise);
 }
 
 /** The figures of two arrays. */
@@ -247,7 +252,12 @@ function topKHit(a: ArrayLike<number>, b: ArrayLike<number>, start: number, n: n
  * value per sample the samples pooled only (alone, one value's cosine is just its sign).
  */
 export function judgedCosine(o: OutputComparison): number {
-  return o.samples.every((f) => f.count + f.nonFiniteMismatch <= 1) ? o.pooled.cosine : Math.min(o.worst.cosine, o.pooled.cosine);
+  return isOneValue(o) ? o.pooled.cosine : Math.min(o.worst.cosine, o.pooled.cosine);
+}
+
+/** Every sample of the output holds one value. */
+export function isOneValue(o: OutputComparison): boolean {
+  return o.samples.every((f) => f.count + f.nonFiniteMismatch <= 1);
 }
 
 /** Why an output fails the policy (empty: it passes). */

@@ -1,6 +1,6 @@
 // A CompareResult as terminal text and as Markdown (the same table: one row per output, the worst sample
 // first in each cell, then the mean over samples).
-import { formatFigure } from './compare';
+import { formatFigure, isOneValue } from './compare';
 import type { CompareResult, JudgedOutput, ModelRun } from '../protocol/compare';
 import { describeDefaulted } from './inputSpecCheck';
 
@@ -28,7 +28,7 @@ function rows(r: CompareResult): string[][] {
   return r.outputs.map((o) => [
     o.name, `${o.type} ${shape(o)}`,
     // One value per sample: its cosine alone is only a sign; the samples pooled say more.
-    o.samples.every((f) => f.count <= 1) ? `${formatFigure(o.pooled.cosine, 'cosine')} (samples pooled)` : `${formatFigure(o.worst.cosine, 'cosine')} / ${formatFigure(o.mean.cosine, 'cosine')}`,
+    isOneValue(o) ? `${formatFigure(o.pooled.cosine, 'cosine')} (samples pooled)` : `${formatFigure(o.worst.cosine, 'cosine')} / ${formatFigure(o.mean.cosine, 'cosine')}`,
     `${formatFigure(o.worst.sqnrDb, 'sqnrDb')} / ${formatFigure(o.mean.sqnrDb, 'sqnrDb')}`,
     formatFigure(o.worst.maxAbs, 'maxAbs'), formatFigure(o.mean.meanAbs, 'meanAbs'), formatFigure(o.mean.rmse, 'rmse'),
     o.topK ? `${(o.topK.agreement * 100).toFixed(1)}% (top-${o.topK.k})` : '-',

@@ -4,12 +4,12 @@
 // command-line flags that every command shares.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { DefaultedDim } from '../protocol/compare';
 import type { InputSpec } from '../protocol/inputSpec';
 import type { ValueInfo } from '../protocol/inspect';
 import { QuantizeError } from '../quantize/errors';
-import { listSamples, randomFeeds, readSample, type SampleSource } from './inputs';
+import { constantTensor, listSamples, randomFeeds, readSample, type SampleSource } from './inputs';
 import { checkInputSpec, DEFAULT_SAMPLES } from './inputSpecCheck';
 import { RuntimeError } from './errors';
 
@@ -71,16 +71,9 @@ export function randomSample(inputs: ValueInfo[], shapes: Record<string, number[
 }
 
 function filled(v: ValueInfo, shape: number[], value: number): ort.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const type = ({ float: 'float32', double: 'float64', int64: 'int64', uint64: 'uint64', int32: 'int32', uint32: 'uint32', int16: 'int16', uint16: 'uint16', int8: 'int8', uint8: 'uint8', bool: 'bool' } as Record<string, ort.Tensor.Type>)[v.dtype];
-  if (!type) throw bad(`input "${v.name}" is ${v.dtype}, which a fixed value cannot fill; give sample files (--inputs)`);
-  const data: ort.Tensor.DataType = type === 'int64' ? new BigInt64Array(n).fill(BigInt(value))
-    : type === 'uint64' ? new BigUint64Array(n).fill(BigInt(value))
-      : type === 'float32' ? new Float32Array(n).fill(value)
-        : type === 'float64' ? new Float64Array(n).fill(value)
-          : type === 'bool' ? new Uint8Array(n).fill(value)
-            : new ({ int32: Int32Array, uint32: Uint32Array, int16: Int16Array, uint16: Uint16Array, int8: Int8Array, uint8: Uint8Array }[type as 'int8'])(n).fill(value);
-  return new ort.Tensor(type, data, shape);
+  const t = constantTensor(v.dtype, shape, value);
+  if (!t) throw bad(`input "${v.name}" is ${v.dtype}, which a fixed value cannot fill; give sample files (--inputs)`);
+  return t;
 }
 
 function singleSample(file: string, inputs: ValueInfo[]): SampleSource {

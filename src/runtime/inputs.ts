@@ -11,6 +11,7 @@ import { TensorProtoType, type TensorProto } from '../onnx/proto';
 import type { ValueInfo } from '../protocol/inspect';
 import { TensorRef } from '../onnx/tensor';
 import { QuantizeError } from '../quantize/errors';
+import { describeValue } from './errors';
 import { readNpy, readNpz, type NpyArray } from './npy';
 import { seededRandom } from './random';
 import { viewAs, type ElementType } from './typedArrays';
@@ -49,6 +50,12 @@ export function randomFeeds(inputs: ValueInfo[], options: RandomFeedOptions = {}
     feeds[input.name] = new ort.Tensor(type, fill(type, n, () => lo + (hi - lo) * rand()), shape);
   }
   return feeds;
+}
+
+/** A tensor of the input's type and `shape` with every element `value`; undefined for types without numbers. */
+export function constantTensor(dtype: string, shape: number[], value: number): ort.Tensor | undefined {
+  const type = ORT_TYPES[dtype];
+  return type ? new ort.Tensor(type, fill(type, shape.reduce((a, b) => a * b, 1), () => value), shape) : undefined;
 }
 
 /** `n` values of `type` from `next` (integers: rounded down, so a range [lo, hi) gives lo..hi-1). */
@@ -94,7 +101,6 @@ const sampleError = (where: string, message: string) => new QuantizeError('calib
 const natural = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 /** A file of a sample folder that holds an input (test_data_set folders also hold the expected output_N.pb). */
 const isInputFile = (f: string) => /\.(npy|pb)$/.test(f) && !/^output_\d+\.(pb|npy)$/.test(f) && !f.startsWith('.');
-const describeInput = (v: ValueInfo) => `"${v.name}" (${v.dtype} [${(v.shape ?? []).map((d) => d ?? '?').join(', ')}])`;
 
 /** The samples of a calibration folder, in natural order; throws QuantizeError('calibration-data') when there are none. */
 export function listSamples(dir: string, inputs: ValueInfo[]): SampleSource[] {
@@ -165,11 +171,11 @@ export function readSample(s: SampleSource, inputs: ValueInfo[]): Record<string,
     found.forEach((f, i) => { feeds[inputs[i].name] = f.tensor; });
   } else {
     const stray = found.filter((f) => !names.has(f.name)).map((f) => `"${f.name}"`);
-    throw sampleError(s.path, `holds ${stray.join(', ')}, which ${stray.length === 1 ? 'is not an input' : 'are not inputs'} of the model; its inputs are ${inputs.map(describeInput).join(', ')} (name the arrays after them, e.g. np.savez(f, ${inputs[0].name.replace(/\W/g, '_')}=...), or give exactly one array per input in input order)`);
+    throw sampleError(s.path, `holds ${stray.join(', ')}, which ${stray.length === 1 ? 'is not an input' : 'are not inputs'} of the model; its inputs are ${inputs.map(describeValue).join(', ')} (name the arrays after them, e.g. np.savez(f, ${inputs[0].name.replace(/\W/g, '_')}=...), or give exactly one array per input in input order)`);
   }
   for (const v of inputs) {
     const t = feeds[v.name];
-    if (!t) throw sampleError(s.path, `has no array for input ${describeInput(v)}`);
+    if (!t) throw sampleError(s.path, `has no array for input ${describeValue(v)}`);
     const want = ORT_TYPES[v.dtype];
     if (t.type !== want) {
       throw sampleError(s.path, `input "${v.name}" is ${v.dtype} in the model, but the sample holds ${t.type}${want === 'float32' && t.type === 'float64' ? ' (convert it: a.astype(np.float32))' : ''}`);
@@ -207,11 +213,8 @@ function readJsonSample(file: string, inputs: ValueInfo[]): [string, ort.Tensor]
     const type = ORT_TYPES[input.dtype];
     if (!type || type === 'float16') throw sampleError(file, `input "${name}" is ${input.dtype}, which JSON samples do not hold; use .npy or .pb files`);
     const nums = flat.map(Number);
-    const data: ort.Tensor.DataType = type === 'int64' ? BigInt64Array.from(nums, (x) => BigInt(Math.trunc(x)))
-      : type === 'uint64' ? BigUint64Array.from(nums, (x) => BigInt(Math.trunc(x)))
-        : type === 'bool' ? Uint8Array.from(nums, (x) => (x ? 1 : 0))
-          : ({ float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array } as Record<string, { from(a: number[]): ort.Tensor.DataType }>)[type].from(nums);
-    return [name, new ort.Tensor(type, data, dims)];
+    let at = 0;
+    return [name, new ort.Tensor(type, fill(type, nums.length, () => nums[at++]), dims)];
   });
 }
 

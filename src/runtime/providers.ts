@@ -9,12 +9,9 @@ import { DataType } from '../onnx/dtype';
 import { ModelProtoType } from '../onnx/proto';
 import type { Provider, ProviderStatus } from '../protocol/compare';
 
-/** The providers onnxruntime-node knows by name (see its `listSupportedBackends`). */
-export const PROVIDERS: readonly Provider[] = ['cpu', 'webgpu', 'cuda', 'tensorrt', 'dml', 'coreml'];
-export type { Provider, ProviderStatus } from '../protocol/compare';
+export { isProvider, PROVIDERS, type Provider, type ProviderStatus } from '../protocol/compare';
 
 
-export const isProvider = (s: string): s is Provider => (PROVIDERS as readonly string[]).includes(s);
 
 /** What onnxruntime-node offers on `platform`/`arch` (its npm package's binaries; CUDA/TensorRT after their download). */
 export function offeredProviders(platform: NodeJS.Platform = process.platform, arch: string = process.arch): Provider[] {

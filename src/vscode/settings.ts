@@ -1,6 +1,6 @@
 // The extension's settings (declared in package.json), read where they are used.
 import * as vscode from 'vscode';
-import type { Provider } from '../protocol/compare';
+import { isProvider, type Provider } from '../protocol/compare';
 
 export const SECTION = 'onnxqs';
 export const LARGEST_TENSORS = 'inspect.largestTensors';
@@ -35,13 +35,11 @@ export interface RuntimeSettings {
   minCosine: number;
 }
 
-const KNOWN_PROVIDERS: readonly string[] = ['cpu', 'webgpu', 'cuda', 'tensorrt', 'dml', 'coreml'];
-
 /** Machine-wide choices (not per folder): read without a resource. */
 export function runtimeSettings(): RuntimeSettings {
   const config = vscode.workspace.getConfiguration(SECTION);
   const listed = config.get<unknown>('runtime.executionProviders');
-  const providers = Array.isArray(listed) ? listed.filter((p): p is Provider => typeof p === 'string' && KNOWN_PROVIDERS.includes(p)) : [];
+  const providers = Array.isArray(listed) ? listed.filter(isProvider) : [];
   const min = config.get<number>('compare.minCosine');
   return {
     providers: providers.length ? providers : ['cpu'],

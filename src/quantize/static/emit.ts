@@ -16,12 +16,13 @@ import type { GraphInfo, Model } from '../../onnx/model';
 import type { GraphProto, NodeProto, TensorProto } from '../../onnx/proto';
 import type { TensorRange } from '../calibrate/calibrator';
 import type { ConstRef, ModelEditor } from '../graph';
-import { axisLayout, channelParams, quantizeTensor, quantizeValue, quantRange, roundHalfEven, scaleZeroPoint, sqnrDb } from '../math';
+import { axisLayout, channelParams, quantizeTensor, quantizeValue, quantRange, roundHalfEven, scaleZeroPoint } from '../math';
 import { defaultOpset, ensureDomain } from '../opset';
 import type { ActivationType, ResolvedOptions, WeightType } from '../options';
 import { nodeLabel, removeUnused } from '../pass';
 import type { QuantizedWeight, SkippedNode } from '../../protocol/quantize';
 import type { PlannedNode, QdqPlan } from './plan';
+import { sqnrFromEnergy } from '../../runtime/compare';
 
 export interface ActivationParams { scale: number; zeroPoint: number }
 
@@ -128,7 +129,7 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
       addInit(w.owner, tensor(editor.uniqueName(`${w.name}_scale`), DataType.FLOAT, pdims, p.scales)),
       addInit(w.owner, tensor(editor.uniqueName(`${w.name}_zero_point`), DTYPE[wType], pdims, zp)),
     ];
-    const s = sqnrDb(energy);
+    const s = sqnrFromEnergy(energy.signal, energy.noise);
     const entry: QuantizedWeight = {
       name: w.sourceName, nodes: [nodeLabel], shape: w.dims,
       scheme: `${wType} ${o.symmetricWeights ? 'symmetric' : 'asymmetric'} ${perChannel ? `per-channel (axis ${axis})` : 'per-tensor'}${o.reduceRange ? ' reduced-range' : ''}`,
