@@ -63,7 +63,7 @@ Commands:
       The execution providers onnxruntime-node offers on this platform, and whether each can start
       here (tried on a one-node model), with the reason and what to do when it cannot.
 
-  compare A B [--min-cosine C] [--atol X] [--rtol X] [--top-k OUTPUT=K] [--json] [input and runtime options]
+  compare A B [--min-cosine C] [--atol X] [--rtol X] [--top-k OUTPUT=K] [--layers] [--json] [input and runtime options]
   compare A --expected DIR
       Runs both models on the same inputs and compares every output on its own (onnxq compare --help).
 
@@ -137,6 +137,14 @@ Tolerance (pass or fail per output; the worst output decides; without any, figur
   --top-k OUTPUT=K        report how often the reference's top-1 class (last axis) is in B's top K;
                           repeatable; --top-k K alone for a model with one output
 
+Per layer:
+  --layers                also compare every intermediate tensor of B with the FP32 tensor of A it
+                          stands for (matched by the QuantizeLinear that made it, or by name, as our
+                          quantizer and onnxruntime's name them; integer tensors dequantized), on the
+                          same samples: SQNR, cosine, max abs error, and the SQNR drop across the layer
+                          (its inputs' SQNR less its own: the error it adds, not what it carries).
+                          Worst first; tensors with no FP32 counterpart are listed with the reason
+
 Runtime:
   --ep LIST               execution providers to try, in order (cpu, webgpu, cuda, tensorrt, dml,
                           coreml; default cpu). One that cannot start here is skipped with its reason
@@ -147,7 +155,10 @@ Runtime:
                           (source, samples, shapes, defaulted dims), outputs (per output name, type,
                           dims, samples[], worst, mean, pooled: {count, maxAbs, meanAbs, rmse, cosine,
                           sqnrDb, identical, nonFiniteMismatch}; topK; pass; failures[]), pass,
-                          worstOutput. sqnrDb is null when infinite: identical outputs (identical:
+                          worstOutput; with --layers, layers: {layers: [{node, opType, tensor,
+                          fp32Tensor, fp32Node, fp32OpType, match, dequantized, sqnrDb, sqnrDropDb,
+                          cosine, maxAbs, inputs}], unmapped: [{tensor, node, opType, reason}],
+                          samples, runs}. sqnrDb is null when infinite: identical outputs (identical:
                           true) or an all-zero reference
   -h, --help              this help
 
@@ -220,7 +231,7 @@ const PROVIDERS_OPTIONS = { json: { type: 'boolean' }, help: { type: 'boolean', 
 
 const COMPARE_OPTIONS = {
   json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, expected: { type: 'string' },
-  'min-cosine': { type: 'string' }, atol: { type: 'string' }, rtol: { type: 'string' }, 'top-k': { type: 'string', multiple: true },
+  'min-cosine': { type: 'string' }, atol: { type: 'string' }, rtol: { type: 'string' }, 'top-k': { type: 'string', multiple: true }, layers: { type: 'boolean' },
   ep: { type: 'string' }, 'allow-cpu-fallback': { type: 'boolean' }, threads: { type: 'string' }, ...INPUT_SPEC_FLAGS,
 } as const satisfies ParseArgsConfig['options'];
 
@@ -395,6 +406,7 @@ async function compareCommand(v: CompareValues, rest: string[]): Promise<number>
   for (const p of providers ?? []) if (!isProvider(p)) throw new UsageError(`--ep: unknown execution provider "${p}"; onnxruntime-node's are ${PROVIDERS.join(', ')}`);
   const spec = inputSpecFromFlags(v);
   const given = (['dims', 'value', 'range', 'inputs', 'samples', 'seed'] as const).filter((k) => v[k] !== undefined);
+  if (v.expected !== undefined && v.layers) throw new UsageError('--layers compares two models layer by layer; with --expected there is one');
   if (v.expected !== undefined && given.length) throw new UsageError(`--expected runs the inputs saved beside the outputs; --${given.join(', --')} do not apply`);
   const random = (['value', 'range', 'seed'] as const).filter((k) => v[k] !== undefined);
   if (v.inputs !== undefined && random.length) throw new UsageError(`--${random.join(', --')} shape random samples; with --inputs the samples are the files`);
@@ -408,7 +420,7 @@ async function compareCommand(v: CompareValues, rest: string[]): Promise<number>
     delete topK[''];
   }
   const options = {
-    spec, providers: providers as Provider[] | undefined,
+    spec, providers: providers as Provider[] | undefined, layers: !!v.layers,
     allowCpuFallback: !!v['allow-cpu-fallback'], threads: v.threads !== undefined ? positiveInt(v.threads, '--threads', 1) : undefined,
     policy: {
       ...(atol !== undefined || rtol !== undefined ? { tolerance: { atol: atol ?? 0, rtol: rtol ?? 0 } } : {}),

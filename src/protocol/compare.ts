@@ -1,5 +1,6 @@
 // What a comparison of two models' outputs gives (src/runtime/compareModels.ts), as plain data: the CLI
 // prints it, the job process sends it to the extension, the results panel draws it.
+import type { LayerComparison } from './layers';
 
 /** The execution providers onnxruntime-node knows by name (see its `listSupportedBackends`). */
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt', 'dml', 'coreml'] as const;
@@ -120,5 +121,7 @@ export interface CompareResult {
   pass: boolean | null;
   /** The output with the lowest worst-sample cosine. */
   worstOutput: string | null;
+  /** Per layer, when asked for (compare --layers). */
+  layers?: LayerComparison;
   seconds: number;
 }

@@ -12,6 +12,10 @@ export type { CompareResult, JudgedOutput, ModelRun } from '../protocol/compare'
 import { readSample, readTensorFile } from './inputs';
 import { defaultedAdvice, resolveInputSpec, type DefaultedDim } from './inputSpec';
 import { ModelSession, RuntimeError, type SessionOptions } from './session';
+import { loadModel } from '../onnx/load';
+import type { LayerComparison } from '../protocol/layers';
+import { measureLayers, type LayerSession } from './layerCompare';
+import { mapLayers } from './layerMap';
 
 export interface CompareOptions extends SessionOptions {
   spec?: InputSpec;
@@ -23,10 +27,11 @@ export interface CompareOptions extends SessionOptions {
   skipSamples?: number;
   /** Keep this many sampled (reference, candidate) pairs per output for plots (default 0). */
   plotPoints?: number;
+  /** Also compare every layer (layerCompare.ts), on the same samples. */
+  layers?: boolean;
+  /** Called as the layers are measured, with the tensors done and in all. */
+  onLayers?: (measured: number, total: number) => void;
 }
-
-
-
 
 /** Exit code of `onnxq compare` when an output is outside the tolerance (errors are 1, usage 2). */
 export const EXIT_OUTSIDE_TOLERANCE = 3;
@@ -89,14 +94,32 @@ export async function compareModels(fileA: string, fileB: string, options: Compa
       options.onSample?.(done, inputs.count - skipped);
     }
     if (!done) throw new RuntimeError('bad-input-spec', `${inputs.source}: no samples to compare on`);
+    const layers = options.layers ? await compareLayers(fileA, fileB, inputs, options) : undefined;
     return {
       a: { file: fileA, provider: a.provider }, b: { file: fileB, provider: b.provider }, expected: null,
       inputs: { source: inputs.source, random: inputs.random, samples: done, shapes, defaulted: inputs.defaulted },
-      ...judge(comparer.results(), policy), policy, seconds: (performance.now() - t0) / 1000,
+      ...judge(comparer.results(), policy), policy, ...(layers ? { layers } : {}), seconds: (performance.now() - t0) / 1000,
     };
   } finally {
     await Promise.allSettled([a.release(), b?.release()]);
   }
+}
+
+/** Every mapped layer of B against A, on the samples the outputs were compared on. */
+async function compareLayers(fileA: string, fileB: string, inputs: ReturnType<typeof resolveInputSpec>, options: CompareOptions): Promise<LayerComparison> {
+  const [ma, mb] = [loadModel(fileA), loadModel(fileB)];
+  const map = mapLayers(ma, mb);
+  const open = async (file: string): Promise<LayerSession> => {
+    const s = await ModelSession.open(file, options);
+    return { run: (f, fetch) => runWithAdvice(s, f as Record<string, ort.Tensor>, fetch, inputs.defaulted), release: () => s.release() };
+  };
+  const feeds = async function* () {
+    let skipped = 0;
+    for await (const f of inputs.feeds()) { if (skipped++ < (options.skipSamples ?? 0)) continue; yield f; }
+  };
+  return measureLayers(ma, mb, map, open, feeds, {
+    signal: options.signal, onProgress: options.onLayers, cancelled: () => new RuntimeError('cancelled', 'the comparison was cancelled'),
+  });
 }
 
 /** The ONNX backend tests' tolerance (onnx.backend.test.runner: rtol 1e-3, atol 1e-7). */

@@ -2,6 +2,7 @@
 // first in each cell, then the mean over samples).
 import { formatFigure, isOneValue } from './compare';
 import type { CompareResult, JudgedOutput, ModelRun } from '../protocol/compare';
+import type { LayerComparison } from '../protocol/layers';
 import { describeDefaulted } from './inputSpecCheck';
 
 const provider = (r: ModelRun) => `${r.provider.used}${r.provider.cpuFallback ? ` (CPU fallback: ${r.provider.skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')})` : ''}`;
@@ -47,13 +48,36 @@ function header(r: CompareResult): string[] {
   return lines;
 }
 
+/** Layers shown in text and Markdown (JSON has every one). */
+export const LAYERS_SHOWN = 20;
+const LAYER_HEAD = ['node', 'op', 'tensor', 'SQNR', 'drop', 'added noise', 'cosine', 'max abs'];
+
+function layerRows(l: LayerComparison): string[][] {
+  return l.layers.slice(0, LAYERS_SHOWN).map((x) => [
+    x.node, x.opType, x.fp32Tensor === x.tensor ? x.tensor : `${x.tensor} (${x.fp32Tensor})`,
+    formatFigure(x.sqnrDb, 'sqnrDb'), formatFigure(x.sqnrDropDb, 'sqnrDb'), x.addedSqnrDb === Infinity ? 'none' : formatFigure(x.addedSqnrDb, 'sqnrDb'), formatFigure(x.cosine, 'cosine'), formatFigure(x.maxAbs, 'maxAbs'),
+  ]);
+}
+
+function layerTitle(l: LayerComparison): string {
+  return `layers: ${l.layers.length} compared on ${l.samples} sample${l.samples === 1 ? '' : 's'}, the most noise added first (added noise: the SQNR of the noise the layer adds on its own)${l.layers.length > LAYERS_SHOWN ? ` (the first ${LAYERS_SHOWN}; --json for all)` : ''}`;
+}
+
+function unmappedLines(l: LayerComparison): string[] {
+  if (!l.unmapped.length) return [];
+  const shown = l.unmapped.slice(0, 10).map((u) => `  ${u.tensor} (${u.opType} ${u.node}): ${u.reason}`);
+  return [`${l.unmapped.length} tensor${l.unmapped.length === 1 ? '' : 's'} of B with no FP32 counterpart:`, ...shown, ...(l.unmapped.length > 10 ? [`  ... and ${l.unmapped.length - 10} more (--json)`] : [])];
+}
+
+function textTable(table: string[][]): string[] {
+  const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+  return table.map((row) => row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
+}
+
 export function formatCompareText(r: CompareResult): string {
-  const table = [HEAD, ...rows(r)];
-  const widths = HEAD.map((_, c) => Math.max(...table.map((row) => row[c].length)));
   const lines = header(r);
-  lines.push('');
-  for (const row of table) lines.push(row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
-  lines.push('');
+  lines.push('', ...textTable([HEAD, ...rows(r)]), '');
+  if (r.layers) lines.push(layerTitle(r.layers), '', ...textTable([LAYER_HEAD, ...layerRows(r.layers)]), '', ...unmappedLines(r.layers), ...(r.layers.unmapped.length ? [''] : []));
   for (const o of r.outputs) for (const f of o.failures) lines.push(`  "${o.name}": ${f}`);
   lines.push(summaryLine(r));
   return `${lines.join('\n')}\n`;
@@ -64,6 +88,12 @@ export function formatCompareMarkdown(r: CompareResult): string {
   const lines = header(r).map((l) => `${l.trim()}  `);
   lines.push('', `| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`);
   for (const row of rows(r)) lines.push(`| ${row.map(esc).join(' | ')} |`);
+  if (r.layers) {
+    lines.push('', `${layerTitle(r.layers)}`, '', `| ${LAYER_HEAD.join(' | ')} |`, `|${LAYER_HEAD.map(() => '---').join('|')}|`);
+    for (const row of layerRows(r.layers)) lines.push(`| ${row.map(esc).join(' | ')} |`);
+    const um = unmappedLines(r.layers);
+    if (um.length) lines.push('', ...um.map((x) => `${x}  `));
+  }
   lines.push('', `**${summaryLine(r)}**`);
   return `${lines.join('\n')}\n`;
 }

@@ -16,8 +16,9 @@ import { MinMaxCalibrator, valueKey, type CalibrationRunner, type Feeds } from '
 import { intAttr, type ConstRef, type ModelEditor } from '../graph';
 import { nodeLabel } from '../pass';
 import { makeTempDir } from '../tempDir';
+import { recordRescaled } from '../records';
 
-interface Pair { first: NodeProto; depthwise: NodeProto; value: string; graph: GraphInfo; w1: ConstRef; b1?: ConstRef; w2: ConstRef }
+interface Pair { first: NodeProto; depthwise: NodeProto; value: string; relu?: string; graph: GraphInfo; w1: ConstRef; b1?: ConstRef; w2: ConstRef }
 
 function pairs(model: Model, editor: ModelEditor): Pair[] {
   const uses = editor.useCounts();
@@ -37,9 +38,11 @@ function pairs(model: Model, editor: ModelEditor): Pair[] {
       const y = a.output![0];
       if ((uses.get(y) ?? 0) !== 1 || outputs.has(y)) continue;
       let reader = consumers.get(y)?.[0];
+      let relu: string | undefined;
       if (reader?.op_type === 'Relu' && (reader.domain ?? '') === '') {
         const r = reader.output?.[0] ?? '';
         if ((uses.get(r) ?? 0) !== 1 || outputs.has(r)) continue;
+        relu = r;
         reader = consumers.get(r)?.[0];
       }
       if (!isConv(reader)) continue;
@@ -50,7 +53,7 @@ function pairs(model: Model, editor: ModelEditor): Pair[] {
       if (group !== C || C < 2 || w2.dims[1] !== 1 || w2.dims[0] % C !== 0) continue; // not depthwise over these channels
       const b1 = a.input?.[2] ? constant(a.input[2]) : undefined;
       if (a.input?.[2] && (!b1 || b1.dims.length !== 1 || b1.dims[0] !== C)) continue;
-      out.push({ first: a, depthwise: reader!, value: y, graph: info, w1, b1, w2 });
+      out.push({ first: a, depthwise: reader!, value: y, relu, graph: info, w1, b1, w2 });
     }
   }
   return out;
@@ -119,6 +122,10 @@ export async function equalizeDepthwise(model: Model, editor: ModelEditor, runne
     inputs2[1] = add(`${p.w2.sourceName}_equalized`, p.w2.dims, nw2);
     p.depthwise.input = inputs2;
     done.push(`${nodeLabel(p.first)} -> ${nodeLabel(p.depthwise)}`);
+    if (p.graph.depth === 0) {
+      const factors = Array.from(s, (v) => 1 / v);
+      recordRescaled(model.proto, [p.value, ...(p.relu ? [p.relu] : [])].map((t) => ({ tensor: t, fp32Tensor: t, axis: 1, factors })));
+    }
   }
   editor.invalidate();
   return { pairs: done, replaced };

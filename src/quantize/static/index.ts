@@ -29,6 +29,7 @@ import { equalizeDepthwise } from './equalize';
 import { foldIntoConv } from './prepare';
 import { smoothQuant } from './smooth';
 import { makeTempDir } from '../tempDir';
+import { recordClamped, type Clamped } from '../records';
 
 export interface StaticCalibration {
   /** Runs the augmented model (src/runtime/calibration.ts: onnxruntime-node). */
@@ -57,9 +58,10 @@ const round3 = (s: number) => Math.round(s * 1000) / 1000;
 const ACCURACY_SAMPLES = 32;
 
 /** Scale and zero point of every calibrated tensor of `plan`, its range narrowed to what its readers tell apart. */
-function paramsFromRanges(plan: QdqPlan, ranges: Map<string, TensorRange>, o: ResolvedOptions): { params: Map<string, ActivationParams>; clamped: number } {
+function paramsFromRanges(plan: QdqPlan, ranges: Map<string, TensorRange>, o: ResolvedOptions): { params: Map<string, ActivationParams>; clamped: number; clamps: Clamped[] } {
   const params = new Map<string, ActivationParams>();
   let clamped = 0;
+  const clamps: Clamped[] = [];
   for (const [key, r] of ranges) {
     const t = plan.tensors.get(key);
     if (!t) continue;
@@ -68,11 +70,15 @@ function paramsFromRanges(plan: QdqPlan, ranges: Map<string, TensorRange>, o: Re
     if (c && (r.min < c.min || r.max > c.max)) {
       range = { min: Math.max(r.min, c.min), max: Math.min(r.max, c.max) };
       if (range.min > range.max) range = r;
-      else clamped++;
+      else {
+        clamped++;
+        // Every main-graph value quantized with these parameters (the tensor and those that share them).
+        for (const [k, x] of plan.tensors) if ((k === key || x.alias === key) && x.home.depth === 0) clamps.push({ tensor: x.name, min: Number.isFinite(c.min) ? c.min : null, max: Number.isFinite(c.max) ? c.max : null });
+      }
     }
     params.set(key, activationParams(range, o.activationType, o.symmetricActivations));
   }
-  return { params, clamped };
+  return { params, clamped, clamps };
 }
 
 export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: StaticCalibration): Promise<{ model: Model; report: QuantizeReport }> {
@@ -131,8 +137,9 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   const emit = (m: Model, inFloat: string[], reason = 'kept in float for the accuracy target') => {
     const ed = m === fresh && !inFloat.length ? editor2 : new ModelEditor(m);
     const p = m === fresh && !inFloat.length ? plan : planStatic(m, ed, o, { labels: new Set(inFloat), reason });
-    const { params, clamped } = paramsFromRanges(p, ranges, o);
+    const { params, clamped, clamps } = paramsFromRanges(p, ranges, o);
     const r = emitQdq(m, ed, p, params, o);
+    recordClamped(m.proto, clamps);
     return { model: new Model(m.proto, m.source, externals), plan: p, result: r, clamped };
   };
   let accuracy: FallbackSummary | undefined;

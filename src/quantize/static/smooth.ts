@@ -25,6 +25,7 @@ import type { ResolvedOptions } from '../options';
 import { globMatch, nodeLabel } from '../pass';
 import type { SmoothedActivation } from '../../protocol/quantize';
 import { makeTempDir } from '../tempDir';
+import { recordRescaled } from '../records';
 
 interface Reader { node: NodeProto; w: ConstRef; index: number; kind: 'matmul' | 'gemm-n' | 'gemm-t' }
 interface Group { value: string; readers: Reader[]; K: number }
@@ -132,15 +133,21 @@ export async function smoothQuant(model: Model, editor: ModelEditor, o: Resolved
     // Where 1/s goes.
     const producer = (g.node ?? []).find((n) => n.output?.includes(gr.value));
     const foldedInto = foldInverse(producer, gr, s, { info, editor, current, replaceConst });
+    // The values that now hold X / s (recorded for the per-layer comparison): X itself, and the value the
+    // folded Add read; or the Mul's output.
+    const inverse = Array.from(s, (v) => 1 / v);
+    const scaled = foldedInto ? [gr.value, ...(foldedInto.endsWith('+ Add') || foldedInto.startsWith('Mul + Add') ? (producer!.input ?? []).filter((x) => x && !current(producer!, producer!.input!.indexOf(x))) : [])] : [];
     if (!foldedInto) {
       const inv = addInit(`${gr.value}_smooth_inverse`, [gr.K], Float32Array.from(s, (v) => 1 / v));
       const out = editor.uniqueName(`${gr.value}_smoothed`);
+      scaled.push(out);
       const mul = makeNode('Mul', [gr.value, inv], [out], {}, editor.uniqueName(`${gr.value}_SmoothQuant_Mul`));
       const first = Math.min(...readers.map((r) => g.node!.indexOf(r.node)));
       g.node!.splice(first, 0, mul);
       for (const r of readers) r.node.input = r.node.input!.map((x) => (x === gr.value ? out : x));
       editor.invalidate();
     }
+    if (info.depth === 0) recordRescaled(model.proto, scaled.map((t) => ({ tensor: t, fp32Tensor: foldedInto ? t : gr.value, axis: -1, factors: inverse })));
     for (const r of readers) {
       const w = current(r.node, r.index)!;
       const v = w.ref.values();

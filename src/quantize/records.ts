@@ -1,0 +1,62 @@
+// What our quantizer records in the model's metadata so that a per-layer comparison (runtime/layerMap.ts)
+// matches each tensor exactly and judges it fairly:
+// - rescaled: tensors scaled per channel before quantizing (equalization of Conv -> depthwise Conv,
+//   SmoothQuant). The float model's output is unchanged, but these intermediates are not the FP32 model's
+//   values any more: the comparison divides the factors out.
+// - clamped: activations whose range was narrowed to what their readers tell apart (HardSwish is 0 below
+//   -3): a value past the clamp reads the same as the clamp, so the comparison clamps both sides.
+import type { ModelProto } from '../onnx/proto';
+
+/** The metadata key (a JSON list of Rescaled). */
+export const RESCALED_KEY = 'onnxqs.rescaled';
+
+/** quantized value = FP32 value x factors[c], c the index along `axis` (negative: from the end). */
+export interface Rescaled { tensor: string; fp32Tensor: string; axis: number; factors: number[] }
+
+/** The metadata key of the clamped activations (a JSON list of Clamped). */
+export const CLAMPED_KEY = 'onnxqs.clamped';
+
+/** Values of `tensor` below `min` or above `max` read the same to every reader as `min` or `max` (null: no bound). */
+export interface Clamped { tensor: string; min: number | null; max: number | null }
+
+function readList<T>(proto: ModelProto, key: string, valid: (x: T) => boolean): T[] {
+  const raw = (proto.metadata_props ?? []).find((p) => p.key === key)?.value;
+  if (!raw) return [];
+  try {
+    const list = JSON.parse(raw) as unknown;
+    return Array.isArray(list) ? list.filter((x) => x && typeof x === 'object' && valid(x)) : [];
+  } catch {
+    return []; // not ours, or damaged: the comparison then treats these tensors as any other
+  }
+}
+
+function writeList(proto: ModelProto, key: string, list: unknown[]): void {
+  const props = (proto.metadata_props ?? []).filter((p) => p.key !== key);
+  if (list.length) props.push({ key, value: JSON.stringify(list) });
+  proto.metadata_props = props;
+}
+
+export function readRescaled(proto: ModelProto): Rescaled[] {
+  return readList<Rescaled>(proto, RESCALED_KEY, (r) => typeof r.tensor === 'string' && typeof r.fp32Tensor === 'string' && Number.isInteger(r.axis) && Array.isArray(r.factors));
+}
+
+export function readClamped(proto: ModelProto): Clamped[] {
+  return readList<Clamped>(proto, CLAMPED_KEY, (c) => typeof c.tensor === 'string' && (c.min === null || typeof c.min === 'number') && (c.max === null || typeof c.max === 'number'));
+}
+
+/** Replaces the model's record of clamped activations. */
+export function recordClamped(proto: ModelProto, list: Clamped[]): void {
+  writeList(proto, CLAMPED_KEY, list);
+}
+
+/** Adds `entries` to the model's record (a tensor rescaled twice gets its factors multiplied). */
+export function recordRescaled(proto: ModelProto, entries: Rescaled[]): void {
+  if (!entries.length) return;
+  const list = readRescaled(proto);
+  for (const e of entries) {
+    const prior = list.find((r) => r.tensor === e.tensor && r.axis === e.axis && r.factors.length === e.factors.length);
+    if (prior) prior.factors = prior.factors.map((f, i) => f * e.factors[i]);
+    else list.push({ ...e, factors: [...e.factors] });
+  }
+  writeList(proto, RESCALED_KEY, list);
+}

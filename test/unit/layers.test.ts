@@ -1,0 +1,302 @@
+// Per-layer error: the mapping from a quantized model's tensors back to the FP32 tensors they stand for
+// (onnxruntime's names, built here; our QDQ and QOperator outputs on the shared CNNs), the figures against
+// an independent computation, a deliberately damaged layer ranked worst, and `onnxq compare --layers`.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { floatTensor, makeModel, modelFromProto, node, tensor, valueInfo } from '../../src/onnx/builder';
+import { DataType } from '../../src/onnx/dtype';
+import { loadModel } from '../../src/onnx/load';
+import { Model } from '../../src/onnx/model';
+import type { ModelProto } from '../../src/onnx/proto';
+import { writeModel } from '../../src/onnx/write';
+import { quantizeFile } from '../../src/quantize/index';
+import { resolveOptions, type QuantizeOptions } from '../../src/quantize/options';
+import { calibrationFor } from '../../src/runtime/calibration';
+import { checkSession } from '../../src/runtime/check';
+import { compareModels } from '../../src/runtime/compareModels';
+import { resolveInputSpec } from '../../src/runtime/inputSpec';
+import { mapLayers } from '../../src/runtime/layerMap';
+import { modelInputs } from '../../src/runtime/modelIo';
+import type { InputSpec } from '../../src/protocol/inputSpec';
+import { randn } from './helpers/quantize';
+import { modelsDir, noModels, repoRoot, runHints, sampleModel } from './helpers/models';
+
+const CLI = path.join(repoRoot, 'src', 'cli.ts');
+const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', cwd: repoRoot });
+
+let tmp = '';
+before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-layers-')); });
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** SQNR (dB) and cosine from their definitions, in doubles (not runtime/compare). */
+function reference(a: ArrayLike<number>, b: ArrayLike<number>): { sqnrDb: number; cosine: number } {
+  let aa = 0, bb = 0, ab = 0, ee = 0;
+  for (let i = 0; i < a.length; i++) { aa += a[i] * a[i]; bb += b[i] * b[i]; ab += a[i] * b[i]; ee += (a[i] - b[i]) ** 2; }
+  return { sqnrDb: 10 * Math.log10(aa / ee), cosine: ab / Math.sqrt(aa * bb) };
+}
+
+// ---- models named the way onnxruntime's Python tool names them ------------------------------------------
+
+const X_SCALE = 4 / 255, X_ZP = 128, Z_SCALE = 0.05, Y_SCALE = 0.06, Y_ZP = 100;
+const C_IN = 4, C_OUT = 6;
+const W = randn(3, C_OUT * C_IN, 0.5);
+const W_SCALE = Math.max(...W.map(Math.abs)) / 127;
+const Wq = Int8Array.from(W, (v) => Math.round(v / W_SCALE));
+
+/** FP32: x -> Conv (1x1) -> y -> Relu -> z (the output). */
+function fp32Proto(): ModelProto {
+  return makeModel({
+    opset: 13,
+    graph: {
+      name: 'fp32',
+      node: [node('Conv', ['x', 'W'], ['y'], {}, 'conv'), node('Relu', ['y'], ['z'], {}, 'relu')],
+      initializer: [floatTensor('W', [C_OUT, C_IN, 1, 1], W)],
+      input: [valueInfo('x', DataType.FLOAT, [1, C_IN, 5, 5])],
+      output: [valueInfo('z', DataType.FLOAT, [1, C_OUT, 5, 5])],
+    },
+  });
+}
+
+const scalars = (base: string, scale: number, zp: number, zpType: number) => [
+  floatTensor(`${base}_scale`, [], [scale]),
+  tensor(`${base}_zero_point`, zpType, [], zpType === DataType.UINT8 ? Uint8Array.of(zp) : Int8Array.of(zp)),
+];
+
+/**
+ * onnxruntime's QDQ form: `T_QuantizeLinear_Output` / `T_DequantizeLinear_Output`, and for a graph output
+ * the producer writes `z_QuantizeLinear_Input` so that the last DequantizeLinear can write `z`.
+ */
+function ortQdqProto(): ModelProto {
+  return makeModel({
+    opset: 13,
+    graph: {
+      name: 'ort-qdq',
+      node: [
+        node('QuantizeLinear', ['x', 'x_scale', 'x_zero_point'], ['x_QuantizeLinear_Output'], {}, 'x_QuantizeLinear'),
+        node('DequantizeLinear', ['x_QuantizeLinear_Output', 'x_scale', 'x_zero_point'], ['x_DequantizeLinear_Output'], {}, 'x_DequantizeLinear'),
+        node('DequantizeLinear', ['W_quantized', 'W_scale', 'W_zero_point'], ['W_DequantizeLinear_Output'], {}, 'W_DequantizeLinear'),
+        node('Conv', ['x_DequantizeLinear_Output', 'W_DequantizeLinear_Output'], ['y'], {}, 'conv'),
+        node('QuantizeLinear', ['y', 'y_scale', 'y_zero_point'], ['y_QuantizeLinear_Output'], {}, 'y_QuantizeLinear'),
+        node('DequantizeLinear', ['y_QuantizeLinear_Output', 'y_scale', 'y_zero_point'], ['y_DequantizeLinear_Output'], {}, 'y_DequantizeLinear'),
+        node('Relu', ['y_DequantizeLinear_Output'], ['z_QuantizeLinear_Input'], {}, 'relu'),
+        node('QuantizeLinear', ['z_QuantizeLinear_Input', 'z_scale', 'z_zero_point'], ['z_QuantizeLinear_Output'], {}, 'z_QuantizeLinear'),
+        node('DequantizeLinear', ['z_QuantizeLinear_Output', 'z_scale', 'z_zero_point'], ['z'], {}, 'z_DequantizeLinear'),
+      ],
+      initializer: [
+        ...scalars('x', X_SCALE, X_ZP, DataType.UINT8), ...scalars('y', Y_SCALE, Y_ZP, DataType.UINT8), ...scalars('z', Z_SCALE, 0, DataType.UINT8),
+        tensor('W_quantized', DataType.INT8, [C_OUT, C_IN, 1, 1], Wq), ...scalars('W', W_SCALE, 0, DataType.INT8),
+      ],
+      input: [valueInfo('x', DataType.FLOAT, [1, C_IN, 5, 5])],
+      output: [valueInfo('z', DataType.FLOAT, [1, C_OUT, 5, 5])],
+    },
+  });
+}
+
+/** onnxruntime's QOperator form: `T_quantized` tensors, QLinearConv with the Relu folded into its range. */
+function ortQOperatorProto(): ModelProto {
+  return makeModel({
+    opset: 13,
+    graph: {
+      name: 'ort-qoperator',
+      node: [
+        node('QuantizeLinear', ['x', 'x_scale', 'x_zero_point'], ['x_quantized'], {}, 'x_QuantizeLinear'),
+        node('QLinearConv', ['x_quantized', 'x_scale', 'x_zero_point', 'W_quantized', 'W_scale', 'W_zero_point', 'z_scale', 'z_zero_point'], ['z_quantized'], {}, 'conv_quant'),
+        node('DequantizeLinear', ['z_quantized', 'z_scale', 'z_zero_point'], ['z'], {}, 'z_DequantizeLinear'),
+      ],
+      initializer: [
+        ...scalars('x', X_SCALE, X_ZP, DataType.UINT8), ...scalars('z', Z_SCALE, 0, DataType.UINT8),
+        tensor('W_quantized', DataType.INT8, [C_OUT, C_IN, 1, 1], Wq), ...scalars('W', W_SCALE, 0, DataType.INT8),
+      ],
+      input: [valueInfo('x', DataType.FLOAT, [1, C_IN, 5, 5])],
+      output: [valueInfo('z', DataType.FLOAT, [1, C_OUT, 5, 5])],
+    },
+  });
+}
+
+/** Runs `proto` on `feeds` with `fetch` added to its outputs, with plain onnxruntime (not our runtime). */
+async function fetchFrom(proto: ModelProto, fetch: string[], feeds: Record<string, ort.Tensor>, file: string): Promise<Record<string, ort.Tensor>> {
+  const g = proto.graph!;
+  const have = new Set((g.output ?? []).map((v) => v.name));
+  writeModel(modelFromProto({ ...proto, graph: { ...g, output: [...g.output!, ...fetch.filter((n) => !have.has(n)).map((name) => ({ name, type: {} }))] } }), file);
+  const s = await ort.InferenceSession.create(file);
+  try { return await s.run(feeds); } finally { await s.release(); }
+}
+
+describe('the layer mapping on models named as onnxruntime\'s quantization tool names them', () => {
+  const brief = (m: ReturnType<typeof mapLayers>) => m.mapped.map((e) => [e.tensor, e.fp32Tensor, e.node, e.match, e.quant]);
+
+  it('QDQ: each QuantizeLinear output to the float tensor it quantizes, a graph output by its suffix', () => {
+    const m = mapLayers(modelFromProto(fp32Proto()), modelFromProto(ortQdqProto()));
+    assert.deepEqual(brief(m), [
+      ['x_QuantizeLinear_Output', 'x', 'x_QuantizeLinear', 'quantize-input', { scale: Math.fround(X_SCALE), zeroPoint: X_ZP }],
+      ['y_QuantizeLinear_Output', 'y', 'conv', 'quantize-input', { scale: Math.fround(Y_SCALE), zeroPoint: Y_ZP }],
+      ['z_QuantizeLinear_Output', 'z', 'relu', 'suffix', { scale: Math.fround(Z_SCALE), zeroPoint: 0 }],
+    ]);
+    assert.deepEqual(m.unmapped, []);
+    assert.deepEqual(m.upstream.get('z'), ['y']);
+    assert.deepEqual(m.upstream.get('y'), ['x']);
+  });
+
+  it('QOperator: QLinearConv\'s output by its suffix, with the scale and zero point of the op\'s output', () => {
+    const m = mapLayers(modelFromProto(fp32Proto()), modelFromProto(ortQOperatorProto()));
+    assert.deepEqual(brief(m), [
+      ['x_quantized', 'x', 'x_QuantizeLinear', 'quantize-input', { scale: Math.fround(X_SCALE), zeroPoint: X_ZP }],
+      ['z_quantized', 'z', 'conv_quant', 'suffix', { scale: Math.fround(Z_SCALE), zeroPoint: 0 }],
+    ]);
+  });
+
+  it('a float tensor of the quantized model with no FP32 counterpart is listed with the reason', () => {
+    const q = ortQdqProto();
+    // An op the FP32 model does not have, between the Relu and its QuantizeLinear.
+    q.graph!.node!.splice(7, 0, node('Identity', ['z_QuantizeLinear_Input'], ['z_extra'], {}, 'extra'));
+    q.graph!.node![8].input![0] = 'z_extra';
+    q.graph!.node!.push(node('Neg', ['z_extra'], ['z_negated'], {}, 'negate'));
+    const m = mapLayers(modelFromProto(fp32Proto()), modelFromProto(q));
+    assert.deepEqual(m.unmapped.map((u) => [u.tensor, u.opType, u.node]), [['z_QuantizeLinear_Input', 'Relu', 'relu'], ['z_negated', 'Neg', 'negate']]);
+    for (const u of m.unmapped) assert.match(u.reason, /no FP32 tensor of that name/);
+  });
+
+  for (const [form, proto] of [['QDQ', ortQdqProto], ['QOperator', ortQOperatorProto]] as const) {
+    it(`${form}: the per-layer figures equal an independent computation (dequantized by hand, SQNR and cosine from their definitions)`, async () => {
+      const a = path.join(tmp, 'fp32.onnx'), b = path.join(tmp, `${form}.onnx`);
+      writeModel(modelFromProto(fp32Proto()), a);
+      writeModel(modelFromProto(proto()), b);
+      const samples = 3;
+      const result = await compareModels(a, b, { layers: true, spec: { samples, seed: 5, ranges: { x: [-2, 2] } } });
+      const layers = result.layers!;
+      assert.equal(layers.samples, samples);
+      const map = mapLayers(modelFromProto(fp32Proto()), modelFromProto(proto()));
+      // The same samples, drawn again, and every fetched value kept to pool by hand.
+      const inputs = resolveInputSpec({ samples, seed: 5, ranges: { x: [-2, 2] } }, modelInputs(loadModel(a)));
+      const pooled = new Map<string, { a: number[]; b: number[] }>();
+      for await (const f of inputs.feeds()) {
+        const ya = await fetchFrom(fp32Proto(), map.mapped.map((e) => e.fp32Tensor), f, path.join(tmp, 'ia.onnx'));
+        const yb = await fetchFrom(proto(), map.mapped.map((e) => e.tensor), f, path.join(tmp, 'ib.onnx'));
+        for (const e of map.mapped) {
+          const p = pooled.get(e.tensor) ?? { a: [], b: [] };
+          p.a.push(...(ya[e.fp32Tensor].data as Float32Array));
+          p.b.push(...Array.from(yb[e.tensor].data as Uint8Array, (q) => (q - e.quant!.zeroPoint) * e.quant!.scale));
+          pooled.set(e.tensor, p);
+        }
+      }
+      assert.equal(layers.layers.length, map.mapped.length);
+      for (const l of layers.layers) {
+        const p = pooled.get(l.tensor)!;
+        const want = reference(p.a, p.b);
+        // Ours dequantizes to float32 (as DequantizeLinear does), the reference in doubles: each value
+        // differs by at most 6e-8 relative, which moves the SQNR by well under 1e-4 dB.
+        assert.ok(Math.abs(l.sqnrDb - want.sqnrDb) < 1e-4, `${l.tensor}: SQNR ${l.sqnrDb} vs ${want.sqnrDb}`);
+        assert.ok(Math.abs(l.cosine - want.cosine) < 1e-7, `${l.tensor}: cosine ${l.cosine} vs ${want.cosine}`);
+        // Float32 rounding of values within +-8 (the ranges here) is at most 4.8e-7.
+        const maxAbs = Math.max(...p.a.map((v, i) => Math.abs(v - p.b[i])));
+        assert.ok(Math.abs(l.maxAbs - maxAbs) <= 1e-6, `${l.tensor}: max abs ${l.maxAbs} vs ${maxAbs}`);
+        // The drop is the inputs' SQNR less its own: x is exact at the graph input.
+        const inSqnr = Math.min(...l.inputs.map((t) => layers.layers.find((x) => x.fp32Tensor === t)?.sqnrDb ?? 146.2), 146.2);
+        assert.ok(Math.abs(l.sqnrDropDb - (inSqnr - l.sqnrDb)) < 1e-9, `${l.tensor}: drop ${l.sqnrDropDb}`);
+      }
+    });
+  }
+});
+
+// ---- our quantizer's outputs ----------------------------------------------------------------------------
+
+async function quantize(src: string, dst: string, options: QuantizeOptions, spec: InputSpec = {}): Promise<void> {
+  await quantizeFile(src, dst, options, { verify: checkSession, calibration: calibrationFor(resolveOptions(options), spec) });
+}
+
+describe('a layer whose weights are damaged is ranked worst', () => {
+  it('mnist QDQ with the second Conv\'s int8 weights negated: that Conv comes first, its drop the largest of the layers', async () => {
+    const good = path.join(tmp, 'mnist-qdq.onnx'), bad = path.join(tmp, 'mnist-damaged.onnx');
+    await quantize(sampleModel, good, { mode: 'static', calibration: { randomSamples: 8 } });
+    const m = loadModel(good);
+    const w = m.proto.graph!.initializer!.find((t) => t.name === 'Parameter87_quantized')!;
+    assert.ok(w, 'the quantized weight of Convolution110');
+    const raw = new Int8Array(w.raw_data!.buffer, w.raw_data!.byteOffset, w.raw_data!.length).map((v) => -v);
+    w.raw_data = new Uint8Array(raw.buffer);
+    writeModel(new Model(m.proto, m.source, new Map()), bad);
+    const spec = { samples: 4 };
+    const [before, after] = [await compareModels(sampleModel, good, { layers: true, spec }), await compareModels(sampleModel, bad, { layers: true, spec })];
+    const conv = (r: typeof before) => r.layers!.layers.find((l) => l.node === 'Convolution110')!;
+    assert.equal(after.layers!.layers[0].node, 'Convolution110', after.layers!.layers.map((l) => `${l.node} ${l.addedSqnrDb.toFixed(1)}`).join(', '));
+    // Of the layers that compute from a quantized input (the input's own quantization drops from exact),
+    // the damaged one has the largest drop, and it lost more than 20 dB against the undamaged model.
+    const computed = after.layers!.layers.filter((l) => l.inputs.length && l.opType !== 'QuantizeLinear');
+    assert.equal([...computed].sort((x, y) => y.sqnrDropDb - x.sqnrDropDb)[0].node, 'Convolution110');
+    assert.ok(conv(before).sqnrDb - conv(after).sqnrDb > 20, `${conv(before).sqnrDb} -> ${conv(after).sqnrDb}`);
+  });
+});
+
+/** The shared CNNs the issue names, with the dims to run them at. */
+const CNNS = ['cntk/mnist-8_cntk.onnx', 'ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx', 'ppocr/ch_PP-OCRv4_det_infer.onnx', 'ppocr/ch_PP-OCRv4_rec_infer.onnx', 'openwakeword/melspectrogram.onnx'];
+
+describe('the layer mapping on our QDQ and QOperator outputs of the shared CNNs', { skip: noModels }, () => {
+  for (const rel of CNNS) {
+    it(`${rel}: every quantized layer has its FP32 tensor, the same one in QDQ and in QOperator form, measured with no tensor dropped`, async () => {
+      const src = path.join(modelsDir, rel);
+      const spec: InputSpec = { dims: runHints[rel]?.dims ?? {}, samples: 2 };
+      const qdq = path.join(tmp, `${path.basename(rel, '.onnx')}-qdq.onnx`), qop = path.join(tmp, `${path.basename(rel, '.onnx')}-qop.onnx`);
+      const options: QuantizeOptions = { mode: 'static', calibration: { randomSamples: 2 } };
+      await quantize(src, qdq, options, spec);
+      await quantize(src, qop, { ...options, format: 'qoperator' }, spec);
+      const fp32 = loadModel(src);
+      const byNode = (file: string) => {
+        const map = mapLayers(fp32, loadModel(file));
+        const out = new Map<string, string>();
+        for (const e of map.mapped) out.set(e.node, e.fp32Tensor);
+        return { map, out, model: loadModel(file) };
+      };
+      const d = byNode(qdq), o = byNode(qop);
+      // QDQ: the layers are the Conv/MatMul/Gemm nodes that read a DequantizeLinear.
+      const g = d.model.proto.graph!;
+      const dq = new Set(g.node!.filter((n) => n.op_type === 'DequantizeLinear').map((n) => n.output![0]));
+      const layers = g.node!.filter((n) => ['Conv', 'MatMul', 'Gemm'].includes(n.op_type!) && n.input!.some((i) => dq.has(i)));
+      assert.ok(layers.length > 0, 'something was quantized');
+      const fp32Names = new Set(fp32.proto.graph!.node!.flatMap((n) => n.output ?? []));
+      for (const n of layers) {
+        const t = d.out.get(n.name!);
+        assert.ok(t, `QDQ ${n.op_type} ${n.name} has no mapped output (unmapped: ${JSON.stringify(d.map.unmapped.slice(0, 3))})`);
+        assert.ok(fp32Names.has(t), `${n.name} -> ${t}, not a tensor of the FP32 model`);
+      }
+      // QOperator: every QLinear op maps to the tensor its QDQ form maps to (one route by structure, the
+      // other by names and the ops' parameters).
+      const qlinear = o.model.proto.graph!.node!.filter((n) => /^Q(Linear|Gemm)/.test(n.op_type!));
+      assert.ok(qlinear.length > 0);
+      for (const n of qlinear) {
+        const t = o.out.get(n.name!);
+        assert.ok(t, `QOperator ${n.op_type} ${n.name} has no mapped output`);
+        const twin = d.out.get(n.name!.replace(/_quant$/, ''));
+        if (twin !== undefined) assert.equal(t, twin, `${n.name}`);
+      }
+      const r = await compareModels(src, qdq, { layers: true, spec });
+      const dropped = r.layers!.unmapped.filter((u) => !d.map.unmapped.some((x) => x.tensor === u.tensor));
+      assert.deepEqual(dropped, [], 'tensors mapped but not measured');
+      assert.ok(r.layers!.layers.length >= layers.length);
+    });
+  }
+});
+
+describe('onnxq compare --layers', () => {
+  it('prints the worst layers and, with --json, every layer with its figures', async () => {
+    const q = path.join(tmp, 'mnist-cli.onnx');
+    await quantize(sampleModel, q, { mode: 'static', calibration: { randomSamples: 4 } });
+    const text = cli(['compare', sampleModel, q, '--layers', '--samples', '2']);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /layers: \d+ compared on 2 samples, the most noise added first/);
+    assert.match(text.stdout, /Convolution110 +Conv +ReLU114_Output_0_QuantizeLinear_Output \(ReLU114_Output_0\)/);
+    const json = cli(['compare', sampleModel, q, '--layers', '--samples', '2', '--json']);
+    const r = JSON.parse(json.stdout);
+    const conv = r.layers.layers.find((l: { node: string }) => l.node === 'Convolution28');
+    assert.deepEqual(Object.keys(conv).sort(), ['addedSqnrDb', 'cosine', 'dequantized', 'fp32Node', 'fp32OpType', 'fp32Tensor', 'inputs', 'match', 'maxAbs', 'node', 'opType', 'sqnrDb', 'sqnrDropDb', 'tensor'].sort());
+    assert.equal(conv.fp32Tensor, 'ReLU32_Output_0');
+    assert.equal(conv.fp32Node, 'ReLU32');
+    assert.deepEqual(r.layers.unmapped, []);
+    const usage = cli(['compare', sampleModel, '--expected', tmp, '--layers']);
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /--layers compares two models layer by layer; with --expected there is one/);
+  });
+});
