@@ -45,12 +45,13 @@ Commands:
       --smooth-quant [ALPHA] (static): SmoothQuant on the inputs of MatMul/Gemm with constant weights
       (alpha default 0.5); 1/s folded into the producer where exact, else a Mul; the report gives the
       output cosine with and without it on the calibration samples.
-      --accuracy-target COSINE (static): after calibration, compare the quantized model's outputs
-      with the float model's on the first 32 calibration samples and keep the nodes that add the
-      most noise in float, one at a time (a change is kept only when the outputs get closer), until
-      the cosine similarity of EVERY float output reaches COSINE (or each its own:
+      --accuracy-target COSINE (static): after calibration, compare the quantized model with the
+      float model on the first 32 calibration samples, layer by layer (as compare --layers), and keep
+      in float the layers that drop the SQNR most, in batches ranked again after each, until the
+      cosine similarity of EVERY float output reaches COSINE (or each its own:
       --accuracy-target scores=0.99,boxes=0.999; a bare number there is for the outputs not named)
-      or --max-float-nodes N are in float; the report lists them and each output's cosine.
+      or --max-float-nodes N are in float; then give back to int8 the nodes the target holds
+      without. At most 40 models are compared; the report lists the nodes and each output's cosine.
       After writing, the new model is compared with the source per output on --check-samples N
       samples (default 4; 0: skip) that calibration did not use, for the report's "outputs".
       --no-equalize (static): do not equalize Conv -> depthwise Conv channel ranges.

@@ -123,7 +123,9 @@ async function runCompare(request: CompareRequest): Promise<void> {
   progress(request.id, 'comparing', `Loading ${names}`);
   const options = {
     spec: request.spec, providers: request.providers, allowCpuFallback: request.allowCpuFallback, policy: request.policy, plotPoints: request.plotPoints,
+    layers: request.layers,
     onSample: (done: number, total: number) => progress(request.id, 'comparing', `Comparing ${names}: sample ${done} of ${total}`, total ? done / total : undefined),
+    onLayers: (measured: number, total: number) => progress(request.id, 'comparing', `Comparing ${names} layer by layer: ${measured} of ${total} tensors`, total ? measured / total : undefined),
   };
   const result = request.other !== null
     ? await compareModels(request.path, request.other, options)

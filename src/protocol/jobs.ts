@@ -15,7 +15,7 @@ import type { GraphData, WeightDetail, WeightSummary } from './graph';
 export type { ErrorData } from './common';
 
 /** Bumped when a message changes shape; the child reports it in `ready`. */
-export const JOB_PROTOCOL_VERSION = 5;
+export const JOB_PROTOCOL_VERSION = 6;
 
 // ---------------------------------------------------------------------------------------------------
 // Parent -> child
@@ -107,6 +107,8 @@ export interface CompareRequest {
   policy: ComparePolicy;
   /** Sampled (reference, candidate) pairs per output for the plots. */
   plotPoints: number;
+  /** Also compare every layer (the quantized model's tensors against the FP32 ones they stand for). */
+  layers: boolean;
 }
 
 /** Which execution providers onnxruntime-node offers here and whether each can start (`path` is unused: ''). */

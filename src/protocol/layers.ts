@@ -31,18 +31,12 @@ export interface LayerError {
   cosine: number;
   maxAbs: number;
   /**
-   * The SQNR of the layer's inputs less its own: the error this layer adds, told apart from what it only
-   * carries. Inputs are the nearest compared tensors upstream in the FP32 graph (graph inputs are exact);
-   * SQNRs are capped at float32's own (EXACT_SQNR_DB) so that an exact input gives a finite drop.
+   * The SQNR of the layer's inputs (the worst of them) less its own: the error this layer adds, told apart
+   * from what it only carries. Inputs are the nearest compared tensors upstream in the FP32 graph; one no
+   * quantization touched (a graph input) counts as the best SQNR any compared tensor holds, so that
+   * quantizing a graph input is ranked by what it loses next to what int8 does elsewhere in the model.
    */
   sqnrDropDb: number;
-  /**
-   * The SQNR of the noise this layer adds on its own: 10 log10(1 / (NSR out - NSR in)), with NSR the
-   * noise-to-signal ratio (10^(-SQNR/10)); +Infinity (null in JSON) when it adds none. The ranking: a drop
-   * from an exact input is large however little noise the layer adds (the input's own quantization goes
-   * from exact to 48 dB on mnist, while the Conv after it adds four times more noise for a 7 dB drop).
-   */
-  addedSqnrDb: number;
   /** The FP32 tensors the drop is measured from (the worst of them counts). */
   inputs: string[];
 }
@@ -51,7 +45,7 @@ export interface LayerError {
 export interface UnmappedTensor { tensor: string; node: string; opType: string; reason: string }
 
 export interface LayerComparison {
-  /** Worst first: the lowest addedSqnrDb (the most noise added), then the lowest SQNR. */
+  /** Worst first: the largest SQNR drop, then the lowest SQNR. */
   layers: LayerError[];
   unmapped: UnmappedTensor[];
   samples: number;
@@ -61,6 +55,6 @@ export interface LayerComparison {
 
 /**
  * The SQNR of float32 rounding itself (6.02 x 24 bits + 1.76 dB): two computations of the same float32
- * value differ by at least that much, so no tensor is better than it, and an exact one counts as it.
+ * value differ by at least that much, so no tensor is counted better than it.
  */
 export const EXACT_SQNR_DB = 146.2;

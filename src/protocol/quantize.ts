@@ -142,12 +142,12 @@ export interface FallbackSummary {
   /** Models built and compared. */
   evaluations: number;
   /**
-   * The models compared: why (each group of activations measured on top of those kept, the best groups
-   * added while they helped, the noisiest of the others added until the target, then each of those
-   * given back to int8 if the target held without it), the activations and nodes in float, and the
-   * output cosine.
+   * The models compared: why (measure: the groups of activations that dropped the SQNR most in the run
+   * before, added in batches of 1, 2, 4, 4, ... with every layer measured; prefix: the shortest part of
+   * the last batch that still met the target; prune: nodes given back to int8 where the target held
+   * without them), the activations and nodes in float, and the output cosine.
    */
-  steps: { phase: 'measure' | 'greedy' | 'prefix' | 'prune'; tensors: number; nodes: number; cosine: number; worstOutput: string }[];
+  steps: { phase: 'measure' | 'prefix' | 'prune'; tensors: number; nodes: number; cosine: number; worstOutput: string }[];
   seconds: number;
 }
 

@@ -55,6 +55,8 @@ export interface ResultsRenderedMessage {
   rows: number;
   /** Plots drawn. */
   plots: number;
+  /** Rows of the layers table (compare; 0 when the layers were not compared). */
+  layerRows?: number;
   /** The verdict line as shown. */
   verdict: string;
 }

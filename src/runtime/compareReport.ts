@@ -50,17 +50,17 @@ function header(r: CompareResult): string[] {
 
 /** Layers shown in text and Markdown (JSON has every one). */
 export const LAYERS_SHOWN = 20;
-const LAYER_HEAD = ['node', 'op', 'tensor', 'SQNR', 'drop', 'added noise', 'cosine', 'max abs'];
+const LAYER_HEAD = ['node', 'op', 'tensor', 'SQNR', 'SQNR drop', 'cosine', 'max abs'];
 
 function layerRows(l: LayerComparison): string[][] {
   return l.layers.slice(0, LAYERS_SHOWN).map((x) => [
     x.node, x.opType, x.fp32Tensor === x.tensor ? x.tensor : `${x.tensor} (${x.fp32Tensor})`,
-    formatFigure(x.sqnrDb, 'sqnrDb'), formatFigure(x.sqnrDropDb, 'sqnrDb'), x.addedSqnrDb === Infinity ? 'none' : formatFigure(x.addedSqnrDb, 'sqnrDb'), formatFigure(x.cosine, 'cosine'), formatFigure(x.maxAbs, 'maxAbs'),
+    formatFigure(x.sqnrDb, 'sqnrDb'), formatFigure(x.sqnrDropDb, 'sqnrDb'), formatFigure(x.cosine, 'cosine'), formatFigure(x.maxAbs, 'maxAbs'),
   ]);
 }
 
 function layerTitle(l: LayerComparison): string {
-  return `layers: ${l.layers.length} compared on ${l.samples} sample${l.samples === 1 ? '' : 's'}, the most noise added first (added noise: the SQNR of the noise the layer adds on its own)${l.layers.length > LAYERS_SHOWN ? ` (the first ${LAYERS_SHOWN}; --json for all)` : ''}`;
+  return `layers: ${l.layers.length} compared on ${l.samples} sample${l.samples === 1 ? '' : 's'}, the largest SQNR drop first (drop: the inputs' SQNR less the layer's own)${l.layers.length > LAYERS_SHOWN ? ` (the first ${LAYERS_SHOWN}; --json for all)` : ''}`;
 }
 
 function unmappedLines(l: LayerComparison): string[] {

@@ -2,7 +2,7 @@
 // extra outputs, from temporary copies, a chunk of tensors at a time so that a big model's intermediates
 // never all sit in memory at once; each pair is pooled over the samples by the one DiffAccumulator of
 // compare.ts. The SQNR drop across a layer (its inputs' SQNR less its own) tells the layer that adds the
-// error from those that only carry it; the noise a layer adds on its own ranks them.
+// error from those that only carry it, and ranks them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Model } from '../onnx/model';
@@ -64,9 +64,11 @@ function dequantized(t: TensorLike, q: NonNullable<MappedTensor['quant']>): Floa
   return out;
 }
 
-/** The values held within bounds past which no reader tells them apart. */
-function clamped(v: ArrayLike<number>, c: NonNullable<MappedTensor['clamp']>): Float64Array {
-  return Float64Array.from({ length: v.length }, (_, i) => Math.min(c.max, Math.max(c.min, v[i])));
+/** The values held within bounds past which no reader tells them apart (a copy). */
+function clamped(v: ArrayLike<number>, c: NonNullable<MappedTensor['clamp']>): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) { const x = v[i]; out[i] = x < c.min ? c.min : x > c.max ? c.max : x; }
+  return out;
 }
 
 /** The values with our quantizer's per-channel factors divided out (undefined: the axis does not fit). */
@@ -74,7 +76,12 @@ function unscaled(v: ArrayLike<number>, dims: readonly number[], r: NonNullable<
   const axis = r.axis < 0 ? dims.length + r.axis : r.axis;
   if (axis < 0 || axis >= dims.length || dims[axis] !== r.factors.length) return undefined;
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1), C = r.factors.length;
-  return Float64Array.from({ length: v.length }, (_, i) => v[i] / r.factors[Math.floor(i / inner) % C]);
+  const out = new Float64Array(v.length);
+  for (let i = 0, c = 0, k = 0; i < v.length; i++) {
+    out[i] = v[i] / r.factors[c];
+    if (++k === inner) { k = 0; if (++c === C) c = 0; }
+  }
+  return out;
 }
 
 /**
@@ -144,9 +151,6 @@ export async function measureLayers(fp32: Model, quantized: Model, map: LayerMap
   return rank(entries, acc, map, dropped, skipped, samples, runs);
 }
 
-/** Noise-to-signal power ratio of an SQNR in dB. */
-const nsr = (db: number) => 10 ** (-db / 10);
-
 function rank(entries: MappedTensor[], acc: DiffAccumulator[], map: LayerMap, dropped: Map<number, string>, skipped: Set<number>, samples: number, runs: number): LayerComparison {
   const figures = acc.map((a) => a.figures());
   const measured = entries.map((_, i) => i).filter((i) => !dropped.has(i) && !skipped.has(i));
@@ -157,19 +161,21 @@ function rank(entries: MappedTensor[], acc: DiffAccumulator[], map: LayerMap, dr
     const t = entries[i].fp32Tensor;
     sqnrOf.set(t, Math.min(sqnrOf.get(t) ?? EXACT_SQNR_DB, s));
   }
+  // An input no quantization touched counts as the best SQNR any tensor here holds (what these types can
+  // do on this model), not as float32's own: else quantizing a graph input always tops the list.
+  const finite = [...sqnrOf.values()].filter((v) => v < EXACT_SQNR_DB);
+  const exact = finite.length ? Math.max(...finite) : EXACT_SQNR_DB;
   const layers: LayerError[] = measured.map((i) => {
     const e = entries[i], f = figures[i];
     const inputs = map.upstream.get(e.fp32Tensor) ?? [];
-    const inSqnr = Math.min(EXACT_SQNR_DB, ...inputs.map((t) => sqnrOf.get(t) ?? EXACT_SQNR_DB));
-    const outSqnr = Math.min(EXACT_SQNR_DB, f.sqnrDb);
-    const added = nsr(outSqnr) - nsr(inSqnr);
+    const inSqnr = Math.min(exact, ...inputs.map((t) => sqnrOf.get(t) ?? exact));
     return {
       node: e.node, opType: e.opType, tensor: e.tensor, fp32Tensor: e.fp32Tensor, fp32Node: e.fp32Node, fp32OpType: e.fp32OpType,
       match: e.match, dequantized: e.quant !== null, sqnrDb: f.sqnrDb, cosine: f.cosine, maxAbs: f.maxAbs,
-      sqnrDropDb: inSqnr - outSqnr, addedSqnrDb: added > 0 ? -10 * Math.log10(added) : Infinity, inputs,
+      sqnrDropDb: inSqnr - Math.min(EXACT_SQNR_DB, f.sqnrDb), inputs,
     };
   });
-  layers.sort((x, y) => x.addedSqnrDb - y.addedSqnrDb || x.sqnrDb - y.sqnrDb);
+  layers.sort((x, y) => y.sqnrDropDb - x.sqnrDropDb || x.sqnrDb - y.sqnrDb);
   const unmapped: UnmappedTensor[] = [...map.unmapped, ...[...dropped].map(([i, reason]) => ({ tensor: entries[i].tensor, node: entries[i].node, opType: entries[i].opType, reason }))];
   return { layers, unmapped, samples, runs };
 }

@@ -158,14 +158,16 @@ function isInteger(q: GraphView, t: string, depth = 0): boolean {
   return SAME_SCALE.has(p.op_type ?? '') && !!p.input?.[0] && isInteger(q, p.input[0], depth + 1);
 }
 
-/** Maps the main-graph activations of `quantized` to those of `fp32`. */
-export function mapLayers(fp32: Model, quantized: Model): LayerMap {
+/** Maps the main-graph activations of `quantized` to those of `fp32` (`only`: to these FP32 tensors). */
+export function mapLayers(fp32: Model, quantized: Model, only?: ReadonlySet<string>): LayerMap {
   const a = view(fp32), q = view(quantized);
   const aType = (name: string) => a.facts.get(name, a.info).type;
   const known = (name: string) => a.producers.has(name) || a.inputs.has(name);
   const mapped: MappedTensor[] = [];
   const unmapped: UnmappedTensor[] = [];
-  const rescaled = new Map(readRescaled(quantized.proto).map((r) => [r.tensor, r]));
+  // A record the FP32 model carries too (both made from the same prepared model) is no difference.
+  const shared = new Set(readRescaled(fp32.proto).map((r) => JSON.stringify(r)));
+  const rescaled = new Map(readRescaled(quantized.proto).filter((r) => !shared.has(JSON.stringify(r))).map((r) => [r.tensor, r]));
   const clamped = carryClamps(a, new Map(readClamped(quantized.proto).map((c) => [c.tensor, { min: c.min ?? -Infinity, max: c.max ?? Infinity }])));
   for (const n of q.info.graph.node ?? []) {
     const op = n.op_type ?? '';
@@ -190,6 +192,7 @@ export function mapLayers(fp32: Model, quantized: Model): LayerMap {
         if (!integer || op === 'QuantizeLinear' || OUTPUT_PARAMS[op]) unmapped.push({ ...where, reason: integer ? 'no FP32 tensor of its name, of its name less the quantizer\'s suffix, or that its QuantizeLinear reads' : 'no FP32 tensor of that name' });
         continue;
       }
+      if (only && !only.has(fp32Tensor)) continue;
       const ft = aType(fp32Tensor);
       if (ft !== undefined && !FLOATS.has(ft)) continue; // an index or a shape: not a layer's activation
       let quant: MappedTensor['quant'] = null;

@@ -31,6 +31,8 @@ export interface CompareCommandArgs {
   minCosine?: number;
   providers?: Provider[];
   allowCpuFallback?: boolean;
+  /** Compare every layer too (default true). */
+  layers?: boolean;
 }
 
 /** Pairs (reference, candidate) sampled per output for the panel's scatter plot. */
@@ -95,7 +97,7 @@ async function compare(services: Services, a: string, b: string, args?: CompareC
     result = await withJobProgress(`Comparing ${title}`, (call) => services.quantizer.compare({
       path: a, other: b, spec,
       providers: args?.providers ?? settings.providers, allowCpuFallback: args?.allowCpuFallback ?? settings.allowCpuFallback,
-      policy: { minCosine: args?.minCosine ?? settings.minCosine }, plotPoints: PLOT_POINTS,
+      policy: { minCosine: args?.minCosine ?? settings.minCosine }, plotPoints: PLOT_POINTS, layers: args?.layers ?? true,
     }, call));
   } catch (err) {
     if (isCancelled(err)) {

@@ -56,10 +56,13 @@ describe('job process', () => {
   });
 
   it('compares two models in the child, typed errors included', async () => {
-    const r = await client.compare({ path: sampleModel, other: sampleModel, spec: { samples: 2 }, providers: ['cpu'], allowCpuFallback: false, policy: { minCosine: 0.99 }, plotPoints: 10 });
+    const r = await client.compare({ path: sampleModel, other: sampleModel, spec: { samples: 2 }, providers: ['cpu'], allowCpuFallback: false, policy: { minCosine: 0.99 }, plotPoints: 10, layers: true });
     assert.equal(r.pass, true);
     assert.equal(r.outputs[0].plot?.a.length, 10);
-    await rejectsWith(client.compare({ path: sampleModel, other: sampleModel, spec: { dims: { batch: 2 } }, providers: ['cpu'], allowCpuFallback: false, policy: {}, plotPoints: 0 }), 'bad-input-spec');
+    // A model against itself: every layer matched by name, identical, nothing dropped.
+    assert.ok(r.layers!.layers.length >= 8, `${r.layers!.layers.length} layers`);
+    assert.ok(r.layers!.layers.every((l) => l.match === 'name' && l.cosine === 1 && l.sqnrDropDb === 0), JSON.stringify(r.layers!.layers[0]));
+    await rejectsWith(client.compare({ path: sampleModel, other: sampleModel, spec: { dims: { batch: 2 } }, providers: ['cpu'], allowCpuFallback: false, policy: {}, plotPoints: 0, layers: false }), 'bad-input-spec');
   });
 
   it('passes the core\'s errors through with their codes', async () => {

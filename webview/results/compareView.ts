@@ -2,6 +2,7 @@
 // a scatter plot of the FP32 value against the quantized one and the distribution of their difference.
 // Every string (file, output and input names) comes from a model: text nodes and attributes only.
 import type { CompareResult, DiffFigures, JudgedOutput, ModelRun } from '../../src/protocol/compare';
+import type { LayerComparison } from '../../src/protocol/layers';
 import type { ResultsRenderedMessage, ResultsToExtensionMessage } from '../../src/protocol/results';
 import { h, svg, table } from '../ui/dom';
 import { badge, button } from '../ui/toolkit';
@@ -103,6 +104,58 @@ function errorChart(o: JudgedOutput, width: number, height: number): SVGSVGEleme
   return root;
 }
 
+// ---- layers -------------------------------------------------------------------------------------------
+
+/** Layers listed before "Show all": the worst, where the user starts. */
+const LAYERS_SHOWN = 25;
+
+const dbText = (v: number | null) => (v === null || !Number.isFinite(v) ? (v === null || v > 0 ? 'exact' : '−∞') : `${v.toFixed(2)} dB`);
+
+/** The drop as a bar (up to 70 px for the worst), so the worst stand out at a glance; CSSOM, not a style attribute (CSP). */
+function dropCell(drop: number | null, worst: number): HTMLElement {
+  const bar = h('span', { class: 'drop-bar' });
+  bar.style.width = `${Math.round(Math.max(0, Math.min(1, (drop ?? 0) / worst)) * 70)}px`;
+  return h('span', { class: 'drop' }, bar, h('span', { class: 'drop-value' }, dbText(drop)));
+}
+
+/** The worst layers by SQNR drop (the error each adds, not what it carries), and the tensors not matched. */
+function layersSection(l: LayerComparison): { section: HTMLElement; rows: number } {
+  const drops = l.layers.map((x) => x.sqnrDropDb).filter((v) => v !== null && Number.isFinite(v));
+  const worst = Math.max(1, ...drops);
+  const row = (x: LayerComparison['layers'][number]) => [
+    h('span', { title: x.fp32Node ? `FP32 node ${x.fp32Node} (${x.fp32OpType})` : 'a graph input' }, x.node),
+    x.opType,
+    h('code', { title: x.match === 'name' ? 'the same name in both models' : `matched by ${x.match}` }, x.tensor === x.fp32Tensor ? x.tensor : `${x.tensor} → ${x.fp32Tensor}`),
+    dbText(x.sqnrDb),
+    // The drop as a bar, so the worst stand out at a glance.
+    dropCell(x.sqnrDropDb, worst),
+    cosText(x.cosine), numText(x.maxAbs),
+  ];
+  const headers = [{ label: 'Node' }, { label: 'Op' }, { label: 'Tensor' }, { label: 'SQNR', numeric: true }, { label: 'SQNR drop', numeric: true }, { label: 'Cosine', numeric: true }, { label: 'Max abs', numeric: true }];
+  const shown = l.layers.slice(0, LAYERS_SHOWN);
+  const grid = table({ id: 'layers', caption: 'Per layer, the largest SQNR drop first', headers, rows: shown.map(row) });
+  const section = h('section', { class: 'layers', 'aria-label': 'Layers' },
+    h('h2', {}, 'Layers'),
+    h('p', { class: 'muted' }, `${l.layers.length} tensors of B compared with the FP32 tensors they stand for, on ${l.samples} sample${l.samples === 1 ? '' : 's'}. `
+      + 'SQNR drop: the SQNR of the layer\'s inputs less its own, the error the layer adds rather than carries; the largest first.'),
+    grid);
+  let rows = shown.length;
+  if (l.layers.length > LAYERS_SHOWN) {
+    const more = button(`Show all ${l.layers.length}`, { id: 'layers-all', onClick: () => {
+      grid.replaceWith(table({ id: 'layers', caption: 'Per layer, the largest SQNR drop first', headers, rows: l.layers.map(row) }));
+      more.remove();
+    } });
+    section.append(more);
+  }
+  if (l.unmapped.length) {
+    section.append(h('details', { class: 'unmapped' },
+      h('summary', {}, `${l.unmapped.length} tensor${l.unmapped.length === 1 ? '' : 's'} of B with no FP32 counterpart`),
+      h('ul', {}, ...l.unmapped.map((u) => h('li', {}, h('code', {}, u.tensor), ` (${u.opType} ${u.node}): ${u.reason}`)))));
+  }
+  if (!l.layers.length) rows = 0;
+  return { section, rows };
+}
+
 // ---- the page -----------------------------------------------------------------------------------------
 
 function summary(r: CompareResult): { text: string; cls: string } {
@@ -166,6 +219,7 @@ export function renderCompare(app: HTMLElement, title: string, r: CompareResult,
         e ? h('figure', { class: 'chart-box' }, e, h('figcaption', {}, 'Distribution of the difference')) : null));
   });
 
+  const layers = r.layers ? layersSection(r.layers) : undefined;
   app.replaceChildren(
     h('header', { class: 'compare-header' },
       h('h1', {}, title),
@@ -176,7 +230,8 @@ export function renderCompare(app: HTMLElement, title: string, r: CompareResult,
         badge(`${r.inputs.samples} sample${r.inputs.samples === 1 ? '' : 's'}`), badge(`${r.seconds.toFixed(1)} s`))),
     h('dl', { class: 'compare-facts' }, ...models, ...inputs),
     grid,
+    ...(layers ? [layers.section] : []),
     ...details,
   );
-  return { rows: rows.length, plots, verdict: verdict.text };
+  return { rows: rows.length, plots, verdict: verdict.text, layerRows: layers?.rows ?? 0 };
 }

@@ -1,23 +1,18 @@
 // The accuracy target of static quantization: keep the nodes whose quantization costs the most in float
-// until the quantized model's outputs are close enough to the float model's (cosine similarity of all float
-// outputs joined, on the calibration samples, with the quantized model run as it will be deployed: fused).
+// until the quantized model's outputs are close enough to the float model's (each float output's cosine
+// similarity over the samples pooled, on the calibration samples, with the quantized model run as it will be
+// deployed: fused).
 //
 // The unit is an activation, not a node: an activation stays in float only when its producer and all its
 // readers do. Activations kept by the same nodes form one group.
-// 1. Order: one unfused run of the float model exposes the activations the plan quantizes; each one's noise
-//    is that of its own quantization, per channel (see noisiestTensors).
-// 2. Rounds of measuring: each group in float on top of those kept so far, every one of them measured (the
-//    output cosine, fused), then the best added one by one while each still helps by more than the noise of
-//    the measure (MIN_GAIN). Two rounds: the second finds the groups that help only next to one kept in the
-//    first (on PP-OCRv4 det, Conv.2 in float alone gives nothing, but with Conv.1 in float it takes the
-//    cosine from 0.976 to 0.995: the activation between them is quantized while either is).
-// 3. Still short of the target: the shortest prefix of the other groups, noisiest first, that reaches it,
-//    found by doubling and then bisection. On PP-OCRv4 rec no single group moves the cosine by more than the
-//    noise of the measure (the error is spread over the whole backbone), so this is what finds its set.
-// 4. Then each group of that prefix, least noisy first, goes back to int8 if the target still holds
-//    without it.
+// 1. Order: one instrumented run of the fully quantized model against the float one, layer by layer
+//    (runtime/layerCompare: the noise each layer adds on its own), ranks the groups, the noisiest first.
+// 2. The shortest prefix of that order that meets the target, found by doubling and then bisection.
+// 3. Then each group of that prefix, least noisy first, goes back to int8 if the target still holds
+//    without it, while the evaluation budget lasts.
 // The ranges stay those of the one calibration run: the plan without a node quantizes a subset of the
-// tensors of the plan with it.
+// tensors of the plan with it. Before this order, a search measured every group in float one by one: 227
+// full-model comparisons for PP-OCRv4 rec at 0.996 (166 s), 156 for det at 0.995.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataType } from '../../onnx/dtype';
@@ -29,7 +24,8 @@ import { cloneStructure, type CalibrationRunner, type Feeds } from '../calibrate
 import { QuantizeError } from '../errors';
 import type { AccuracyTargetSpec, FallbackSummary } from '../../protocol/quantize';
 import { OutputComparer } from '../../runtime/compare';
-import { nodeLabel } from '../pass';
+import { measureLayers, type LayerComparison } from '../../runtime/layerCompare';
+import { mapLayers } from '../../runtime/layerMap';
 import type { EmitResult } from './emit';
 import type { QdqPlan } from './plan';
 import { makeTempDir } from '../tempDir';
@@ -61,19 +57,20 @@ export interface FallbackInput {
 
 export interface FallbackOutcome { inFloat: string[]; summary: Omit<FallbackSummary, 'seconds'> }
 
-/** Groups of activations measured one by one per round, at most (the noisiest). */
-const MAX_MEASURED = 96;
-/** Rounds of measuring and adding, at most. */
-const ROUNDS = 6;
 /**
- * A change of the output cosine smaller than this is not taken for a gain: on PP-OCRv4 rec, two sets of 16
- * samples differ by 0.002, and fused and unfused runs of the same model by 0.003.
+ * Model evaluations the search may spend, the instrumented run included: the issue's budget (a ranking from
+ * one instrumented run needs a handful, where measuring every group took 227 on PP-OCRv4 rec). Pruning
+ * stops there; the prefix search itself takes about 2 log2(groups).
  */
-const MIN_GAIN = 1e-3;
-/** Samples of the unfused run that orders the activations by their noise. */
-const NOISE_SAMPLES = 8;
+export const MAX_EVALUATIONS = 40;
+/**
+ * Groups added between two rankings, at most: a layer behind a noisier one shows its own drop only once that
+ * one is in float, so larger batches pick from a stale order (PP-OCRv4 det: 8 nodes in float where batches
+ * of up to 4 leave 6).
+ */
+const MAX_BATCH = 4;
 
-interface Group { nodes: string[]; tensors: string[]; gain: number | undefined }
+interface Group { nodes: string[]; tensors: string[] }
 
 type Values = Map<string, { data: Float32Array; dims: readonly number[] }>[];
 
@@ -84,23 +81,47 @@ export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOu
   try {
     // The search reads one number per model: the smallest margin of any output over its target (>= 0: met).
     const outputs = [...input.targets.keys()];
-    const expected = await runAll(input, dir, 'reference.onnx', input.reference, outputs, input.samples, false);
+    let expected: Values | undefined;
     let evaluations = 0;
+    const counted = () => { evaluations++; input.onEvaluation?.(evaluations); };
     const measured = new Map<string, Margin>(); // by the sorted labels of the nodes in float
-    const marginOf = async (c: Candidate, nodes: string[]): Promise<number> => {
-      if (input.signal?.aborted) throw new QuantizeError('cancelled', 'quantization was cancelled');
-      const got = await runAll(input, dir, 'candidate.onnx', c.model, outputs, input.samples, true);
-      evaluations++;
-      input.onEvaluation?.(evaluations);
+    const keyOf = (nodes: string[]) => [...nodes].sort().join('\n');
+    const cancelled = () => new QuantizeError('cancelled', 'quantization was cancelled');
+    /** The outputs only. */
+    const marginOf = async (nodes: string[]): Promise<number> => {
+      const known = measured.get(keyOf(nodes));
+      if (known) return known.margin;
+      if (input.signal?.aborted) throw cancelled();
+      expected ??= await runAll(input, dir, 'reference.onnx', input.reference, outputs, input.samples, false);
+      const got = await runAll(input, dir, 'candidate.onnx', input.build(nodes).model, outputs, input.samples, true);
+      counted();
       const m = outputMargin(expected, got, input.targets);
-      measured.set([...nodes].sort().join('\n'), m);
+      measured.set(keyOf(nodes), m);
       return m.margin;
     };
+    /** Every layer, the outputs among them: the margin and what ranks the groups, in one evaluation. */
+    const instrumented = async (nodes: string[]): Promise<{ margin: number; layers: LayerComparison; plan: QdqPlan }> => {
+      if (input.signal?.aborted) throw cancelled();
+      const c = input.build(nodes);
+      // The activations the plan quantizes and the outputs: what ranks the groups and judges the target.
+      const only = new Set([...outputs, ...[...c.plan.tensors.values()].filter((t) => t.home.depth === 0).map((t) => t.name)]);
+      const layers = await measureLayers(input.reference, c.model, mapLayers(input.reference, c.model, only),
+        (file, which) => input.runner.open(file, { deployed: which === 'quantized' }), () => input.samples,
+        { signal: input.signal, workDir: input.workDir, cancelled });
+      counted();
+      const cosines = new Map<string, number>();
+      // An output's quantized copy (before its last DequantizeLinear) is what the output holds.
+      for (const l of layers.layers) if (input.targets.has(l.fp32Tensor)) cosines.set(l.fp32Tensor, Math.min(cosines.get(l.fp32Tensor) ?? 1, l.cosine));
+      if (cosines.size < outputs.length) { evaluations--; return { margin: await marginOf(nodes), layers, plan: c.plan }; }
+      const m = marginFrom(cosines, input.targets);
+      measured.set(keyOf(nodes), m);
+      return { margin: m.margin, layers, plan: c.plan };
+    };
 
-    const first = input.build([]);
-    const before = await marginOf(first, []);
+    let last = await instrumented([]);
+    const before = last.margin;
     const summary = (inFloat: string[], after: number, steps: FallbackSummary['steps']) => {
-      const a = measured.get([...inFloat].sort().join('\n'))!, b = measured.get('')!;
+      const a = measured.get(keyOf(inFloat))!, b = measured.get('')!;
       return {
         inFloat,
         summary: {
@@ -115,131 +136,70 @@ export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOu
     };
     if (before >= 0 || input.maxNodes < 1) return summary([], before, []);
 
-    // 1. The activations, noisiest first, grouped by the nodes that keep them in float.
-    const byNodes = new Map<string, Group>(); // in the order of the noisiest tensor of each group
-    for (const t of await noisiestTensors(input, dir, first)) {
-      const id = [...t.nodes].sort().join('\n');
-      const g = byNodes.get(id);
-      if (g) g.tensors.push(t.key); else byNodes.set(id, { nodes: t.nodes, tensors: [t.key], gain: undefined });
-    }
-    const groups = [...byNodes.values()];
+    const groups = groupsOf(input, last.plan);
     const steps: FallbackSummary['steps'] = [];
     const union = (gs: Group[]) => [...new Set(gs.flatMap((g) => g.nodes))];
-    const tryGroups = async (gs: Group[], phase: FallbackSummary['steps'][number]['phase']): Promise<number> => {
-      const nodes = union(gs);
-      const margin = await marginOf(input.build(nodes), nodes);
-      const m = measured.get([...nodes].sort().join('\n'))!;
-      steps.push({ phase, tensors: gs.reduce((n, g) => n + g.tensors.length, 0), nodes: nodes.length, cosine: round5(m.cosines.get(m.worst)!), worstOutput: m.worst });
-      return margin;
-    };
     const fits = (gs: Group[]) => union(gs).length <= input.maxNodes;
+    const step = (gs: Group[], phase: FallbackSummary['steps'][number]['phase']) => {
+      const m = measured.get(keyOf(union(gs)))!;
+      steps.push({ phase, tensors: gs.reduce((n, g) => n + g.tensors.length, 0), nodes: union(gs).length, cosine: round5(m.cosines.get(m.worst)!), worstOutput: m.worst });
+    };
 
-    // 2. Rounds: each group measured on top of those kept so far, then added best first while it helps by
-    //    more than the noise of the measure. The first round measures every group (the first MAX_MEASURED);
-    //    the next one only the groups next to those just kept (they may help only beside them: the
-    //    activation between a layer kept in float and the next one is quantized while the next one is),
-    //    and when that finds nothing, every group again; a round over every group that finds nothing ends it.
-    const near = neighbours(input.reference);
-    let kept: Group[] = [];
+    // 1. Batches of 1, 2, 4, ... groups, each the worst by SQNR drop in the run before it, until the target
+    //    holds (a layer behind a noisier one shows its own drop only once that one is in float).
+    let kept: Group[] = [], keptBefore: Group[] = [], batch: Group[] = [];
     let best = before;
-    let fresh: Group[] = [];
-    let full = true;
-    for (let round = 0; round < ROUNDS && best < 0; round++) {
-      const base = best;
-      const around = new Set(fresh.flatMap((g) => g.nodes.flatMap((n) => [n, ...(near.get(n) ?? [])])));
-      const candidates = full
-        ? groups.filter((g) => !kept.includes(g)).slice(0, MAX_MEASURED)
-        : groups.filter((g) => !kept.includes(g) && g.nodes.some((n) => around.has(n)));
-      for (const g of candidates) g.gain = fits([...kept, g]) ? (await tryGroups([...kept, g], 'measure')) - base : undefined;
-      const keptBefore = kept.length;
-      for (const g of candidates.filter((x) => (x.gain ?? 0) >= MIN_GAIN).sort((x, y) => y.gain! - x.gain!)) {
-        if (best >= 0) break;
-        if (!fits([...kept, g])) continue;
-        // The first of a round was measured just now, on top of the same set.
-        const cosine = kept.length > keptBefore ? await tryGroups([...kept, g], 'greedy') : base + g.gain!;
-        if (cosine >= best + MIN_GAIN || (cosine >= 0 && cosine > best)) { kept.push(g); best = cosine; }
-      }
-      fresh = kept.slice(keptBefore);
-      if (!fresh.length && full) break; // a round over every group found nothing more
-      full = !fresh.length; // the neighbours found nothing: every group again
+    for (let size = 1; best < 0 && evaluations < MAX_EVALUATIONS - 1; size = Math.min(size * 2, MAX_BATCH)) {
+      const order = ranked(groups.filter((g) => !kept.includes(g)), last.layers, last.plan);
+      batch = [];
+      for (const g of order) { if (batch.length >= size) break; if (fits([...kept, ...batch, g])) batch.push(g); }
+      if (!batch.length) break; // every group is in float, or no more fit
+      keptBefore = kept;
+      kept = [...kept, ...batch];
+      last = await instrumented(union(kept));
+      best = last.margin;
+      step(kept, 'measure');
     }
-
-    // 3. Still short: the shortest prefix of the remaining groups, noisiest first, that reaches the target
-    //    on top of those (doubling, then bisection).
-    if (best < 0) {
-      const rest = groups.filter((g) => !kept.includes(g));
-      let limit = rest.length;
-      while (limit > 0 && !fits([...kept, ...rest.slice(0, limit)])) limit--;
-      const tried = new Map<number, number>([[0, best]]);
-      const at = async (k: number) => {
-        if (!tried.has(k)) tried.set(k, await tryGroups([...kept, ...rest.slice(0, k)], 'prefix'));
-        return tried.get(k)!;
-      };
-      let lo = 0, hi = 0;
-      for (let k = 1; k <= limit; k = Math.min(limit, k * 2)) {
-        if (await at(k) >= 0) { hi = k; break; }
-        lo = k;
-        if (k >= limit) break;
+    // 2. The shortest prefix of the last batch that still reaches it (bisection).
+    if (best >= 0 && batch.length > 1) {
+      let lo = 0, hi = batch.length;
+      while (hi - lo > 1 && evaluations < MAX_EVALUATIONS) {
+        const mid = (lo + hi) >> 1;
+        const n0 = evaluations;
+        const margin = await marginOf(union([...keptBefore, ...batch.slice(0, mid)]));
+        if (evaluations > n0) step([...keptBefore, ...batch.slice(0, mid)], 'prefix');
+        if (margin >= 0) { hi = mid; best = margin; } else lo = mid;
       }
-      if (hi) {
-        while (hi - lo > 1) {
-          const mid = (lo + hi) >> 1;
-          if (await at(mid) >= 0) hi = mid; else lo = mid;
-        }
-      } else {
-        hi = [...tried].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0][0]; // not reached: the closest
-      }
-      const prefix = rest.slice(0, hi);
-      best = tried.get(hi)!;
-      // 4. The prefix takes whole runs of the order to reach the one activation that matters: give back to
-      //    int8 each of its groups, least noisy first, whose absence keeps the target.
-      if (best >= 0) {
-        for (let i = prefix.length - 1; i >= 0; i--) {
-          const without = prefix.filter((_, j) => j !== i);
-          const cosine = await tryGroups([...kept, ...without], 'prune');
-          if (cosine >= 0) { prefix.splice(i, 1); best = cosine; }
-        }
-      }
-      kept = [...kept, ...prefix];
+      kept = [...keptBefore, ...batch.slice(0, hi)];
+      best = measured.get(keyOf(union(kept)))!.margin;
     }
-    const inFloat = union(kept);
+    // 3. The ranking is not a proof, and a group may carry nodes the target does not need: give back to
+    //    int8 what the target holds without, the last added first, while the budget lasts: pairs of nodes
+    //    first (two nodes each within the noise of the target may be needed only one at a time), then
+    //    single ones, again after a pass that gave one back (a node needed beside one given back later
+    //    may not be needed any more).
+    let inFloat = union(kept);
+    const giveBack = async (size: number): Promise<boolean> => {
+      let gave = false;
+      for (let end = inFloat.length; end > 0 && best >= 0 && evaluations < MAX_EVALUATIONS; end -= size) {
+        const drop = inFloat.slice(Math.max(0, end - size), end);
+        const without = inFloat.filter((x) => !drop.includes(x));
+        const n0 = evaluations;
+        const margin = await marginOf(without); // a set tried before is not compared again
+        const m = measured.get(keyOf(without))!;
+        if (evaluations > n0) steps.push({ phase: 'prune', tensors: 0, nodes: without.length, cosine: round5(m.cosines.get(m.worst)!), worstOutput: m.worst });
+        if (margin >= 0) { inFloat = without; best = margin; gave = true; end = Math.min(end, inFloat.length + size); }
+      }
+      return gave;
+    };
+    if (best >= 0) {
+      await giveBack(2);
+      while (await giveBack(1) && evaluations < MAX_EVALUATIONS);
+    }
     return summary(inFloat, best, steps);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/**
- * For each node of the main graph, the nodes it is connected to through nodes that are not quantizable
- * layers (activation functions, elementwise ops, data movement): by node label, both ways.
- */
-function neighbours(m: Model): Map<string, Set<string>> {
-  const g = m.proto.graph!;
-  const nodes = g.node ?? [];
-  const layer = (op: string | undefined) => op === 'Conv' || op === 'MatMul' || op === 'Gemm' || op === 'ConvTranspose';
-  const readers = new Map<string, typeof nodes>();
-  for (const n of nodes) for (const i of n.input ?? []) if (i) { const l = readers.get(i) ?? []; l.push(n); readers.set(i, l); }
-  const out = new Map<string, Set<string>>();
-  const link = (a: string, b: string) => {
-    if (!out.has(a)) out.set(a, new Set());
-    if (!out.has(b)) out.set(b, new Set());
-    out.get(a)!.add(b); out.get(b)!.add(a);
-  };
-  for (const start of nodes) {
-    if (!layer(start.op_type)) continue;
-    const from = nodeLabel(start);
-    const seen = new Set<typeof start>();
-    const stack = [...(start.output ?? []).flatMap((o) => readers.get(o) ?? [])];
-    while (stack.length) {
-      const n = stack.pop()!;
-      if (seen.has(n)) continue;
-      seen.add(n);
-      if (layer(n.op_type)) { link(from, nodeLabel(n)); continue; }
-      if (seen.size > 256) break; // a long run of ops between two layers: near enough for this use
-      for (const o of n.output ?? []) stack.push(...(readers.get(o) ?? []));
-    }
-  }
-  return out;
 }
 
 interface Margin { margin: number; worst: string; cosines: Map<string, number> }
@@ -253,60 +213,59 @@ function outputMargin(expected: Values, got: Values, targets: Map<string, number
   const comparer = new OutputComparer(names);
   const asTensors = (m: Values[number]) => Object.fromEntries([...m].map(([k, v]) => [k, { type: 'float32', data: v.data, dims: v.dims }]));
   for (let s = 0; s < expected.length; s++) comparer.add(asTensors(expected[s]), asTensors(got[s]));
-  const cosines = new Map(comparer.results().map((o) => [o.name, o.pooled.cosine]));
-  let worst = names[0], margin = Infinity;
-  for (const n of names) { const d = cosines.get(n)! - targets.get(n)!; if (d < margin) { margin = d; worst = n; } }
+  return marginFrom(new Map(comparer.results().map((o) => [o.name, o.pooled.cosine])), targets);
+}
+
+/** The smallest of (cosine - target) over the outputs, and the output it belongs to. */
+function marginFrom(cosines: Map<string, number>, targets: Map<string, number>): Margin {
+  let worst = [...targets.keys()][0], margin = Infinity;
+  for (const [n, t] of targets) { const d = cosines.get(n)! - t; if (d < margin) { margin = d; worst = n; } }
   return { margin, worst, cosines };
 }
 
 /**
- * The activations of the main graph, the noisiest first, each with the nodes that would have to stay in
- * float for it to stay in float (its producer when that is quantized, and every quantized node that reads
- * it or a value that shares its parameters). The noise of a tensor is that of its own quantization (its
- * scale and zero point applied to the float model's values), per channel (axis 1 of NCHW values, the last
- * axis of others) and averaged over the channels: a channel whose values are small next to the others'
- * loses them to one per-tensor scale, and its share of the tensor's energy says nothing of what the layers
- * after it make of it. Values past a tensor's clamp (HardSwish below -3, ...) are not noise.
+ * The activations of the main graph, each with the nodes that would have to stay in float for it to stay in
+ * float (its producer when that is quantized, and every quantized node that reads it or a value that shares
+ * its parameters), grouped by those nodes.
  */
-async function noisiestTensors(input: FallbackInput, dir: string, c: Candidate): Promise<{ key: string; nsr: number; nodes: string[] }[]> {
-  const plan = c.plan;
+function groupsOf(input: FallbackInput, plan: QdqPlan): Group[] {
   const touching = new Map<string, Set<string>>();
-  const touch = (key: string, label: string) => {
-    const set = touching.get(key) ?? new Set<string>();
-    set.add(label);
-    touching.set(key, set);
-  };
   for (const n of plan.nodes) {
     if (n.graph.depth !== 0 || n.mark.kind === 'passthrough') continue;
-    for (const k of [...n.reads, ...n.writes]) { const root = plan.root(k)?.key; if (root !== undefined) touch(root, n.label); }
-  }
-  const watched = [...plan.tensors.values()].filter((t) => !t.alias && t.home.depth === 0 && t.producer && touching.has(t.key) && input.quantizer(t.key));
-  const samples = input.samples.slice(0, NOISE_SAMPLES);
-  const values = await runAll(input, dir, 'reference-inner.onnx', input.reference, [...new Set(watched.map((t) => t.name))], samples, false);
-  const out: { key: string; nsr: number; nodes: string[] }[] = [];
-  for (const t of watched) {
-    const fq = input.quantizer(t.key)!;
-    const lo = t.clamp?.min ?? -Infinity, hi = t.clamp?.max ?? Infinity;
-    let ee: Float64Array | undefined, yy: Float64Array | undefined;
-    for (const sample of values) {
-      const x = sample.get(t.name);
-      if (!x) continue;
-      const d = x.dims;
-      const channels = d.length === 4 ? d[1] : d.length ? d[d.length - 1] : 1;
-      const inner = d.length === 4 ? d[2] * d[3] : 1;
-      if (!ee || ee.length !== channels) { ee = new Float64Array(channels); yy = new Float64Array(channels); }
-      for (let i = 0; i < x.data.length; i++) {
-        const ch = Math.floor(i / inner) % channels;
-        const v = Math.min(hi, Math.max(lo, x.data[i])), e = fq(v) - v;
-        ee[ch] += e * e; yy![ch] += v * v;
-      }
+    for (const k of [...n.reads, ...n.writes]) {
+      const root = plan.root(k)?.key;
+      if (root === undefined) continue;
+      const set = touching.get(root) ?? new Set<string>();
+      set.add(n.label);
+      touching.set(root, set);
     }
-    if (!ee || !yy) continue;
-    let sum = 0, n = 0;
-    for (let ch = 0; ch < ee.length; ch++) if (yy[ch] > 0) { sum += Math.min(1, ee[ch] / yy[ch]); n++; }
-    if (n) out.push({ key: t.key, nsr: sum / n, nodes: [...touching.get(t.key)!] });
   }
-  return out.sort((a, b) => b.nsr - a.nsr);
+  const byNodes = new Map<string, Group>();
+  for (const t of plan.tensors.values()) {
+    if (t.alias || t.home.depth !== 0 || !touching.has(t.key) || !input.quantizer(t.key)) continue;
+    const nodes = [...touching.get(t.key)!];
+    const id = [...nodes].sort().join('\n');
+    const g = byNodes.get(id);
+    if (g) g.tensors.push(t.key); else byNodes.set(id, { nodes, tensors: [t.key] });
+  }
+  return [...byNodes.values()];
+}
+
+/**
+ * `groups` by the largest SQNR drop (runtime/layerCompare) across a layer that writes one of their
+ * activations or a value sharing its parameters, in the run of `layers`; groups no layer measured last.
+ */
+function ranked(groups: Group[], layers: LayerComparison, plan: QdqPlan): Group[] {
+  const drop = new Map<string, number>();
+  for (const l of layers.layers) drop.set(l.fp32Tensor, Math.max(drop.get(l.fp32Tensor) ?? -Infinity, l.sqnrDropDb));
+  const byRoot = new Map<string, number>();
+  for (const t of plan.tensors.values()) {
+    if (t.home.depth !== 0) continue;
+    const root = plan.root(t.key)?.key;
+    if (root !== undefined) byRoot.set(root, Math.max(byRoot.get(root) ?? -Infinity, drop.get(t.name) ?? -Infinity));
+  }
+  const score = (g: Group) => Math.max(...g.tensors.map((k) => byRoot.get(k) ?? -Infinity));
+  return groups.map((g) => ({ g, s: score(g) })).sort((x, y) => y.s - x.s).map((x) => x.g);
 }
 
 /** The float outputs of the main graph, by name. */

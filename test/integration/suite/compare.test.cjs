@@ -1,5 +1,6 @@
 // Compare in a real VS Code: "Compare with FP32" finds the source of a quantized model by its name, runs
-// both in the job process and shows the results panel (rows, plots, verdict read back from its DOM);
+// both in the job process, layer by layer too, and shows the results panel (rows, plots, verdict and the
+// layers table read back from its DOM);
 // "Compare Models" on two files puts the one that looks quantized second; a bad input spec fails with
 // a message and no panel.
 'use strict';
@@ -44,6 +45,18 @@ describe('compare commands', function () {
     const shown = await waitFor(() => api.lastResultsRendered('compare'), 'the results panel to paint', 20000);
     assert.deepStrictEqual([shown.rows, shown.plots], [1, 1]);
     assert.match(shown.verdict, /Every output within tolerance/);
+    // Layer by layer: every Conv and the MatMul matched to its FP32 tensor, the worst drop first, in the panel.
+    const layers = result.layers;
+    assert.ok(layers, 'the layers were compared');
+    assert.strictEqual(layers.samples, 4);
+    const byNode = new Map(layers.layers.map((l) => [l.node, l]));
+    assert.strictEqual(byNode.get('Convolution28').fp32Tensor, 'ReLU32_Output_0');
+    assert.strictEqual(byNode.get('Convolution110').fp32Tensor, 'ReLU114_Output_0');
+    assert.strictEqual(byNode.get('Times212').fp32Tensor, 'Times212_Output_0');
+    const drops = layers.layers.map((l) => l.sqnrDropDb);
+    assert.deepStrictEqual(drops, [...drops].sort((x, y) => y - x), 'the largest drop first');
+    assert.deepStrictEqual(layers.unmapped, []);
+    assert.strictEqual(shown.layerRows, layers.layers.length, 'every layer is a row of the panel (fewer than 25)');
   });
 
   it('Compare Models: an impossible cosine fails the output, and the panel says so', async () => {
