@@ -1,5 +1,6 @@
 // Per-layer error of a quantized model against its FP32 source (src/runtime/layerCompare.ts), as plain
 // data: the CLI prints it, the job process sends it, the results panel and the graph draw it.
+import type { QuantizeOptions } from './quantize';
 
 /** How a tensor of the quantized model was matched to the FP32 tensor it approximates. */
 export type LayerMatch =
@@ -51,6 +52,8 @@ export interface LayerComparison {
   samples: number;
   /** Runs of each model it took (the tensors are exposed in chunks so that intermediates fit in memory). */
   runs: number;
+  /** The options our quantizer recorded in the quantized model (null: it did not write it). */
+  quantizedWith: QuantizeOptions | null;
 }
 
 /**

@@ -2,11 +2,27 @@
 // the comparison of two models, or the report of a quantization. The webview posts `ready` first; the
 // extension answers with what to show. Buttons come back as actions.
 import type { CompareResult } from './compare';
+import type { RefineStep } from './refine';
 
 /** A comparison of two models' outputs. */
 export interface CompareContent {
   kind: 'compare';
   result: CompareResult;
+  /** Buttons beyond Copy and Save (Keep the worst layers in float…). */
+  actions?: ReportAction[];
+}
+
+/** "Keep the N worst layers in float and re-quantize": the history, one row per quantization. */
+export interface RefineContent {
+  kind: 'refine';
+  /** The FP32 model every step is compared with. */
+  source: string;
+  steps: RefineStep[];
+  /** The nodes the next step would leave in float (empty: none is left), and how many a step takes. */
+  next: string[];
+  perStep: number;
+  /** A step is running. */
+  busy: boolean;
 }
 
 /** A fact of a quantize report, as the editor words it. */
@@ -37,7 +53,7 @@ export interface QuantizeContent {
   actions: ReportAction[];
 }
 
-export type ResultsContent = CompareContent | QuantizeContent;
+export type ResultsContent = CompareContent | QuantizeContent | RefineContent;
 
 export interface ShowResultsMessage {
   type: 'show';

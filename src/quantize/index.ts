@@ -9,6 +9,7 @@ import { loadModel } from '../onnx/load';
 import { Model } from '../onnx/model';
 import type { TensorProto } from '../onnx/proto';
 import { writeModel } from '../onnx/write';
+import { recordOptions } from './records';
 import { QuantizeError } from './errors';
 import { assertAvailable, resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options';
 import { runPass } from './pass';
@@ -108,6 +109,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
   } else quantized = quantizeModel(source, o);
   const { model, report } = quantized;
   report.sizeBefore = sizeBefore;
+  recordOptions(model.proto, options);
 
   const finalData = path.join(outDir, `${path.basename(output)}.data`);
   for (const w of model.weights()) {

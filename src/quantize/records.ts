@@ -5,7 +5,10 @@
 //   values any more: the comparison divides the factors out.
 // - clamped: activations whose range was narrowed to what their readers tell apart (HardSwish is 0 below
 //   -3): a value past the clamp reads the same as the clamp, so the comparison clamps both sides.
+// - options: the options the model was quantized with, so that it can be quantized again with some
+//   layers left in float ("keep the worst layers in float").
 import type { ModelProto } from '../onnx/proto';
+import type { QuantizeOptions } from '../protocol/quantize';
 
 /** The metadata key (a JSON list of Rescaled). */
 export const RESCALED_KEY = 'onnxqs.rescaled';
@@ -59,4 +62,25 @@ export function recordRescaled(proto: ModelProto, entries: Rescaled[]): void {
     else list.push({ ...e, factors: [...e.factors] });
   }
   writeList(proto, RESCALED_KEY, list);
+}
+
+/** The metadata key of the options the model was quantized with (JSON of QuantizeOptions). */
+export const OPTIONS_KEY = 'onnxqs.quantize';
+
+export function recordOptions(proto: ModelProto, options: QuantizeOptions): void {
+  const props = (proto.metadata_props ?? []).filter((p) => p.key !== OPTIONS_KEY);
+  props.push({ key: OPTIONS_KEY, value: JSON.stringify(options) });
+  proto.metadata_props = props;
+}
+
+/** The options our quantizer recorded in the model; undefined for a model it did not write. */
+export function readOptions(proto: ModelProto): QuantizeOptions | undefined {
+  const raw = (proto.metadata_props ?? []).find((p) => p.key === OPTIONS_KEY)?.value;
+  if (!raw) return undefined;
+  try {
+    const o = JSON.parse(raw) as unknown;
+    return o && typeof o === 'object' && !Array.isArray(o) ? (o as QuantizeOptions) : undefined;
+  } catch {
+    return undefined;
+  }
 }

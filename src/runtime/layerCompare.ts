@@ -177,5 +177,5 @@ function rank(entries: MappedTensor[], acc: DiffAccumulator[], map: LayerMap, dr
   });
   layers.sort((x, y) => y.sqnrDropDb - x.sqnrDropDb || x.sqnrDb - y.sqnrDb);
   const unmapped: UnmappedTensor[] = [...map.unmapped, ...[...dropped].map(([i, reason]) => ({ tensor: entries[i].tensor, node: entries[i].node, opType: entries[i].opType, reason }))];
-  return { layers, unmapped, samples, runs };
+  return { layers, unmapped, samples, runs, quantizedWith: map.quantizedWith };
 }

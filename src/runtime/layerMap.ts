@@ -16,7 +16,8 @@ import type { GraphInfo, Model } from '../onnx/model';
 import type { NodeProto } from '../onnx/proto';
 import type { LayerMatch, UnmappedTensor } from '../protocol/layers';
 import { ModelEditor } from '../quantize/graph';
-import { readClamped, readRescaled } from '../quantize/records';
+import { readClamped, readOptions, readRescaled } from '../quantize/records';
+import type { QuantizeOptions } from '../protocol/quantize';
 import { ValueFactsIndex } from '../quantize/types';
 
 /** A tensor of the quantized model to fetch, and the FP32 tensor to compare it with. */
@@ -41,6 +42,8 @@ export interface LayerMap {
   unmapped: UnmappedTensor[];
   /** FP32 graph: for each compared FP32 tensor, the nearest compared tensors (or graph inputs) upstream. */
   upstream: Map<string, string[]>;
+  /** The options our quantizer recorded in the quantized model, if it wrote it. */
+  quantizedWith: QuantizeOptions | null;
 }
 
 /** Suffixes onnxruntime's tool (and ours) appends to the name of the float tensor a value quantizes. */
@@ -205,7 +208,7 @@ export function mapLayers(fp32: Model, quantized: Model, only?: ReadonlySet<stri
       mapped.push({ ...where, fp32Tensor, fp32Node: fp ? label(fp) : null, fp32OpType: fp?.op_type ?? null, match, quant, rescaled: r ? { axis: r.axis, factors: r.factors } : null, clamp: clamped.get(float) ?? null });
     }
   }
-  return { mapped, unmapped, upstream: upstreamOf(a, new Set(mapped.map((m) => m.fp32Tensor))) };
+  return { mapped, unmapped, upstream: upstreamOf(a, new Set(mapped.map((m) => m.fp32Tensor))), quantizedWith: readOptions(quantized.proto) ?? null };
 }
 
 /**

@@ -25,6 +25,8 @@ import { inspectSettings } from './settings';
 export const OPEN_MODEL_COMMAND = 'onnxqs.openModel';
 export const INSPECT_MODEL_COMMAND = 'onnxqs.inspectModel';
 
+import { KEEP_WORST_COMMAND, keepWorstLayersCommand, type RefineCommandArgs } from './refineCommand';
+
 export function registerCommands(services: Services): vscode.Disposable {
   return vscode.Disposable.from(
     vscode.commands.registerCommand(OPEN_MODEL_COMMAND, (uri?: unknown, selection?: unknown) => openModel(services, uri, selection)),
@@ -45,6 +47,10 @@ export function registerCommands(services: Services): vscode.Disposable {
     vscode.commands.registerCommand(EDIT_INPUTS_COMMAND, async (uri?: unknown, selection?: unknown) => {
       const [target] = await resolveTargets(uri, selection, 'Edit Model Inputs');
       return editInputsCommand(services, target);
+    }),
+    vscode.commands.registerCommand(KEEP_WORST_COMMAND, async (uri?: unknown, args?: unknown) => {
+      const [target] = await resolveTargets(uri, undefined, 'Keep the Worst Layers in Float');
+      return keepWorstLayersCommand(services, target, isCompareArgs(args) ? (args as RefineCommandArgs) : {});
     }),
     vscode.commands.registerCommand(QUANTIZE_MODEL_COMMAND, async (uri?: unknown, second?: unknown) => {
       // From a context menu the second argument is the selection; from code, what to do.

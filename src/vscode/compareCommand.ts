@@ -22,6 +22,8 @@ import { runtimeSettings } from './settings';
 export const COMPARE_WITH_FP32_COMMAND = 'onnxqs.compareWithFp32';
 export const COMPARE_MODELS_COMMAND = 'onnxqs.compareModels';
 export const EDIT_INPUTS_COMMAND = 'onnxqs.editModelInputs';
+/** refineCommand.ts's command (by id: that module imports this one). */
+const KEEP_WORST_COMMAND_ID = 'onnxqs.keepWorstLayersInFloat';
 
 /** What a programmatic caller gives instead of answering the prompts. */
 export interface CompareCommandArgs {
@@ -91,11 +93,13 @@ async function compare(services: Services, a: string, b: string, args?: CompareC
   const title = `${path.basename(a)} vs ${path.basename(b)}`;
   const settings = runtimeSettings();
   let result: CompareResult;
+  let spec: InputSpec | undefined;
   try {
-    const spec = args?.spec ?? (await inputsFor(services, a));
-    if (!spec) return undefined;
+    const asked = args?.spec ?? (await inputsFor(services, a));
+    if (!asked) return undefined;
+    spec = asked;
     result = await withJobProgress(`Comparing ${title}`, (call) => services.quantizer.compare({
-      path: a, other: b, spec,
+      path: a, other: b, spec: asked,
       providers: args?.providers ?? settings.providers, allowCpuFallback: args?.allowCpuFallback ?? settings.allowCpuFallback,
       policy: { minCosine: args?.minCosine ?? settings.minCosine }, plotPoints: PLOT_POINTS, layers: args?.layers ?? true,
     }, call));
@@ -116,8 +120,13 @@ async function compare(services: Services, a: string, b: string, args?: CompareC
   }
   services.log.info(`Compared ${a} with ${b}: ${result.outputs.map((o) => `${o.name} cosine ${o.worst.cosine.toFixed(6)}${o.pass === false ? ' FAIL' : ''}`).join(', ')}`);
   const stem = path.basename(b).replace(/\.onnx$/i, '');
-  showResults(services, title, { kind: 'compare', result }, {
+  // A model our quantizer wrote records its options: it can be quantized again with its worst layers in float.
+  const refine = result.layers?.quantizedWith ? [{ id: 'refine', label: 'Keep the Worst Layers in Float…', icon: 'layers', title: 'Quantize the FP32 model again with the layers of largest SQNR drop left in float, and compare' }] : [];
+  showResults(services, title, { kind: 'compare', result, actions: refine }, {
     markdown: () => formatCompareMarkdown(result), json: () => result, jsonFile: path.join(path.dirname(b), `${stem}.compare.json`),
+    onAction: (id) => {
+      if (id === 'refine') void vscode.commands.executeCommand(KEEP_WORST_COMMAND_ID, vscode.Uri.file(b), { reference: a, spec, result });
+    },
   });
   return result;
 }

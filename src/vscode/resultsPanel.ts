@@ -19,8 +19,11 @@ export interface ResultsPanelOptions {
   onAction?: (id: string) => void;
 }
 
-/** Opens a panel showing `content`; `rendered` resolves when the webview has painted it. */
-export function showResults(services: Services, title: string, content: ResultsContent, options: ResultsPanelOptions): { panel: vscode.WebviewPanel; rendered: Promise<ResultsRenderedMessage> } {
+/**
+ * Opens a panel showing `content`; `rendered` resolves when the webview has painted it; `update` shows new
+ * content in the same panel (the refine history grows step by step).
+ */
+export function showResults(services: Services, title: string, content: ResultsContent, options: ResultsPanelOptions): { panel: vscode.WebviewPanel; rendered: Promise<ResultsRenderedMessage>; update: (next: ResultsContent) => void } {
   const panel = vscode.window.createWebviewPanel(RESULTS_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, {
     ...webviewOptions(services.extensionUri), retainContextWhenHidden: false,
   });
@@ -28,11 +31,12 @@ export function showResults(services: Services, title: string, content: ResultsC
   let resolveRendered: (m: ResultsRenderedMessage) => void = () => undefined;
   const rendered = new Promise<ResultsRenderedMessage>((resolve) => { resolveRendered = resolve; });
   const post = (m: ExtensionToResultsMessage) => void panel.webview.postMessage(m);
+  let current = content;
   const sub = panel.webview.onDidReceiveMessage(async (m: unknown) => {
     if (!isResultsToExtension(m)) return;
     switch (m.type) {
       case 'ready':
-        post({ type: 'show', title, content });
+        post({ type: 'show', title, content: current });
         return;
       case 'rendered':
         services.hooks.recordResultsRendered(m);
@@ -51,7 +55,8 @@ export function showResults(services: Services, title: string, content: ResultsC
     }
   });
   panel.onDidDispose(() => sub.dispose());
-  return { panel, rendered };
+  const update = (next: ResultsContent) => { current = next; post({ type: 'show', title, content: next }); };
+  return { panel, rendered, update };
 }
 
 async function saveJson(services: Services, value: unknown, suggested: string): Promise<void> {

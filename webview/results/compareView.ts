@@ -3,7 +3,8 @@
 // Every string (file, output and input names) comes from a model: text nodes and attributes only.
 import type { CompareResult, DiffFigures, JudgedOutput, ModelRun } from '../../src/protocol/compare';
 import type { LayerComparison } from '../../src/protocol/layers';
-import type { ResultsRenderedMessage, ResultsToExtensionMessage } from '../../src/protocol/results';
+import type { ReportAction, ResultsRenderedMessage, ResultsToExtensionMessage } from '../../src/protocol/results';
+import { actionButton } from './quantizeView';
 import { h, svg, table } from '../ui/dom';
 import { badge, button } from '../ui/toolkit';
 
@@ -166,7 +167,7 @@ function summary(r: CompareResult): { text: string; cls: string } {
 }
 
 /** Fills `app` with the comparison; returns what it shows. */
-export function renderCompare(app: HTMLElement, title: string, r: CompareResult, post: (m: ResultsToExtensionMessage) => void): Omit<ResultsRenderedMessage, 'type' | 'kind'> {
+export function renderCompare(app: HTMLElement, title: string, r: CompareResult, post: (m: ResultsToExtensionMessage) => void, actions: ReportAction[] = []): Omit<ResultsRenderedMessage, 'type' | 'kind'> {
   const verdict = summary(r);
   const policy = [
     r.policy.minCosine !== undefined ? `cosine ≥ ${r.policy.minCosine} on every sample` : '',
@@ -225,6 +226,7 @@ export function renderCompare(app: HTMLElement, title: string, r: CompareResult,
       h('h1', {}, title),
       h('p', { class: `verdict-line ${verdict.cls}`, role: 'status' }, verdict.text),
       h('div', { class: 'toolbar' },
+        ...actions.map((a) => actionButton(a, post)),
         button('Copy as Markdown', { icon: 'copy', id: 'copy-markdown', onClick: () => post({ type: 'copyMarkdown' }) }),
         button('Save as JSON…', { icon: 'save', id: 'save-json', onClick: () => post({ type: 'saveJson' }) }),
         badge(`${r.inputs.samples} sample${r.inputs.samples === 1 ? '' : 's'}`), badge(`${r.seconds.toFixed(1)} s`))),

@@ -9,7 +9,7 @@ import { button } from '../ui/toolkit';
 const cos = (v: number) => (v === 1 ? '1' : v.toFixed(6));
 const num = (v: number) => (!Number.isFinite(v) ? '∞' : v === 0 ? '0' : Number(v.toPrecision(4)).toString());
 
-function actionButton(a: ReportAction, post: (m: ResultsToExtensionMessage) => void): HTMLElement {
+export function actionButton(a: ReportAction, post: (m: ResultsToExtensionMessage) => void): HTMLElement {
   return button(a.label, { icon: a.icon, id: `action-${a.id}`, appearance: a.primary ? 'primary' : 'secondary', title: a.title, onClick: () => post({ type: 'action', id: a.id }) });
 }
 

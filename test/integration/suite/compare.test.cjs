@@ -59,6 +59,19 @@ describe('compare commands', function () {
     assert.strictEqual(shown.layerRows, layers.layers.length, 'every layer is a row of the panel (fewer than 25)');
   });
 
+  it('Keep the worst layers in float: two steps of one layer each, re-quantized in the job process, a history panel', async () => {
+    const first = await vscode.commands.executeCommand('onnxqs.compareWithFp32', vscode.Uri.file(quantized()), { spec: { samples: 4 } });
+    assert.strictEqual(first.layers.quantizedWith.mode, 'static', 'the options our quantizer recorded in the model');
+    const steps = await vscode.commands.executeCommand('onnxqs.keepWorstLayersInFloat', vscode.Uri.file(quantized()), { reference: sample.fsPath, spec: { samples: 4 }, perStep: 1, steps: 2, result: first });
+    assert.ok(steps, 'the command resolves with the history');
+    assert.deepStrictEqual(steps.map((s) => s.inFloat.length), [0, 1, 2]);
+    assert.strictEqual(steps[1].added[0], first.layers.layers.find((l) => ['Conv', 'MatMul', 'Gemm'].includes(l.opType)).node, 'the layer with the largest drop first');
+    assert.ok(steps[2].cosine > steps[0].cosine, `worst output cosine ${steps.map((s) => s.cosine).join(' -> ')}`);
+    for (const s of steps.slice(1)) assert.ok(fs.existsSync(s.file), `${s.file} is kept while the panel is open`);
+    const shown = await waitFor(() => { const r = api.lastResultsRendered('refine'); return r && r.rows === 3 ? r : undefined; }, 'the history with three rows', 20000);
+    assert.match(shown.verdict, /Worst output's cosine .* with 2 nodes in float/);
+  });
+
   it('Compare Models: an impossible cosine fails the output, and the panel says so', async () => {
     const result = await vscode.commands.executeCommand('onnxqs.compareModels', vscode.Uri.file(quantized()), [vscode.Uri.file(quantized()), sample], { spec: { samples: 2 }, minCosine: 1 });
     assert.ok(result);

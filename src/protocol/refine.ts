@@ -1,0 +1,20 @@
+// The history of "Keep the N worst layers in float and re-quantize" (src/runtime/refine.ts): one row per
+// quantization of the same source, as the results panel shows it.
+
+export interface RefineStep {
+  /** 0: the first quantization; then one per step. */
+  index: number;
+  /** The model this step wrote. */
+  file: string;
+  /** Every node left in float by the loop so far (the quantizer's --exclude), and those this step added. */
+  inFloat: string[];
+  added: string[];
+  /** The output with the lowest cosine against the source, its cosine (worst sample, or pooled) and SQNR. */
+  worstOutput: string;
+  cosine: number;
+  sqnrDb: number;
+  /** Size of the model against the source's. */
+  sizeRatio: number;
+  /** Nodes quantized (null where the step has no report: a model quantized before the loop). */
+  quantized: number | null;
+}

@@ -1,0 +1,82 @@
+// "Keep the N worst layers in float and re-quantize": the loop that closes the per-layer comparison. Each
+// step takes the layers of the last comparison with the largest SQNR drop, quantizes the source again
+// with the same options and those nodes left in float, compares the new model with the source (layers
+// too), and adds a row to the history, from which the user keeps the step they want. The quantizer and
+// the comparison are given (in-process for the tests, the job process in VS Code); nothing here imports
+// onnxruntime, so the extension can drive the loop.
+import type { CompareResult } from '../protocol/compare';
+import type { LayerComparison } from '../protocol/layers';
+import type { QuantizeOptions, QuantizeReport } from '../protocol/quantize';
+import type { RefineStep } from '../protocol/refine';
+import { judgedCosine } from './compare';
+
+export type { RefineStep } from '../protocol/refine';
+
+/** Ops that compute a layer (what --exclude leaves in float); QOperator names end in `_quant`. */
+const COMPUTE = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'QLinearConv', 'QLinearMatMul', 'QGemm', 'ConvInteger', 'MatMulInteger', 'MatMulNBits']);
+
+/**
+ * The source-model names of the `n` compute layers with the largest SQNR drop that are not in `already`
+ * (data-movement rows and the quantization of graph inputs are not layers one can leave in float).
+ */
+export function worstLayerNodes(layers: LayerComparison, n: number, already: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const l of layers.layers) {
+    if (out.length >= n) break;
+    if (!COMPUTE.has(l.opType) || !(l.sqnrDropDb > 0)) continue;
+    const name = l.opType.startsWith('Q') || l.node.endsWith('_quant') ? l.node.replace(/_quant$/, '') : l.node;
+    if (!already.includes(name) && !out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+/** One row of the history from a comparison with the source, and the quantization's report where there is one. */
+export function refineStep(index: number, file: string, options: QuantizeOptions, added: string[], result: CompareResult, size: { ratio: number; quantized: number | null }): RefineStep {
+  const worst = result.outputs.find((o) => o.name === result.worstOutput) ?? result.outputs[0];
+  return {
+    index, file, inFloat: [...(options.exclude ?? [])], added,
+    worstOutput: worst.name, cosine: judgedCosine(worst), sqnrDb: worst.pooled.sqnrDb, sizeRatio: size.ratio, quantized: size.quantized,
+  };
+}
+
+/** Size against the source and nodes quantized, from a report. */
+export const reportSize = (r: QuantizeReport) => ({ ratio: r.sizeBefore ? r.sizeAfter / r.sizeBefore : 1, quantized: r.quantized.length });
+
+export interface RefineDeps {
+  /** Quantizes the source with `options` into `output`. */
+  quantize(options: QuantizeOptions, output: string): Promise<QuantizeReport>;
+  /** Compares `file` with the source, layers included. */
+  compare(file: string): Promise<CompareResult>;
+}
+
+/** The loop's state: the options of the first quantization, and every step since. */
+export class RefineHistory {
+  readonly steps: RefineStep[] = [];
+  private last: { options: QuantizeOptions; layers: LayerComparison };
+
+  /** `first.size`: from its report, or the file sizes when the model was quantized before (no report). */
+  constructor(private readonly deps: RefineDeps, options: QuantizeOptions, first: { file: string; size: { ratio: number; quantized: number | null }; result: CompareResult }) {
+    if (!first.result.layers) throw new Error('the first comparison has no layers: compare with layers');
+    this.steps.push(refineStep(0, first.file, options, [], first.result, first.size));
+    this.last = { options, layers: first.result.layers };
+  }
+
+  /** The nodes the next step would leave in float (empty: no compute layer is left to take). */
+  next(n: number): string[] {
+    return worstLayerNodes(this.last.layers, n, this.last.options.exclude ?? []);
+  }
+
+  /** Quantizes again with the `n` worst layers in float too, into `output`, and compares. */
+  async step(n: number, output: string): Promise<RefineStep> {
+    const added = this.next(n);
+    if (!added.length) throw new Error('no quantized layer is left to keep in float');
+    const options: QuantizeOptions = { ...this.last.options, exclude: [...(this.last.options.exclude ?? []), ...added] };
+    const report = await this.deps.quantize(options, output);
+    const result = await this.deps.compare(output);
+    if (!result.layers) throw new Error('the comparison has no layers: compare with layers');
+    const s = refineStep(this.steps.length, output, options, added, result, reportSize(report));
+    this.steps.push(s);
+    this.last = { options, layers: result.layers };
+    return s;
+  }
+}

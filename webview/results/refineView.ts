@@ -1,0 +1,56 @@
+// "Keep the N worst layers in float and re-quantize": one row per quantization of the same source (the
+// nodes in float, the worst output's cosine and SQNR, the size), each with Open, Compare and Save As, and
+// the button that takes the next worst layers. Names come from the model: text nodes only.
+import type { RefineContent, ResultsRenderedMessage, ResultsToExtensionMessage } from '../../src/protocol/results';
+import { h, table } from '../ui/dom';
+import { badge, button, progressRing } from '../ui/toolkit';
+
+const cos = (v: number) => (v === 1 ? '1' : v.toFixed(6));
+const db = (v: number | null) => (v === null || !Number.isFinite(v) ? (v === null || v > 0 ? 'exact' : '−∞') : `${v.toFixed(2)} dB`);
+const base = (file: string) => file.split(/[\\/]/).pop() ?? file;
+
+export function renderRefine(app: HTMLElement, title: string, c: RefineContent, post: (m: ResultsToExtensionMessage) => void): Omit<ResultsRenderedMessage, 'type' | 'kind'> {
+  const first = c.steps[0];
+  const best = c.steps.reduce((b, s) => (s.cosine > b.cosine ? s : b), first);
+  const rows = c.steps.map((s) => [
+    s.index === 0 ? 'first' : `step ${s.index}`,
+    h('span', { title: s.inFloat.join(', ') || 'none' }, String(s.inFloat.length)),
+    s.added.length ? h('span', { title: s.added.join(', ') }, s.added.join(', ')) : '—',
+    s.worstOutput,
+    h('span', { class: s === best && c.steps.length > 1 ? 'best' : '' }, cos(s.cosine)),
+    db(s.sqnrDb),
+    `${s.sizeRatio.toFixed(3)}×`,
+    s.quantized === null ? '—' : String(s.quantized),
+    h('span', { class: 'row-actions' },
+      button('Open', { icon: 'go-to-file', id: `open-${s.index}`, onClick: () => post({ type: 'action', id: `open-${s.index}` }) }),
+      button('Compare', { icon: 'diff', id: `compare-${s.index}`, onClick: () => post({ type: 'action', id: `compare-${s.index}` }) }),
+      button('Save As…', { icon: 'save', id: `save-${s.index}`, onClick: () => post({ type: 'action', id: `save-${s.index}` }) })),
+  ]);
+  const grid = table({
+    id: 'history', caption: 'Each quantization of the source, the first one first',
+    headers: [{ label: 'Step' }, { label: 'Nodes in float', numeric: true }, { label: 'Added' }, { label: 'Worst output' }, { label: 'Cosine', numeric: true },
+      { label: 'SQNR', numeric: true }, { label: 'Size', numeric: true }, { label: 'Quantized', numeric: true }, { label: '' }],
+    rows,
+  });
+  const verdict = c.steps.length > 1
+    ? `Worst output's cosine ${cos(first.cosine)} → ${cos(c.steps[c.steps.length - 1].cosine)} with ${c.steps[c.steps.length - 1].inFloat.length} node${c.steps[c.steps.length - 1].inFloat.length === 1 ? '' : 's'} in float`
+    : `Worst output's cosine ${cos(first.cosine)}: keep the worst layers in float to raise it`;
+  const next = c.next.length
+    ? button(`Keep the ${c.next.length} worst layer${c.next.length === 1 ? '' : 's'} in float and re-quantize`, {
+      icon: 'layers', id: 'refine-next', appearance: 'primary', title: c.next.join(', '), onClick: () => post({ type: 'action', id: 'next' }),
+    })
+    : h('span', { class: 'muted' }, 'No quantized layer is left to keep in float.');
+  if (c.busy) next.setAttribute('disabled', '');
+  app.replaceChildren(
+    h('header', { class: 'compare-header' },
+      h('h1', {}, title),
+      h('p', { class: 'verdict-line none', role: 'status' }, verdict),
+      h('div', { class: 'toolbar' }, next, c.busy ? progressRing('re-quantizing') : null,
+        button('Copy as Markdown', { icon: 'copy', id: 'copy-markdown', onClick: () => post({ type: 'copyMarkdown' }) }),
+        button('Save as JSON…', { icon: 'save', id: 'save-json', onClick: () => post({ type: 'saveJson' }) }),
+        badge(`${c.perStep} per step`))),
+    h('p', { class: 'muted' }, `Every step quantizes ${base(c.source)} again with the same options and the layers with the largest SQNR drop in the last comparison left in float, then compares the new model with it. The models are temporary until you save one.`),
+    grid,
+  );
+  return { rows: rows.length, plots: 0, verdict };
+}
