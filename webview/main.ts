@@ -19,6 +19,7 @@ import {
   type ExtensionToWebviewMessage,
   type LoadErrorMessage,
   type LoadingMessage,
+  type NodeOverlay,
   type Probe,
   type ProbeMessage,
   type RenderedMessage,
@@ -53,6 +54,8 @@ interface Editor {
 let editor: Editor | undefined;
 /** Probes that arrived before the editor was built wait for it. */
 let editorWaiters: (() => void)[] = [];
+/** The figure per node the extension asked to draw (kept for the next editor: a reload rebuilds it). */
+let overlay: NodeOverlay | null = null;
 
 /** Weight statistics: one request per summary, shared by the graph's side panel and the weights view. */
 let statsPromise: Promise<WeightSummary[]> | undefined;
@@ -93,6 +96,10 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       return;
     case 'probe':
       void answerProbe(message);
+      return;
+    case 'overlay':
+      overlay = message.overlay;
+      editor?.graph.setOverlay(overlay);
       return;
     default:
       assertNever(message, 'extension message');
@@ -223,6 +230,7 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   let resolveReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
   editor = { message, panels, graph, weights, modelPane, ready };
+  if (overlay) graph.setOverlay(overlay);
   replace(
     h(
       'header',

@@ -25,6 +25,12 @@ export interface LayerError {
   fp32Node: string | null;
   fp32OpType: string | null;
   match: LayerMatch;
+  /**
+   * The FP32 node to leave in float (`--exclude`) to keep this layer in float: set when the quantized model
+   * computes it in int8 (a quantized kernel, a float op on dequantized inputs, dynamic quantization's
+   * rescaling of an integer MatMul) and it is a Conv, ConvTranspose, MatMul or Gemm; else null.
+   */
+  floatNode: string | null;
   /** The tensor is integer and was compared dequantized. */
   dequantized: boolean;
   /** Pooled over every sample (runtime/compare). null in JSON when infinite (identical values). */
@@ -33,9 +39,10 @@ export interface LayerError {
   maxAbs: number;
   /**
    * The SQNR of the layer's inputs (the worst of them) less its own: the error this layer adds, told apart
-   * from what it only carries. Inputs are the nearest compared tensors upstream in the FP32 graph; one no
-   * quantization touched (a graph input) counts as the best SQNR any compared tensor holds, so that
-   * quantizing a graph input is ranked by what it loses next to what int8 does elsewhere in the model.
+   * from what it only carries. Inputs are the nearest compared tensors upstream in the FP32 graph. SQNRs
+   * count at most as the best finite SQNR any compared tensor holds (float32 rounding of computed values
+   * sits near 130-140 dB): an exact input (a graph input) counts as that, so quantizing a graph input is
+   * ranked by what it loses next to what int8 does elsewhere, and an exact layer drops 0 dB.
    */
   sqnrDropDb: number;
   /** The FP32 tensors the drop is measured from (the worst of them counts). */

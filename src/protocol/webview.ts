@@ -91,6 +91,8 @@ export interface NodePanelInfo {
   /** The weights the node consumes, as listed (name, and the statistics line once known). */
   weights: { name: string; stats: string }[];
   docsUrl: string | null;
+  /** The overlay's lines for this node (its layer error), when one is shown and has the node. */
+  figures: { label: string; value: string }[];
 }
 
 /** What the graph view shows. */
@@ -110,6 +112,8 @@ export interface GraphViewInfo {
   find: { query: string; matches: number; current: number };
   layoutMs: number;
   paintMs: number;
+  /** The figure per node drawn over the graph: its label, the nodes coloured, whether it is on, the worst listed. */
+  overlay: { label: string; nodes: number; on: boolean; worst: string[] } | null;
 }
 
 export interface WeightViewInfo {
@@ -141,13 +145,37 @@ export interface ProbeMessage {
   probe: Probe;
 }
 
+/**
+ * A figure per node drawn over the main graph: a colour from `min` (none) to `max` (full), a legend, the
+ * worst nodes listed beside the graph, and each node's lines in the side panel. The layer error of a
+ * comparison is one (SQNR drop per node); a benchmark's time per op can be another.
+ */
+export interface NodeOverlay {
+  /** What it shows, e.g. "SQNR drop against mnist-8.onnx (4 samples)". */
+  title: string;
+  /** The figure's name and unit, for the legend: "SQNR drop", "dB". */
+  label: string;
+  unit: string;
+  min: number;
+  max: number;
+  /** By node name of the main graph, the worst first. */
+  nodes: { name: string; value: number; lines: { label: string; value: string }[] }[];
+}
+
+/** Draw (or with null, remove) a figure per node over the graph. */
+export interface OverlayMessage {
+  type: 'overlay';
+  overlay: NodeOverlay | null;
+}
+
 export type ExtensionToWebviewMessage =
   | LoadingMessage
   | SummaryMessage
   | LoadErrorMessage
   | ResponseMessage
   | ResponseErrorMessage
-  | ProbeMessage;
+  | ProbeMessage
+  | OverlayMessage;
 
 /** The messages that describe the document's state (the ones the webview keeps with `setState`). */
 export type DocumentStateMessage = LoadingMessage | SummaryMessage | LoadErrorMessage;
@@ -270,6 +298,7 @@ export function isExtensionMessage(value: unknown): value is ExtensionToWebviewM
     type === 'loadError' ||
     type === 'response' ||
     type === 'responseError' ||
-    type === 'probe'
+    type === 'probe' ||
+    type === 'overlay'
   );
 }

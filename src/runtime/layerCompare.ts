@@ -171,8 +171,8 @@ function rank(entries: MappedTensor[], acc: DiffAccumulator[], map: LayerMap, dr
     const inSqnr = Math.min(exact, ...inputs.map((t) => sqnrOf.get(t) ?? exact));
     return {
       node: e.node, opType: e.opType, tensor: e.tensor, fp32Tensor: e.fp32Tensor, fp32Node: e.fp32Node, fp32OpType: e.fp32OpType,
-      match: e.match, dequantized: e.quant !== null, sqnrDb: f.sqnrDb, cosine: f.cosine, maxAbs: f.maxAbs,
-      sqnrDropDb: inSqnr - Math.min(EXACT_SQNR_DB, f.sqnrDb), inputs,
+      match: e.match, floatNode: e.floatNode, dequantized: e.quant !== null, sqnrDb: f.sqnrDb, cosine: f.cosine, maxAbs: f.maxAbs,
+      sqnrDropDb: inSqnr - Math.min(exact, f.sqnrDb), inputs,
     };
   });
   layers.sort((x, y) => y.sqnrDropDb - x.sqnrDropDb || x.sqnrDb - y.sqnrDb);

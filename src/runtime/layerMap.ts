@@ -35,6 +35,8 @@ export interface MappedTensor {
   rescaled: { axis: number; factors: number[] } | null;
   /** Bounds past which the readers cannot tell values apart (our quantizer's metadata): both sides clamped. */
   clamp: { min: number; max: number } | null;
+  /** The FP32 node --exclude names to keep this layer in float; null when it is not a quantized layer. */
+  floatNode: string | null;
 }
 
 export interface LayerMap {
@@ -65,6 +67,10 @@ const INPUT_PARAMS: Record<string, Record<number, [number, number]>> = {
 /** Ops that move quantized values without changing their scale. */
 const SAME_SCALE = new Set(['Reshape', 'Transpose', 'MaxPool', 'Flatten', 'Squeeze', 'Unsqueeze', 'Slice', 'Gather', 'Split', 'Resize',
   'DepthToSpace', 'SpaceToDepth', 'Identity', 'Expand', 'Tile', 'GlobalMaxPool', 'Pad']);
+/** FP32 ops that are layers a quantizer computes in int8 (what --exclude leaves in float). */
+const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm']);
+/** Quantized kernels of the quantized model. */
+const INT_KERNELS = new Set(['QLinearConv', 'QLinearMatMul', 'QGemm', 'MatMulInteger', 'ConvInteger', 'MatMulNBits', 'DynamicQuantizeMatMul', 'QAttention']);
 const FLOATS: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.BFLOAT16]);
 const INTEGERS: ReadonlySet<number> = new Set([DataType.UINT8, DataType.INT8, DataType.UINT16, DataType.INT16, DataType.INT32]);
 
@@ -79,6 +85,7 @@ interface GraphView {
   inputs: Set<string>;
   /** Values computed from constants only (shape arithmetic, folded weights). */
   constant: Set<string>;
+  nodesByName: Map<string, NodeProto>;
 }
 
 function view(m: Model): GraphView {
@@ -97,7 +104,9 @@ function view(m: Model): GraphView {
     const hasBody = (n.attribute ?? []).some((a) => a.g || a.graphs?.length);
     if (!hasBody && ins.every((i) => constant.has(i))) for (const o of n.output ?? []) if (o) constant.add(o);
   }
-  return { info, editor, facts: new ValueFactsIndex(m, editor), producers, readers, inputs, constant };
+  const nodesByName = new Map<string, NodeProto>();
+  for (const n of info.graph.node ?? []) if (n.name && !nodesByName.has(n.name)) nodesByName.set(n.name, n);
+  return { info, editor, facts: new ValueFactsIndex(m, editor), producers, readers, inputs, constant, nodesByName };
 }
 
 /** The value of a constant scalar, or undefined. */
@@ -149,6 +158,24 @@ function concatParams(n: NodeProto, t: string): [number, number] | undefined {
 function stripSuffix(name: string): string {
   for (const s of SUFFIXES) if (name.endsWith(s) && name.length > s.length) return name.slice(0, -s.length);
   return name;
+}
+
+/**
+ * The node computes in int8: a quantized kernel, a float op reading dequantized values (QDQ), or the Cast ->
+ * Mul (-> Add) that scales a MatMulInteger's or ConvInteger's result back (dynamic quantization).
+ */
+function quantizedCompute(q: GraphView, n: NodeProto): boolean {
+  const op = n.op_type ?? '';
+  if (INT_KERNELS.has(op)) return true;
+  if ((n.input ?? []).some((i) => q.producers.get(i)?.op_type === 'DequantizeLinear' && !q.constant.has(i))) return true;
+  const stack: { n: NodeProto; d: number }[] = [{ n, d: 0 }];
+  while (stack.length) {
+    const { n: x, d } = stack.pop()!;
+    if (INT_KERNELS.has(x.op_type ?? '')) return true;
+    if (d >= 4 || !['Mul', 'Cast', 'Add'].includes(x.op_type ?? '')) continue;
+    for (const i of x.input ?? []) { const p = q.producers.get(i); if (p) stack.push({ n: p, d: d + 1 }); }
+  }
+  return false;
 }
 
 /** An integer value: by its type where that is known, else by the op that makes it. */
@@ -205,7 +232,12 @@ export function mapLayers(fp32: Model, quantized: Model, only?: ReadonlySet<stri
         quant = p;
       }
       const fp = a.producers.get(fp32Tensor);
-      mapped.push({ ...where, fp32Tensor, fp32Node: fp ? label(fp) : null, fp32OpType: fp?.op_type ?? null, match, quant, rescaled: r ? { axis: r.axis, factors: r.factors } : null, clamp: clamped.get(float) ?? null });
+      // The FP32 layer behind it: the node of the same name (QDQ; QOperator's less `_quant`), else the
+      // producer of the FP32 tensor (dynamic quantization's Mul writes the MatMul's output).
+      const floatNode = quantizedCompute(q, src)
+        ? [src.name?.replace(/_quant$/, ''), fp?.name].find((x) => !!x && LAYER_OPS.has(a.nodesByName.get(x)?.op_type ?? '')) ?? null
+        : null;
+      mapped.push({ ...where, fp32Tensor, fp32Node: fp ? label(fp) : null, fp32OpType: fp?.op_type ?? null, match, quant, rescaled: r ? { axis: r.axis, factors: r.factors } : null, clamp: clamped.get(float) ?? null, floatNode });
     }
   }
   return { mapped, unmapped, upstream: upstreamOf(a, new Set(mapped.map((m) => m.fp32Tensor))), quantizedWith: readOptions(quantized.proto) ?? null };

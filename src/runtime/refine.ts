@@ -12,20 +12,17 @@ import { judgedCosine } from './compare';
 
 export type { RefineStep } from '../protocol/refine';
 
-/** Ops that compute a layer (what --exclude leaves in float); QOperator names end in `_quant`. */
-const COMPUTE = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'QLinearConv', 'QLinearMatMul', 'QGemm', 'ConvInteger', 'MatMulInteger', 'MatMulNBits']);
-
 /**
- * The source-model names of the `n` compute layers with the largest SQNR drop that are not in `already`
- * (data-movement rows and the quantization of graph inputs are not layers one can leave in float).
+ * The FP32 names of the `n` quantized layers with the largest SQNR drop that are not in `already` (rows the
+ * comparison could not tie to a quantized Conv/MatMul/Gemm, such as data movement or the quantization of a
+ * graph input, are not layers one can leave in float).
  */
 export function worstLayerNodes(layers: LayerComparison, n: number, already: readonly string[]): string[] {
   const out: string[] = [];
   for (const l of layers.layers) {
     if (out.length >= n) break;
-    if (!COMPUTE.has(l.opType) || !(l.sqnrDropDb > 0)) continue;
-    const name = l.opType.startsWith('Q') || l.node.endsWith('_quant') ? l.node.replace(/_quant$/, '') : l.node;
-    if (!already.includes(name) && !out.includes(name)) out.push(name);
+    if (!l.floatNode || !(l.sqnrDropDb > 0)) continue;
+    if (!already.includes(l.floatNode) && !out.includes(l.floatNode)) out.push(l.floatNode);
   }
   return out;
 }

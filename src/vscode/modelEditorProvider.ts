@@ -321,6 +321,7 @@ class ModelPanel extends Disposable {
         this.ready = true;
         this.services.hooks.forgetRendered(this.document.uri.toString());
         this.post(this.document.stateMessage());
+        if (this.services.overlays.get(this.document.uri)) this.post({ type: 'overlay', overlay: this.services.overlays.get(this.document.uri) });
         return;
       case 'rendered': {
         const { type: _type, ...info } = message;
@@ -428,6 +429,10 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       const panel = this.panels.pick(uri);
       if (!panel) return Promise.reject(new Error(`No model viewer is open on ${uri}.`));
       return panel.probe(probe, timeoutMs);
+    });
+    // The store's emitter goes with the services, and this listener with it.
+    services.overlays.onDidChange((uri) => {
+      for (const panel of this.panels.get(uri)) panel.post({ type: 'overlay', overlay: services.overlays.get(uri) });
     });
   }
 

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { JobClient } from '../jobs/client';
 import { Disposable } from './dispose';
+import { OverlayStore } from './overlays';
 import { TestHooks } from './testApi';
 
 export const OUTPUT_CHANNEL_NAME = 'ONNX Quantization Studio';
@@ -13,6 +14,8 @@ export class Services extends Disposable {
   /** Quantization runs in a job process of its own: minutes long, cancelled by killing it, and the editor's requests do not queue behind it. */
   readonly quantizer: JobClient;
   readonly hooks = new TestHooks();
+  /** Figures drawn over model graphs (the layer error of a comparison), per model file. */
+  readonly overlays = this.register(new OverlayStore());
 
   /** `workspaceState`: where per-model choices (the inputs of a model) are remembered. */
   constructor(readonly extensionUri: vscode.Uri, readonly workspaceState?: vscode.Memento) {

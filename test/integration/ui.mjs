@@ -241,8 +241,41 @@ export async function run(ctx) {
     const plots = await panel.locator('svg.scatter').count();
     const points = Number(await panel.locator('svg.scatter').first().getAttribute('data-points'));
     check(/Every output within tolerance|outside tolerance/.test(verdict) && plots === 1 && points === 40, `panel: ${verdict}, ${plots} plots, ${points} points`);
+    const layerRows = await panel.locator('#layers tbody tr').count();
+    check(layerRows >= 8, `${layerRows} rows in the layers table`);
     await palette(page, 'Notifications: Clear All Notifications');
     await ctx.screenshot('compare-results-light');
+  });
+
+  await ctx.test('Show on the Graph: the quantized model coloured by SQNR drop, with the legend and the worst layers', async () => {
+    const results = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    await results.locator('#action-graph').click({ timeout: 15000 });
+    const view = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    await view.locator('.heat-legend').waitFor({ state: 'visible', timeout: 30000 });
+    await view.locator('#side-worst li').first().waitFor({ timeout: 15000 });
+    const worst = await view.locator('#side-worst li').count();
+    check(worst >= 5, `${worst} worst layers listed`);
+    await view.locator('#side-worst li button').first().click();
+    await view.locator('#side-figures').waitFor({ timeout: 15000 });
+    await ctx.screenshot('heatmap-light');
+  });
+
+  await ctx.test('Keep the Worst Layers in Float…: one step of one layer, the history panel', async () => {
+    await page.locator('.tabs-container .tab', { hasText: /vs mnist-8\.int8\.onnx/ }).first().click();
+    const results = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    await results.locator('#action-refine').click({ timeout: 15000 });
+    const box = page.locator('.quick-input-widget input');
+    await box.waitFor({ state: 'visible', timeout: 15000 });
+    await box.fill('1');
+    await page.keyboard.press('Enter');
+    const history = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    await history.locator('#history').waitFor({ timeout: 30000 });
+    await history.locator('#refine-next').click({ timeout: 15000 });
+    await history.locator('#history tbody tr:nth-child(2)').waitFor({ timeout: 120000 });
+    const rows = await history.locator('#history tbody tr').count();
+    check(rows === 2, `${rows} rows in the history`);
+    await palette(page, 'Notifications: Clear All Notifications');
+    await ctx.screenshot('refine-history-light');
     await page.locator('.tabs-container .tab', { hasText: /^mnist-8\.onnx/ }).first().click();
     await ctx.webview().locator('canvas.graph-canvas').waitFor({ state: 'visible', timeout: 30000 });
   });

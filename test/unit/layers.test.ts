@@ -21,6 +21,7 @@ import { checkSession } from '../../src/runtime/check';
 import { compareModels } from '../../src/runtime/compareModels';
 import { resolveInputSpec } from '../../src/runtime/inputSpec';
 import { mapLayers } from '../../src/runtime/layerMap';
+import { layerOverlay } from '../../src/runtime/layerOverlay';
 import { modelInputs } from '../../src/runtime/modelIo';
 import { RefineHistory, reportSize } from '../../src/runtime/refine';
 import type { InputSpec } from '../../src/protocol/inputSpec';
@@ -208,7 +209,8 @@ describe('the layer mapping on models named as onnxruntime\'s quantization tool 
 // ---- our quantizer's outputs ----------------------------------------------------------------------------
 
 async function quantize(src: string, dst: string, options: QuantizeOptions, spec: InputSpec = {}): Promise<void> {
-  await quantizeFile(src, dst, options, { verify: checkSession, calibration: calibrationFor(resolveOptions(options), spec) });
+  const o = resolveOptions(options);
+  await quantizeFile(src, dst, options, { verify: checkSession, ...(o.mode === 'static' ? { calibration: calibrationFor(o, spec) } : {}) });
 }
 
 describe('a layer whose weights are damaged is ranked worst', () => {
@@ -227,6 +229,12 @@ describe('a layer whose weights are damaged is ranked worst', () => {
     assert.notEqual(before.layers!.layers[0].node, 'Convolution28');
     assert.equal(after.layers!.layers[0].node, 'Convolution28', after.layers!.layers.map((l) => `${l.node} ${l.sqnrDropDb.toFixed(1)}`).join(', '));
     assert.equal(Math.max(...after.layers!.layers.map((l) => l.sqnrDropDb)), conv(after).sqnrDropDb);
+    // The heat map of the model editor: the same ranking, scaled from 0 dB to the worst drop.
+    const overlay = layerOverlay(after)!;
+    assert.equal(overlay.nodes[0].name, 'Convolution28');
+    assert.deepEqual([overlay.min, overlay.max, overlay.label, overlay.unit], [0, conv(after).sqnrDropDb, 'SQNR drop', 'dB']);
+    assert.deepEqual(overlay.nodes[0].lines.slice(0, 2).map((l) => l.label), ['SQNR drop', 'SQNR']);
+    assert.equal(new Set(overlay.nodes.map((n) => n.name)).size, overlay.nodes.length, 'one entry per node');
     // Damaged, it lost more than 20 dB against the undamaged model.
     assert.ok(conv(before).sqnrDb - conv(after).sqnrDb > 20, `${conv(before).sqnrDb} -> ${conv(after).sqnrDb}`);
   });
@@ -282,6 +290,19 @@ describe('the layer mapping on our QDQ and QOperator outputs of the shared CNNs'
 });
 
 describe('onnxq compare --layers', () => {
+  it('dynamic quantization: the MatMul\'s rescaling Mul is the layer, and --exclude names the FP32 MatMul; a float Conv is no layer to leave in float', async () => {
+    const q = path.join(tmp, 'mnist-dynamic.onnx');
+    await quantize(sampleModel, q, { mode: 'dynamic' });
+    const r = await compareModels(sampleModel, q, { layers: true, spec: { samples: 2 } });
+    const mm = r.layers!.layers.find((l) => l.fp32Tensor === 'Times212_Output_0')!;
+    assert.equal(mm.floatNode, 'Times212');
+    assert.ok(mm.sqnrDb < 80, `the MatMul's output is quantized: ${mm.sqnrDb} dB`);
+    const conv = r.layers!.layers.find((l) => l.node === 'Convolution110')!;
+    assert.equal(conv.floatNode, null);
+    // An exact layer drops nothing.
+    assert.ok(r.layers!.layers.filter((l) => l.sqnrDb === Infinity).every((l) => l.sqnrDropDb === 0));
+  });
+
   it('prints the worst layers and, with --json, every layer with its figures', async () => {
     const q = path.join(tmp, 'mnist-cli.onnx');
     await quantize(sampleModel, q, { mode: 'static', calibration: { randomSamples: 4 } });
@@ -292,9 +313,14 @@ describe('onnxq compare --layers', () => {
     const json = cli(['compare', sampleModel, q, '--layers', '--samples', '2', '--json']);
     const r = JSON.parse(json.stdout);
     const conv = r.layers.layers.find((l: { node: string }) => l.node === 'Convolution28');
-    assert.deepEqual(Object.keys(conv).sort(), ['cosine', 'dequantized', 'fp32Node', 'fp32OpType', 'fp32Tensor', 'inputs', 'match', 'maxAbs', 'node', 'opType', 'sqnrDb', 'sqnrDropDb', 'tensor'].sort());
+    assert.deepEqual(Object.keys(conv).sort(), ['cosine', 'dequantized', 'floatNode', 'fp32Node', 'fp32OpType', 'fp32Tensor', 'inputs', 'match', 'maxAbs', 'node', 'opType', 'sqnrDb', 'sqnrDropDb', 'tensor'].sort());
     assert.equal(conv.fp32Tensor, 'ReLU32_Output_0');
     assert.equal(conv.fp32Node, 'ReLU32');
+    // The layer to leave in float is the Conv (its Relu was merged into its output's quantization), and
+    // only quantized compute layers have one.
+    assert.equal(conv.floatNode, 'Convolution28');
+    const byNode = new Map(r.layers.layers.map((l: { node: string; floatNode: string | null }) => [l.node, l.floatNode]));
+    assert.deepEqual([byNode.get('Convolution110'), byNode.get('Times212'), byNode.get('Pooling66'), byNode.get('Input3_QuantizeLinear')], ['Convolution110', 'Times212', null, null]);
     assert.deepEqual(r.layers.unmapped, []);
     const usage = cli(['compare', sampleModel, '--expected', tmp, '--layers']);
     assert.equal(usage.status, 2);

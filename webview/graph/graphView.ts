@@ -4,13 +4,13 @@
 // breadcrumb back, and the side panel for the selection. The layout runs in a web worker.
 import { formatCount } from '../../src/protocol/format';
 import type { GraphData, WeightSummary } from '../../src/protocol/graph';
-import type { GraphViewInfo, NodePanelInfo } from '../../src/protocol/webview';
+import type { GraphViewInfo, NodeOverlay, NodePanelInfo } from '../../src/protocol/webview';
 import type { GraphUiState, Viewport } from '../rpc';
 import { h } from '../ui/dom';
 import { checkbox, focusField, iconButton, progressRing, textField, type ValueElement } from '../ui/toolkit';
 import type { LayoutResult } from './layout';
 import { LayoutClient } from './layoutClient';
-import { Overview, Renderer, type FrameStats, type View } from './renderer';
+import { heatColour, Overview, Renderer, type FrameStats, type View } from './renderer';
 import { boxAt, buildGrid, buildScene, isWeight, type Scene } from './scene';
 import { SidePanel } from './sidePanel';
 import { readPalette, type Palette } from './theme';
@@ -80,6 +80,12 @@ export class GraphView {
   private query = '';
   private loadToken = 0;
   private visible = false;
+  /** A figure per node of the main graph (a comparison's SQNR drop), drawn as the nodes' fill while on. */
+  private overlay: NodeOverlay | null = null;
+  private overlayOn = true;
+  /** The overlay scaled to 0..1 per box of the scene shown (NaN: no figure); null when none applies. */
+  private heat: Float32Array | null = null;
+  private readonly legend: HTMLElement;
   /** Frame times (ms) of the last frames, for the benchmark. */
   readonly frameTimes: number[] = [];
 
@@ -130,7 +136,9 @@ export class GraphView {
       goToValue: (value, direction) => this.goToValue(value, direction),
       openSubgraph: (path) => void this.open(path),
       showWeight: (index) => this.host.showWeight(index),
+      selectNamed: (name) => { try { this.selectNode(name); } catch { /* not in the graph shown */ } },
     });
+    this.legend = h('div', { class: 'heat-legend', hidden: '', role: 'group', 'aria-label': 'Overlay legend' });
     this.side.element.hidden = !host.state.sidePanel;
 
     const names = checkbox({
@@ -164,6 +172,7 @@ export class GraphView {
       this.overviewCanvas,
       this.findBar,
       this.busy,
+      this.legend,
       h('p', { id: 'graph-help', class: 'visually-hidden' }, 'Arrow keys move between nodes: down to a consumer, up to a producer, left and right within a row. Enter opens a subgraph, Backspace goes back. Plus, minus and zero zoom. Control F finds.'),
     );
     this.element = h('div', { class: 'graph-view' }, toolbar, h('div', { class: 'graph-main' }, h('div', { class: 'graph-column' }, this.stage, this.status), this.side.element));
@@ -201,6 +210,7 @@ export class GraphView {
     const samePath = previous === path;
     this.current = shown;
     this.host.state.path = path;
+    this.computeHeat();
     if (!samePath) this.host.state.selected = -1;
     if (this.renderer) this.renderer.setScene(shown.scene);
     else this.renderer = new Renderer(shown.scene);
@@ -375,6 +385,7 @@ export class GraphView {
       selected: this.selected,
       matches: this.matchSet,
       current: this.matchIndex >= 0 ? this.matches[this.matchIndex] : -1,
+      heat: this.overlayOn ? this.heat : null,
     });
     const octx = this.overviewCanvas.getContext('2d');
     const o = this.overviewCanvas.getBoundingClientRect();
@@ -628,7 +639,56 @@ export class GraphView {
       find: { query: this.query, matches: this.matches.length, current: this.matchIndex },
       layoutMs: this.current?.layoutMs ?? 0,
       paintMs: this.firstPaintMs,
+      overlay: this.overlay ? {
+        label: this.overlay.label, on: this.overlayOn && this.heat !== null,
+        nodes: this.heat ? this.heat.reduce((n, v) => n + (Number.isNaN(v) ? 0 : 1), 0) : 0,
+        worst: Array.from(this.side.element.querySelectorAll('#side-worst li button'), (b) => b.textContent ?? ''),
+      } : null,
     };
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Overlay
+
+  /** Draws a figure per node over the main graph (null removes it), with a legend and the worst listed. */
+  setOverlay(overlay: NodeOverlay | null): void {
+    this.overlay = overlay;
+    this.overlayOn = true;
+    this.side.setOverlay(overlay);
+    this.computeHeat();
+    this.updateLegend();
+    this.updateSide();
+    this.requestRender();
+  }
+
+  private computeHeat(): void {
+    const scene = this.current?.scene;
+    this.heat = null;
+    if (!scene || !this.overlay || scene.graph.path !== 'main') return;
+    const values = new Map(this.overlay.nodes.map((n) => [n.name, n.value]));
+    const span = this.overlay.max - this.overlay.min || 1;
+    const heat = new Float32Array(scene.boxes.length).fill(NaN);
+    scene.boxes.forEach((box, b) => {
+      if (box.kind !== 'node') return;
+      const v = values.get(scene.graph.nodes[box.node].name);
+      if (v !== undefined) heat[b] = Math.max(0, Math.min(1, (v - this.overlay!.min) / span));
+    });
+    this.heat = heat;
+  }
+
+  private updateLegend(): void {
+    const o = this.overlay;
+    this.legend.hidden = !o;
+    if (!o) { this.legend.replaceChildren(); return; }
+    const bar = h('span', { class: 'heat-bar', 'aria-hidden': 'true' });
+    // CSSOM, not a style attribute: allowed by the CSP.
+    bar.style.background = `linear-gradient(to right, ${heatColour(0)}, ${heatColour(0.5)}, ${heatColour(1)})`;
+    const fmt = (v: number) => `${Number(v.toPrecision(3))} ${o.unit}`;
+    const toggle = checkbox({
+      label: o.label, checked: this.overlayOn, id: 'graph-overlay', title: `Colour the nodes by ${o.label} (${o.title}); off: by op category`,
+      onChange: (checked) => { this.overlayOn = checked; this.requestRender(); },
+    });
+    this.legend.replaceChildren(toggle, h('span', { class: 'heat-scale' }, h('span', {}, fmt(o.min)), bar, h('span', {}, fmt(o.max))), h('span', { class: 'muted heat-title' }, o.title));
   }
 
   focus(): void {

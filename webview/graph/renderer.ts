@@ -18,6 +18,13 @@ export interface Highlight {
   /** Find matches (box indices) and the current one. */
   matches: ReadonlySet<number>;
   current: number;
+  /** An overlay's figure per box, 0..1 (NaN: the box has none); null: colours by category. */
+  heat?: Float32Array | null;
+}
+
+/** The overlay's colour of a figure scaled to 0..1: red, more opaque the larger (readable on any theme). */
+export function heatColour(v: number): string {
+  return `rgba(220, 50, 47, ${(0.12 + 0.78 * Math.max(0, Math.min(1, v))).toFixed(3)})`;
 }
 
 export interface FrameStats {
@@ -107,8 +114,8 @@ export class Renderer {
     }
 
     // Boxes.
-    if (s < SHAPE_SCALE) this.drawBoxesFlat(ctx, palette);
-    else this.drawBoxes(ctx, palette, s, px);
+    if (s < SHAPE_SCALE) this.drawBoxesFlat(ctx, palette, highlight.heat ?? null);
+    else this.drawBoxes(ctx, palette, s, px, highlight.heat ?? null);
 
     // Edge labels (dtype and shape) at the start of each edge, once per value and source.
     if (s >= LABEL_SCALE) this.drawLabels(ctx, palette, px);
@@ -175,7 +182,15 @@ export class Renderer {
   }
 
   /** Far out: one filled path per colour, no borders, no text. */
-  private drawBoxesFlat(ctx: CanvasRenderingContext2D, palette: Palette): void {
+  private drawBoxesFlat(ctx: CanvasRenderingContext2D, palette: Palette, heat: Float32Array | null): void {
+    if (heat) {
+      for (const b of this.visibleBoxes) {
+        const box = this.scene.boxes[b];
+        ctx.fillStyle = box.kind === 'node' && !Number.isNaN(heat[b]) ? heatColour(heat[b]) : palette.edge;
+        ctx.fillRect(box.x, box.y, box.w, box.h);
+      }
+      return;
+    }
     const groups = this.byCategory;
     for (const list of groups.values()) list.length = 0;
     for (const b of this.visibleBoxes) {
@@ -196,7 +211,7 @@ export class Renderer {
     }
   }
 
-  private drawBoxes(ctx: CanvasRenderingContext2D, palette: Palette, s: number, px: number): void {
+  private drawBoxes(ctx: CanvasRenderingContext2D, palette: Palette, s: number, px: number, heat: Float32Array | null): void {
     const boxes = this.scene.boxes;
     const text = s >= TEXT_SCALE;
     const detail = s >= DETAIL_SCALE;
@@ -205,7 +220,10 @@ export class Renderer {
       const colour = palette.category[box.category];
       if (box.kind === 'node') {
         roundRect(ctx, box.x, box.y, box.w, box.h, 4);
-        ctx.fillStyle = palette.tint[box.category];
+        ctx.fillStyle = palette.background;
+        ctx.fill();
+        // With an overlay its figure is the fill; a node without one is left blank.
+        ctx.fillStyle = heat ? (Number.isNaN(heat[b]) ? palette.background : heatColour(heat[b])) : palette.tint[box.category];
         ctx.fill();
         ctx.lineWidth = palette.highContrast ? 1.5 * px : px;
         ctx.strokeStyle = palette.highContrast ? palette.border : colour;

@@ -4,7 +4,7 @@
 // totals, the colour legend and the keys. Text only through text nodes.
 import { formatBytes, formatCount, formatNumber } from '../../src/protocol/format';
 import type { GraphData, GraphNodeData, WeightSummary } from '../../src/protocol/graph';
-import type { NodePanelInfo } from '../../src/protocol/webview';
+import type { NodeOverlay, NodePanelInfo } from '../../src/protocol/webview';
 import { h, icon, percentText, typeText } from '../ui/dom';
 import { button, link } from '../ui/toolkit';
 import { isWeight, type Box, type Scene } from './scene';
@@ -15,7 +15,12 @@ export interface SidePanelActions {
   goToValue(value: number, direction: 'producer' | 'consumer'): void;
   openSubgraph(path: string): void;
   showWeight(index: number): void;
+  /** Select (and reveal) the node of the graph shown with this name. */
+  selectNamed(name: string): void;
 }
+
+/** Nodes the overview lists as the overlay's worst. */
+const WORST_LISTED = 10;
 
 /** The operator's documentation page, for the default ONNX domain, ai.onnx.ml and onnxruntime's com.microsoft. */
 export function docsUrl(op: string, domain: string): string | null {
@@ -46,6 +51,15 @@ export function statsLine(w: WeightSummary): string {
 export class SidePanel {
   readonly element: HTMLElement;
   private readonly body: HTMLElement;
+  /** The figure per node drawn over the graph: its lines in a node's view, its worst nodes in the overview. */
+  private overlay: NodeOverlay | null = null;
+  private readonly overlayLines = new Map<string, NodeOverlay['nodes'][number]['lines']>();
+
+  setOverlay(overlay: NodeOverlay | null): void {
+    this.overlay = overlay;
+    this.overlayLines.clear();
+    for (const n of overlay?.nodes ?? []) this.overlayLines.set(n.name, n.lines);
+  }
 
   constructor(private readonly actions: SidePanelActions) {
     this.body = h('div', { class: 'side-body' });
@@ -82,6 +96,7 @@ export class SidePanel {
         stats: li.querySelector('.weight-stats')?.textContent ?? '',
       })),
       docsUrl: this.body.querySelector('#side-docs')?.getAttribute('href') ?? null,
+      figures: rows('side-figures').map((r) => ({ label: r.name, value: r.value })),
     };
   }
 
@@ -98,6 +113,11 @@ export class SidePanel {
     );
     out.push(h('p', { class: 'side-name' }, h('span', { class: 'side-label' }, 'Name '), h('code', { id: 'side-name' }, node.name), node.name ? null : h('span', { class: 'muted' }, '(unnamed)')));
     out.push(h('p', { class: 'side-category muted' }, CATEGORY_LABELS[node.category]));
+    const figures = this.overlayLines.get(node.name);
+    if (this.overlay && figures) {
+      out.push(h('h3', {}, this.overlay.label));
+      out.push(kvTable('side-figures', this.overlay.title, figures.map((l) => [l.label, h('code', {}, l.value)])));
+    }
     const url = docsUrl(node.op, node.domain);
     if (url) {
       const a = link(`${node.op} documentation`, url, url);
@@ -195,8 +215,19 @@ export class SidePanel {
     const cats = [...counts.entries()].sort((a, b) => b[1] - a[1]);
     for (const [c, n] of cats) legend.append(h('li', {}, swatch(c, palette), `${CATEGORY_LABELS[c]} `, h('span', { class: 'muted' }, formatCount(n))));
     for (const c of ['input', 'output'] as BoxCategory[]) legend.append(h('li', {}, swatch(c, palette, true), CATEGORY_LABELS[c]));
+    const worst: Node[] = [];
+    if (this.overlay && scene.graph.path === 'main') {
+      const list = h('ol', { id: 'side-worst', class: 'worst-list' });
+      for (const n of this.overlay.nodes.slice(0, WORST_LISTED)) {
+        const b = h('button', { type: 'button', class: 'link-button', title: `Select ${n.name}` }, n.name);
+        b.addEventListener('click', () => this.actions.selectNamed(n.name));
+        list.append(h('li', {}, b, h('span', { class: 'muted' }, ` ${n.lines[0]?.value ?? ''}`)));
+      }
+      worst.push(h('h3', {}, `Worst by ${this.overlay.label}`), h('p', { class: 'muted' }, this.overlay.title), list);
+    }
     return [
       h('header', { class: 'side-header' }, h('h2', { class: 'side-title' }, g.label || g.name || g.path)),
+      ...worst,
       h(
         'p',
         { class: 'muted' },

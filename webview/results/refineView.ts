@@ -13,7 +13,7 @@ export function renderRefine(app: HTMLElement, title: string, c: RefineContent, 
   const first = c.steps[0];
   const best = c.steps.reduce((b, s) => (s.cosine > b.cosine ? s : b), first);
   const rows = c.steps.map((s) => [
-    s.index === 0 ? 'first' : `step ${s.index}`,
+    h('span', { class: 'nowrap' }, s.index === 0 ? 'first' : `step ${s.index}`),
     h('span', { title: s.inFloat.join(', ') || 'none' }, String(s.inFloat.length)),
     s.added.length ? h('span', { title: s.added.join(', ') }, s.added.join(', ')) : '—',
     s.worstOutput,

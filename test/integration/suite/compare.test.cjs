@@ -8,7 +8,7 @@ const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 const vscode = require('vscode');
-const { closeAllEditors, getApi, waitFor, workspace } = require('./helpers.cjs');
+const { closeAllEditors, getApi, waitFor, waitForCustomTab, workspace } = require('./helpers.cjs');
 
 describe('compare commands', function () {
   this.timeout(120000);
@@ -59,13 +59,32 @@ describe('compare commands', function () {
     assert.strictEqual(shown.layerRows, layers.layers.length, 'every layer is a row of the panel (fewer than 25)');
   });
 
+  it('the layer error on the graph: the quantized model opens coloured by SQNR drop, the worst listed, a node\'s figures in its panel', async () => {
+    const result = await vscode.commands.executeCommand('onnxqs.compareWithFp32', vscode.Uri.file(quantized()), { spec: { samples: 4 } });
+    const q = vscode.Uri.file(quantized());
+    await vscode.commands.executeCommand('vscode.openWith', q, 'onnxqs.modelEditor');
+    await waitForCustomTab(q);
+    await api.waitForRendered(q.toString(), 30000);
+    const info = await waitFor(async () => { const i = await api.probe(q.toString(), { kind: 'graphInfo' }); return i.overlay && i.overlay.nodes > 0 ? i : undefined; }, 'the overlay on the graph', 20000);
+    assert.strictEqual(info.overlay.label, 'SQNR drop');
+    assert.strictEqual(info.overlay.on, true);
+    // Every node a layer was measured at is coloured: the two Convs, the MatMul, the MaxPools, ...
+    assert.strictEqual(info.overlay.nodes, new Set(result.layers.layers.map((l) => l.node)).size);
+    assert.strictEqual(info.overlay.worst[0], result.layers.layers[0].node, 'the worst listed first');
+    const panel = await api.probe(q.toString(), { kind: 'selectNode', name: 'Convolution28' });
+    const row = result.layers.layers.find((l) => l.node === 'Convolution28');
+    assert.deepStrictEqual(panel.figures.slice(0, 2).map((f) => f.label), ['SQNR drop', 'SQNR']);
+    assert.strictEqual(panel.figures[1].value, `${row.sqnrDb.toFixed(2)} dB`);
+    await closeAllEditors();
+  });
+
   it('Keep the worst layers in float: two steps of one layer each, re-quantized in the job process, a history panel', async () => {
     const first = await vscode.commands.executeCommand('onnxqs.compareWithFp32', vscode.Uri.file(quantized()), { spec: { samples: 4 } });
     assert.strictEqual(first.layers.quantizedWith.mode, 'static', 'the options our quantizer recorded in the model');
     const steps = await vscode.commands.executeCommand('onnxqs.keepWorstLayersInFloat', vscode.Uri.file(quantized()), { reference: sample.fsPath, spec: { samples: 4 }, perStep: 1, steps: 2, result: first });
     assert.ok(steps, 'the command resolves with the history');
     assert.deepStrictEqual(steps.map((s) => s.inFloat.length), [0, 1, 2]);
-    assert.strictEqual(steps[1].added[0], first.layers.layers.find((l) => ['Conv', 'MatMul', 'Gemm'].includes(l.opType)).node, 'the layer with the largest drop first');
+    assert.strictEqual(steps[1].added[0], first.layers.layers.find((l) => l.floatNode).floatNode, 'the quantized layer with the largest drop first');
     assert.ok(steps[2].cosine > steps[0].cosine, `worst output cosine ${steps.map((s) => s.cosine).join(' -> ')}`);
     for (const s of steps.slice(1)) assert.ok(fs.existsSync(s.file), `${s.file} is kept while the panel is open`);
     const shown = await waitFor(() => { const r = api.lastResultsRendered('refine'); return r && r.rows === 3 ? r : undefined; }, 'the history with three rows', 20000);

@@ -1,0 +1,22 @@
+// The figures drawn over a model's graph (a comparison's SQNR drop per node), per model file: set by a
+// command, sent to every model viewer of that file, and again to one that opens or reloads later.
+import * as vscode from 'vscode';
+import type { NodeOverlay } from '../protocol/webview';
+import { Disposable } from './dispose';
+
+export class OverlayStore extends Disposable {
+  private readonly byUri = new Map<string, NodeOverlay>();
+  private readonly changed = this.register(new vscode.EventEmitter<vscode.Uri>());
+  /** Fires with the model whose overlay was set or removed. */
+  readonly onDidChange = this.changed.event;
+
+  set(uri: vscode.Uri, overlay: NodeOverlay | null): void {
+    if (overlay) this.byUri.set(uri.toString(), overlay);
+    else this.byUri.delete(uri.toString());
+    this.changed.fire(uri);
+  }
+
+  get(uri: vscode.Uri): NodeOverlay | null {
+    return this.byUri.get(uri.toString()) ?? null;
+  }
+}
