@@ -54,8 +54,8 @@ interface Editor {
 let editor: Editor | undefined;
 /** Probes that arrived before the editor was built wait for it. */
 let editorWaiters: (() => void)[] = [];
-/** The figure per node the extension asked to draw (kept for the next editor: a reload rebuilds it). */
-let overlay: NodeOverlay | null = null;
+/** The figures per node the extension asked to draw (kept for the next editor: a reload rebuilds it). */
+let overlays: NodeOverlay[] = [];
 
 /** Weight statistics: one request per summary, shared by the graph's side panel and the weights view. */
 let statsPromise: Promise<WeightSummary[]> | undefined;
@@ -98,8 +98,8 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       void answerProbe(message);
       return;
     case 'overlay':
-      overlay = message.overlay;
-      editor?.graph.setOverlay(overlay);
+      overlays = message.overlays;
+      editor?.graph.setOverlays(overlays);
       return;
     default:
       assertNever(message, 'extension message');
@@ -230,7 +230,7 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   let resolveReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
   editor = { message, panels, graph, weights, modelPane, ready };
-  if (overlay) graph.setOverlay(overlay);
+  if (overlays.length) graph.setOverlays(overlays);
   replace(
     h(
       'header',
@@ -390,6 +390,14 @@ async function runProbe(probe: Probe) {
       return editor.graph.find(probe.query);
     case 'graphInfo':
       return editor.graph.info();
+    case 'overlay': {
+      switchTab('graph');
+      const i = overlays.findIndex((o) => o.label === probe.label);
+      if (i < 0) throw new Error(`No overlay "${probe.label}"; there are ${overlays.map((o) => `"${o.label}"`).join(', ') || 'none'}.`);
+      editor.graph.showOverlay(i);
+      await nextFrame();
+      return editor.graph.info();
+    }
     case 'rendered': {
       const { type: _type, ...rendered } = readRendered();
       return rendered;

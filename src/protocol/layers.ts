@@ -61,6 +61,17 @@ export interface LayerComparison {
   runs: number;
   /** The options our quantizer recorded in the quantized model (null: it did not write it). */
   quantizedWith: QuantizeOptions | null;
+  /** How the quantized graph differs from the FP32 one, node by node. */
+  diff: GraphDiff;
+}
+
+/** The quantized model's main-graph nodes against the FP32 model's (runtime/graphDiff.ts). */
+export interface GraphDiff {
+  /** Every node of the quantized model (Constants aside): what quantization made of it, and why. */
+  nodes: { name: string; opType: string; status: 'quantized' | 'float' | 'added'; detail: string }[];
+  /** FP32 nodes the quantized model does not have, and the node that took over their output. */
+  removed: { name: string; opType: string; into: string | null; detail: string }[];
+  counts: { quantized: number; float: number; added: number; removed: number };
 }
 
 /**

@@ -75,6 +75,8 @@ export type Probe =
   | { kind: 'find'; query: string }
   /** What the graph view shows now. */
   | { kind: 'graphInfo' }
+  /** Colour the graph by the overlay of this label (the legend's picker). */
+  | { kind: 'overlay'; label: string }
   /** What the whole view shows now (as in `rendered`). */
   | { kind: 'rendered' };
 
@@ -112,8 +114,8 @@ export interface GraphViewInfo {
   find: { query: string; matches: number; current: number };
   layoutMs: number;
   paintMs: number;
-  /** The figure per node drawn over the graph: its label, the nodes coloured, whether it is on, the worst listed. */
-  overlay: { label: string; nodes: number; on: boolean; worst: string[] } | null;
+  /** The figure per node drawn over the graph: its label, the nodes coloured, whether it is on, the worst listed; the others offered. */
+  overlay: { label: string; nodes: number; on: boolean; worst: string[]; offered: string[] } | null;
 }
 
 export interface WeightViewInfo {
@@ -136,6 +138,7 @@ export interface ProbeResults {
   openGraph: GraphViewInfo;
   find: GraphViewInfo;
   graphInfo: GraphViewInfo;
+  overlay: GraphViewInfo;
   rendered: Omit<RenderedMessage, 'type'>;
 }
 
@@ -146,26 +149,31 @@ export interface ProbeMessage {
 }
 
 /**
- * A figure per node drawn over the main graph: a colour from `min` (none) to `max` (full), a legend, the
- * worst nodes listed beside the graph, and each node's lines in the side panel. The layer error of a
- * comparison is one (SQNR drop per node); a benchmark's time per op can be another.
+ * A figure per node drawn over the main graph: a colour from `min` (none) to `max` (full), or one colour
+ * per category; a legend, the worst nodes (or the nodes of the other model it does not have) listed beside
+ * the graph, and each node's lines in the side panel. A comparison gives two: the layer error (SQNR drop
+ * per node) and the graph diff (quantized, left in float, added); a benchmark's time per op can be another.
  */
 export interface NodeOverlay {
   /** What it shows, e.g. "SQNR drop against mnist-8.onnx (4 samples)". */
   title: string;
-  /** The figure's name and unit, for the legend: "SQNR drop", "dB". */
+  /** The figure's name and unit, for the legend and the overlay picker: "SQNR drop", "dB". */
   label: string;
   unit: string;
   min: number;
   max: number;
+  /** Categories instead of a scale: each node's `category` is an index into these. */
+  categories?: { label: string; colour: string }[];
   /** By node name of the main graph, the worst first. */
-  nodes: { name: string; value: number; lines: { label: string; value: string }[] }[];
+  nodes: { name: string; value: number; category?: number; lines: { label: string; value: string }[] }[];
+  /** Nodes of the other model this graph does not have (a diff's removed nodes), and where they went. */
+  absent?: { name: string; opType: string; detail: string }[];
 }
 
-/** Draw (or with null, remove) a figure per node over the graph. */
+/** Draw these figures over the graph, the first shown (an empty list removes them). */
 export interface OverlayMessage {
   type: 'overlay';
-  overlay: NodeOverlay | null;
+  overlays: NodeOverlay[];
 }
 
 export type ExtensionToWebviewMessage =

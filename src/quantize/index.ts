@@ -9,7 +9,7 @@ import { loadModel } from '../onnx/load';
 import { Model } from '../onnx/model';
 import type { TensorProto } from '../onnx/proto';
 import { writeModel } from '../onnx/write';
-import { recordOptions } from './records';
+import { recordOptions, recordSkipped } from './records';
 import { QuantizeError } from './errors';
 import { assertAvailable, resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options';
 import { runPass } from './pass';
@@ -110,6 +110,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
   const { model, report } = quantized;
   report.sizeBefore = sizeBefore;
   recordOptions(model.proto, options);
+  recordSkipped(model.proto, report.skipped);
 
   const finalData = path.join(outDir, `${path.basename(output)}.data`);
   for (const w of model.weights()) {

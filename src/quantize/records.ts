@@ -7,6 +7,8 @@
 //   -3): a value past the clamp reads the same as the clamp, so the comparison clamps both sides.
 // - options: the options the model was quantized with, so that it can be quantized again with some
 //   layers left in float ("keep the worst layers in float").
+// - skipped: why each node of the main graph that could have been quantized was left in float (the
+//   graph diff says it beside the node).
 import type { ModelProto } from '../onnx/proto';
 import type { QuantizeOptions } from '../protocol/quantize';
 
@@ -82,5 +84,25 @@ export function readOptions(proto: ModelProto): QuantizeOptions | undefined {
     return o && typeof o === 'object' && !Array.isArray(o) ? (o as QuantizeOptions) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The metadata key of the nodes left in float, with the reason (a JSON object: node name -> reason). */
+export const SKIPPED_KEY = 'onnxqs.skipped';
+
+export function recordSkipped(proto: ModelProto, skipped: { name: string; graph: string; reason: string }[]): void {
+  const main = Object.fromEntries(skipped.filter((x) => x.graph === 'main').map((x) => [x.name, x.reason]));
+  writeList(proto, SKIPPED_KEY, []);
+  if (Object.keys(main).length) proto.metadata_props = [...(proto.metadata_props ?? []), { key: SKIPPED_KEY, value: JSON.stringify(main) }];
+}
+
+export function readSkipped(proto: ModelProto): Map<string, string> {
+  const raw = (proto.metadata_props ?? []).find((p) => p.key === SKIPPED_KEY)?.value;
+  if (!raw) return new Map();
+  try {
+    const o = JSON.parse(raw) as unknown;
+    return o && typeof o === 'object' && !Array.isArray(o) ? new Map(Object.entries(o as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string')) : new Map();
+  } catch {
+    return new Map();
   }
 }

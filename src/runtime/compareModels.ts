@@ -15,6 +15,7 @@ import { ModelSession, RuntimeError, type SessionOptions } from './session';
 import { loadModel } from '../onnx/load';
 import type { LayerComparison } from '../protocol/layers';
 import { measureLayers, type LayerSession } from './layerCompare';
+import { graphDiff } from './graphDiff';
 import { mapLayers } from './layerMap';
 
 export interface CompareOptions extends SessionOptions {
@@ -117,9 +118,10 @@ async function compareLayers(fileA: string, fileB: string, inputs: ReturnType<ty
     let skipped = 0;
     for await (const f of inputs.feeds()) { if (skipped++ < (options.skipSamples ?? 0)) continue; yield f; }
   };
-  return measureLayers(ma, mb, map, open, feeds, {
+  const layers = await measureLayers(ma, mb, map, open, feeds, {
     signal: options.signal, onProgress: options.onLayers, cancelled: () => new RuntimeError('cancelled', 'the comparison was cancelled'),
   });
+  return { ...layers, diff: graphDiff(ma, mb) };
 }
 
 /** The ONNX backend tests' tolerance (onnx.backend.test.runner: rtol 1e-3, atol 1e-7). */

@@ -59,6 +59,11 @@ function layerRows(l: LayerComparison): string[][] {
   ]);
 }
 
+function diffLine(l: LayerComparison): string {
+  const c = l.diff.counts;
+  return `graph: ${c.quantized} node${c.quantized === 1 ? '' : 's'} quantized, ${c.float} left in float, ${c.added} added by quantization, ${c.removed} of the FP32 model gone (folded or merged)`;
+}
+
 function layerTitle(l: LayerComparison): string {
   return `layers: ${l.layers.length} compared on ${l.samples} sample${l.samples === 1 ? '' : 's'}, the largest SQNR drop first (drop: the inputs' SQNR less the layer's own)${l.layers.length > LAYERS_SHOWN ? ` (the first ${LAYERS_SHOWN}; --json for all)` : ''}`;
 }
@@ -77,7 +82,7 @@ function textTable(table: string[][]): string[] {
 export function formatCompareText(r: CompareResult): string {
   const lines = header(r);
   lines.push('', ...textTable([HEAD, ...rows(r)]), '');
-  if (r.layers) lines.push(layerTitle(r.layers), '', ...textTable([LAYER_HEAD, ...layerRows(r.layers)]), '', ...unmappedLines(r.layers), ...(r.layers.unmapped.length ? [''] : []));
+  if (r.layers) lines.push(diffLine(r.layers), layerTitle(r.layers), '', ...textTable([LAYER_HEAD, ...layerRows(r.layers)]), '', ...unmappedLines(r.layers), ...(r.layers.unmapped.length ? [''] : []));
   for (const o of r.outputs) for (const f of o.failures) lines.push(`  "${o.name}": ${f}`);
   lines.push(summaryLine(r));
   return `${lines.join('\n')}\n`;
@@ -89,7 +94,7 @@ export function formatCompareMarkdown(r: CompareResult): string {
   lines.push('', `| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`);
   for (const row of rows(r)) lines.push(`| ${row.map(esc).join(' | ')} |`);
   if (r.layers) {
-    lines.push('', `${layerTitle(r.layers)}`, '', `| ${LAYER_HEAD.join(' | ')} |`, `|${LAYER_HEAD.map(() => '---').join('|')}|`);
+    lines.push('', `${diffLine(r.layers)}  `, `${layerTitle(r.layers)}`, '', `| ${LAYER_HEAD.join(' | ')} |`, `|${LAYER_HEAD.map(() => '---').join('|')}|`);
     for (const row of layerRows(r.layers)) lines.push(`| ${row.map(esc).join(' | ')} |`);
     const um = unmappedLines(r.layers);
     if (um.length) lines.push('', ...um.map((x) => `${x}  `));

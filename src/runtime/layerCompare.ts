@@ -15,6 +15,9 @@ import type { LayerMap, MappedTensor } from './layerMap';
 
 export type { LayerComparison, LayerError, UnmappedTensor } from '../protocol/layers';
 
+/** What the runs measure (the graph diff comes from the models alone: graphDiff.ts). */
+export type MeasuredLayers = Omit<LayerComparison, 'diff'>;
+
 export type LayerFeeds = Record<string, TensorLike>;
 
 export interface LayerSession {
@@ -89,7 +92,7 @@ function unscaled(v: ArrayLike<number>, dims: readonly number[], r: NonNullable<
  * and measures every mapped tensor.
  */
 export async function measureLayers(fp32: Model, quantized: Model, map: LayerMap, open: OpenLayerSession,
-  feeds: () => AsyncIterable<LayerFeeds> | Iterable<LayerFeeds>, options: MeasureOptions = {}): Promise<LayerComparison> {
+  feeds: () => AsyncIterable<LayerFeeds> | Iterable<LayerFeeds>, options: MeasureOptions = {}): Promise<MeasuredLayers> {
   const entries = map.mapped;
   const acc = entries.map(() => new DiffAccumulator());
   const dropped = new Map<number, string>(); // entry -> why it was not measured (a shape that differs, ...)
@@ -151,7 +154,7 @@ export async function measureLayers(fp32: Model, quantized: Model, map: LayerMap
   return rank(entries, acc, map, dropped, skipped, samples, runs);
 }
 
-function rank(entries: MappedTensor[], acc: DiffAccumulator[], map: LayerMap, dropped: Map<number, string>, skipped: Set<number>, samples: number, runs: number): LayerComparison {
+function rank(entries: MappedTensor[], acc: DiffAccumulator[], map: LayerMap, dropped: Map<number, string>, skipped: Set<number>, samples: number, runs: number): MeasuredLayers {
   const figures = acc.map((a) => a.figures());
   const measured = entries.map((_, i) => i).filter((i) => !dropped.has(i) && !skipped.has(i));
   // One SQNR per FP32 tensor (the worst copy of it), capped at float32's own.

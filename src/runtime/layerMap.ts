@@ -76,7 +76,7 @@ const INTEGERS: ReadonlySet<number> = new Set([DataType.UINT8, DataType.INT8, Da
 
 const label = (n: NodeProto) => n.name || n.output?.[0] || n.op_type || '';
 
-interface GraphView {
+export interface GraphView {
   info: GraphInfo;
   editor: ModelEditor;
   facts: ValueFactsIndex;
@@ -88,7 +88,7 @@ interface GraphView {
   nodesByName: Map<string, NodeProto>;
 }
 
-function view(m: Model): GraphView {
+export function view(m: Model): GraphView {
   const info = m.graphs().find((g) => g.depth === 0);
   if (!info) throw new Error('the model has no graph');
   const editor = new ModelEditor(m);
@@ -161,13 +161,17 @@ function stripSuffix(name: string): string {
 }
 
 /**
- * The node computes in int8: a quantized kernel, a float op reading dequantized values (QDQ), or the Cast ->
- * Mul (-> Add) that scales a MatMulInteger's or ConvInteger's result back (dynamic quantization).
+ * The node computes in int8: a quantized kernel; a Conv/MatMul/Gemm reading a dequantized weight (QDQ); an
+ * op between a DequantizeLinear and a QuantizeLinear (QDQ: onnxruntime runs the group in int8); or the
+ * Cast -> Mul (-> Add) that scales a MatMulInteger's or ConvInteger's result back (dynamic quantization).
  */
-function quantizedCompute(q: GraphView, n: NodeProto): boolean {
+export function quantizedCompute(q: GraphView, n: NodeProto): boolean {
   const op = n.op_type ?? '';
   if (INT_KERNELS.has(op)) return true;
-  if ((n.input ?? []).some((i) => q.producers.get(i)?.op_type === 'DequantizeLinear' && !q.constant.has(i))) return true;
+  const dq = (i: string) => q.producers.get(i)?.op_type === 'DequantizeLinear';
+  const ins = (n.input ?? []).filter(Boolean);
+  if (LAYER_OPS.has(op)) return ins.some((i) => dq(i) && q.constant.has(i));
+  if (ins.some((i) => dq(i) && !q.constant.has(i)) && (n.output ?? []).some((o) => (q.readers.get(o) ?? []).some((r) => r.op_type === 'QuantizeLinear'))) return true;
   const stack: { n: NodeProto; d: number }[] = [{ n, d: 0 }];
   while (stack.length) {
     const { n: x, d } = stack.pop()!;

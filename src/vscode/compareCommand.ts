@@ -13,7 +13,7 @@ import { isCancelled, toErrorData } from '../jobs/errors';
 import type { CompareResult, Provider } from '../protocol/compare';
 import type { InputSpec } from '../protocol/inputSpec';
 import { formatCompareMarkdown } from '../runtime/compareReport';
-import { layerOverlay } from '../runtime/layerOverlay';
+import { layerOverlays } from '../runtime/layerOverlay';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';
 import { showResults } from './resultsPanel';
 import { withJobProgress } from './jobProgress';
@@ -123,13 +123,13 @@ async function compare(services: Services, a: string, b: string, args?: CompareC
   services.log.info(`Compared ${a} with ${b}: ${result.outputs.map((o) => `${o.name} cosine ${o.worst.cosine.toFixed(6)}${o.pass === false ? ' FAIL' : ''}`).join(', ')}`);
   const stem = path.basename(b).replace(/\.onnx$/i, '');
   // A model our quantizer wrote records its options: it can be quantized again with its worst layers in float.
-  const overlay = layerOverlay(result);
+  const overlays = layerOverlays(result);
   const actions = [
-    ...(overlay?.nodes.length ? [{ id: 'graph', label: 'Show on the Graph', icon: 'type-hierarchy', title: `Open ${path.basename(b)} in the model viewer with each node coloured by its SQNR drop` }] : []),
+    ...(overlays.length ? [{ id: 'graph', label: 'Show on the Graph', icon: 'type-hierarchy', title: `Open ${path.basename(b)} in the model viewer with each node coloured by its SQNR drop` }] : []),
     ...(result.layers?.quantizedWith ? [{ id: 'refine', label: 'Keep the Worst Layers in Float…', icon: 'layers', title: 'Quantize the FP32 model again with the layers of largest SQNR drop left in float, and compare' }] : []),
   ];
-  // The layer error drawn over B's graph in every model viewer of it, open now or later.
-  if (overlay?.nodes.length) services.overlays.set(vscode.Uri.file(b), overlay);
+  // The layer error and the graph diff drawn over B's graph in every model viewer of it, open now or later.
+  if (overlays.length) services.overlays.set(vscode.Uri.file(b), overlays);
   showResults(services, title, { kind: 'compare', result, actions }, {
     markdown: () => formatCompareMarkdown(result), json: () => result, jsonFile: path.join(path.dirname(b), `${stem}.compare.json`),
     onAction: (id) => {

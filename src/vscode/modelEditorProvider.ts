@@ -321,7 +321,7 @@ class ModelPanel extends Disposable {
         this.ready = true;
         this.services.hooks.forgetRendered(this.document.uri.toString());
         this.post(this.document.stateMessage());
-        if (this.services.overlays.get(this.document.uri)) this.post({ type: 'overlay', overlay: this.services.overlays.get(this.document.uri) });
+        if (this.services.overlays.get(this.document.uri).length) this.post({ type: 'overlay', overlays: this.services.overlays.get(this.document.uri) });
         return;
       case 'rendered': {
         const { type: _type, ...info } = message;
@@ -432,7 +432,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     });
     // The store's emitter goes with the services, and this listener with it.
     services.overlays.onDidChange((uri) => {
-      for (const panel of this.panels.get(uri)) panel.post({ type: 'overlay', overlay: services.overlays.get(uri) });
+      for (const panel of this.panels.get(uri)) panel.post({ type: 'overlay', overlays: services.overlays.get(uri) });
     });
   }
 

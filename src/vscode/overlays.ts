@@ -5,18 +5,19 @@ import type { NodeOverlay } from '../protocol/webview';
 import { Disposable } from './dispose';
 
 export class OverlayStore extends Disposable {
-  private readonly byUri = new Map<string, NodeOverlay>();
+  private readonly byUri = new Map<string, NodeOverlay[]>();
   private readonly changed = this.register(new vscode.EventEmitter<vscode.Uri>());
   /** Fires with the model whose overlay was set or removed. */
   readonly onDidChange = this.changed.event;
 
-  set(uri: vscode.Uri, overlay: NodeOverlay | null): void {
-    if (overlay) this.byUri.set(uri.toString(), overlay);
+  /** The figures to draw over `uri`'s graph, the first shown (empty: none). */
+  set(uri: vscode.Uri, overlays: NodeOverlay[]): void {
+    if (overlays.length) this.byUri.set(uri.toString(), overlays);
     else this.byUri.delete(uri.toString());
     this.changed.fire(uri);
   }
 
-  get(uri: vscode.Uri): NodeOverlay | null {
-    return this.byUri.get(uri.toString()) ?? null;
+  get(uri: vscode.Uri): NodeOverlay[] {
+    return this.byUri.get(uri.toString()) ?? [];
   }
 }

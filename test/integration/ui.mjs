@@ -260,6 +260,20 @@ export async function run(ctx) {
     await ctx.screenshot('heatmap-light');
   });
 
+  await ctx.test('the graph diff: the same graph coloured by quantized, left in float and added, the FP32 nodes gone listed', async () => {
+    const view = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    await view.locator('#graph-overlay-pick').click({ timeout: 15000 });
+    await view.locator('vscode-option', { hasText: 'Quantization' }).click({ timeout: 15000 });
+    await view.locator('.heat-category', { hasText: 'left in float' }).waitFor({ timeout: 15000 });
+    // Nothing selected: the side panel lists the FP32 nodes the quantized graph no longer has.
+    await view.locator('canvas.graph-canvas').focus();
+    await page.keyboard.press('Escape');
+    await view.locator('#side-absent li').first().waitFor({ timeout: 15000 });
+    const gone = await view.locator('#side-absent li').count();
+    check(gone >= 1, `${gone} FP32 nodes listed as gone`);
+    await ctx.screenshot('graph-diff-light');
+  });
+
   await ctx.test('Keep the Worst Layers in Float…: one step of one layer, the history panel', async () => {
     await page.locator('.tabs-container .tab', { hasText: /vs mnist-8\.int8\.onnx/ }).first().click();
     const results = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');

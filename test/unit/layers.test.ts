@@ -21,7 +21,8 @@ import { checkSession } from '../../src/runtime/check';
 import { compareModels } from '../../src/runtime/compareModels';
 import { resolveInputSpec } from '../../src/runtime/inputSpec';
 import { mapLayers } from '../../src/runtime/layerMap';
-import { layerOverlay } from '../../src/runtime/layerOverlay';
+import { diffOverlay, layerOverlay } from '../../src/runtime/layerOverlay';
+import { graphDiff } from '../../src/runtime/graphDiff';
 import { modelInputs } from '../../src/runtime/modelIo';
 import { RefineHistory, reportSize } from '../../src/runtime/refine';
 import type { InputSpec } from '../../src/protocol/inputSpec';
@@ -289,6 +290,47 @@ describe('the layer mapping on our QDQ and QOperator outputs of the shared CNNs'
   }
 });
 
+describe('the graph diff, FP32 against quantized', () => {
+  it('mnist QDQ with one Conv excluded: quantized, left in float with the reason, added Q/DQ, and the FP32 nodes folded or merged', async () => {
+    const q = path.join(tmp, 'mnist-diff.onnx');
+    await quantize(sampleModel, q, { mode: 'static', calibration: { randomSamples: 2 }, exclude: ['Convolution110'] });
+    const d = graphDiff(loadModel(sampleModel), loadModel(q));
+    const status = new Map(d.nodes.map((n) => [n.name, n]));
+    assert.equal(status.get('Convolution28')!.status, 'quantized');
+    assert.equal(status.get('Times212')!.status, 'quantized');
+    assert.equal(status.get('Convolution110')!.status, 'float');
+    assert.match(status.get('Convolution110')!.detail, /excluded by --exclude "Convolution110"/);
+    const added = d.nodes.filter((n) => n.status === 'added');
+    assert.ok(added.length > 0 && added.every((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear'), JSON.stringify(added.map((n) => n.opType)));
+    assert.ok(added.some((n) => /dequantizes a weight/.test(n.detail)));
+    // The bias Add folded into the first Conv and its Relu merged into the Conv's quantization.
+    const removed = new Map(d.removed.map((r) => [r.name, r]));
+    assert.match(removed.get('Plus30')!.detail, /folded into Conv Convolution28/);
+    assert.match(removed.get('ReLU32')!.detail, /merged into the quantization of Conv Convolution28/);
+    assert.equal(d.counts.quantized + d.counts.float + d.counts.added, d.nodes.length);
+    assert.equal(d.counts.removed, d.removed.length);
+    // The overlay of the diff: one colour per status, every node of the quantized graph, the gone ones listed.
+    const r = await compareModels(sampleModel, q, { layers: true, spec: { samples: 1 } });
+    assert.deepEqual(r.layers!.diff, d);
+    const o = diffOverlay(r)!;
+    assert.deepEqual(o.categories!.map((c) => c.label), ['quantized', 'left in float', 'added by quantization']);
+    assert.equal(o.nodes.length, d.nodes.length);
+    assert.equal(o.nodes.find((n) => n.name === 'Convolution110')!.category, 1);
+    assert.deepEqual(o.absent!.map((a) => a.name).sort(), d.removed.map((x) => x.name).sort());
+  });
+
+  it('QOperator: QLinearConv and QLinearMatMul are the FP32 Conv and MatMul, quantized', async () => {
+    const q = path.join(tmp, 'mnist-diff-qop.onnx');
+    await quantize(sampleModel, q, { mode: 'static', format: 'qoperator', calibration: { randomSamples: 2 } });
+    const d = graphDiff(loadModel(sampleModel), loadModel(q));
+    const byName = new Map(d.nodes.map((n) => [n.name, n]));
+    assert.equal(byName.get('Convolution28_quant')!.status, 'quantized');
+    assert.match(byName.get('Convolution28_quant')!.detail, /Conv Convolution28 of the FP32 model, as QLinearConv/);
+    assert.equal(byName.get('Times212_quant')!.status, 'quantized');
+    assert.ok(!d.removed.some((r) => r.name === 'Convolution28' || r.name === 'Times212'), 'matched by name less _quant');
+  });
+});
+
 describe('onnxq compare --layers', () => {
   it('dynamic quantization: the MatMul\'s rescaling Mul is the layer, and --exclude names the FP32 MatMul; a float Conv is no layer to leave in float', async () => {
     const q = path.join(tmp, 'mnist-dynamic.onnx');
@@ -309,6 +351,7 @@ describe('onnxq compare --layers', () => {
     const text = cli(['compare', sampleModel, q, '--layers', '--samples', '2']);
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /layers: \d+ compared on 2 samples, the largest SQNR drop first/);
+    assert.match(text.stdout, /graph: \d+ nodes quantized, \d+ left in float, \d+ added by quantization, \d+ of the FP32 model gone \(folded or merged\)/);
     assert.match(text.stdout, /Convolution110 +Conv +ReLU114_Output_0_QuantizeLinear_Output \(ReLU114_Output_0\)/);
     const json = cli(['compare', sampleModel, q, '--layers', '--samples', '2', '--json']);
     const r = JSON.parse(json.stdout);

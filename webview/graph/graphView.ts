@@ -7,7 +7,7 @@ import type { GraphData, WeightSummary } from '../../src/protocol/graph';
 import type { GraphViewInfo, NodeOverlay, NodePanelInfo } from '../../src/protocol/webview';
 import type { GraphUiState, Viewport } from '../rpc';
 import { h } from '../ui/dom';
-import { checkbox, focusField, iconButton, progressRing, textField, type ValueElement } from '../ui/toolkit';
+import { checkbox, dropdown, focusField, iconButton, progressRing, textField, type ValueElement } from '../ui/toolkit';
 import type { LayoutResult } from './layout';
 import { LayoutClient } from './layoutClient';
 import { heatColour, Overview, Renderer, type FrameStats, type View } from './renderer';
@@ -80,11 +80,12 @@ export class GraphView {
   private query = '';
   private loadToken = 0;
   private visible = false;
-  /** A figure per node of the main graph (a comparison's SQNR drop), drawn as the nodes' fill while on. */
-  private overlay: NodeOverlay | null = null;
+  /** Figures per node of the main graph (a comparison's SQNR drop, its graph diff); one drawn at a time. */
+  private overlays: NodeOverlay[] = [];
+  private active = 0;
   private overlayOn = true;
-  /** The overlay scaled to 0..1 per box of the scene shown (NaN: no figure); null when none applies. */
-  private heat: Float32Array | null = null;
+  /** The active overlay's colour per box of the scene shown; null when none applies. */
+  private fills: (string | null)[] | null = null;
   private readonly legend: HTMLElement;
   /** Frame times (ms) of the last frames, for the benchmark. */
   readonly frameTimes: number[] = [];
@@ -210,7 +211,7 @@ export class GraphView {
     const samePath = previous === path;
     this.current = shown;
     this.host.state.path = path;
-    this.computeHeat();
+    this.computeFills();
     if (!samePath) this.host.state.selected = -1;
     if (this.renderer) this.renderer.setScene(shown.scene);
     else this.renderer = new Renderer(shown.scene);
@@ -385,7 +386,7 @@ export class GraphView {
       selected: this.selected,
       matches: this.matchSet,
       current: this.matchIndex >= 0 ? this.matches[this.matchIndex] : -1,
-      heat: this.overlayOn ? this.heat : null,
+      fills: this.overlayOn ? this.fills : null,
     });
     const octx = this.overviewCanvas.getContext('2d');
     const o = this.overviewCanvas.getBoundingClientRect();
@@ -639,10 +640,11 @@ export class GraphView {
       find: { query: this.query, matches: this.matches.length, current: this.matchIndex },
       layoutMs: this.current?.layoutMs ?? 0,
       paintMs: this.firstPaintMs,
-      overlay: this.overlay ? {
-        label: this.overlay.label, on: this.overlayOn && this.heat !== null,
-        nodes: this.heat ? this.heat.reduce((n, v) => n + (Number.isNaN(v) ? 0 : 1), 0) : 0,
+      overlay: this.overlays.length ? {
+        label: this.overlays[this.active].label, on: this.overlayOn && this.fills !== null,
+        nodes: this.fills ? this.fills.reduce((n, v) => n + (v ? 1 : 0), 0) : 0,
         worst: Array.from(this.side.element.querySelectorAll('#side-worst li button'), (b) => b.textContent ?? ''),
+        offered: this.overlays.map((o) => o.label),
       } : null,
     };
   }
@@ -650,45 +652,65 @@ export class GraphView {
   // -------------------------------------------------------------------------------------------------
   // Overlay
 
-  /** Draws a figure per node over the main graph (null removes it), with a legend and the worst listed. */
-  setOverlay(overlay: NodeOverlay | null): void {
-    this.overlay = overlay;
+  /** Draws figures per node over the main graph, the first one shown (empty removes them), with a legend. */
+  setOverlays(overlays: NodeOverlay[]): void {
+    this.overlays = overlays;
+    this.active = 0;
     this.overlayOn = true;
-    this.side.setOverlay(overlay);
-    this.computeHeat();
+    this.showOverlay(0);
+  }
+
+  /** Shows the overlay of index `i` (by label: `overlay` probe, the legend's picker). */
+  showOverlay(i: number): void {
+    this.active = Math.max(0, Math.min(i, this.overlays.length - 1));
+    this.side.setOverlay(this.overlays[this.active] ?? null);
+    this.computeFills();
     this.updateLegend();
     this.updateSide();
     this.requestRender();
   }
 
-  private computeHeat(): void {
+  private computeFills(): void {
     const scene = this.current?.scene;
-    this.heat = null;
-    if (!scene || !this.overlay || scene.graph.path !== 'main') return;
-    const values = new Map(this.overlay.nodes.map((n) => [n.name, n.value]));
-    const span = this.overlay.max - this.overlay.min || 1;
-    const heat = new Float32Array(scene.boxes.length).fill(NaN);
-    scene.boxes.forEach((box, b) => {
-      if (box.kind !== 'node') return;
-      const v = values.get(scene.graph.nodes[box.node].name);
-      if (v !== undefined) heat[b] = Math.max(0, Math.min(1, (v - this.overlay!.min) / span));
+    const o = this.overlays[this.active];
+    this.fills = null;
+    if (!scene || !o || scene.graph.path !== 'main') return;
+    const byName = new Map(o.nodes.map((n) => [n.name, n]));
+    const span = o.max - o.min || 1;
+    this.fills = scene.boxes.map((box) => {
+      if (box.kind !== 'node') return null;
+      const n = byName.get(scene.graph.nodes[box.node].name);
+      if (!n) return null;
+      if (o.categories) return o.categories[n.category ?? -1]?.colour ?? null;
+      return heatColour((n.value - o.min) / span);
     });
-    this.heat = heat;
   }
 
   private updateLegend(): void {
-    const o = this.overlay;
+    const o = this.overlays[this.active];
     this.legend.hidden = !o;
     if (!o) { this.legend.replaceChildren(); return; }
-    const bar = h('span', { class: 'heat-bar', 'aria-hidden': 'true' });
-    // CSSOM, not a style attribute: allowed by the CSP.
-    bar.style.background = `linear-gradient(to right, ${heatColour(0)}, ${heatColour(0.5)}, ${heatColour(1)})`;
-    const fmt = (v: number) => `${Number(v.toPrecision(3))} ${o.unit}`;
     const toggle = checkbox({
       label: o.label, checked: this.overlayOn, id: 'graph-overlay', title: `Colour the nodes by ${o.label} (${o.title}); off: by op category`,
       onChange: (checked) => { this.overlayOn = checked; this.requestRender(); },
     });
-    this.legend.replaceChildren(toggle, h('span', { class: 'heat-scale' }, h('span', {}, fmt(o.min)), bar, h('span', {}, fmt(o.max))), h('span', { class: 'muted heat-title' }, o.title));
+    const picker = this.overlays.length > 1
+      ? dropdown({ label: 'What the colours show', id: 'graph-overlay-pick', value: String(this.active), options: this.overlays.map((x, i) => ({ value: String(i), label: x.label })), onChange: (v) => this.showOverlay(Number(v)) })
+      : null;
+    let key: HTMLElement;
+    if (o.categories) {
+      key = h('span', { class: 'heat-scale' }, ...o.categories.map((c) => {
+        const sw = h('span', { class: 'heat-swatch', 'aria-hidden': 'true' });
+        sw.style.background = c.colour; // CSSOM, not a style attribute: allowed by the CSP.
+        return h('span', { class: 'heat-category' }, sw, c.label);
+      }));
+    } else {
+      const bar = h('span', { class: 'heat-bar', 'aria-hidden': 'true' });
+      bar.style.background = `linear-gradient(to right, ${heatColour(0)}, ${heatColour(0.5)}, ${heatColour(1)})`;
+      const fmt = (v: number) => `${Number(v.toPrecision(3))} ${o.unit}`.trim();
+      key = h('span', { class: 'heat-scale' }, h('span', {}, fmt(o.min)), bar, h('span', {}, fmt(o.max)));
+    }
+    this.legend.replaceChildren(...(picker ? [picker] : []), toggle, key, h('span', { class: 'muted heat-title' }, o.title));
   }
 
   focus(): void {

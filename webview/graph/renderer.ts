@@ -18,8 +18,8 @@ export interface Highlight {
   /** Find matches (box indices) and the current one. */
   matches: ReadonlySet<number>;
   current: number;
-  /** An overlay's figure per box, 0..1 (NaN: the box has none); null: colours by category. */
-  heat?: Float32Array | null;
+  /** An overlay's colour per box (null: the box has no figure); absent or null: colours by category. */
+  fills?: (string | null)[] | null;
 }
 
 /** The overlay's colour of a figure scaled to 0..1: red, more opaque the larger (readable on any theme). */
@@ -114,8 +114,8 @@ export class Renderer {
     }
 
     // Boxes.
-    if (s < SHAPE_SCALE) this.drawBoxesFlat(ctx, palette, highlight.heat ?? null);
-    else this.drawBoxes(ctx, palette, s, px, highlight.heat ?? null);
+    if (s < SHAPE_SCALE) this.drawBoxesFlat(ctx, palette, highlight.fills ?? null);
+    else this.drawBoxes(ctx, palette, s, px, highlight.fills ?? null);
 
     // Edge labels (dtype and shape) at the start of each edge, once per value and source.
     if (s >= LABEL_SCALE) this.drawLabels(ctx, palette, px);
@@ -182,11 +182,11 @@ export class Renderer {
   }
 
   /** Far out: one filled path per colour, no borders, no text. */
-  private drawBoxesFlat(ctx: CanvasRenderingContext2D, palette: Palette, heat: Float32Array | null): void {
-    if (heat) {
+  private drawBoxesFlat(ctx: CanvasRenderingContext2D, palette: Palette, fills: (string | null)[] | null): void {
+    if (fills) {
       for (const b of this.visibleBoxes) {
         const box = this.scene.boxes[b];
-        ctx.fillStyle = box.kind === 'node' && !Number.isNaN(heat[b]) ? heatColour(heat[b]) : palette.edge;
+        ctx.fillStyle = box.kind === 'node' && fills[b] ? fills[b]! : palette.edge;
         ctx.fillRect(box.x, box.y, box.w, box.h);
       }
       return;
@@ -211,7 +211,7 @@ export class Renderer {
     }
   }
 
-  private drawBoxes(ctx: CanvasRenderingContext2D, palette: Palette, s: number, px: number, heat: Float32Array | null): void {
+  private drawBoxes(ctx: CanvasRenderingContext2D, palette: Palette, s: number, px: number, fills: (string | null)[] | null): void {
     const boxes = this.scene.boxes;
     const text = s >= TEXT_SCALE;
     const detail = s >= DETAIL_SCALE;
@@ -223,7 +223,7 @@ export class Renderer {
         ctx.fillStyle = palette.background;
         ctx.fill();
         // With an overlay its figure is the fill; a node without one is left blank.
-        ctx.fillStyle = heat ? (Number.isNaN(heat[b]) ? palette.background : heatColour(heat[b])) : palette.tint[box.category];
+        ctx.fillStyle = fills ? fills[b] ?? palette.background : palette.tint[box.category];
         ctx.fill();
         ctx.lineWidth = palette.highContrast ? 1.5 * px : px;
         ctx.strokeStyle = palette.highContrast ? palette.border : colour;

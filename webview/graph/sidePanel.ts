@@ -216,14 +216,22 @@ export class SidePanel {
     for (const [c, n] of cats) legend.append(h('li', {}, swatch(c, palette), `${CATEGORY_LABELS[c]} `, h('span', { class: 'muted' }, formatCount(n))));
     for (const c of ['input', 'output'] as BoxCategory[]) legend.append(h('li', {}, swatch(c, palette, true), CATEGORY_LABELS[c]));
     const worst: Node[] = [];
-    if (this.overlay && scene.graph.path === 'main') {
-      const list = h('ol', { id: 'side-worst', class: 'worst-list' });
-      for (const n of this.overlay.nodes.slice(0, WORST_LISTED)) {
-        const b = h('button', { type: 'button', class: 'link-button', title: `Select ${n.name}` }, n.name);
-        b.addEventListener('click', () => this.actions.selectNamed(n.name));
-        list.append(h('li', {}, b, h('span', { class: 'muted' }, ` ${n.lines[0]?.value ?? ''}`)));
+    const o = this.overlay;
+    if (o && scene.graph.path === 'main') {
+      worst.push(h('h3', {}, o.categories ? o.label : `Worst by ${o.label}`), h('p', { class: 'muted' }, o.title));
+      if (!o.categories) {
+        const list = h('ol', { id: 'side-worst', class: 'worst-list' });
+        for (const n of o.nodes.slice(0, WORST_LISTED)) {
+          const b = h('button', { type: 'button', class: 'link-button', title: `Select ${n.name}` }, n.name);
+          b.addEventListener('click', () => this.actions.selectNamed(n.name));
+          list.append(h('li', {}, b, h('span', { class: 'muted' }, ` ${n.lines[0]?.value ?? ''}`)));
+        }
+        worst.push(list);
       }
-      worst.push(h('h3', {}, `Worst by ${this.overlay.label}`), h('p', { class: 'muted' }, this.overlay.title), list);
+      if (o.absent?.length) {
+        worst.push(h('h4', {}, `Not in this graph (${o.absent.length})`),
+          h('ul', { id: 'side-absent', class: 'worst-list' }, ...o.absent.map((a) => h('li', {}, h('code', {}, a.name), ` ${a.opType}: ${a.detail}`))));
+      }
     }
     return [
       h('header', { class: 'side-header' }, h('h2', { class: 'side-title' }, g.label || g.name || g.path)),

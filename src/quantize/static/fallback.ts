@@ -24,7 +24,7 @@ import { cloneStructure, type CalibrationRunner, type Feeds } from '../calibrate
 import { QuantizeError } from '../errors';
 import type { AccuracyTargetSpec, FallbackSummary } from '../../protocol/quantize';
 import { OutputComparer } from '../../runtime/compare';
-import { measureLayers, type LayerComparison } from '../../runtime/layerCompare';
+import { measureLayers, type MeasuredLayers } from '../../runtime/layerCompare';
 import { mapLayers } from '../../runtime/layerMap';
 import type { EmitResult } from './emit';
 import type { QdqPlan } from './plan';
@@ -100,7 +100,7 @@ export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOu
       return m.margin;
     };
     /** Every layer, the outputs among them: the margin and what ranks the groups, in one evaluation. */
-    const instrumented = async (nodes: string[]): Promise<{ margin: number; layers: LayerComparison; plan: QdqPlan }> => {
+    const instrumented = async (nodes: string[]): Promise<{ margin: number; layers: MeasuredLayers; plan: QdqPlan }> => {
       if (input.signal?.aborted) throw cancelled();
       const c = input.build(nodes);
       // The activations the plan quantizes and the outputs: what ranks the groups and judges the target.
@@ -255,7 +255,7 @@ function groupsOf(input: FallbackInput, plan: QdqPlan): Group[] {
  * `groups` by the largest SQNR drop (runtime/layerCompare) across a layer that writes one of their
  * activations or a value sharing its parameters, in the run of `layers`; groups no layer measured last.
  */
-function ranked(groups: Group[], layers: LayerComparison, plan: QdqPlan): Group[] {
+function ranked(groups: Group[], layers: MeasuredLayers, plan: QdqPlan): Group[] {
   const drop = new Map<string, number>();
   for (const l of layers.layers) drop.set(l.fp32Tensor, Math.max(drop.get(l.fp32Tensor) ?? -Infinity, l.sqnrDropDb));
   const byRoot = new Map<string, number>();

@@ -59,7 +59,7 @@ describe('compare commands', function () {
     assert.strictEqual(shown.layerRows, layers.layers.length, 'every layer is a row of the panel (fewer than 25)');
   });
 
-  it('the layer error on the graph: the quantized model opens coloured by SQNR drop, the worst listed, a node\'s figures in its panel', async () => {
+  it('the layer error and the graph diff on the graph: the quantized model opens coloured by SQNR drop, the worst listed, a node\'s figures in its panel; then by what quantization made of each node', async () => {
     const result = await vscode.commands.executeCommand('onnxqs.compareWithFp32', vscode.Uri.file(quantized()), { spec: { samples: 4 } });
     const q = vscode.Uri.file(quantized());
     await vscode.commands.executeCommand('vscode.openWith', q, 'onnxqs.modelEditor');
@@ -71,10 +71,17 @@ describe('compare commands', function () {
     // Every node a layer was measured at is coloured: the two Convs, the MatMul, the MaxPools, ...
     assert.strictEqual(info.overlay.nodes, new Set(result.layers.layers.map((l) => l.node)).size);
     assert.strictEqual(info.overlay.worst[0], result.layers.layers[0].node, 'the worst listed first');
+    assert.deepStrictEqual(info.overlay.offered, ['SQNR drop', 'Quantization']);
     const panel = await api.probe(q.toString(), { kind: 'selectNode', name: 'Convolution28' });
     const row = result.layers.layers.find((l) => l.node === 'Convolution28');
     assert.deepStrictEqual(panel.figures.slice(0, 2).map((f) => f.label), ['SQNR drop', 'SQNR']);
     assert.strictEqual(panel.figures[1].value, `${row.sqnrDb.toFixed(2)} dB`);
+    // The graph diff: every node of the quantized graph coloured by what quantization made of it.
+    const diff = await api.probe(q.toString(), { kind: 'overlay', label: 'Quantization' });
+    assert.strictEqual(diff.overlay.label, 'Quantization');
+    assert.strictEqual(diff.overlay.nodes, result.layers.diff.nodes.length);
+    const conv = await api.probe(q.toString(), { kind: 'selectNode', name: 'Convolution28' });
+    assert.deepStrictEqual(conv.figures[0], { label: 'Quantization', value: 'quantized' });
     await closeAllEditors();
   });
 
