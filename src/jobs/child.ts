@@ -27,6 +27,7 @@ import {
 import { toErrorData } from './errors';
 import { ModelCache, type LoadedModel } from './modelCache';
 import { graphData, openModelData, weightDetailData, weightStats } from './modelJobs';
+import { weightQuantization } from '../quantize/weightGrid';
 
 /** Parsed models, so that the editor's follow-up requests do not parse the file again. */
 const models = new ModelCache(2);
@@ -84,7 +85,17 @@ async function runWeightStats(request: WeightStatsRequest): Promise<void> {
 
 async function runWeightDetail(request: WeightDetailRequest): Promise<void> {
   const { model } = await readModel(request);
-  send({ type: 'result', id: request.id, kind: 'weightDetail', result: weightDetailData(model, request.weight, request.bins) });
+  const detail = weightDetailData(model, request.weight, request.bins);
+  if (request.counterpart) {
+    // Against the model it was compared with: the FP32 weight over the quantized one's grid.
+    try {
+      const other = (await models.get(request.counterpart)).model;
+      detail.quantization = weightQuantization(model, other, detail.name, !detail.name.endsWith('_quantized'), path.basename(request.counterpart));
+    } catch (e) {
+      detail.quantization = { error: (e as Error).message };
+    }
+  }
+  send({ type: 'result', id: request.id, kind: 'weightDetail', result: detail });
 }
 
 /**

@@ -102,4 +102,34 @@ export interface WeightDetail {
   percentiles: Record<string, number>;
   /** Per output channel, for Conv / MatMul / Gemm weights. */
   channels?: { axis: number; min: number[]; max: number[] };
+  /**
+   * How a quantized copy of the model (the one last compared with it) holds this weight: the FP32 values
+   * against the quantization grid. An error string when the copy has no quantized form of it.
+   */
+  quantization?: WeightQuantization | { error: string };
+}
+
+/** An FP32 weight against its quantized form in another model (src/quantize/weightGrid.ts). */
+export interface WeightQuantization {
+  /** The other model's file name, and the FP32 and quantized tensor names. */
+  model: string;
+  fp32: string;
+  quantized: string;
+  /** int8, uint8, int4, ... */
+  type: string;
+  /** Per channel along `axis`, or one scale (axis null). */
+  axis: number | null;
+  /** Over the whole tensor: SQNR of the dequantized values (null in JSON when exact), share of values clipped to the grid's ends. */
+  sqnrDb: number;
+  clipped: number;
+  /** Per channel (one entry without an axis). */
+  channels: { sqnrDb: number; clipped: number; scale: number; zeroPoint: number }[];
+  /** The channel the grid is drawn for: the lowest SQNR. */
+  gridChannel: number;
+  /** The representable values of that channel, lowest to highest (every one, at most 1024; else none). */
+  grid: number[];
+  /** Its step (the scale) and ends. */
+  step: number;
+  lowest: number;
+  highest: number;
 }

@@ -71,6 +71,8 @@ export interface WeightDetailRequest {
   /** The weight's index in the weight list (WeightSummary[]; names can repeat across subgraphs). */
   weight: number;
   bins: number;
+  /** A model compared with this one (its quantized copy, or its FP32 source): the weight against the grid. */
+  counterpart?: string;
 }
 
 /**

@@ -129,6 +129,8 @@ export interface WeightViewInfo {
   channels: number;
   /** Rows of the weights table after filtering. */
   rows: number;
+  /** Against the quantized copy it was compared with: the text shown, and the grid lines drawn. */
+  quantization: { text: string; gridLines: number } | null;
 }
 
 export interface ProbeResults {

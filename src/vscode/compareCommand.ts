@@ -130,6 +130,7 @@ async function compare(services: Services, a: string, b: string, args?: CompareC
   ];
   // The layer error and the graph diff drawn over B's graph in every model viewer of it, open now or later.
   if (overlays.length) services.overlays.set(vscode.Uri.file(b), overlays);
+  if (result.layers) services.overlays.pair(vscode.Uri.file(a), vscode.Uri.file(b));
   showResults(services, title, { kind: 'compare', result, actions }, {
     markdown: () => formatCompareMarkdown(result), json: () => result, jsonFile: path.join(path.dirname(b), `${stem}.compare.json`),
     onAction: (id) => {

@@ -204,10 +204,11 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
   /** One weight's histogram and per-channel ranges, cached per (weight, bins). */
   weightDetail(weight: number, bins: number): Promise<WeightDetail> {
     if (this.current.kind !== 'ready') return Promise.reject(notReady(this.fileName));
-    const key = `${weight}/${bins}`;
+    const counterpart = this.services.overlays.counterpart(this.uri);
+    const key = `${weight}/${bins}/${counterpart ?? ''}`;
     let detail = this.details.get(key);
     if (!detail) {
-      detail = this.services.jobs.weightDetail({ path: this.uri.fsPath, weight, bins });
+      detail = this.services.jobs.weightDetail({ path: this.uri.fsPath, weight, bins, ...(counterpart ? { counterpart } : {}) });
       this.cache(this.details, key, detail);
       while (this.details.size > DETAIL_CACHE) this.details.delete(this.details.keys().next().value as string);
     }

@@ -274,6 +274,25 @@ export async function run(ctx) {
     await ctx.screenshot('graph-diff-light');
   });
 
+  await ctx.test('the weights of the FP32 model against the grid of its static int8 copy, once the two are compared', async () => {
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'mnist-8.qdq.onnx' }).first().click({ button: 'right' });
+    await page.locator('.context-view .action-item', { hasText: 'Compare with FP32…' }).first().hover({ timeout: 15000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'the source, by name' }).first().click({ timeout: 15000 });
+    const panel = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    await panel.locator('#layers').waitFor({ timeout: 60000 });
+    await page.locator('.tabs-container .tab', { hasText: /^mnist-8\.onnx$/ }).first().click();
+    const view = ctx.webview();
+    await showTab(view, 'weights');
+    await view.locator('#weights-table tbody tr[data-index] th', { hasText: /^Parameter87$/ }).first().click({ timeout: 30000 });
+    await view.locator('#weight-quant:not([hidden]) #weight-quant-text').waitFor({ timeout: 30000 });
+    const text = await view.locator('#weight-quant-text').innerText();
+    check(/Parameter87_quantized · int8 per channel \(axis 0, 16\): SQNR \d/.test(text), `weight against the grid: ${text}`);
+    await palette(page, 'Notifications: Clear All Notifications');
+    await ctx.screenshot('weights-grid-light');
+    await showTab(view, 'graph');
+  });
+
   await ctx.test('Keep the Worst Layers in Float…: one step of one layer, the history panel', async () => {
     await page.locator('.tabs-container .tab', { hasText: /vs mnist-8\.int8\.onnx/ }).first().click();
     const results = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');

@@ -23,6 +23,7 @@ import { resolveInputSpec } from '../../src/runtime/inputSpec';
 import { mapLayers } from '../../src/runtime/layerMap';
 import { diffOverlay, layerOverlay } from '../../src/runtime/layerOverlay';
 import { graphDiff } from '../../src/runtime/graphDiff';
+import { weightQuantization } from '../../src/quantize/weightGrid';
 import { modelInputs } from '../../src/runtime/modelIo';
 import { RefineHistory, reportSize } from '../../src/runtime/refine';
 import type { InputSpec } from '../../src/protocol/inputSpec';
@@ -328,6 +329,49 @@ describe('the graph diff, FP32 against quantized', () => {
     assert.match(byName.get('Convolution28_quant')!.detail, /Conv Convolution28 of the FP32 model, as QLinearConv/);
     assert.equal(byName.get('Times212_quant')!.status, 'quantized');
     assert.ok(!d.removed.some((r) => r.name === 'Convolution28' || r.name === 'Times212'), 'matched by name less _quant');
+  });
+});
+
+describe('a weight against its quantized form', () => {
+  it('mnist QDQ: the first Conv\'s weight per channel, SQNR as computed by hand, the grid of the worst channel, both ways', async () => {
+    const q = path.join(tmp, 'mnist-weights.onnx');
+    await quantize(sampleModel, q, { mode: 'static', calibration: { randomSamples: 2 } });
+    const [a, b] = [loadModel(sampleModel), loadModel(q)];
+    const wq = weightQuantization(a, b, 'Parameter5', true, 'mnist-weights.onnx');
+    assert.deepEqual([wq.fp32, wq.quantized, wq.type, wq.axis, wq.channels.length], ['Parameter5', 'Parameter5_quantized', 'int8', 0, 8]);
+    // By hand: the int8 values, the scales and zero points of the DequantizeLinear that reads them.
+    const init = (m: Model, name: string) => m.weights().find((x) => x.name === name)!.values();
+    const w = init(a, 'Parameter5'), qv = init(b, 'Parameter5_quantized'), sc = init(b, 'Parameter5_scale'), zp = init(b, 'Parameter5_zero_point');
+    let ss = 0, ee = 0;
+    const per = w.length / 8;
+    const chSig = new Array(8).fill(0), chErr = new Array(8).fill(0);
+    for (let i = 0; i < w.length; i++) {
+      const c = Math.floor(i / per), d = w[i] - (qv[i] - zp[c]) * sc[c];
+      ss += w[i] ** 2; ee += d * d; chSig[c] += w[i] ** 2; chErr[c] += d * d;
+    }
+    assert.ok(Math.abs(wq.sqnrDb - 10 * Math.log10(ss / ee)) < 1e-9, `${wq.sqnrDb}`);
+    wq.channels.forEach((ch, c) => assert.ok(Math.abs(ch.sqnrDb - 10 * Math.log10(chSig[c] / chErr[c])) < 1e-9));
+    // Symmetric per-channel ranges from the weights themselves: nothing clipped.
+    assert.equal(wq.clipped, 0);
+    const worst = wq.channels.reduce((m, ch, c) => (ch.sqnrDb < wq.channels[m].sqnrDb ? c : m), 0);
+    assert.equal(wq.gridChannel, worst);
+    assert.equal(wq.grid.length, 256);
+    assert.ok(Math.abs(wq.grid[1] - wq.grid[0] - sc[worst]) < 1e-12 && wq.step === sc[worst]);
+    assert.deepEqual(weightQuantization(b, a, 'Parameter5_quantized', false, 'mnist-8.onnx').channels, wq.channels);
+    assert.throws(() => weightQuantization(a, b, 'Parameter193', true, 'mnist-weights.onnx'), /mnist-weights\.onnx has no quantized form of "Parameter193"/);
+  });
+
+  it('a weight quantized per tensor with a range narrower than its values: the share clipped', () => {
+    const values = Float32Array.from({ length: 64 }, (_, i) => (i - 32) / 8); // -4 .. 3.875
+    const a = modelFromProto(makeModel({ graph: { name: 'a', node: [node('MatMul', ['x', 'W'], ['y'])], initializer: [floatTensor('W', [8, 8], values)], input: [valueInfo('x', DataType.FLOAT, [1, 8])], output: [valueInfo('y', DataType.FLOAT, [1, 8])] } }));
+    // Scale 1/64: int8 covers [-2, 1.98]; 32 of the 64 values lie beyond.
+    const qv = Int8Array.from(values, (v) => Math.max(-128, Math.min(127, Math.round(v * 64))));
+    const b = modelFromProto(makeModel({ graph: { name: 'b', node: [node('DequantizeLinear', ['W_quantized', 'W_scale', 'W_zero_point'], ['W_dq']), node('MatMul', ['x', 'W_dq'], ['y'])], initializer: [tensor('W_quantized', DataType.INT8, [8, 8], qv), floatTensor('W_scale', [], [1 / 64]), tensor('W_zero_point', DataType.INT8, [], Int8Array.of(0))], input: [valueInfo('x', DataType.FLOAT, [1, 8])], output: [valueInfo('y', DataType.FLOAT, [1, 8])] } }));
+    const wq = weightQuantization(a, b, 'W', true, 'b.onnx');
+    const beyond = values.filter((v) => v < -2 - 0.5 / 64 || v > 127 / 64 + 0.5 / 64).length;
+    assert.equal(wq.clipped, beyond / 64);
+    assert.equal(wq.axis, null);
+    assert.deepEqual([wq.lowest, wq.highest], [-2, 127 / 64]);
   });
 });
 

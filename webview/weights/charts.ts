@@ -74,6 +74,24 @@ export function histogramChart(detail: WeightDetail, width: number, height: numb
     line.append(title);
     plot.append(line);
   }
+  // The quantized copy's grid (the values it can represent), where its lines are at least 3 px apart; its
+  // ends (past which values are clipped) always.
+  const q = detail.quantization && 'grid' in detail.quantization ? detail.quantization : undefined;
+  if (q) {
+    const inside = q.grid.filter((v) => v >= min && v <= max);
+    const drawn = inside.length > 0 && plotW / inside.length >= 3 ? inside : [];
+    const g = svg('g', { class: 'qgrid', 'data-lines': drawn.length });
+    for (const v of drawn) g.append(svg('line', { class: 'qgrid-line', x1: xOf(v), x2: xOf(v), y1: 0, y2: plotH }));
+    for (const v of [q.lowest, q.highest]) {
+      if (v < min || v > max) continue;
+      const end = svg('line', { class: 'qgrid-end', x1: xOf(v), x2: xOf(v), y1: 0, y2: plotH });
+      const t = svg('title');
+      t.textContent = `end of the ${q.type} grid: ${formatNumber(v)} (values beyond are clipped)`;
+      end.append(t);
+      g.append(end);
+    }
+    plot.append(g);
+  }
   plot.append(svg('line', { class: 'axis', x1: 0, x2: plotW, y1: plotH, y2: plotH }));
   const ticks: [number, string][] = [
     [0, formatNumber(min)],

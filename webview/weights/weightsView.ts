@@ -7,7 +7,7 @@ import { formatBytes, formatCount, formatNumber } from '../../src/protocol/forma
 import type { WeightDetail, WeightSummary } from '../../src/protocol/graph';
 import type { WeightViewInfo } from '../../src/protocol/webview';
 import { errorText, type WeightsUiState } from '../rpc';
-import { h, percentText, typeText } from '../ui/dom';
+import { h, percentText, table, typeText } from '../ui/dom';
 import { checkbox, dropdown, focusField, progressRing, textField, type CheckElement, type ValueElement } from '../ui/toolkit';
 import { channelChart, channelSummary, histogramChart } from './charts';
 
@@ -362,6 +362,7 @@ export class WeightsView {
       w.consumers.length > 0 ? h('div', { class: 'used-by' }, h('span', { class: 'side-label' }, 'Used by'), consumers) : h('p', { class: 'muted' }, 'No node consumes it.'),
       h('div', { class: 'detail-controls' }, h('h3', {}, 'Histogram'), h('span', { class: 'spacer' }), bins, log),
       chartBox,
+      h('section', { id: 'weight-quant', class: 'weight-quant', hidden: '' }),
       h('h3', { class: 'channels-heading', hidden: '' }, 'Per-output-channel ranges'),
       channelText,
       channelBox,
@@ -394,12 +395,37 @@ export class WeightsView {
     if (!box || !channelBox) return;
     const width = Math.max(320, Math.floor((box as HTMLElement).clientWidth || this.detailPane.clientWidth - 24));
     box.replaceChildren(histogramChart(detail, width, 180, this.host.state.log));
+    this.showQuantization(detail);
     const chart = channelChart(detail, width, 150);
     const heading = this.detailPane.querySelector('.channels-heading') as HTMLElement | null;
     const text = this.detailPane.querySelector('.channel-summary');
     if (heading) heading.hidden = !chart;
     if (text) text.textContent = chart ? (channelSummary(detail) ?? '') : '';
     channelBox.replaceChildren(...(chart ? [chart] : []));
+  }
+
+  /** The weight against the grid of the quantized copy it was compared with: SQNR, clipped share, worst channels. */
+  private showQuantization(detail: WeightDetail): void {
+    const section = this.detailPane.querySelector('#weight-quant') as HTMLElement | null;
+    if (!section) return;
+    const q = detail.quantization;
+    section.hidden = !q;
+    if (!q) { section.replaceChildren(); return; }
+    if ('error' in q) { section.replaceChildren(h('h3', {}, 'Quantized'), h('p', { class: 'muted', id: 'weight-quant-text' }, q.error)); return; }
+    const db = (v: number | null) => (v === null || !Number.isFinite(v) ? (v === null || v > 0 ? 'exact' : '−∞') : `${v.toFixed(1)} dB`);
+    const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.001 ? 3 : 2)}%`;
+    const scheme = q.axis === null ? 'per tensor' : `per channel (axis ${q.axis}, ${q.channels.length})`;
+    const text = `${q.type} ${scheme}: SQNR ${db(q.sqnrDb)}, ${pct(q.clipped)} clipped; the grid drawn is ${q.axis === null ? 'the tensor\'s' : `channel ${q.gridChannel}'s (the lowest SQNR)`}: step ${num(q.step)}, from ${num(q.lowest)} to ${num(q.highest)}`;
+    const worst = q.channels.map((c, i) => ({ ...c, i })).sort((a, b) => a.sqnrDb - b.sqnrDb).slice(0, 8);
+    section.replaceChildren(
+      h('h3', {}, `Quantized in ${q.model}`),
+      h('p', { id: 'weight-quant-text' }, h('code', {}, q.quantized), ` · ${text}`),
+      ...(q.channels.length > 1 ? [table({
+        id: 'weight-quant-channels', caption: 'Channels with the lowest SQNR',
+        headers: [{ label: 'Channel', numeric: true }, { label: 'SQNR', numeric: true }, { label: 'Clipped', numeric: true }, { label: 'Scale', numeric: true }],
+        rows: worst.map((c) => [String(c.i), db(c.sqnrDb), pct(c.clipped), num(c.scale)]),
+      })] : []),
+    );
   }
 
   /** Selects a weight by name, with `bins` bins, and reports what the histogram drew (tests' probes). */
@@ -422,6 +448,9 @@ export class WeightsView {
       histogram: { min: this.lastDetail?.histogram.min ?? NaN, max: this.lastDetail?.histogram.max ?? NaN },
       channels,
       rows: this.rows.length,
+      quantization: this.detailPane.querySelector('#weight-quant:not([hidden])')
+        ? { text: this.detailPane.querySelector('#weight-quant-text')?.textContent ?? '', gridLines: Number(svg.querySelector('g.qgrid')?.getAttribute('data-lines') ?? 0) }
+        : null,
     };
   }
 

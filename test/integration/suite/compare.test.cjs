@@ -82,6 +82,13 @@ describe('compare commands', function () {
     assert.strictEqual(diff.overlay.nodes, result.layers.diff.nodes.length);
     const conv = await api.probe(q.toString(), { kind: 'selectNode', name: 'Convolution28' });
     assert.deepStrictEqual(conv.figures[0], { label: 'Quantization', value: 'quantized' });
+    // The FP32 model's weights against the quantized copy's grid (the two were just compared).
+    await vscode.commands.executeCommand('vscode.openWith', sample, 'onnxqs.modelEditor');
+    await waitForCustomTab(sample);
+    await api.waitForRendered(sample.toString(), 30000);
+    const weight = await api.probe(sample.toString(), { kind: 'showWeight', name: 'Parameter5', bins: 64 });
+    assert.ok(weight.quantization, 'the weight is drawn against the quantized copy');
+    assert.match(weight.quantization.text, /^Parameter5_quantized · int8 per channel \(axis 0, 8\): SQNR \d+\.\d dB, 0\.00% clipped/);
     await closeAllEditors();
   });
 
