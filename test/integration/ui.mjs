@@ -111,6 +111,17 @@ async function showLargestWeight(view, log) {
   return { name: (await view.locator('#weight-name').innerText()).trim(), bars, channels: await view.locator('svg.channels').count() };
 }
 
+/** Explorer context menu of `file` > Compare with FP32…, the source found by name; the results panel's frame. */
+async function compareWithFp32FromExplorer(page, file) {
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first().click({ button: 'right' });
+  // The workbench's menu acts on the highlighted item: hover it, then Enter (as a keyboard user would).
+  await page.locator('.context-view .action-item', { hasText: 'Compare with FP32…' }).first().hover({ timeout: 15000 });
+  await page.keyboard.press('Enter');
+  // The source, found by name, is offered first.
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'the source, by name' }).first().click({ timeout: 15000 });
+  return page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+}
+
 /** Graph, side panel and weights screenshots of the model in the active editor, in the current theme. */
 async function shootModel(ctx, view, prefix, theme, { log = false } = {}) {
   const { page } = ctx;
@@ -228,14 +239,8 @@ export async function run(ctx) {
   });
 
   await ctx.test('Compare with FP32… from the Explorer\'s context menu of the quantized model: the inputs remembered, the results panel', async () => {
-    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'mnist-8.int8.onnx' }).first().click({ button: 'right' });
-    // The workbench's menu acts on the highlighted item: hover it, then Enter (as a keyboard user would).
-    await page.locator('.context-view .action-item', { hasText: 'Compare with FP32…' }).first().hover({ timeout: 15000 });
-    await page.keyboard.press('Enter');
-    // The source, found by name, is offered first.
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'the source, by name' }).first().click({ timeout: 15000 });
     // No inputs prompt: those given when the model was quantized are remembered (4 samples, seed 3).
-    const panel = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    const panel = await compareWithFp32FromExplorer(page, 'mnist-8.int8.onnx');
     await panel.locator('#outputs').waitFor({ timeout: 60000 });
     const verdict = await panel.locator('.verdict-line').innerText();
     const plots = await panel.locator('svg.scatter').count();
@@ -275,11 +280,7 @@ export async function run(ctx) {
   });
 
   await ctx.test('the weights of the FP32 model against the grid of its static int8 copy, once the two are compared', async () => {
-    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'mnist-8.qdq.onnx' }).first().click({ button: 'right' });
-    await page.locator('.context-view .action-item', { hasText: 'Compare with FP32…' }).first().hover({ timeout: 15000 });
-    await page.keyboard.press('Enter');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'the source, by name' }).first().click({ timeout: 15000 });
-    const panel = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    const panel = await compareWithFp32FromExplorer(page, 'mnist-8.qdq.onnx');
     await panel.locator('#layers').waitFor({ timeout: 60000 });
     await page.locator('.tabs-container .tab', { hasText: /^mnist-8\.onnx$/ }).first().click();
     const view = ctx.webview();
@@ -289,6 +290,8 @@ export async function run(ctx) {
     const text = await view.locator('#weight-quant-text').innerText();
     check(/Parameter87_quantized · int8 per channel \(axis 0, 16\): SQNR \d/.test(text), `weight against the grid: ${text}`);
     await palette(page, 'Notifications: Clear All Notifications');
+    // The histogram with the grid and the figures below it, in one view.
+    await view.locator('#weight-quant').scrollIntoViewIfNeeded();
     await ctx.screenshot('weights-grid-light');
     await showTab(view, 'graph');
   });
