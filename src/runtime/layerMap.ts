@@ -244,6 +244,14 @@ export function mapLayers(fp32: Model, quantized: Model, only?: ReadonlySet<stri
       mapped.push({ ...where, fp32Tensor, fp32Node: fp ? label(fp) : null, fp32OpType: fp?.op_type ?? null, match, quant, rescaled: r ? { axis: r.axis, factors: r.factors } : null, clamp: clamped.get(float) ?? null, floatNode });
     }
   }
+  // Quantized values inside If/Loop/Scan bodies cannot be fetched as outputs: listed, not measured.
+  for (const g of quantized.graphs()) {
+    if (g.depth === 0) continue;
+    for (const n of g.graph.node ?? []) {
+      if (n.op_type !== 'QuantizeLinear' || !n.output?.[0]) continue;
+      unmapped.push({ tensor: n.output[0], node: label(n), opType: n.op_type, reason: `inside the ${g.ownerNode?.op_type ?? 'subgraph'} body ${g.path}: a subgraph's values cannot be fetched, so it is not measured` });
+    }
+  }
   return { mapped, unmapped, upstream: upstreamOf(a, new Set(mapped.map((m) => m.fp32Tensor))), quantizedWith: readOptions(quantized.proto) ?? null };
 }
 

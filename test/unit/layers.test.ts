@@ -16,7 +16,7 @@ import type { ModelProto } from '../../src/onnx/proto';
 import { writeModel } from '../../src/onnx/write';
 import { quantizeFile } from '../../src/quantize/index';
 import { resolveOptions, type QuantizeOptions } from '../../src/quantize/options';
-import { calibrationFor } from '../../src/runtime/calibration';
+import { calibrationFor, ortCalibrationRunner } from '../../src/runtime/calibration';
 import { checkSession } from '../../src/runtime/check';
 import { compareModels } from '../../src/runtime/compareModels';
 import { resolveInputSpec } from '../../src/runtime/inputSpec';
@@ -289,6 +289,34 @@ describe('the layer mapping on our QDQ and QOperator outputs of the shared CNNs'
       assert.ok(r.layers!.layers.length >= layers.length);
     });
   }
+});
+
+describe('layers inside subgraphs', () => {
+  it('a Conv quantized inside an If branch is listed as not measured, with the reason', async () => {
+    const branch = (w: string) => ({
+      name: `b_${w}`,
+      node: [node('Sigmoid', ['x'], [`s_${w}`], {}, `sigmoid_${w}`), node('Conv', [`s_${w}`, w], [`y_${w}`], { kernel_shape: [1, 1] }, `conv_${w}`)],
+      output: [valueInfo(`y_${w}`, DataType.FLOAT, null)],
+    });
+    const proto = makeModel({
+      opset: 13,
+      graph: {
+        name: 'branchy', node: [node('If', ['cond'], ['y'], { then_branch: branch('w1'), else_branch: branch('w2') }, 'if')],
+        initializer: [floatTensor('w1', [4, 3, 1, 1], randn(7, 12)), floatTensor('w2', [4, 3, 1, 1], randn(8, 12))],
+        input: [valueInfo('cond', DataType.BOOL, []), valueInfo('x', DataType.FLOAT, [1, 3, 4, 4])], output: [valueInfo('y', DataType.FLOAT, [1, 4, 4, 4])],
+      },
+    });
+    const src = path.join(tmp, 'branchy.onnx'), dst = path.join(tmp, 'branchy-qdq.onnx');
+    writeModel(modelFromProto(proto), src);
+    const feeds = function* () {
+      for (let i = 0; i < 4; i++) yield { cond: new ort.Tensor('bool', Uint8Array.of(1), []), x: new ort.Tensor('float32', randn(30 + i, 48), [1, 3, 4, 4]) };
+    };
+    await quantizeFile(src, dst, { mode: 'static' }, { verify: checkSession, calibration: { runner: ortCalibrationRunner, random: false, source: 'test', feeds } });
+    const m = mapLayers(loadModel(src), loadModel(dst));
+    const inside = m.unmapped.filter((u) => /inside the If body main\/if\.then_branch: a subgraph's values cannot be fetched/.test(u.reason));
+    assert.ok(inside.length >= 1, JSON.stringify(m.unmapped));
+    assert.ok(m.mapped.every((e) => !inside.some((u) => u.tensor === e.tensor)));
+  });
 });
 
 describe('the graph diff, FP32 against quantized', () => {
