@@ -20,6 +20,8 @@ export interface RefineContent {
   steps: RefineStep[];
   /** The nodes the next step would leave in float (empty: none is left), and how many a step takes. */
   next: string[];
+  /** The nodes the next step would give 16-bit activations; null where the format cannot (QOperator, 16-bit already). */
+  next16: string[] | null;
   perStep: number;
   /** A step is running. */
   busy: boolean;

@@ -59,6 +59,7 @@ export interface ResolvedOptions {
   defaultOpTypes: boolean;
   include: string[];
   exclude: string[];
+  activations16: string[];
   keepFirstLayer: boolean;
   keepLastLayer: boolean;
   blockSize: number;
@@ -101,7 +102,7 @@ const signed = (t: string) => t.startsWith('int');
 export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
   if (o === null || typeof o !== 'object') fail('options must be an object');
   const known = new Set(['mode', 'format', 'weightType', 'activationType', 'perChannel', 'symmetricWeights', 'symmetricActivations',
-    'reduceRange', 'opTypes', 'include', 'exclude', 'keepFirstLayer', 'keepLastLayer', 'blockSize', 'accuracyLevel', 'quantizeBias',
+    'reduceRange', 'opTypes', 'include', 'exclude', 'activations16', 'keepFirstLayer', 'keepLastLayer', 'blockSize', 'accuracyLevel', 'quantizeBias',
     'calibration', 'smoothQuant', 'equalize', 'accuracyTarget', 'maxFloatNodes']);
   for (const k of Object.keys(o)) if (!known.has(k)) fail(`unknown option "${k}"`);
 
@@ -221,12 +222,15 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
   }
   const include = names(o.include, '--include');
   const exclude = names(o.exclude, '--exclude');
+  const activations16 = names(o.activations16, '--activations16');
+  if (activations16.length && (mode !== 'static' || format !== 'qdq')) fail('--activations16 applies to static quantization in QDQ form (QOperator has 8-bit kernels only)');
+  if (activations16.length && activationType.endsWith('16')) fail(`--activations16 widens some nodes' activations from 8 bits; the activations are ${activationType} already`);
 
   return {
     mode, format, weightType, activationType, perChannel: perChannel ?? mode === 'static', symmetricWeights: symWeights,
     symmetricActivations: symmetricActivations ?? false, reduceRange: reduceRange ?? false, opTypes: [...new Set(opTypes)],
     defaultOpTypes: o.opTypes === undefined,
-    include, exclude, keepFirstLayer, keepLastLayer, blockSize: o.blockSize ?? 32, accuracyLevel: o.accuracyLevel ?? 4,
+    include, exclude, activations16, keepFirstLayer, keepLastLayer, blockSize: o.blockSize ?? 32, accuracyLevel: o.accuracyLevel ?? 4,
     quantizeBias: quantizeBias ?? mode === 'static', calibration, smoothQuantAlpha, equalize: equalize ?? mode === 'static',
     accuracyTarget: o.accuracyTarget ?? null, maxFloatNodes: o.maxFloatNodes ?? null,
   };

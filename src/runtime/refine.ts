@@ -7,10 +7,10 @@
 import type { CompareResult } from '../protocol/compare';
 import type { LayerComparison } from '../protocol/layers';
 import type { QuantizeOptions, QuantizeReport } from '../protocol/quantize';
-import type { RefineStep } from '../protocol/refine';
+import type { RefineHow, RefineStep } from '../protocol/refine';
 import { judgedCosine } from './compare';
 
-export type { RefineStep } from '../protocol/refine';
+export type { RefineHow, RefineStep } from '../protocol/refine';
 
 /**
  * The FP32 names of the `n` quantized layers with the largest SQNR drop that are not in `already` (rows the
@@ -28,10 +28,10 @@ export function worstLayerNodes(layers: LayerComparison, n: number, already: rea
 }
 
 /** One row of the history from a comparison with the source, and the quantization's report where there is one. */
-export function refineStep(index: number, file: string, options: QuantizeOptions, added: string[], result: CompareResult, size: { ratio: number; quantized: number | null }): RefineStep {
+export function refineStep(index: number, file: string, options: QuantizeOptions, added: string[], how: RefineHow, result: CompareResult, size: { ratio: number; quantized: number | null }): RefineStep {
   const worst = result.outputs.find((o) => o.name === result.worstOutput) ?? result.outputs[0];
   return {
-    index, file, inFloat: [...(options.exclude ?? [])], added,
+    index, file, inFloat: [...(options.exclude ?? [])], in16: [...(options.activations16 ?? [])], added, how,
     worstOutput: worst.name, cosine: judgedCosine(worst), sqnrDb: worst.pooled.sqnrDb, sizeRatio: size.ratio, quantized: size.quantized,
   };
 }
@@ -54,24 +54,36 @@ export class RefineHistory {
   /** `first.size`: from its report, or the file sizes when the model was quantized before (no report). */
   constructor(private readonly deps: RefineDeps, options: QuantizeOptions, first: { file: string; size: { ratio: number; quantized: number | null }; result: CompareResult }) {
     if (!first.result.layers) throw new Error('the first comparison has no layers: compare with layers');
-    this.steps.push(refineStep(0, first.file, options, [], first.result, first.size));
+    this.steps.push(refineStep(0, first.file, options, [], 'float', first.result, first.size));
     this.last = { options, layers: first.result.layers };
   }
 
-  /** The nodes the next step would leave in float (empty: no compute layer is left to take). */
-  next(n: number): string[] {
-    return worstLayerNodes(this.last.layers, n, this.last.options.exclude ?? []);
+  /** The nodes the next step would take (empty: no quantized layer is left; `int16`: none left at 8 bits). */
+  next(n: number, how: RefineHow = 'float'): string[] {
+    const o = this.last.options;
+    return worstLayerNodes(this.last.layers, n, [...(o.exclude ?? []), ...(how === 'int16' ? o.activations16 ?? [] : [])]);
   }
 
-  /** Quantizes again with the `n` worst layers in float too, into `output`, and compares. */
-  async step(n: number, output: string): Promise<RefineStep> {
-    const added = this.next(n);
-    if (!added.length) throw new Error('no quantized layer is left to keep in float');
-    const options: QuantizeOptions = { ...this.last.options, exclude: [...(this.last.options.exclude ?? []), ...added] };
+  /** 16-bit activations apply to static QDQ quantization (not QOperator, not 16-bit activations already). */
+  get canWiden(): boolean {
+    const o = this.last.options;
+    return o.mode === 'static' && (o.format ?? 'qdq') === 'qdq' && !(o.activationType ?? 'uint8').endsWith('16');
+  }
+
+  /** Quantizes again with the `n` worst layers in float (or with 16-bit activations) too, into `output`, and compares. */
+  async step(n: number, output: string, how: RefineHow = 'float'): Promise<RefineStep> {
+    if (how === 'int16' && !this.canWiden) throw new Error('16-bit activations for some layers apply to static QDQ quantization with 8-bit activations');
+    const added = this.next(n, how);
+    if (!added.length) throw new Error(how === 'float' ? 'no quantized layer is left to keep in float' : 'no layer with 8-bit activations is left');
+    const o = this.last.options;
+    const options: QuantizeOptions = how === 'float'
+      // A layer kept in float no longer needs 16-bit activations.
+      ? { ...o, exclude: [...(o.exclude ?? []), ...added], ...(o.activations16 ? { activations16: o.activations16.filter((x) => !added.includes(x)) } : {}) }
+      : { ...o, activations16: [...(o.activations16 ?? []), ...added] };
     const report = await this.deps.quantize(options, output);
     const result = await this.deps.compare(output);
     if (!result.layers) throw new Error('the comparison has no layers: compare with layers');
-    const s = refineStep(this.steps.length, output, options, added, result, reportSize(report));
+    const s = refineStep(this.steps.length, output, options, added, how, result, reportSize(report));
     this.steps.push(s);
     this.last = { options, layers: result.layers };
     return s;

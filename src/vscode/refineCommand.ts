@@ -13,7 +13,7 @@ import { isCancelled, toErrorData } from '../jobs/errors';
 import type { CompareResult } from '../protocol/compare';
 import type { InputSpec } from '../protocol/inputSpec';
 import type { RefineContent } from '../protocol/results';
-import { RefineHistory, type RefineStep } from '../runtime/refine';
+import { RefineHistory, type RefineHow, type RefineStep } from '../runtime/refine';
 import { fp32SourceOf, COMPARE_WITH_FP32_COMMAND } from './compareCommand';
 import { withJobProgress } from './jobProgress';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';
@@ -31,6 +31,8 @@ export interface RefineCommandArgs {
   perStep?: number;
   /** Steps to run before resolving (default 0: the panel's button runs them). */
   steps?: number;
+  /** What those steps do: leave the layers in float (default) or give them 16-bit activations. */
+  how?: RefineHow;
   spec?: InputSpec;
   /** The comparison of the quantized model with the reference, layers included, when already made. */
   result?: CompareResult;
@@ -86,15 +88,18 @@ export async function keepWorstLayersCommand(services: Services, target: vscode.
     compare,
   }, options, { file: quantized, size: { ratio: size(quantized) / size(reference), quantized: null }, result });
   let busy = false;
-  const content = (): RefineContent => ({ kind: 'refine', source: reference, steps: [...history.steps], next: history.next(perStep!), perStep: perStep!, busy });
+  const content = (): RefineContent => ({
+    kind: 'refine', source: reference, steps: [...history.steps], next: history.next(perStep!),
+    next16: history.canWiden ? history.next(perStep!, 'int16') : null, perStep: perStep!, busy,
+  });
   const title = `Keep worst layers in float: ${name}`;
-  const step = async (): Promise<void> => {
-    if (busy || !history.next(perStep!).length) return;
+  const step = async (how: RefineHow): Promise<void> => {
+    if (busy || !history.next(perStep!, how).length || (how === 'int16' && !history.canWiden)) return;
     busy = true;
     panel.update(content());
     try {
-      const s = await history.step(perStep!, path.join(dir, `${stem}.step${history.steps.length}.onnx`));
-      services.log.info(`Step ${s.index}: ${s.added.join(', ')} in float; worst output ${s.worstOutput} cosine ${s.cosine.toFixed(6)}, ${s.sizeRatio.toFixed(3)}x the size.`);
+      const s = await history.step(perStep!, path.join(dir, `${stem}.step${history.steps.length}.onnx`), how);
+      services.log.info(`Step ${s.index}: ${s.added.join(', ')} ${how === 'float' ? 'in float' : 'with 16-bit activations'}; worst output ${s.worstOutput} cosine ${s.cosine.toFixed(6)}, ${s.sizeRatio.toFixed(3)}x the size.`);
     } catch (err) {
       fail(`Could not re-quantize ${path.basename(reference)}`, err);
     } finally {
@@ -106,7 +111,8 @@ export async function keepWorstLayersCommand(services: Services, target: vscode.
     markdown: () => refineMarkdown(reference, history.steps), json: () => ({ source: reference, steps: history.steps }),
     jsonFile: path.join(path.dirname(quantized), `${stem}.refine.json`),
     onAction: (id) => {
-      if (id === 'next') { void step(); return; }
+      if (id === 'next') { void step('float'); return; }
+      if (id === 'next16') { void step('int16'); return; }
       const m = /^(open|compare|save)-(\d+)$/.exec(id);
       const s = m ? history.steps[Number(m[2])] : undefined;
       if (!m || !s) return;
@@ -116,7 +122,7 @@ export async function keepWorstLayersCommand(services: Services, target: vscode.
     },
   });
   panel.panel.onDidDispose(() => fs.rmSync(dir, { recursive: true, force: true }));
-  for (let i = 0; i < (args.steps ?? 0); i++) await step();
+  for (let i = 0; i < (args.steps ?? 0); i++) await step(args.how ?? 'float');
   return history.steps;
 }
 
@@ -139,9 +145,9 @@ async function saveStep(services: Services, s: RefineStep, quantized: string): P
 }
 
 function refineMarkdown(source: string, steps: RefineStep[]): string {
-  const lines = [`Keeping the worst layers of ${path.basename(source)}'s quantization in float`, '', '| step | nodes in float | added | worst output | cosine | SQNR | size |', '|---|---|---|---|---|---|---|'];
+  const lines = [`Keeping the worst layers of ${path.basename(source)}'s quantization in float or at 16 bits`, '', '| step | nodes in float | 16-bit | added | worst output | cosine | SQNR | size |', '|---|---|---|---|---|---|---|---|'];
   for (const s of steps) {
-    lines.push(`| ${s.index || 'first'} | ${s.inFloat.length} | ${s.added.join(', ') || '-'} | ${s.worstOutput} | ${s.cosine.toFixed(6)} | ${Number.isFinite(s.sqnrDb) ? `${s.sqnrDb.toFixed(2)} dB` : 'exact'} | ${s.sizeRatio.toFixed(3)}x |`);
+    lines.push(`| ${s.index || 'first'} | ${s.inFloat.length} | ${s.in16.length} | ${s.added.length ? `${s.added.join(', ')}${s.how === 'int16' ? ' (16-bit)' : ' (float)'}` : '-'} | ${s.worstOutput} | ${s.cosine.toFixed(6)} | ${Number.isFinite(s.sqnrDb) ? `${s.sqnrDb.toFixed(2)} dB` : 'exact'} | ${s.sizeRatio.toFixed(3)}x |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -291,6 +291,31 @@ describe('the layer mapping on our QDQ and QOperator outputs of the shared CNNs'
   }
 });
 
+describe('16-bit activations for chosen layers (mixed 8/16-bit QDQ)', () => {
+  it('mnist: Convolution110\'s activations in uint16, the rest uint8; its input and output closer to float; the report says the speed cost', async () => {
+    const q8 = path.join(tmp, 'mnist-8bit.onnx'), q16 = path.join(tmp, 'mnist-mixed.onnx');
+    const base: QuantizeOptions = { mode: 'static', calibration: { randomSamples: 8 } };
+    await quantize(sampleModel, q8, base);
+    const o = resolveOptions({ ...base, activations16: ['Convolution110'] });
+    const report = await quantizeFile(sampleModel, q16, { ...base, activations16: ['Convolution110'] }, { verify: checkSession, calibration: calibrationFor(o) });
+    assert.ok(report.notes.some((n) => /1 node has uint16 activations \(--activations16\): Convolution110; onnxruntime has no 16-bit kernel for it and runs it in float between 16-bit QuantizeLinear\/DequantizeLinear, at about its FP32 speed/.test(n)), report.notes.join('\n'));
+    // The zero points say the types: 16 bits around Convolution110, 8 elsewhere.
+    const m = loadModel(q16);
+    const zp = (t: string) => m.weights().find((w) => w.name === `${t}_zero_point`)!.dtypeName;
+    assert.deepEqual([zp('ReLU114_Output_0'), zp('Pooling66_Output_0'), zp('Input3'), zp('Times212_Output_0')], ['uint16', 'uint16', 'uint8', 'uint8']);
+    const spec = { samples: 4 };
+    const [r8, r16] = [await compareModels(sampleModel, q8, { layers: true, spec }), await compareModels(sampleModel, q16, { layers: true, spec })];
+    const at = (r: typeof r8, t: string) => r.layers!.layers.find((l) => l.fp32Tensor === t)!.sqnrDb;
+    for (const t of ['ReLU114_Output_0', 'Pooling66_Output_0']) assert.ok(at(r16, t) > at(r8, t), `${t}: ${at(r8, t)} -> ${at(r16, t)} dB`);
+  });
+
+  it('refused where it cannot apply: QOperator, activations already 16-bit', () => {
+    assert.throws(() => resolveOptions({ mode: 'static', format: 'qoperator', activations16: ['x'] }), /--activations16 applies to static quantization in QDQ form/);
+    assert.throws(() => resolveOptions({ mode: 'static', activationType: 'uint16', activations16: ['x'] }), /the activations are uint16 already/);
+    assert.throws(() => resolveOptions({ mode: 'dynamic', activations16: ['x'] }), /--activations16 applies to static quantization/);
+  });
+});
+
 describe('layers inside subgraphs', () => {
   it('a Conv quantized inside an If branch is listed as not measured, with the reason', async () => {
     const branch = (w: string) => ({
@@ -440,6 +465,30 @@ describe('onnxq compare --layers', () => {
     const usage = cli(['compare', sampleModel, '--expected', tmp, '--layers']);
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /--layers compares two models layer by layer; with --expected there is one/);
+  });
+});
+
+describe('the loop with 16-bit activations instead of float', () => {
+  it('mnist: a step gives the worst layer 16-bit activations; a later float step for it drops it from the 16-bit list', async () => {
+    const spec: InputSpec = { samples: 4 };
+    const options: QuantizeOptions = { mode: 'static', calibration: { randomSamples: 8 } };
+    const deps = {
+      quantize: async (o: QuantizeOptions, out: string) => quantizeFile(sampleModel, out, o, { verify: checkSession, calibration: calibrationFor(resolveOptions(o), spec) }),
+      compare: (file: string) => compareModels(sampleModel, file, { layers: true, spec }),
+    };
+    const first = path.join(tmp, 'mnist-widen-0.onnx');
+    const report = await deps.quantize(options, first);
+    const history = new RefineHistory(deps, options, { file: first, size: reportSize(report), result: await deps.compare(first) });
+    assert.equal(history.canWiden, true);
+    const worst = history.next(1, 'int16');
+    const wide = await history.step(1, path.join(tmp, 'mnist-widen-1.onnx'), 'int16');
+    assert.deepEqual([wide.how, wide.added, wide.in16, wide.inFloat], ['int16', worst, worst, []]);
+    // 16-bit activations keep the layer quantized: the same nodes are quantized, the size barely moves.
+    assert.equal(wide.quantized, history.steps[0].quantized);
+    assert.notDeepEqual(history.next(1, 'int16'), worst, 'the next 16-bit step takes another layer');
+    const floatStep = await history.step(3, path.join(tmp, 'mnist-widen-2.onnx'), 'float');
+    if (floatStep.inFloat.includes(worst[0])) assert.ok(!floatStep.in16.includes(worst[0]), 'a layer in float is not also 16-bit');
+    assert.ok(floatStep.inFloat.length > 0);
   });
 });
 

@@ -15,7 +15,8 @@ export function renderRefine(app: HTMLElement, title: string, c: RefineContent, 
   const rows = c.steps.map((s) => [
     h('span', { class: 'nowrap' }, s.index === 0 ? 'first' : `step ${s.index}`),
     h('span', { title: s.inFloat.join(', ') || 'none' }, String(s.inFloat.length)),
-    s.added.length ? h('span', { title: s.added.join(', ') }, s.added.join(', ')) : '—',
+    h('span', { title: s.in16.join(', ') || 'none' }, String(s.in16.length)),
+    s.added.length ? h('span', { title: s.added.join(', ') }, `${s.added.join(', ')} ${s.how === 'int16' ? '(16-bit)' : '(float)'}`) : '—',
     s.worstOutput,
     h('span', { class: s === best && c.steps.length > 1 ? 'best' : '' }, cos(s.cosine)),
     db(s.sqnrDb),
@@ -28,7 +29,7 @@ export function renderRefine(app: HTMLElement, title: string, c: RefineContent, 
   ]);
   const grid = table({
     id: 'history', caption: 'Each quantization of the source, the first one first',
-    headers: [{ label: 'Step' }, { label: 'Nodes in float', numeric: true }, { label: 'Added' }, { label: 'Worst output' }, { label: 'Cosine', numeric: true },
+    headers: [{ label: 'Step' }, { label: 'Nodes in float', numeric: true }, { label: '16-bit', numeric: true }, { label: 'Added' }, { label: 'Worst output' }, { label: 'Cosine', numeric: true },
       { label: 'SQNR', numeric: true }, { label: 'Size', numeric: true }, { label: 'Quantized', numeric: true }, { label: '' }],
     rows,
   });
@@ -41,15 +42,24 @@ export function renderRefine(app: HTMLElement, title: string, c: RefineContent, 
     })
     : h('span', { class: 'muted' }, 'No quantized layer is left to keep in float.');
   if (c.busy) next.setAttribute('disabled', '');
+  // The cheaper step where the format allows it: 16-bit activations keep the layer quantized (weights in
+  // int8) but run it without int8 kernels.
+  const wide = c.next16?.length
+    ? button(`Give them 16-bit activations`, {
+      icon: 'symbol-numeric', id: 'refine-next16', title: `${c.next16.join(', ')}: 16-bit activations, int8 weights; onnxruntime runs them at about their float speed`,
+      onClick: () => post({ type: 'action', id: 'next16' }),
+    })
+    : null;
+  if (wide && c.busy) wide.setAttribute('disabled', '');
   app.replaceChildren(
     h('header', { class: 'compare-header' },
       h('h1', {}, title),
       h('p', { class: 'verdict-line none', role: 'status' }, verdict),
-      h('div', { class: 'toolbar' }, next, c.busy ? progressRing('re-quantizing') : null,
+      h('div', { class: 'toolbar' }, next, wide, c.busy ? progressRing('re-quantizing') : null,
         button('Copy as Markdown', { icon: 'copy', id: 'copy-markdown', onClick: () => post({ type: 'copyMarkdown' }) }),
         button('Save as JSON…', { icon: 'save', id: 'save-json', onClick: () => post({ type: 'saveJson' }) }),
         badge(`${c.perStep} per step`))),
-    h('p', { class: 'muted' }, `Every step quantizes ${base(c.source)} again with the same options and the layers with the largest SQNR drop in the last comparison left in float, then compares the new model with it. The models are temporary until you save one.`),
+    h('p', { class: 'muted' }, `Every step quantizes ${base(c.source)} again with the same options and the layers with the largest SQNR drop in the last comparison left in float (or given 16-bit activations), then compares the new model with it. The models are temporary until you save one.`),
     grid,
   );
   return { rows: rows.length, plots: 0, verdict };

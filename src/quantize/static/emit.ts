@@ -24,7 +24,8 @@ import type { QuantizedWeight, SkippedNode } from '../../protocol/quantize';
 import type { PlannedNode, QdqPlan } from './plan';
 import { sqnrFromEnergy } from '../../runtime/compare';
 
-export interface ActivationParams { scale: number; zeroPoint: number }
+/** A tensor's scale and zero point, and its type when it differs from the activation type (--activations16). */
+export interface ActivationParams { scale: number; zeroPoint: number; type?: ActivationType }
 
 export interface EmitResult {
   quantized: string[];
@@ -58,7 +59,7 @@ function typedArray(type: IntType, n: number): Int8Array | Uint8Array | Int16Arr
 
 /** Activation parameters from a calibrated range. */
 export function activationParams(range: TensorRange, type: ActivationType, symmetric: boolean): ActivationParams {
-  return scaleZeroPoint(range.min, range.max, quantRange(type, { symmetric }), symmetric);
+  return { ...scaleZeroPoint(range.min, range.max, quantRange(type, { symmetric }), symmetric), type };
 }
 
 export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params: Map<string, ActivationParams>, o: ResolvedOptions): EmitResult {
@@ -237,11 +238,13 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
     const p = paramsOf(key);
     if (!t || !p) continue;
     const home = t.home;
+    // This tensor's own type (16 bits for the nodes of --activations16).
+    const aType = p.type ?? actType, aRange = aType === actType ? actRange : quantRange(aType, { symmetric: o.symmetricActivations });
     let producer = t.producer;
     if (t.fold) {
       const { node: r, from } = t.fold;
-      const exact = quantizeValue(t.fold.min, p.scale, p.zeroPoint, actRange) === actRange.qmin
-        && (t.fold.max === Infinity || quantizeValue(t.fold.max, p.scale, p.zeroPoint, actRange) === actRange.qmax);
+      const exact = quantizeValue(t.fold.min, p.scale, p.zeroPoint, aRange) === aRange.qmin
+        && (t.fold.max === Infinity || quantizeValue(t.fold.max, p.scale, p.zeroPoint, aRange) === aRange.qmax);
       const src = t.producer!;
       if (exact && src.output?.includes(from)) {
         src.output = src.output.map((x) => (x === from ? t.name : x));
@@ -252,7 +255,7 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
         producer = r;
       }
     }
-    const zpName = addInit(home, tensor(editor.uniqueName(`${t.name}_zero_point`), DTYPE[actType], [], typedArrayOf(actType, p.zeroPoint)));
+    const zpName = addInit(home, tensor(editor.uniqueName(`${t.name}_zero_point`), DTYPE[aType], [], typedArrayOf(aType, p.zeroPoint)));
     const scaleName = addInit(home, tensor(editor.uniqueName(`${t.name}_scale`), DataType.FLOAT, [], Float32Array.of(p.scale)));
     const qOut = editor.uniqueName(`${t.name}_QuantizeLinear_Output`);
     // A graph output: the producer writes a new name and the DequantizeLinear writes the output's, so that
@@ -264,15 +267,15 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
       producer!.output = producer!.output!.map((x) => (x === t.name ? qIn : x));
     }
     const dqOut = isOutput ? t.name : editor.uniqueName(`${t.name}_DequantizeLinear_Output`);
-    const qNode = makeNode('QuantizeLinear', [qIn, scaleName, zpName], [qOut], {}, editor.uniqueName(`${t.name}_QuantizeLinear`), domainFor(actType));
+    const qNode = makeNode('QuantizeLinear', [qIn, scaleName, zpName], [qOut], {}, editor.uniqueName(`${t.name}_QuantizeLinear`), domainFor(aType));
     count('QuantizeLinear');
-    const dqNode = dq([qOut, scaleName, zpName], dqOut, actType, null, t.name);
+    const dqNode = dq([qOut, scaleName, zpName], dqOut, aType, null, t.name);
     dequantized.set(key, dqOut);
     if (producer) { push(after, producer, qNode); push(after, producer, dqNode); } else { push(top, home.graph, qNode); push(top, home.graph, dqNode); }
     if (!isOutput) renames.push({ graphs: descendants(home), from: t.name, to: dqOut, except: qNode });
     for (const g of [...(readersIn.get(key) ?? [])].filter((x) => x !== home).sort((a, b) => a.depth - b.depth)) {
       const local = editor.uniqueName(`${t.name}_DequantizeLinear_Output`);
-      push(top, g.graph, dq([qOut, scaleName, zpName], local, actType, null, `${t.name}_local`));
+      push(top, g.graph, dq([qOut, scaleName, zpName], local, aType, null, `${t.name}_local`));
       renames.push({ graphs: descendants(g), from: dqOut, to: local, except: qNode });
     }
     activations++;

@@ -14,8 +14,8 @@ import { QuantizeError } from '../errors';
 import { ModelEditor } from '../graph';
 import { upgradeOpset } from '../opset';
 import type { ResolvedOptions } from '../options';
-import { removeUnused } from '../pass';
-import type { FallbackSummary, QuantizeReport, SmoothQuantSummary } from '../../protocol/quantize';
+import { globMatch, removeUnused } from '../pass';
+import type { ActivationType, FallbackSummary, QuantizeReport, SmoothQuantSummary } from '../../protocol/quantize';
 import { ValueFactsIndex } from '../types';
 import { dequantizeValue, quantizeValue, quantRange } from '../math';
 import { activationParams, emitQdq, type ActivationParams } from './emit';
@@ -58,10 +58,18 @@ const round3 = (s: number) => Math.round(s * 1000) / 1000;
 const ACCURACY_SAMPLES = 32;
 
 /** Scale and zero point of every calibrated tensor of `plan`, its range narrowed to what its readers tell apart. */
-function paramsFromRanges(plan: QdqPlan, ranges: Map<string, TensorRange>, o: ResolvedOptions): { params: Map<string, ActivationParams>; clamped: number; clamps: Clamped[] } {
+function paramsFromRanges(plan: QdqPlan, ranges: Map<string, TensorRange>, o: ResolvedOptions): { params: Map<string, ActivationParams>; clamped: number; clamps: Clamped[]; wide: string[] } {
   const params = new Map<string, ActivationParams>();
   let clamped = 0;
   const clamps: Clamped[] = [];
+  // --activations16: every activation the matching nodes read or write (and those sharing its parameters).
+  const wideType: ActivationType = o.activationType === 'int8' ? 'int16' : 'uint16';
+  const wideKeys = new Set<string>(), wide: string[] = [];
+  for (const n of plan.nodes) {
+    if (n.mark.kind === 'passthrough' || !o.activations16.some((p) => globMatch(p, n.label))) continue;
+    wide.push(n.label);
+    for (const k of [...n.reads, ...n.writes]) { const r = plan.root(k)?.key; if (r !== undefined) wideKeys.add(r); }
+  }
   for (const [key, r] of ranges) {
     const t = plan.tensors.get(key);
     if (!t) continue;
@@ -76,9 +84,9 @@ function paramsFromRanges(plan: QdqPlan, ranges: Map<string, TensorRange>, o: Re
         for (const [k, x] of plan.tensors) if ((k === key || x.alias === key) && x.home.depth === 0) clamps.push({ tensor: x.name, min: Number.isFinite(c.min) ? c.min : null, max: Number.isFinite(c.max) ? c.max : null });
       }
     }
-    params.set(key, activationParams(range, o.activationType, o.symmetricActivations));
+    params.set(key, activationParams(range, wideKeys.has(key) ? wideType : o.activationType, o.symmetricActivations));
   }
-  return { params, clamped, clamps };
+  return { params, clamped, clamps, wide };
 }
 
 export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: StaticCalibration): Promise<{ model: Model; report: QuantizeReport }> {
@@ -137,10 +145,10 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   const emit = (m: Model, inFloat: string[], reason = 'kept in float for the accuracy target') => {
     const ed = m === fresh && !inFloat.length ? editor2 : new ModelEditor(m);
     const p = m === fresh && !inFloat.length ? plan : planStatic(m, ed, o, { labels: new Set(inFloat), reason });
-    const { params, clamped, clamps } = paramsFromRanges(p, ranges, o);
+    const { params, clamped, clamps, wide } = paramsFromRanges(p, ranges, o);
     const r = emitQdq(m, ed, p, params, o);
     recordClamped(m.proto, clamps);
-    return { model: new Model(m.proto, m.source, externals), plan: p, result: r, clamped };
+    return { model: new Model(m.proto, m.source, externals), plan: p, result: r, clamped, wide };
   };
   let accuracy: FallbackSummary | undefined;
   let inFloat: string[] = [];
@@ -165,7 +173,7 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     inFloat = outcome.inFloat;
     accuracy = { ...outcome.summary, seconds: round3((performance.now() - t) / 1000) };
   }
-  const { result, clamped, plan: finalPlan } = emit(fresh, inFloat, accuracy && `kept in float for the accuracy target ${describeTarget(accuracy.target)}: it reads or writes an activation whose quantization costs accuracy (cosine of output "${accuracy.worstOutput}" ${accuracy.cosineBefore} with every node quantized, ${accuracy.cosineAfter} with these ${accuracy.inFloat.length} nodes in float)`);
+  const { result, clamped, wide, plan: finalPlan } = emit(fresh, inFloat, accuracy && `kept in float for the accuracy target ${describeTarget(accuracy.target)}: it reads or writes an activation whose quantization costs accuracy (cosine of output "${accuracy.worstOutput}" ${accuracy.cosineBefore} with every node quantized, ${accuracy.cosineAfter} with these ${accuracy.inFloat.length} nodes in float)`);
   let qop: QOperatorResult | null = null;
   if (o.format === 'qoperator') {
     const m = new Model(fresh.proto, fresh.source, externals);
@@ -203,6 +211,12 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   }
   if (result.foldedActivations.length) notes.push(`${result.foldedActivations.length} Relu/Clip node${result.foldedActivations.length === 1 ? ' was' : 's were'} merged into the quantization of ${result.foldedActivations.length === 1 ? 'its' : 'their'} input`);
   if (eq.pairs.length) notes.push(`${eq.pairs.length} Conv -> depthwise Conv pair${eq.pairs.length === 1 ? ' was' : 's were'} equalized per channel (the activation between them had channel ranges too unlike for one int8 scale): ${eq.pairs.join(', ')}`);
+  if (wide.length) {
+    const wideType = o.activationType === 'int8' ? 'int16' : 'uint16';
+    notes.push(`${wide.length} node${wide.length === 1 ? ' has' : 's have'} ${wideType} activations (--activations16): ${wide.join(', ')}; onnxruntime has no 16-bit kernel for ${wide.length === 1 ? 'it' : 'them'} and runs ${wide.length === 1 ? 'it' : 'them'} in float between 16-bit QuantizeLinear/DequantizeLinear, at about ${wide.length === 1 ? 'its' : 'their'} FP32 speed`);
+  }
+  const unmatched16 = o.activations16.filter((p) => !wide.some((n) => globMatch(p, n)));
+  if (unmatched16.length) notes.push(`--activations16 ${unmatched16.map((x) => `"${x}"`).join(', ')} matched no quantized node`);
   if (clamped) notes.push(`${clamped} activation range${clamped === 1 ? ' was' : 's were'} narrowed to what ${clamped === 1 ? 'its readers' : 'their readers'} can tell apart (HardSwish is 0 below -3, HardSigmoid saturates)`);
   if (sq) {
     const folded = sq.smoothed.filter((x) => x.foldedInto !== 'Mul').length;

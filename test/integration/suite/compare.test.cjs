@@ -103,6 +103,9 @@ describe('compare commands', function () {
     for (const s of steps.slice(1)) assert.ok(fs.existsSync(s.file), `${s.file} is kept while the panel is open`);
     const shown = await waitFor(() => { const r = api.lastResultsRendered('refine'); return r && r.rows === 3 ? r : undefined; }, 'the history with three rows', 20000);
     assert.match(shown.verdict, /Worst output's cosine .* with 2 nodes in float/);
+    // The other kind of step: 16-bit activations for the worst layer, which stays quantized.
+    const wide = await vscode.commands.executeCommand('onnxqs.keepWorstLayersInFloat', vscode.Uri.file(quantized()), { reference: sample.fsPath, spec: { samples: 4 }, perStep: 1, steps: 1, how: 'int16', result: first });
+    assert.deepStrictEqual([wide[1].how, wide[1].in16, wide[1].inFloat], ['int16', steps[1].added, []]);
   });
 
   it('Compare Models: an impossible cosine fails the output, and the panel says so', async () => {
