@@ -33,6 +33,8 @@ export interface LayerError {
   floatNode: string | null;
   /** The tensor is integer and was compared dequantized. */
   dequantized: boolean;
+  /** SQNR of the layer's quantized weight against the FP32 one (floatNode's weight input), when it has one. */
+  weightSqnrDb?: number;
   /** Pooled over every sample (runtime/compare). null in JSON when infinite (identical values). */
   sqnrDb: number;
   cosine: number;

@@ -15,6 +15,7 @@ import { ModelSession, RuntimeError, type SessionOptions } from './session';
 import { loadModel } from '../onnx/load';
 import type { LayerComparison } from '../protocol/layers';
 import { measureLayers, type LayerSession } from './layerCompare';
+import { weightQuantization } from '../quantize/weightGrid';
 import { graphDiff } from './graphDiff';
 import { mapLayers } from './layerMap';
 
@@ -121,6 +122,13 @@ async function compareLayers(fileA: string, fileB: string, inputs: ReturnType<ty
   const layers = await measureLayers(ma, mb, map, open, feeds, {
     signal: options.signal, onProgress: options.onLayers, cancelled: () => new RuntimeError('cancelled', 'the comparison was cancelled'),
   });
+  // Each quantized layer's weight error: its FP32 weight against the quantized copy's grid.
+  const nodes = new Map((ma.proto.graph?.node ?? []).map((n) => [n.name ?? '', n]));
+  for (const l of layers.layers) {
+    const w = l.floatNode ? nodes.get(l.floatNode)?.input?.[1] : undefined;
+    if (!w) continue;
+    try { l.weightSqnrDb = weightQuantization(ma, mb, w, true, path.basename(fileB)).sqnrDb; } catch { /* not quantized as W_quantized */ }
+  }
   return { ...layers, diff: graphDiff(ma, mb) };
 }
 

@@ -23,6 +23,7 @@ export function layerOverlay(result: CompareResult): NodeOverlay | undefined {
         { label: 'SQNR', value: formatFigure(l.sqnrDb, 'sqnrDb') },
         { label: 'Cosine', value: formatFigure(l.cosine, 'cosine') },
         { label: 'Max abs error', value: formatFigure(l.maxAbs, 'maxAbs') },
+        ...(l.weightSqnrDb !== undefined ? [{ label: 'Weight SQNR', value: formatFigure(l.weightSqnrDb, 'sqnrDb') }] : []),
         { label: 'Tensor', value: l.tensor === l.fp32Tensor ? l.tensor : `${l.tensor} (FP32 ${l.fp32Tensor})` },
         ...(l.inputs.length ? [{ label: 'Measured from', value: l.inputs.join(', ') }] : []),
       ],

@@ -453,7 +453,9 @@ describe('onnxq compare --layers', () => {
     const json = cli(['compare', sampleModel, q, '--layers', '--samples', '2', '--json']);
     const r = JSON.parse(json.stdout);
     const conv = r.layers.layers.find((l: { node: string }) => l.node === 'Convolution28');
-    assert.deepEqual(Object.keys(conv).sort(), ['cosine', 'dequantized', 'floatNode', 'fp32Node', 'fp32OpType', 'fp32Tensor', 'inputs', 'match', 'maxAbs', 'node', 'opType', 'sqnrDb', 'sqnrDropDb', 'tensor'].sort());
+    assert.deepEqual(Object.keys(conv).sort(), ['cosine', 'dequantized', 'floatNode', 'fp32Node', 'fp32OpType', 'fp32Tensor', 'inputs', 'match', 'maxAbs', 'node', 'opType', 'sqnrDb', 'sqnrDropDb', 'tensor', 'weightSqnrDb'].sort());
+    // The layer's weight error is its weight against the grid (the one computation, weightGrid.ts).
+    assert.equal(conv.weightSqnrDb, weightQuantization(loadModel(sampleModel), loadModel(q), 'Parameter5', true, 'x').sqnrDb);
     assert.equal(conv.fp32Tensor, 'ReLU32_Output_0');
     assert.equal(conv.fp32Node, 'ReLU32');
     // The layer to leave in float is the Conv (its Relu was merged into its output's quantization), and

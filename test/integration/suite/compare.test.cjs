@@ -75,6 +75,7 @@ describe('compare commands', function () {
     const panel = await api.probe(q.toString(), { kind: 'selectNode', name: 'Convolution28' });
     const row = result.layers.layers.find((l) => l.node === 'Convolution28');
     assert.deepStrictEqual(panel.figures.slice(0, 2).map((f) => f.label), ['SQNR drop', 'SQNR']);
+    assert.ok(panel.figures.some((f) => f.label === 'Weight SQNR' && / dB$/.test(f.value)), 'the node panel shows the layer\'s weight error');
     assert.strictEqual(panel.figures[1].value, `${row.sqnrDb.toFixed(2)} dB`);
     // The graph diff: every node of the quantized graph coloured by what quantization made of it.
     const diff = await api.probe(q.toString(), { kind: 'overlay', label: 'Quantization' });
