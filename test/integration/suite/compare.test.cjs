@@ -10,8 +10,15 @@ const path = require('path');
 const vscode = require('vscode');
 const { closeAllEditors, getApi, waitFor, waitForCustomTab, workspace } = require('./helpers.cjs');
 
+/**
+ * Webview paints wait this long: under code-server a webview sometimes stalls about 30 s before it
+ * loads (seen in 1 of 5 CI runs here, on the first results panel of the suite; its cause is not ours to
+ * find in the test), which a 20 s budget turned into a failure.
+ */
+const PAINT_MS = 60000;
+
 describe('compare commands', function () {
-  this.timeout(120000);
+  this.timeout(180000);
   let ws;
   let sample;
   let api;
@@ -42,7 +49,7 @@ describe('compare commands', function () {
     assert.ok(o.worst.cosine > 0.9 && o.worst.cosine < 1, String(o.worst.cosine));
     assert.strictEqual(o.pass, true);
     assert.ok(o.plot && o.plot.a.length === 40, 'every value of 4 samples of [1, 10] is in the plot');
-    const shown = await waitFor(() => api.lastResultsRendered('compare'), 'the results panel to paint', 20000);
+    const shown = await waitFor(() => api.lastResultsRendered('compare'), 'the results panel to paint', PAINT_MS);
     assert.deepStrictEqual([shown.rows, shown.plots], [1, 1]);
     assert.match(shown.verdict, /Every output within tolerance/);
     // Layer by layer: every Conv and the MatMul matched to its FP32 tensor, the worst drop first, in the panel.
@@ -64,8 +71,8 @@ describe('compare commands', function () {
     const q = vscode.Uri.file(quantized());
     await vscode.commands.executeCommand('vscode.openWith', q, 'onnxqs.modelEditor');
     await waitForCustomTab(q);
-    await api.waitForRendered(q.toString(), 30000);
-    const info = await waitFor(async () => { const i = await api.probe(q.toString(), { kind: 'graphInfo' }); return i.overlay && i.overlay.nodes > 0 ? i : undefined; }, 'the overlay on the graph', 20000);
+    await api.waitForRendered(q.toString(), PAINT_MS);
+    const info = await waitFor(async () => { const i = await api.probe(q.toString(), { kind: 'graphInfo' }); return i.overlay && i.overlay.nodes > 0 ? i : undefined; }, 'the overlay on the graph', PAINT_MS);
     assert.strictEqual(info.overlay.label, 'SQNR drop');
     assert.strictEqual(info.overlay.on, true);
     // Every node a layer was measured at is coloured: the two Convs, the MatMul, the MaxPools, ...
@@ -86,7 +93,7 @@ describe('compare commands', function () {
     // The FP32 model's weights against the quantized copy's grid (the two were just compared).
     await vscode.commands.executeCommand('vscode.openWith', sample, 'onnxqs.modelEditor');
     await waitForCustomTab(sample);
-    await api.waitForRendered(sample.toString(), 30000);
+    await api.waitForRendered(sample.toString(), PAINT_MS);
     const weight = await api.probe(sample.toString(), { kind: 'showWeight', name: 'Parameter5', bins: 64 });
     assert.ok(weight.quantization, 'the weight is drawn against the quantized copy');
     assert.match(weight.quantization.text, /^Parameter5_quantized · int8 per channel \(axis 0, 8\): SQNR \d+\.\d dB, 0\.00% clipped/);
@@ -102,7 +109,7 @@ describe('compare commands', function () {
     assert.strictEqual(steps[1].added[0], first.layers.layers.find((l) => l.floatNode).floatNode, 'the quantized layer with the largest drop first');
     assert.ok(steps[2].cosine > steps[0].cosine, `worst output cosine ${steps.map((s) => s.cosine).join(' -> ')}`);
     for (const s of steps.slice(1)) assert.ok(fs.existsSync(s.file), `${s.file} is kept while the panel is open`);
-    const shown = await waitFor(() => { const r = api.lastResultsRendered('refine'); return r && r.rows === 3 ? r : undefined; }, 'the history with three rows', 20000);
+    const shown = await waitFor(() => { const r = api.lastResultsRendered('refine'); return r && r.rows === 3 ? r : undefined; }, 'the history with three rows', PAINT_MS);
     assert.match(shown.verdict, /Worst output's cosine .* with 2 nodes in float/);
     // The other kind of step: 16-bit activations for the worst layer, which stays quantized.
     const wide = await vscode.commands.executeCommand('onnxqs.keepWorstLayersInFloat', vscode.Uri.file(quantized()), { reference: sample.fsPath, spec: { samples: 4 }, perStep: 1, steps: 1, how: 'int16', result: first });
@@ -114,7 +121,7 @@ describe('compare commands', function () {
     assert.ok(result);
     assert.strictEqual(path.basename(result.b.file), 'mnist-8.int8.onnx', 'the quantized-looking name goes second');
     assert.strictEqual(result.pass, false);
-    await waitFor(() => /outside tolerance/.test((api.lastResultsRendered('compare') || {}).verdict || ''), 'the failing verdict in the panel', 20000);
+    await waitFor(() => /outside tolerance/.test((api.lastResultsRendered('compare') || {}).verdict || ''), 'the failing verdict in the panel', PAINT_MS);
   });
 
   it('an input spec that names no input of the model: undefined, and nothing runs', async () => {
