@@ -24,22 +24,27 @@ export const CLAMPED_KEY = 'onnxqs.clamped';
 /** Values of `tensor` below `min` or above `max` read the same to every reader as `min` or `max` (null: no bound). */
 export interface Clamped { tensor: string; min: number | null; max: number | null }
 
-function readList<T>(proto: ModelProto, key: string, valid: (x: T) => boolean): T[] {
+/** The JSON value stored under `key`; undefined when absent or not JSON (not ours, or damaged). */
+function readJson(proto: ModelProto, key: string): unknown {
   const raw = (proto.metadata_props ?? []).find((p) => p.key === key)?.value;
-  if (!raw) return [];
-  try {
-    const list = JSON.parse(raw) as unknown;
-    return Array.isArray(list) ? list.filter((x) => x && typeof x === 'object' && valid(x)) : [];
-  } catch {
-    return []; // not ours, or damaged: the comparison then treats these tensors as any other
-  }
+  if (!raw) return undefined;
+  try { return JSON.parse(raw) as unknown; } catch { return undefined; }
 }
 
-function writeList(proto: ModelProto, key: string, list: unknown[]): void {
+/** Stores `value` as JSON under `key` (undefined removes the key). */
+function writeJson(proto: ModelProto, key: string, value: unknown): void {
   const props = (proto.metadata_props ?? []).filter((p) => p.key !== key);
-  if (list.length) props.push({ key, value: JSON.stringify(list) });
+  if (value !== undefined) props.push({ key, value: JSON.stringify(value) });
   proto.metadata_props = props;
 }
+
+/** A stored list, its malformed entries dropped (the comparison then treats those tensors as any other). */
+function readList<T>(proto: ModelProto, key: string, valid: (x: T) => boolean): T[] {
+  const list = readJson(proto, key);
+  return Array.isArray(list) ? list.filter((x) => x && typeof x === 'object' && valid(x)) : [];
+}
+
+const writeList = (proto: ModelProto, key: string, list: unknown[]) => writeJson(proto, key, list.length ? list : undefined);
 
 export function readRescaled(proto: ModelProto): Rescaled[] {
   return readList<Rescaled>(proto, RESCALED_KEY, (r) => typeof r.tensor === 'string' && typeof r.fp32Tensor === 'string' && Number.isInteger(r.axis) && Array.isArray(r.factors));
@@ -70,21 +75,13 @@ export function recordRescaled(proto: ModelProto, entries: Rescaled[]): void {
 export const OPTIONS_KEY = 'onnxqs.quantize';
 
 export function recordOptions(proto: ModelProto, options: QuantizeOptions): void {
-  const props = (proto.metadata_props ?? []).filter((p) => p.key !== OPTIONS_KEY);
-  props.push({ key: OPTIONS_KEY, value: JSON.stringify(options) });
-  proto.metadata_props = props;
+  writeJson(proto, OPTIONS_KEY, options);
 }
 
 /** The options our quantizer recorded in the model; undefined for a model it did not write. */
 export function readOptions(proto: ModelProto): QuantizeOptions | undefined {
-  const raw = (proto.metadata_props ?? []).find((p) => p.key === OPTIONS_KEY)?.value;
-  if (!raw) return undefined;
-  try {
-    const o = JSON.parse(raw) as unknown;
-    return o && typeof o === 'object' && !Array.isArray(o) ? (o as QuantizeOptions) : undefined;
-  } catch {
-    return undefined;
-  }
+  const o = readJson(proto, OPTIONS_KEY);
+  return o && typeof o === 'object' && !Array.isArray(o) ? (o as QuantizeOptions) : undefined;
 }
 
 /** The metadata key of the nodes left in float, with the reason (a JSON object: node name -> reason). */
@@ -92,17 +89,11 @@ export const SKIPPED_KEY = 'onnxqs.skipped';
 
 export function recordSkipped(proto: ModelProto, skipped: { name: string; graph: string; reason: string }[]): void {
   const main = Object.fromEntries(skipped.filter((x) => x.graph === 'main').map((x) => [x.name, x.reason]));
-  writeList(proto, SKIPPED_KEY, []);
-  if (Object.keys(main).length) proto.metadata_props = [...(proto.metadata_props ?? []), { key: SKIPPED_KEY, value: JSON.stringify(main) }];
+  writeJson(proto, SKIPPED_KEY, Object.keys(main).length ? main : undefined);
 }
 
 export function readSkipped(proto: ModelProto): Map<string, string> {
-  const raw = (proto.metadata_props ?? []).find((p) => p.key === SKIPPED_KEY)?.value;
-  if (!raw) return new Map();
-  try {
-    const o = JSON.parse(raw) as unknown;
-    return o && typeof o === 'object' && !Array.isArray(o) ? new Map(Object.entries(o as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string')) : new Map();
-  } catch {
-    return new Map();
-  }
+  const o = readJson(proto, SKIPPED_KEY);
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return new Map();
+  return new Map(Object.entries(o as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }

@@ -7,17 +7,15 @@ import type { Model } from '../onnx/model';
 import type { NodeProto } from '../onnx/proto';
 import type { GraphDiff } from '../protocol/layers';
 import { readSkipped } from '../quantize/records';
-import { quantizedCompute, view, type GraphView } from './layerMap';
+import { nodeLabel } from '../quantize/pass';
+import { LAYER_OPS, quantizedCompute, view, type GraphView } from './layerMap';
 
 export type { GraphDiff } from '../protocol/layers';
 
 /** Ops that only quantize, dequantize or rescale: what quantization adds around the layers. */
 const QUANT_PLUMBING = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear']);
 
-/** FP32 layers a quantizer may replace by ops of other names (dynamic quantization's MatMulInteger). */
-const LAYERS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm']);
-
-const label = (n: NodeProto) => n.name || n.output?.[0] || n.op_type || '';
+const label = nodeLabel;
 
 /**
  * The node of the quantized model that writes what `n` wrote, or the first value after it that the
@@ -73,7 +71,7 @@ export function graphDiff(fp32: Model, quantized: Model): GraphDiff {
       name, opType: n.op_type ?? '', into: into ? label(into) : null,
       detail: (n.output ?? []).every((o) => !o || a.constant.has(o)) ? 'computed from constants only: folded into the weights'
         : !into ? 'not in the quantized model'
-        : LAYERS.has(n.op_type ?? '') ? `replaced by quantized ops: ${into.op_type} ${label(into)} writes its output`
+        : LAYER_OPS.has(n.op_type ?? '') ? `replaced by quantized ops: ${into.op_type} ${label(into)} writes its output`
           : `${n.op_type === 'Relu' || n.op_type === 'Clip' ? 'merged into the quantization of' : 'folded into'} ${into.op_type} ${label(into)}`,
     });
   }

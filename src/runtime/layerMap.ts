@@ -16,6 +16,7 @@ import type { GraphInfo, Model } from '../onnx/model';
 import type { NodeProto } from '../onnx/proto';
 import type { LayerMatch, UnmappedTensor } from '../protocol/layers';
 import { ModelEditor } from '../quantize/graph';
+import { nodeLabel } from '../quantize/pass';
 import { readClamped, readOptions, readRescaled } from '../quantize/records';
 import type { QuantizeOptions } from '../protocol/quantize';
 import { ValueFactsIndex } from '../quantize/types';
@@ -68,13 +69,13 @@ const INPUT_PARAMS: Record<string, Record<number, [number, number]>> = {
 const SAME_SCALE = new Set(['Reshape', 'Transpose', 'MaxPool', 'Flatten', 'Squeeze', 'Unsqueeze', 'Slice', 'Gather', 'Split', 'Resize',
   'DepthToSpace', 'SpaceToDepth', 'Identity', 'Expand', 'Tile', 'GlobalMaxPool', 'Pad']);
 /** FP32 ops that are layers a quantizer computes in int8 (what --exclude leaves in float). */
-const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm']);
+export const LAYER_OPS: ReadonlySet<string> = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm']);
 /** Quantized kernels of the quantized model. */
 const INT_KERNELS = new Set(['QLinearConv', 'QLinearMatMul', 'QGemm', 'MatMulInteger', 'ConvInteger', 'MatMulNBits', 'DynamicQuantizeMatMul', 'QAttention']);
 const FLOATS: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.BFLOAT16]);
 const INTEGERS: ReadonlySet<number> = new Set([DataType.UINT8, DataType.INT8, DataType.UINT16, DataType.INT16, DataType.INT32]);
 
-const label = (n: NodeProto) => n.name || n.output?.[0] || n.op_type || '';
+const label = nodeLabel;
 
 export interface GraphView {
   info: GraphInfo;

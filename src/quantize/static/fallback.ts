@@ -40,7 +40,7 @@ export interface FallbackInput {
   /** Emits the quantized model with these extra node labels left in float. */
   build: (inFloat: string[]) => Candidate;
   /** Quantize-dequantize of one value of a tensor of the full plan, by key (undefined: no parameters). */
-  quantizer: (key: string) => ((v: number) => number) | undefined;
+  quantized: (key: string) => boolean;
   /** The cosine each float output must reach, by output name (outputs not named are not judged). */
   targets: Map<string, number>;
   /** The target as the user gave it, for the report. */
@@ -242,7 +242,7 @@ function groupsOf(input: FallbackInput, plan: QdqPlan): Group[] {
   }
   const byNodes = new Map<string, Group>();
   for (const t of plan.tensors.values()) {
-    if (t.alias || t.home.depth !== 0 || !touching.has(t.key) || !input.quantizer(t.key)) continue;
+    if (t.alias || t.home.depth !== 0 || !touching.has(t.key) || !input.quantized(t.key)) continue;
     const nodes = [...touching.get(t.key)!];
     const id = [...nodes].sort().join('\n');
     const g = byNodes.get(id);

@@ -17,7 +17,6 @@ import type { ResolvedOptions } from '../options';
 import { globMatch, removeUnused } from '../pass';
 import type { ActivationType, FallbackSummary, QuantizeReport, SmoothQuantSummary } from '../../protocol/quantize';
 import { ValueFactsIndex } from '../types';
-import { dequantizeValue, quantizeValue, quantRange } from '../math';
 import { activationParams, emitQdq, type ActivationParams } from './emit';
 import { floatOutputs, keepWorstInFloat } from './fallback';
 import { OutputComparer } from '../../runtime/compare';
@@ -155,18 +154,13 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   if (o.accuracyTarget !== null && targets.length) {
     const prepared = cloneStructure(fresh.proto);
     const fullParams = paramsFromRanges(plan, ranges, o).params;
-    const actRange = quantRange(o.activationType, { symmetric: o.symmetricActivations });
     const compareOn: Feeds[] = [];
     for await (const f of cal.feeds(fresh)) { if (compareOn.length >= Math.min(ACCURACY_SAMPLES, samples)) break; compareOn.push(f); }
     const targets = outputTargets(fresh, o.accuracyTarget);
     const outcome = await keepWorstInFloat({
       reference: new Model(prepared, fresh.source, externals), externals,
       build: (extra) => emit(new Model(cloneStructure(prepared), fresh.source, externals), extra),
-      quantizer: (key) => {
-        const p = fullParams.get(key);
-        if (!p) return undefined;
-        return (v: number) => dequantizeValue(quantizeValue(v, p.scale, p.zeroPoint, actRange), p.scale, p.zeroPoint);
-      },
+      quantized: (key) => fullParams.has(key),
       targets, target: o.accuracyTarget, maxNodes: o.maxFloatNodes ?? Number.POSITIVE_INFINITY,
       samples: compareOn, runner: cal.runner, workDir: cal.workDir, signal: cal.signal, onEvaluation: cal.onComparison,
     });
