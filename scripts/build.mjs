@@ -111,6 +111,10 @@ const bundles = [
     options: { ...node, entryPoints: ['src/jobs/child.ts'], outfile: 'dist/jobChild.js' },
   },
   {
+    name: 'bench worker',
+    options: { ...node, entryPoints: ['src/runtime/bench/worker.ts'], outfile: 'dist/benchWorker.js' },
+  },
+  {
     name: 'cli',
     options: { ...node, entryPoints: ['src/cli.ts'], outfile: CLI, banner: { js: '#!/usr/bin/env node' } },
   },

@@ -1,4 +1,4 @@
-// `onnxq`: the core from a terminal. Commands: inspect, quantize, compare (bench comes with the runtime).
+// `onnxq`: the core from a terminal. Commands: inspect, quantize, compare, bench, providers.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OnnxError } from './onnx/errors';
 import { inspectFileSync } from './onnx/inspect';
@@ -64,6 +64,11 @@ Commands:
   providers [--json]
       The execution providers onnxruntime-node offers on this platform, and whether each can start
       here (tried on a one-node model), with the reason and what to do when it cannot.
+
+  bench MODEL... [--ep LIST] [--warmup N] [--iterations N | --duration S] [--threads N] [--json|--csv|--md]
+      Latency (p50/p90/p99, mean, min, max, stddev), throughput, session time, first run, peak memory
+      and size of each model on each provider, the models run interleaved; the speed-up against the
+      first model with its 95% interval, and why a quantized model is not faster (onnxq bench --help).
 
   compare A B [--min-cosine C] [--atol X] [--rtol X] [--top-k OUTPUT=K] [--layers] [--json] [input and runtime options]
   compare A --expected DIR
@@ -174,6 +179,45 @@ load or run, inputs that do not fit, a provider that cannot start), 2 usage mist
 output outside the tolerance.
 `;
 
+const BENCH_USAGE = `Usage: onnxq bench MODEL... [options]
+
+Runs each model on each execution provider in a child process of its own (its memory and caches its own),
+on the same inputs (the input spec below, the same seed for all), and measures: session creation, the
+first run, then warm runs in interleaved rounds (every model runs in each round, the order rotating, so
+that a change in the machine's load hits them alike). Per model and provider: latency p50, p90, p99,
+mean, min, max and standard deviation in ms (a coefficient of variation over 10% is flagged as noisy),
+inferences per second (and samples per second when the batch is above 1), peak resident memory, and
+size on disk. Every model after the first is compared with the first on the same provider: the ratio of
+their p50 with a 95% confidence interval (a bootstrap over the rounds, both models' rounds drawn
+together). When a quantized model is not faster, the diagnostics say why where it can be known: the
+CPU's int8 instructions, the Q/DQ pairs onnxruntime fused into integer kernels and those it left in
+float (and why), ConvInteger nodes, where the kernel time goes (onnxruntime's profile per op type and
+per node, FP32 and quantized side by side), and nodes a GPU provider left to the CPU.
+
+Options:
+  --ep LIST               execution providers, each benchmarked on its own (cpu, webgpu, cuda, tensorrt,
+                          dml, coreml; default cpu); one that cannot start here is an error
+  --warmup N              untimed runs after the first (default 5; every sample runs at least once)
+  --iterations N          timed runs per model (default 100; fewer, at least 10, for a model whose warm run
+                          takes over 0.2 s, to keep each near 20 s)
+  --duration S            instead: timed runs to fill S seconds per model
+  --rounds N              interleaved rounds (default 10)
+  --threads N             intra-op threads per session (default: onnxruntime's, one per core)
+  --no-profile            skip onnxruntime's profile and optimized graph (the "why" diagnostics)
+  --json                  one JSON object: runs[] (label, file, sizeBytes, provider, sessionMs, firstRunMs,
+                          iterations, latencyMs {p50, p90, p99, mean, min, max, stddev, cv}, throughput
+                          {inferencesPerSec, batch, samplesPerSec}, peakRssMb, baseRssMb, roundsMs, noisy,
+                          nonFinite, graph {fused, convInteger, matMulInteger, unfused[], qdqLeft}, profile
+                          {byOpType[], byNode[], cpuNodes[]}), ratios[] {run, reference, p50, ci, verdict},
+                          cpu, inputs, settings, diagnostics[]
+  --csv                   one row per model and provider
+  --md                    a Markdown report
+  -h, --help              this help
+
+${INPUT_SPEC_USAGE}
+Exit codes: 0 measured, 1 error (a model that cannot load or run, a provider that cannot start), 2 usage mistake.
+`;
+
 /** A usage mistake: exit code 2 and the usage text, as command-line tools do. */
 class UsageError extends Error {}
 
@@ -233,6 +277,12 @@ const QUANTIZE_OPTIONS = {
   'no-equalize': { type: 'boolean' }, 'check-samples': { type: 'string' }, ...INPUT_SPEC_FLAGS,
 } as const satisfies ParseArgsConfig['options'];
 
+const BENCH_OPTIONS = {
+  json: { type: 'boolean' }, csv: { type: 'boolean' }, md: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  ep: { type: 'string' }, warmup: { type: 'string' }, iterations: { type: 'string' }, duration: { type: 'string' }, rounds: { type: 'string' },
+  threads: { type: 'string' }, 'no-profile': { type: 'boolean' }, ...INPUT_SPEC_FLAGS,
+} as const satisfies ParseArgsConfig['options'];
+
 const PROVIDERS_OPTIONS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 
 const COMPARE_OPTIONS = {
@@ -253,6 +303,8 @@ function expandOptionalValues(argv: string[]): string[] {
   return out;
 }
 
+const usageOf = (command: string | undefined) => (command === 'compare' ? COMPARE_USAGE : command === 'bench' ? BENCH_USAGE : USAGE);
+
 export async function main(argv: string[]): Promise<number> {
   const command = argv.find((a) => !a.startsWith('-'));
   let parsed;
@@ -263,15 +315,17 @@ export async function main(argv: string[]): Promise<number> {
         ? parseArgs({ args: argv, allowPositionals: true, strict: true, options: COMPARE_OPTIONS })
         : command === 'providers'
           ? parseArgs({ args: argv, allowPositionals: true, strict: true, options: PROVIDERS_OPTIONS })
-          : parseArgs({ args: argv, allowPositionals: true, strict: true, options: INSPECT_OPTIONS });
+          : command === 'bench'
+            ? parseArgs({ args: argv, allowPositionals: true, strict: true, options: BENCH_OPTIONS })
+            : parseArgs({ args: argv, allowPositionals: true, strict: true, options: INSPECT_OPTIONS });
   } catch (e) {
-    process.stderr.write(`onnxq: ${(e as Error).message}\n\n${command === 'compare' ? COMPARE_USAGE : USAGE}`);
+    process.stderr.write(`onnxq: ${(e as Error).message}\n\n${usageOf(command)}`);
     return 2;
   }
   const { values, positionals } = parsed;
   const [, ...rest] = positionals;
   if (values.help || !command) {
-    (command || values.help ? process.stdout : process.stderr).write(command === 'compare' ? COMPARE_USAGE : USAGE);
+    (command || values.help ? process.stdout : process.stderr).write(usageOf(command));
     return values.help ? 0 : 2;
   }
   try {
@@ -289,6 +343,8 @@ export async function main(argv: string[]): Promise<number> {
         return await quantizeCommand(values as QuantizeValues, rest);
       case 'compare':
         return await compareCommand(values as CompareValues, rest);
+      case 'bench':
+        return await benchCommand(values as BenchValues, rest);
       case 'providers': {
         if (rest.length) throw new UsageError('providers takes no arguments');
         const { detectProviders } = await import('./runtime/providers.js');
@@ -302,7 +358,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof SpecFlagError) { process.stderr.write(`onnxq: ${e.message}\n\n${command === 'compare' ? COMPARE_USAGE : USAGE}`); return 2; }
+    if (e instanceof UsageError || e instanceof SpecFlagError) { process.stderr.write(`onnxq: ${e.message}\n\n${usageOf(command)}`); return 2; }
     if (e instanceof OnnxError || e instanceof QuantizeError || (e as Error).name === 'RuntimeError') { process.stderr.write(`onnxq: ${(e as Error).message}\n`); return 1; }
     if ((e as Error).name === 'SessionCheckError') { process.stderr.write(`onnxq: ${(e as Error).message}; nothing was written\n`); return 1; }
     process.stderr.write(`onnxq: unexpected error: ${(e as Error).stack ?? e}\n`);
@@ -313,6 +369,7 @@ export async function main(argv: string[]): Promise<number> {
 type Values<O extends ParseArgsConfig['options']> = { -readonly [K in keyof O]?: O[K] extends { multiple: true } ? string[] : O[K] extends { type: 'boolean' } ? boolean : string };
 type QuantizeValues = Values<typeof QUANTIZE_OPTIONS>;
 type CompareValues = Values<typeof COMPARE_OPTIONS>;
+type BenchValues = Values<typeof BENCH_OPTIONS>;
 
 async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<number> {
   if (rest.length !== 1) throw new UsageError('quantize takes exactly one input model: onnxq quantize IN -o OUT');
@@ -408,9 +465,7 @@ async function compareCommand(v: CompareValues, rest: string[]): Promise<number>
     if (!m || Number(m[2]) < 1) throw new UsageError(`--top-k takes OUTPUT=K (or K for a model with one output); got "${t}"`);
     topK[m[1] ?? ''] = Number(m[2]);
   }
-  const providers = list(v.ep)?.filter(Boolean);
-  const { isProvider, PROVIDERS } = await import('./runtime/providers.js');
-  for (const p of providers ?? []) if (!isProvider(p)) throw new UsageError(`--ep: unknown execution provider "${p}"; onnxruntime-node's are ${PROVIDERS.join(', ')}`);
+  const providers = await parseProviders(v.ep);
   const spec = inputSpecFromFlags(v);
   const given = (['dims', 'value', 'range', 'inputs', 'samples', 'seed'] as const).filter((k) => v[k] !== undefined);
   if (v.expected !== undefined && v.layers) throw new UsageError('--layers compares two models layer by layer; with --expected there is one');
@@ -427,7 +482,7 @@ async function compareCommand(v: CompareValues, rest: string[]): Promise<number>
     delete topK[''];
   }
   const options = {
-    spec, providers: providers as Provider[] | undefined, layers: !!v.layers,
+    spec, providers, layers: !!v.layers,
     allowCpuFallback: !!v['allow-cpu-fallback'], threads: v.threads !== undefined ? positiveInt(v.threads, '--threads', 1) : undefined,
     policy: {
       ...(atol !== undefined || rtol !== undefined ? { tolerance: { atol: atol ?? 0, rtol: rtol ?? 0 } } : {}),
@@ -438,6 +493,46 @@ async function compareCommand(v: CompareValues, rest: string[]): Promise<number>
   const result = v.expected !== undefined ? await compareWithExpected(rest[0], v.expected, options) : await compareModels(rest[0], rest[1], options);
   process.stdout.write(v.json ? `${JSON.stringify(result, null, 2)}\n` : formatCompareText(result));
   return result.pass === false ? EXIT_OUTSIDE_TOLERANCE : 0;
+}
+
+async function parseProviders(ep: string | undefined): Promise<Provider[] | undefined> {
+  const providers = list(ep)?.filter(Boolean);
+  const { isProvider, PROVIDERS } = await import('./runtime/providers.js');
+  for (const p of providers ?? []) if (!isProvider(p)) throw new UsageError(`--ep: unknown execution provider "${p}"; onnxruntime-node's are ${PROVIDERS.join(', ')}`);
+  return providers as Provider[] | undefined;
+}
+
+async function benchCommand(v: BenchValues, rest: string[]): Promise<number> {
+  if (!rest.length) throw new UsageError('bench takes one or more models: onnxq bench MODEL...');
+  const formats = (['json', 'csv', 'md'] as const).filter((k) => v[k]);
+  if (formats.length > 1) throw new UsageError(`--${formats.join(' and --')} exclude each other; give one`);
+  if (v.iterations !== undefined && v.duration !== undefined) throw new UsageError('--iterations and --duration exclude each other; give one');
+  const duration = v.duration !== undefined ? number(v.duration, '--duration') : undefined;
+  if (duration !== undefined && duration <= 0) throw new UsageError(`--duration needs a positive number of seconds, got ${v.duration}`);
+  const warmup = integer(v.warmup, '--warmup');
+  if (warmup !== undefined && warmup < 0) throw new UsageError(`--warmup cannot be negative, got ${v.warmup}`);
+  const random = (['value', 'range', 'seed'] as const).filter((k) => v[k] !== undefined);
+  if (v.inputs !== undefined && random.length) throw new UsageError(`--${random.join(', --')} shape random samples; with --inputs the samples are the files`);
+  const options = {
+    spec: inputSpecFromFlags(v), providers: await parseProviders(v.ep), warmup, durationS: duration,
+    iterations: v.iterations !== undefined ? positiveInt(v.iterations, '--iterations', 1) : undefined,
+    rounds: v.rounds !== undefined ? positiveInt(v.rounds, '--rounds', 1) : undefined,
+    threads: v.threads !== undefined ? positiveInt(v.threads, '--threads', 1) : undefined,
+    profile: !v['no-profile'],
+  };
+  const [{ benchmark }, report] = await Promise.all([import('./runtime/bench/runner.js'), import('./runtime/bench/report.js')]);
+  const tty = process.stderr.isTTY;
+  const result = await benchmark(rest, {
+    ...options,
+    onProgress: tty ? (p) => {
+      const line = p.phase === 'rounds' ? `round ${p.round}/${p.rounds}, ${(p.elapsedMs / 1000).toFixed(0)} s of about ${(p.estimateMs / 1000).toFixed(0)} s`
+        : `${p.phase === 'open' ? 'opening' : 'profiling'} ${p.label} (${p.done + 1}/${p.total})`;
+      process.stderr.write(`\r\x1b[K${line}`);
+    } : undefined,
+  });
+  if (tty) process.stderr.write('\r\x1b[K');
+  process.stdout.write(v.json ? `${JSON.stringify(result, null, 2)}\n` : v.csv ? report.formatBenchCsv(result) : v.md ? report.formatBenchMarkdown(result) : report.formatBenchText(result));
+  return 0;
 }
 
 if (require.main === module) main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

@@ -14,6 +14,7 @@ import {
   JOB_PROTOCOL_VERSION,
   isJobRequest,
   type ChildMessage,
+  type BenchRequest,
   type CompareRequest,
   type GraphRequest,
   type InspectRequest,
@@ -144,6 +145,22 @@ async function runCompare(request: CompareRequest): Promise<void> {
   send({ type: 'result', id: request.id, kind: 'compare', result });
 }
 
+/** Benchmarks models, each in a process of its own (the job process only schedules them). */
+async function runBench(request: BenchRequest): Promise<void> {
+  const { benchmark } = await import('../runtime/bench/runner.js');
+  const { files, spec, type: _type, id: _id, path: _path, ...options } = request;
+  const names = files.map((f) => path.basename(f)).join(', ');
+  const result = await benchmark(files, {
+    ...options, spec,
+    onProgress: (p) => {
+      if (p.phase === 'rounds') progress(request.id, 'benchmarking', `Round ${p.round} of ${p.rounds}, ${(p.elapsedMs / 1000).toFixed(0)} s of about ${(p.estimateMs / 1000).toFixed(0)} s`, 0.1 + 0.8 * (p.round / p.rounds));
+      else progress(request.id, 'benchmarking', `${p.phase === 'open' ? 'Opening' : 'Profiling'} ${p.label} (${p.done + 1} of ${p.total})`, p.phase === 'open' ? (0.1 * p.done) / p.total : 0.9 + (0.1 * p.done) / p.total);
+    },
+  });
+  progress(request.id, 'finishing', `Benchmarked ${names}`, 1);
+  send({ type: 'result', id: request.id, kind: 'bench', result });
+}
+
 async function handle(request: JobRequest): Promise<void> {
   try {
     switch (request.type) {
@@ -167,6 +184,9 @@ async function handle(request: JobRequest): Promise<void> {
         return;
       case 'compare':
         await runCompare(request);
+        return;
+      case 'bench':
+        await runBench(request);
         return;
       case 'providers': {
         const { detectProviders } = await import('../runtime/providers.js');

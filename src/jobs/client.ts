@@ -133,6 +133,11 @@ export class JobClient {
     return this.request('quantize', params, options);
   }
 
+  /** Benchmark models, each on each provider. */
+  bench(params: JobParams<'bench'>, options?: JobCallOptions): Promise<JobResults['bench']> {
+    return this.request('bench', params, options);
+  }
+
   /** Run two models (or one against saved outputs) and compare every output. */
   compare(params: JobParams<'compare'>, options?: JobCallOptions): Promise<JobResults['compare']> {
     return this.request('compare', params, options);
@@ -464,6 +469,8 @@ function describe(kind: JobKind, params: object): string {
       return `quantizing ${path.basename((params as JobParams<'quantize'>).path)}`;
     case 'providers':
       return 'trying the execution providers';
+    case 'bench':
+      return `benchmarking ${(params as JobParams<'bench'>).files.map((f) => path.basename(f)).join(', ')}`;
     case 'compare': {
       const p = params as JobParams<'compare'>;
       return `comparing ${path.basename(p.path)} with ${p.other ? path.basename(p.other) : 'its saved outputs'}`;

@@ -10,12 +10,13 @@ import type { QuantizeReport } from './quantize';
 import type { ErrorData } from './common';
 import type { ComparePolicy, CompareResult, Provider, ProviderStatus } from './compare';
 import type { InputSpec } from './inputSpec';
+import type { BenchOptions, BenchResult } from './bench';
 import type { GraphData, WeightDetail, WeightSummary } from './graph';
 
 export type { ErrorData } from './common';
 
 /** Bumped when a message changes shape; the child reports it in `ready`. */
-export const JOB_PROTOCOL_VERSION = 6;
+export const JOB_PROTOCOL_VERSION = 7;
 
 // ---------------------------------------------------------------------------------------------------
 // Parent -> child
@@ -113,6 +114,15 @@ export interface CompareRequest {
   layers: boolean;
 }
 
+/** Benchmark `files` (`path` is the first) on each provider: latency, memory, the speed-up and why (src/runtime/bench/). */
+export interface BenchRequest extends BenchOptions {
+  type: 'bench';
+  id: number;
+  path: string;
+  files: string[];
+  spec: InputSpec;
+}
+
 /** Which execution providers onnxruntime-node offers here and whether each can start (`path` is unused: ''). */
 export interface ProvidersRequest {
   type: 'providers';
@@ -120,7 +130,7 @@ export interface ProvidersRequest {
   path: string;
 }
 
-export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | CompareRequest | ProvidersRequest;
+export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | CompareRequest | BenchRequest | ProvidersRequest;
 export type JobKind = JobRequest['type'];
 /** The fields of a request other than `type` and `id`. */
 export type JobParams<K extends JobKind> = Omit<Extract<JobRequest, { type: K }>, 'type' | 'id'>;
@@ -133,6 +143,7 @@ export interface JobResults {
   weightDetail: WeightDetail;
   quantize: QuantizeReport;
   compare: CompareResult;
+  bench: BenchResult;
   providers: ProviderStatus[];
 }
 
@@ -155,7 +166,7 @@ export interface ChildReadyMessage {
   node: string;
 }
 
-export type JobStage = 'reading' | 'statistics' | 'calibrating' | 'comparing' | 'quantizing' | 'finishing';
+export type JobStage = 'reading' | 'statistics' | 'calibrating' | 'comparing' | 'quantizing' | 'benchmarking' | 'finishing';
 
 export interface JobProgressMessage {
   type: 'progress';
@@ -233,6 +244,10 @@ export function isJobRequest(value: unknown): value is JobRequest {
     case 'compare': {
       const c = value as { other?: unknown; spec?: unknown; providers?: unknown; policy?: unknown };
       return (c.other === null || typeof c.other === 'string') && typeof c.spec === 'object' && Array.isArray(c.providers) && typeof c.policy === 'object';
+    }
+    case 'bench': {
+      const b = value as { files?: unknown; spec?: unknown };
+      return Array.isArray(b.files) && b.files.every((f) => typeof f === 'string') && typeof b.spec === 'object' && b.spec !== null;
     }
     case 'quantize': {
       const q = value as { output?: unknown; options?: unknown };

@@ -24,4 +24,15 @@ export interface RefineStep {
   sizeRatio: number;
   /** Nodes quantized (null where the step has no report: a model quantized before the loop). */
   quantized: number | null;
+  /** Its latency against the source's, measured side by side (the benchmark); null where not measured. */
+  latency: RefineLatency | null;
+}
+
+/** A step's p50 latency and the source's, measured interleaved, and their ratio with its 95% interval. */
+export interface RefineLatency {
+  p50Ms: number;
+  sourceP50Ms: number;
+  ratio: number;
+  ci: [number, number];
+  provider: string;
 }

@@ -1,6 +1,7 @@
 // The link between a results panel (src/vscode/resultsPanel.ts) and its webview (webview/results/):
 // the comparison of two models, or the report of a quantization. The webview posts `ready` first; the
 // extension answers with what to show. Buttons come back as actions.
+import type { BenchResult } from './bench';
 import type { CompareResult } from './compare';
 import type { RefineStep } from './refine';
 
@@ -25,6 +26,24 @@ export interface RefineContent {
   perStep: number;
   /** A step is running. */
   busy: boolean;
+}
+
+/** An earlier benchmark of a model in this workspace. */
+export interface BenchHistoryEntry {
+  date: string;
+  provider: string;
+  p50: number;
+  p90: number;
+  p99: number;
+  sizeBytes: number;
+}
+
+/** A benchmark: the result, and the earlier results of the same models (by run index, newest first). */
+export interface BenchContent {
+  kind: 'bench';
+  result: BenchResult;
+  history: BenchHistoryEntry[][];
+  actions: ReportAction[];
 }
 
 /** A fact of a quantize report, as the editor words it. */
@@ -55,7 +74,7 @@ export interface QuantizeContent {
   actions: ReportAction[];
 }
 
-export type ResultsContent = CompareContent | QuantizeContent | RefineContent;
+export type ResultsContent = CompareContent | QuantizeContent | RefineContent | BenchContent;
 
 export interface ShowResultsMessage {
   type: 'show';
@@ -75,6 +94,8 @@ export interface ResultsRenderedMessage {
   plots: number;
   /** Rows of the layers table (compare; 0 when the layers were not compared). */
   layerRows?: number;
+  /** Rows of the earlier results (bench). */
+  historyRows?: number;
   /** The verdict line as shown. */
   verdict: string;
 }

@@ -7,10 +7,10 @@
 import type { CompareResult } from '../protocol/compare';
 import type { LayerComparison } from '../protocol/layers';
 import type { QuantizeOptions, QuantizeReport } from '../protocol/quantize';
-import type { RefineHow, RefineStep } from '../protocol/refine';
+import type { RefineHow, RefineLatency, RefineStep } from '../protocol/refine';
 import { judgedCosine } from './compare';
 
-export type { RefineHow, RefineStep } from '../protocol/refine';
+export type { RefineHow, RefineLatency, RefineStep } from '../protocol/refine';
 
 /**
  * The FP32 names of the `n` quantized layers with the largest SQNR drop that are not in `already` (rows the
@@ -32,7 +32,7 @@ export function refineStep(index: number, file: string, options: QuantizeOptions
   const worst = result.outputs.find((o) => o.name === result.worstOutput) ?? result.outputs[0];
   return {
     index, file, inFloat: [...(options.exclude ?? [])], in16: [...(options.activations16 ?? [])], added, how,
-    worstOutput: worst.name, cosine: judgedCosine(worst), sqnrDb: worst.pooled.sqnrDb, sizeRatio: size.ratio, quantized: size.quantized,
+    worstOutput: worst.name, cosine: judgedCosine(worst), sqnrDb: worst.pooled.sqnrDb, sizeRatio: size.ratio, quantized: size.quantized, latency: null,
   };
 }
 
@@ -44,6 +44,8 @@ export interface RefineDeps {
   quantize(options: QuantizeOptions, output: string): Promise<QuantizeReport>;
   /** Compares `file` with the source, layers included. */
   compare(file: string): Promise<CompareResult>;
+  /** Measures `file`'s latency against the source's (undefined: not measured). */
+  latency?(file: string): Promise<RefineLatency | undefined>;
 }
 
 /** The loop's state: the options of the first quantization, and every step since. */
@@ -84,6 +86,7 @@ export class RefineHistory {
     const result = await this.deps.compare(output);
     if (!result.layers) throw new Error('the comparison has no layers: compare with layers');
     const s = refineStep(this.steps.length, output, options, added, how, result, reportSize(report));
+    s.latency = (await this.deps.latency?.(output)) ?? null;
     this.steps.push(s);
     this.last = { options, layers: result.layers };
     return s;

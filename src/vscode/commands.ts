@@ -6,6 +6,7 @@
 //   onnxqs.quantizeModel quantize a model into a new file (quantizeCommand.ts)
 //   onnxqs.compareWithFp32, onnxqs.compareModels, onnxqs.editModelInputs  run and compare (compareCommand.ts)
 //   onnxqs.chooseProviders  the execution providers to run on (providersCommand.ts)
+//   onnxqs.benchmarkModel   latency, memory and the speed-up of models on this machine (benchCommand.ts)
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCancelled, toErrorData } from '../jobs/errors';
@@ -18,6 +19,7 @@ import {
   COMPARE_MODELS_COMMAND, COMPARE_WITH_FP32_COMMAND, compareModelsCommand, compareWithFp32Command, EDIT_INPUTS_COMMAND, editInputsCommand, type CompareCommandArgs,
 } from './compareCommand';
 import { CHOOSE_PROVIDERS_COMMAND, chooseProvidersCommand } from './providersCommand';
+import { BENCHMARK_COMMAND, benchmarkCommand, type BenchCommandArgs } from './benchCommand';
 import { QUANTIZE_MODEL_COMMAND, quantizeModelCommand, type QuantizeCommandArgs } from './quantizeCommand';
 import type { Services } from './services';
 import { inspectSettings } from './settings';
@@ -42,6 +44,12 @@ export function registerCommands(services: Services): vscode.Disposable {
       const targets = await resolveTargets(uri, Array.isArray(second) ? second : undefined, 'Compare Models');
       if (!targets.length) return undefined;
       return compareModelsCommand(services, targets, args);
+    }),
+    vscode.commands.registerCommand(BENCHMARK_COMMAND, async (uri?: unknown, second?: unknown) => {
+      // From the explorer: (clicked, selection); from the palette: nothing (the active model viewer's file, else a dialog); from code: (uri, args).
+      const args = isCompareArgs(second) ? (second as BenchCommandArgs) : undefined;
+      const targets = args?.files ? [] : await resolveTargets(uri, Array.isArray(second) ? second : undefined, 'Benchmark Model');
+      return benchmarkCommand(services, targets, args);
     }),
     vscode.commands.registerCommand(CHOOSE_PROVIDERS_COMMAND, () => chooseProvidersCommand(services)),
     vscode.commands.registerCommand(EDIT_INPUTS_COMMAND, async (uri?: unknown, selection?: unknown) => {

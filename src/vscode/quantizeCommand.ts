@@ -61,6 +61,9 @@ const CHOICES: Choice[] = [
   },
 ];
 
+/** benchCommand.ts's command, by id. */
+const BENCHMARK_COMMAND_ID = 'onnxqs.benchmarkModel';
+
 export async function quantizeModelCommand(services: Services, target: vscode.Uri | undefined, args?: QuantizeCommandArgs): Promise<QuantizeReport | undefined> {
   if (!target) return undefined;
   const name = path.basename(target.path);
@@ -101,6 +104,7 @@ export async function quantizeModelCommand(services: Services, target: vscode.Ur
     onAction: (id) => {
       if (id === 'open') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(output), MODEL_VIEW_TYPE);
       if (id === 'compare') void vscode.commands.executeCommand(COMPARE_WITH_FP32_COMMAND, vscode.Uri.file(output), { reference: target.fsPath });
+      if (id === 'bench') void vscode.commands.executeCommand(BENCHMARK_COMMAND_ID, vscode.Uri.file(output), { files: [target.fsPath, output], ...(request.spec ? { spec: request.spec } : {}) });
       const i = (report.floatSuggestions ?? []).findIndex((_, k) => floatActionId(k) === id);
       if (i >= 0) {
         // The same quantization with those nodes left in float, into a new file beside the first.

@@ -64,6 +64,7 @@ export function quantizeReportContent(r: QuantizeReport, paths: { input: string;
     actions: [
       { id: 'open', label: 'Open Model', icon: 'type-hierarchy', primary: true, title: path.basename(paths.output) },
       { id: 'compare', label: 'Compare with FP32', icon: 'graph-scatter', title: `${path.basename(paths.output)} against ${path.basename(paths.input)}` },
+      { id: 'bench', label: 'Benchmark against FP32', icon: 'dashboard', title: `Measure ${path.basename(paths.output)} and ${path.basename(paths.input)} side by side on this machine` },
     ],
   };
 }

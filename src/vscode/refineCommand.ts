@@ -13,14 +13,14 @@ import { isCancelled, toErrorData } from '../jobs/errors';
 import type { CompareResult } from '../protocol/compare';
 import type { InputSpec } from '../protocol/inputSpec';
 import type { RefineContent } from '../protocol/results';
-import { RefineHistory, type RefineHow, type RefineStep } from '../runtime/refine';
+import { RefineHistory, type RefineHow, type RefineLatency, type RefineStep } from '../runtime/refine';
 import { fp32SourceOf, COMPARE_WITH_FP32_COMMAND } from './compareCommand';
 import { withJobProgress } from './jobProgress';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';
 import { inputsFor } from './modelInputs';
 import { showResults } from './resultsPanel';
 import type { Services } from './services';
-import { runtimeSettings } from './settings';
+import { benchSettings, runtimeSettings } from './settings';
 
 export const KEEP_WORST_COMMAND = 'onnxqs.keepWorstLayersInFloat';
 
@@ -83,10 +83,12 @@ export async function keepWorstLayersCommand(services: Services, target: vscode.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxqs-refine-'));
   const stem = name.replace(/\.onnx$/i, '');
   const size = (f: string) => fs.statSync(f).size;
+  const latency = (file: string) => measureLatency(services, reference, file, spec!);
   const history = new RefineHistory({
     quantize: async (o, output) => withJobProgress(`Quantizing ${path.basename(reference)} with ${(o.exclude ?? []).length} nodes in float`, (call) => services.quantizer.quantize({ path: reference, output, options: o, spec: spec! }, call)),
-    compare,
+    compare, latency,
   }, options, { file: quantized, size: { ratio: size(quantized) / size(reference), quantized: null }, result });
+  history.steps[0].latency = (await latency(quantized)) ?? null;
   let busy = false;
   const content = (): RefineContent => ({
     kind: 'refine', source: reference, steps: [...history.steps], next: history.next(perStep!),
@@ -126,6 +128,26 @@ export async function keepWorstLayersCommand(services: Services, target: vscode.
   return history.steps;
 }
 
+/** Quick runs per model for a step's latency: 30 in 5 interleaved rounds (the benchmark's full default is 100 in 10). */
+const STEP_ITERATIONS = 30, STEP_ROUNDS = 5;
+
+/** A step's latency against the source's on the first benchmark provider; undefined (logged) when it cannot be measured. */
+async function measureLatency(services: Services, reference: string, file: string, spec: InputSpec): Promise<RefineLatency | undefined> {
+  const settings = benchSettings();
+  try {
+    const r = await withJobProgress(`Measuring the latency of ${path.basename(file)} against ${path.basename(reference)}`, (call) => services.quantizer.bench({
+      path: reference, files: [reference, file], spec, providers: [settings.providers[0]], threads: settings.threads,
+      warmup: 2, iterations: STEP_ITERATIONS, rounds: STEP_ROUNDS, profile: false,
+    }, call));
+    const q = r.ratios[0];
+    return { p50Ms: r.runs[1].latencyMs.p50, sourceP50Ms: r.runs[0].latencyMs.p50, ratio: q.p50, ci: q.ci, provider: r.runs[1].provider.used };
+  } catch (err) {
+    if (isCancelled(err)) await services.quantizer.stopped();
+    services.log.warn(`The latency of ${file} was not measured: ${toErrorData(err).message}`);
+    return undefined;
+  }
+}
+
 /** Copies a step's model to where the user says (beside the target, then renamed: never half a file). */
 async function saveStep(services: Services, s: RefineStep, quantized: string): Promise<void> {
   const suggested = quantized.replace(/\.onnx$/i, s.index ? `.float${s.inFloat.length}.onnx` : '.onnx');
@@ -145,9 +167,9 @@ async function saveStep(services: Services, s: RefineStep, quantized: string): P
 }
 
 function refineMarkdown(source: string, steps: RefineStep[]): string {
-  const lines = [`Keeping the worst layers of ${path.basename(source)}'s quantization in float or at 16 bits`, '', '| step | nodes in float | 16-bit | added | worst output | cosine | SQNR | size |', '|---|---|---|---|---|---|---|---|'];
+  const lines = [`Keeping the worst layers of ${path.basename(source)}'s quantization in float or at 16 bits`, '', '| step | nodes in float | 16-bit | added | worst output | cosine | SQNR | size | latency p50 |', '|---|---|---|---|---|---|---|---|---|'];
   for (const s of steps) {
-    lines.push(`| ${s.index || 'first'} | ${s.inFloat.length} | ${s.in16.length} | ${s.added.length ? `${s.added.join(', ')}${s.how === 'int16' ? ' (16-bit)' : ' (float)'}` : '-'} | ${s.worstOutput} | ${s.cosine.toFixed(6)} | ${Number.isFinite(s.sqnrDb) ? `${s.sqnrDb.toFixed(2)} dB` : 'exact'} | ${s.sizeRatio.toFixed(3)}x |`);
+    lines.push(`| ${s.index || 'first'} | ${s.inFloat.length} | ${s.in16.length} | ${s.added.length ? `${s.added.join(', ')}${s.how === 'int16' ? ' (16-bit)' : ' (float)'}` : '-'} | ${s.worstOutput} | ${s.cosine.toFixed(6)} | ${Number.isFinite(s.sqnrDb) ? `${s.sqnrDb.toFixed(2)} dB` : 'exact'} | ${s.sizeRatio.toFixed(3)}x | ${s.latency ? `${s.latency.p50Ms.toFixed(2)} ms (${s.latency.ratio.toFixed(2)}x FP32)` : '-'} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,5 @@
 // A results panel: a webview panel per result (webview/results/), in theme colours, with Copy as
-// Markdown and Save as JSON, and the buttons the content offers. Used by compare and by Quantize Model.
+// Markdown and Save as JSON, and the buttons the content offers. Used by compare, Quantize Model and the benchmark.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -59,13 +59,19 @@ export function showResults(services: Services, title: string, content: ResultsC
   return { panel, rendered, update };
 }
 
-async function saveJson(services: Services, value: unknown, suggested: string): Promise<void> {
-  const target = await vscode.window.showSaveDialog({ title: 'Save as JSON', saveLabel: 'Save', defaultUri: vscode.Uri.file(suggested), filters: { JSON: ['json'] } });
+function saveJson(services: Services, value: unknown, suggested: string): Promise<void> {
+  return saveText(services, `${JSON.stringify(value, null, 2)}\n`, suggested, 'JSON');
+}
+
+const EXTENSIONS: Record<string, string> = { JSON: 'json', CSV: 'csv', Markdown: 'md' };
+
+/** Asks where, then writes `text` there (a temporary file renamed into place: a failed write leaves no half file). */
+export async function saveText(services: Services, text: string, suggested: string, format: 'JSON' | 'CSV' | 'Markdown'): Promise<void> {
+  const target = await vscode.window.showSaveDialog({ title: `Save as ${format}`, saveLabel: 'Save', defaultUri: vscode.Uri.file(suggested), filters: { [format]: [EXTENSIONS[format]] } });
   if (!target) return;
-  // Written beside the target and renamed into place: a failed write leaves no half file.
   const tmp = `${target.fsPath}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+    fs.writeFileSync(tmp, text);
     fs.renameSync(tmp, target.fsPath);
     services.log.info(`Saved ${target.fsPath}.`);
   } catch (e) {

@@ -52,3 +52,29 @@ function clampInt(value: unknown, min: number, max: number, fallback: number): n
   if (typeof value !== 'number' || !Number.isFinite(value)) return fallback;
   return Math.min(max, Math.max(min, Math.round(value)));
 }
+
+export interface BenchSettings {
+  /** `onnxqs.bench.executionProviders`: each is benchmarked on its own. */
+  providers: Provider[];
+  /** `onnxqs.bench.warmup`: untimed runs after the first. */
+  warmup: number;
+  /** `onnxqs.bench.iterations`: timed runs per model; undefined (setting 0): 100, fewer for slow models. */
+  iterations: number | undefined;
+  /** `onnxqs.bench.threads`: intra-op threads; undefined (setting 0): onnxruntime's default. */
+  threads: number | undefined;
+}
+
+/** Machine-wide, like the runtime's settings. */
+export function benchSettings(): BenchSettings {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const listed = config.get<unknown>('bench.executionProviders');
+  const providers = Array.isArray(listed) ? [...new Set(listed.filter(isProvider))] : [];
+  const iterations = clampInt(config.get<number>('bench.iterations'), 0, 100_000, 0);
+  const threads = clampInt(config.get<number>('bench.threads'), 0, 1024, 0);
+  return {
+    providers: providers.length ? providers : ['cpu'],
+    warmup: clampInt(config.get<number>('bench.warmup'), 0, 10_000, 5),
+    iterations: iterations || undefined,
+    threads: threads || undefined,
+  };
+}

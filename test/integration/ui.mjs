@@ -316,6 +316,28 @@ export async function run(ctx) {
     await ctx.webview().locator('canvas.graph-canvas').waitFor({ state: 'visible', timeout: 30000 });
   });
 
+  await ctx.test('Benchmark Model… from the Explorer\'s context menu of the quantized model: against its FP32 source, the results panel, the time on the graph', async () => {
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'mnist-8.int8.onnx' }).first().click({ button: 'right' });
+    await page.locator('.context-view .action-item', { hasText: 'Benchmark Model…' }).first().hover({ timeout: 15000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Against its FP32 source, mnist-8.onnx' }).first().click({ timeout: 15000 });
+    // The inputs remembered from quantization: no prompt. 100 runs of each model by default.
+    const panel = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    await panel.locator('#bench-runs').waitFor({ timeout: 120000 });
+    const rows = await panel.locator('#bench-runs tbody tr').count();
+    const charts = await panel.locator('svg.chart').count();
+    const verdict = await panel.locator('.verdict-line').innerText();
+    check(rows === 2 && charts === 3 && /mnist-8\.int8\.onnx is .* than mnist-8\.onnx on cpu|not measurably faster/.test(verdict), `panel: ${rows} rows, ${charts} charts, ${verdict}`);
+    await palette(page, 'Notifications: Clear All Notifications');
+    await ctx.screenshot('bench-results-light');
+    await panel.locator('#action-time').click({ timeout: 15000 });
+    const view = page.frameLocator('iframe.webview.ready:visible >> nth=-1').frameLocator('iframe#active-frame');
+    await view.locator('.heat-legend', { hasText: 'Kernel time per run' }).waitFor({ state: 'visible', timeout: 30000 });
+    await ctx.screenshot('bench-time-on-graph-light');
+    await palette(page, 'View: Close All Editors');
+    await openModel(ctx, 'mnist-8.onnx');
+  });
+
   await ctx.test('find (Ctrl+F) highlights matches and steps through them', async () => {
     const view = ctx.webview();
     await view.locator('canvas.graph-canvas').focus();

@@ -26,6 +26,7 @@ import { graphDiff } from '../../src/runtime/graphDiff';
 import { weightQuantization } from '../../src/quantize/weightGrid';
 import { modelInputs } from '../../src/runtime/modelIo';
 import { RefineHistory, reportSize } from '../../src/runtime/refine';
+import { benchmark } from '../../src/runtime/bench/runner';
 import type { InputSpec } from '../../src/protocol/inputSpec';
 import { randn } from './helpers/quantize';
 import { modelsDir, noModels, repoRoot, runHints, sampleModel } from './helpers/models';
@@ -477,6 +478,10 @@ describe('the loop with 16-bit activations instead of float', () => {
     const deps = {
       quantize: async (o: QuantizeOptions, out: string) => quantizeFile(sampleModel, out, o, { verify: checkSession, calibration: calibrationFor(resolveOptions(o), spec) }),
       compare: (file: string) => compareModels(sampleModel, file, { layers: true, spec }),
+      latency: async (file: string) => {
+        const r = await benchmark([sampleModel, file], { spec, iterations: 10, rounds: 2, warmup: 1, profile: false });
+        return { p50Ms: r.runs[1].latencyMs.p50, sourceP50Ms: r.runs[0].latencyMs.p50, ratio: r.ratios[0].p50, ci: r.ratios[0].ci, provider: 'cpu' };
+      },
     };
     const first = path.join(tmp, 'mnist-widen-0.onnx');
     const report = await deps.quantize(options, first);
@@ -485,6 +490,8 @@ describe('the loop with 16-bit activations instead of float', () => {
     const worst = history.next(1, 'int16');
     const wide = await history.step(1, path.join(tmp, 'mnist-widen-1.onnx'), 'int16');
     assert.deepEqual([wide.how, wide.added, wide.in16, wide.inFloat], ['int16', worst, worst, []]);
+    // The step's latency, measured against the source side by side.
+    assert.ok(wide.latency && wide.latency.ci[0] <= wide.latency.ratio && wide.latency.ratio <= wide.latency.ci[1] && wide.latency.p50Ms > 0, JSON.stringify(wide.latency));
     // 16-bit activations keep the layer quantized: the same nodes are quantized, the size barely moves.
     assert.equal(wide.quantized, history.steps[0].quantized);
     assert.notDeepEqual(history.next(1, 'int16'), worst, 'the next 16-bit step takes another layer');

@@ -35,7 +35,7 @@ function verdictBadge(o: JudgedOutput): HTMLElement {
 
 const PAD = { left: 56, right: 12, top: 12, bottom: 34 };
 
-function ticks(lo: number, hi: number, n: number): number[] {
+export function ticks(lo: number, hi: number, n: number): number[] {
   const step = 10 ** Math.floor(Math.log10((hi - lo) / n || 1));
   const nice = [1, 2, 5, 10].map((m) => m * step).find((s) => (hi - lo) / s <= n) ?? step * 10;
   const out: number[] = [];

@@ -1,5 +1,5 @@
 // "Keep the N worst layers in float and re-quantize": one row per quantization of the same source (the
-// nodes in float, the worst output's cosine and SQNR, the size), each with Open, Compare and Save As, and
+// nodes in float, the worst output's cosine and SQNR, the size, the latency against FP32), each with Open, Compare and Save As, and
 // the button that takes the next worst layers. Names come from the model: text nodes only.
 import type { RefineContent, ResultsRenderedMessage, ResultsToExtensionMessage } from '../../src/protocol/results';
 import { h, table } from '../ui/dom';
@@ -21,6 +21,9 @@ export function renderRefine(app: HTMLElement, title: string, c: RefineContent, 
     h('span', { class: s === best && c.steps.length > 1 ? 'best' : '' }, cos(s.cosine)),
     db(s.sqnrDb),
     `${s.sizeRatio.toFixed(3)}×`,
+    s.latency
+      ? h('span', { class: 'nowrap', title: `FP32 ${s.latency.sourceP50Ms.toFixed(3)} ms on ${s.latency.provider}; ratio ${s.latency.ratio.toFixed(2)}, 95% interval ${s.latency.ci[0].toFixed(2)}-${s.latency.ci[1].toFixed(2)}` }, `${s.latency.p50Ms < 1 ? s.latency.p50Ms.toFixed(3) : s.latency.p50Ms.toFixed(2)} ms (${s.latency.ratio.toFixed(2)}×)`)
+      : '—',
     s.quantized === null ? '—' : String(s.quantized),
     h('span', { class: 'row-actions' },
       button('Open', { icon: 'go-to-file', id: `open-${s.index}`, onClick: () => post({ type: 'action', id: `open-${s.index}` }) }),
@@ -30,7 +33,7 @@ export function renderRefine(app: HTMLElement, title: string, c: RefineContent, 
   const grid = table({
     id: 'history', caption: 'Each quantization of the source, the first one first',
     headers: [{ label: 'Step' }, { label: 'Nodes in float', numeric: true }, { label: '16-bit', numeric: true }, { label: 'Added' }, { label: 'Worst output' }, { label: 'Cosine', numeric: true },
-      { label: 'SQNR', numeric: true }, { label: 'Size', numeric: true }, { label: 'Quantized', numeric: true }, { label: '' }],
+      { label: 'SQNR', numeric: true }, { label: 'Size', numeric: true }, { label: 'Latency p50 (× FP32)', numeric: true }, { label: 'Quantized', numeric: true }, { label: '' }],
     rows,
   });
   const verdict = c.steps.length > 1

@@ -109,6 +109,8 @@ describe('compare commands', function () {
     assert.strictEqual(steps[1].added[0], first.layers.layers.find((l) => l.floatNode).floatNode, 'the quantized layer with the largest drop first');
     assert.ok(steps[2].cosine > steps[0].cosine, `worst output cosine ${steps.map((s) => s.cosine).join(' -> ')}`);
     for (const s of steps.slice(1)) assert.ok(fs.existsSync(s.file), `${s.file} is kept while the panel is open`);
+    // Each step's latency, measured beside the source's (the benchmark's interleaved rounds).
+    for (const s of steps) assert.ok(s.latency && s.latency.p50Ms > 0 && s.latency.ci[0] <= s.latency.ratio && s.latency.ratio <= s.latency.ci[1], JSON.stringify(s.latency));
     const shown = await waitFor(() => { const r = api.lastResultsRendered('refine'); return r && r.rows === 3 ? r : undefined; }, 'the history with three rows', PAINT_MS);
     assert.match(shown.verdict, /Worst output's cosine .* with 2 nodes in float/);
     // The other kind of step: 16-bit activations for the worst layer, which stays quantized.

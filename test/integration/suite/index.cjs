@@ -20,7 +20,7 @@ exports.run = function run() {
   });
   if (process.env.ONNXQS_TEST_GREP) mocha.grep(process.env.ONNXQS_TEST_GREP);
   // A fixed order: activation first, then the editor, then the model table, then quantization.
-  for (const f of ['activation.test.cjs', 'editor.test.cjs', 'models.test.cjs', 'quantize.test.cjs', 'compare.test.cjs']) {
+  for (const f of ['activation.test.cjs', 'editor.test.cjs', 'models.test.cjs', 'quantize.test.cjs', 'compare.test.cjs', 'bench.test.cjs']) {
     mocha.addFile(path.join(__dirname, f));
   }
   const results = [];
