@@ -291,6 +291,17 @@ describe('the machine and the providers', () => {
       e.kind === 'provider-unavailable' && e.message.startsWith(`${missing} cannot run here: ${missing} is not part of onnxruntime-node`) && /onnxq providers/.test(e.message));
   });
 
+  it('stops when cancelled, its worker processes gone', { skip: process.platform !== 'linux' && 'the processes are looked for with pgrep' }, async () => {
+    const workers = () => spawnSync('pgrep', ['-f', 'runtime/bench/worker'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    assert.deepEqual(workers(), [], 'no worker before');
+    const ac = new AbortController();
+    const started = benchmark([sampleModel, sampleModel], { iterations: 1_000_000, profile: false, signal: ac.signal, onProgress: (p) => { if (p.phase === 'rounds' || (p.phase === 'open' && p.done === 1)) ac.abort(); } });
+    await assert.rejects(started, (e: RuntimeError) => e.kind === 'cancelled');
+    let left = workers();
+    for (let i = 0; i < 20 && left.length; i++) { await new Promise((r) => setTimeout(r, 100)); left = workers(); }
+    assert.deepEqual(left, [], 'the workers were killed');
+  });
+
   it('flags outputs that are NaN or infinite on the benchmark\'s inputs', async () => {
     const file = write(makeModel({ opset: 13, graph: { name: 'sqrt', node: [node('Sqrt', ['x'], ['y'])], input: [valueInfo('x', DataType.FLOAT, [4])], output: [valueInfo('y', DataType.FLOAT, [4])] } }), 'sqrt.onnx');
     const r = await benchmark([file], { iterations: 10, profile: false });
