@@ -39,6 +39,16 @@ export interface NodeTime {
   source: string | null;
 }
 
+/** Time per run of a node of the model's graph: the kernels onnxruntime made of it. */
+export interface SourceNodeTime {
+  node: string;
+  ms: number;
+  /** The kernels that came from it, as op type and time. */
+  kernels: { opType: string; ms: number }[];
+  /** Providers that ran them. */
+  providers: string[];
+}
+
 export interface BenchProfile {
   /** Runs profiled (in a session of their own, after the timed runs: profiling slows runs down). */
   runs: number;
@@ -47,6 +57,8 @@ export interface BenchProfile {
   byOpType: OpTypeTime[];
   /** Every node, slowest first. */
   byNode: NodeTime[];
+  /** The same time per node of the model's own graph (its fused or rewritten nodes summed), slowest first. */
+  bySource: SourceNodeTime[];
   /** Under a provider other than the CPU: the nodes that ran on the CPU all the same. */
   cpuNodes: NodeTime[];
 }
@@ -162,6 +174,8 @@ export interface BenchResult {
   inputs: { source: string; random: boolean; samples: number; shapes: Record<string, number[]>; defaulted: DefaultedDim[] };
   settings: BenchSettings;
   diagnostics: BenchDiagnostic[];
+  /** The slowest nodes of the models' graphs, with their time per run in each run (null: not profiled, or no such node), side by side. */
+  slowestNodes: { node: string; ms: (number | null)[] }[];
   /** onnxruntime-node's version. */
   runtime: string;
   date: string;

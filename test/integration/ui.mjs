@@ -330,6 +330,9 @@ export async function run(ctx) {
     check(rows === 2 && charts === 3 && /mnist-8\.int8\.onnx is .* than mnist-8\.onnx on cpu|not measurably faster/.test(verdict), `panel: ${rows} rows, ${charts} charts, ${verdict}`);
     await palette(page, 'Notifications: Clear All Notifications');
     await ctx.screenshot('bench-results-light');
+    // Lower down: the diagnostics and where the time goes, per op type and per node, side by side.
+    await panel.locator('#node-times').scrollIntoViewIfNeeded({ timeout: 10000 });
+    await ctx.screenshot('bench-where-time-light');
     await panel.locator('#action-time').click({ timeout: 15000 });
     const view = page.frameLocator('iframe.webview.ready:visible >> nth=-1').frameLocator('iframe#active-frame');
     await view.locator('.heat-legend', { hasText: 'Kernel time per run' }).waitFor({ state: 'visible', timeout: 30000 });

@@ -285,6 +285,14 @@ describe('the machine and the providers', () => {
     assert.equal(bestInt8('arm64', ['asimd', 'asimddp', 'i8mm']), 'i8mm');
   });
 
+  it('lists the nodes a GPU provider left to the CPU, from the profile', () => {
+    const ev = (name: string, op: string, provider: string, dur: number) => ({ cat: 'Node', name: `${name}_kernel_time`, dur, args: { op_name: op, provider } });
+    const p = summariseProfile([ev('conv', 'Conv', 'CUDAExecutionProvider', 900), ev('nms', 'NonMaxSuppression', 'CPUExecutionProvider', 300), ev('conv', 'Conv', 'CUDAExecutionProvider', 900)], 2, 'cuda');
+    assert.deepEqual(p.cpuNodes.map((n) => [n.node, n.ms]), [['nms', 0.15]]);
+    assert.deepEqual(p.byNode.map((n) => [n.node, n.ms]), [['conv', 0.9], ['nms', 0.15]]);
+    assert.equal(summariseProfile([ev('nms', 'NonMaxSuppression', 'CPUExecutionProvider', 300)], 1, 'cpu').cpuNodes.length, 0, 'on the CPU provider nothing fell back');
+  });
+
   it('refuses a provider that cannot start here before running anything, saying why', async () => {
     const missing = PROVIDERS.find((p) => !offeredProviders().includes(p))!;
     await assert.rejects(benchmark([sampleModel], { providers: ['cpu', missing] }), (e: RuntimeError) =>
@@ -307,6 +315,30 @@ describe('the machine and the providers', () => {
     const r = await benchmark([file], { iterations: 10, profile: false });
     assert.deepEqual(r.runs[0].nonFinite, ['y']);
     assert.ok(r.diagnostics.some((d) => d.level === 'warning' && /"y" held NaN or infinity/.test(d.text)), JSON.stringify(r.diagnostics));
+  });
+});
+
+describe('what the inputs leave out', () => {
+  it('warns when a spatial or time dim was left at 1, not for a batch of 1', async () => {
+    const file = write(makeModel({ opset: 13, graph: { name: 'relu', node: [node('Relu', ['x'], ['y'])], input: [valueInfo('x', DataType.FLOAT, ['batch', 3, 'height', 'width'])], output: [valueInfo('y', DataType.FLOAT, ['batch', 3, 'height', 'width'])] } }), 'relu.onnx');
+    const warned = (r: { diagnostics: { text: string }[] }) => r.diagnostics.filter((d) => /dims were left at 1/.test(d.text)).map((d) => d.text);
+    const bare = await benchmark([file], { iterations: 10, profile: false });
+    assert.deepEqual(bare.inputs.defaulted.map((d) => d.name), ['batch', 'height', 'width']);
+    const [text] = warned(bare);
+    assert.match(text, /height=1 \(x:2\), width=1 \(x:3\)/);
+    assert.doesNotMatch(text, /batch/);
+    const sized = await benchmark([file], { iterations: 10, profile: false, spec: { dims: { height: 32, width: 32 } } });
+    assert.deepEqual(warned(sized), []);
+    assert.deepEqual(sized.inputs.shapes, { x: [1, 3, 32, 32] });
+  });
+
+  it('lines up the slowest nodes of the model in each run, FP32 NCHWc kernels matched to their Conv', async () => {
+    const r = await benchmark([sampleModel], { iterations: 10 });
+    const nodes = new Map(r.slowestNodes.map((n) => [n.node, n.ms[0]]));
+    // mnist's Convs run as NCHWc kernels named after their (Relu's) output: matched back to the Conv nodes.
+    assert.ok((nodes.get('Convolution28') ?? 0) > 0 && (nodes.get('Convolution110') ?? 0) > 0, JSON.stringify(r.slowestNodes));
+    const matched = r.runs[0].profile!.byNode.filter((n) => n.opType === 'Conv').map((n) => n.source);
+    assert.deepEqual(matched.sort(), ['Convolution110', 'Convolution28']);
   });
 });
 

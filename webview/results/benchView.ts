@@ -125,6 +125,17 @@ function opTypeTable(runs: BenchRun[]): HTMLElement | null {
   });
 }
 
+/** The slowest nodes of the models' graphs, their time in each profiled run side by side. */
+function nodeTable(r: BenchResult): HTMLElement | null {
+  const cols = r.runs.map((x, i) => (x.profile ? i : -1)).filter((i) => i >= 0);
+  if (!cols.length || !r.slowestNodes.length) return null;
+  return table({
+    id: 'node-times', caption: 'The slowest nodes of the model (the kernels onnxruntime made of each, summed), per run',
+    headers: [{ label: 'Node' }, ...cols.map((i) => ({ label: name(r.runs[i]), numeric: true }))],
+    rows: r.slowestNodes.map((n) => [n.node, ...cols.map((i) => (n.ms[i] === null ? '—' : `${ms(n.ms[i]!)} ms`))]),
+  });
+}
+
 function historyTable(runs: BenchRun[], history: BenchContent['history']): HTMLElement | null {
   // One row per earlier result on the same provider, the last five per run.
   const rows = runs.flatMap((r, i) => (history[i] ?? []).filter((e) => e.provider === r.provider.used).slice(0, 5).map((e) => {
@@ -157,6 +168,7 @@ export function renderBench(app: HTMLElement, title: string, c: BenchContent, po
   });
   const charts = [latencyChart(r.runs), distribution(r.runs), ...(r.ratios.length ? [speedupChart(r)] : [])];
   const ops = opTypeTable(r.runs);
+  const nodes = nodeTable(r);
   const history = historyTable(r.runs, c.history);
   const shapes = Object.entries(r.inputs.shapes).map(([k, v]) => `${k} [${v.join(', ')}]`).join(', ');
   const parts = [
@@ -176,7 +188,7 @@ export function renderBench(app: HTMLElement, title: string, c: BenchContent, po
     r.diagnostics.length ? h('section', { class: 'report-section', 'aria-label': 'Diagnostics' }, h('h2', {}, 'Diagnostics'),
       h('ul', { class: 'notes bench-diagnostics' }, ...r.diagnostics.map((d) => h('li', { class: d.level === 'warning' ? 'warning-text' : '' }, d.text)))) : null,
     h('section', { class: 'report-section', 'aria-label': 'Distribution' }, h('h2', {}, 'Distribution of run times'), h('figure', {}, charts[1])),
-    ops ? h('section', { class: 'report-section', 'aria-label': 'Where the time goes' }, h('h2', {}, 'Where the time goes'), ops) : null,
+    ops ? h('section', { class: 'report-section', 'aria-label': 'Where the time goes' }, h('h2', {}, 'Where the time goes'), h('h3', {}, 'Per op type'), ops, nodes ? h('h3', {}, 'Per node') : null, nodes) : null,
     h('section', { class: 'report-section', 'aria-label': 'Memory and size' }, h('h2', {}, 'Memory and size'), memory),
     history ? h('section', { class: 'report-section', 'aria-label': 'Earlier results' }, h('h2', {}, 'Earlier results'), history) : null,
   ];

@@ -2,6 +2,7 @@
 // a pull request): the CLI's --csv/--md and VS Code's export say the same thing. No onnxruntime here.
 import type { BenchResult, BenchRun } from '../../protocol/bench';
 import { formatShape } from '../../protocol/format';
+import { describeDefaulted } from '../inputSpecCheck';
 
 const MB = 1e6;
 const f2 = (x: number) => x.toFixed(2), f3 = (x: number) => (x < 10 ? x.toFixed(3) : x.toFixed(2));
@@ -30,7 +31,7 @@ function header(result: BenchResult): string[] {
   const s = result.settings, c = result.cpu;
   const shapes = Object.entries(result.inputs.shapes).map(([k, v]) => `${k} ${formatShape(v)}`).join(', ');
   return [
-    `${result.runs.length} run${result.runs.length === 1 ? '' : 's'} (${s.providers.join(', ')}), ${s.rounds} interleaved rounds, warm-up ${s.warmup}${s.threads ? `, ${s.threads} threads` : ''}; inputs: ${result.inputs.source}${shapes ? `; ${shapes}` : ''}`,
+    `${result.runs.length} run${result.runs.length === 1 ? '' : 's'} (${s.providers.join(', ')}), ${s.rounds} interleaved rounds, warm-up ${s.warmup}${s.threads ? `, ${s.threads} threads` : ''}; inputs: ${result.inputs.source}${shapes ? `; ${shapes}` : ''}${result.inputs.defaulted.length ? ` (dims left at 1: ${describeDefaulted(result.inputs.defaulted)})` : ''}`,
     `CPU: ${c.model || c.arch} (${c.cores} logical cores), int8: ${c.best}; onnxruntime-node ${result.runtime}`,
   ];
 }
@@ -44,12 +45,24 @@ function timeLines(result: BenchResult, top = 6): string[] {
   return result.runs.filter((r) => r.profile).map((r) => `  ${what(r)}: ${r.profile!.byOpType.slice(0, top).map((o) => `${o.opType} ${f3(o.ms)} ms (${pct(o.share)})`).join(', ')}`);
 }
 
+/** The profiled runs' columns of the slowest nodes. */
+function nodeRows(result: BenchResult): string[][] {
+  const cols = result.runs.map((r, i) => (r.profile ? i : -1)).filter((i) => i >= 0);
+  return [['node', ...cols.map((i) => what(result.runs[i]))], ...result.slowestNodes.map((n) => [n.node, ...cols.map((i) => (n.ms[i] === null ? '-' : `${f3(n.ms[i]!)} ms`))])];
+}
+
+function nodeLines(result: BenchResult): string[] {
+  if (!result.runs.some((r) => r.profile)) return [];
+  const table = nodeRows(result);
+  return pad(table).split('\n').map((l) => `  ${l}`);
+}
+
 export function formatBenchText(result: BenchResult): string {
   const out = [...header(result), '', pad(rows(result))];
   const ratios = ratioLines(result);
   if (ratios.length) out.push('', 'Speed-up (each model against the first on the same provider):', ...ratios.map((l) => `  ${l}`));
   const times = timeLines(result);
-  if (times.length) out.push('', `Where the time goes (kernel time per run, onnxruntime's profile of ${result.runs[0].profile?.runs ?? 0} runs):`, ...times);
+  if (times.length) out.push('', `Where the time goes (kernel time per run, onnxruntime's profile of ${result.runs.find((r) => r.profile)?.profile?.runs ?? 0} runs):`, ...times, '', 'Slowest nodes of the model (its kernels summed; - where the model has no such node):', ...nodeLines(result));
   if (result.diagnostics.length) out.push('', 'Diagnostics:', ...result.diagnostics.map((d) => `  ${d.level === 'warning' ? '!' : '-'} ${d.text}`));
   return `${out.join('\n')}\n`;
 }
@@ -78,7 +91,11 @@ export function formatBenchMarkdown(result: BenchResult): string {
   const ratios = ratioLines(result);
   if (ratios.length) md.push('', '### Speed-up', '', ...ratios.map((l) => `- ${esc(l)}`));
   const times = timeLines(result);
-  if (times.length) md.push('', '### Where the time goes', '', ...times.map((l) => `- ${esc(l.trim())}`));
+  if (times.length) {
+    const [head, ...body] = nodeRows(result);
+    md.push('', '### Where the time goes', '', ...times.map((l) => `- ${esc(l.trim())}`), '',
+      `| ${head.map(esc).join(' | ')} |`, `|---|${head.slice(1).map(() => '---:').join('|')}|`, ...body.map((r) => `| ${r.map(esc).join(' | ')} |`));
+  }
   if (result.diagnostics.length) md.push('', '### Diagnostics', '', ...result.diagnostics.map((d) => `- ${d.level === 'warning' ? '**!** ' : ''}${esc(d.text)}`));
   return `${md.join('\n')}\n`;
 }

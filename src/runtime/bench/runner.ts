@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModel } from '../../onnx/load';
 import type { BenchOptions, BenchRatio, BenchResult, BenchRun, FromWorker, ToWorker, WorkerFinished, WorkerOpened } from '../../protocol/bench';
-import type { Provider } from '../../protocol/compare';
+import type { DefaultedDim, Provider } from '../../protocol/compare';
 import { makeTempDir } from '../../quantize/tempDir';
 import { resolveInputSpec } from '../inputSpec';
 import { modelInputs } from '../modelIo';
@@ -15,7 +15,7 @@ import { RuntimeError, type RuntimeErrorKind } from '../errors';
 import { cpuInt8 } from './cpu';
 import { benchDiagnostics } from './diagnostics';
 import { fusionSummary } from './fusion';
-import { readProfile } from './profile';
+import { readProfile, type SourceGraph } from './profile';
 import { DEFAULT_ROUNDS, plannedIterations, REWARM_RUNS, runRounds, type RoundProgress, type RoundTarget } from './rounds';
 import { latencyStats, NOISY_CV, p50Ratio } from './stats';
 
@@ -153,7 +153,8 @@ export async function benchmark(files: string[], options: BenchRunOptions = {}):
     return {
       runs, ratios, cpu, inputs: opened[0].inputs,
       settings: { warmup, iterations: options.iterations ?? null, durationS: options.durationS ?? null, rounds, threads: options.threads ?? null, providers, profile },
-      diagnostics: benchDiagnostics(runs, ratios, cpu), runtime: ortVersion(), date: new Date().toISOString(), seconds: (performance.now() - t0) / 1000,
+      slowestNodes: slowestNodes(runs),
+      diagnostics: benchDiagnostics(runs, ratios, cpu, uniqueDefaulted(opened.flatMap((o) => o.inputs.defaulted))), runtime: ortVersion(), date: new Date().toISOString(), seconds: (performance.now() - t0) / 1000,
     };
   } catch (e) {
     if (options.signal?.aborted) throw cancelled();
@@ -174,7 +175,7 @@ function makeRun(t: { file: string; label: string; provider: Provider }, o: Work
   let graph: BenchRun['graph'] = null, prof: BenchRun['profile'] = null;
   try { if (fin.optimizedFile) graph = fusionSummary(loadModel(fin.optimizedFile)); } catch { /* left null: not readable */ }
   try {
-    if (fin.profileFile) prof = readProfile(fin.profileFile, fin.profileRuns, t.provider, new Set((loadModel(t.file).proto.graph?.node ?? []).map((n) => n.name ?? '').filter(Boolean)));
+    if (fin.profileFile) prof = readProfile(fin.profileFile, fin.profileRuns, t.provider, sourceGraph(t.file));
   } catch { /* left null */ }
   return {
     label: t.label, file: t.file, sizeBytes: modelBytes(t.file), provider: o.provider, sessionMs: o.sessionMs, firstRunMs: o.firstRunMs,
@@ -182,6 +183,25 @@ function makeRun(t: { file: string; label: string; provider: Provider }, o: Work
     throughput: { inferencesPerSec, batch, samplesPerSec: batch ? inferencesPerSec * batch : null },
     peakRssMb: fin.peakRssMb, baseRssMb: o.baseRssMb, roundsMs, noisy: latencyMs.cv > NOISY_CV, nonFinite: o.nonFinite, graph, profile: prof,
   };
+}
+
+/** Nodes shown side by side: the slowest of any run. */
+export const SLOWEST_NODES = 12;
+
+/** The slowest nodes of the models' graphs (the largest time of any run first), each with its time in every run. */
+export function slowestNodes(runs: Pick<BenchRun, 'profile'>[], top = SLOWEST_NODES): BenchResult['slowestNodes'] {
+  const worst = new Map<string, number>();
+  for (const r of runs) for (const s of r.profile?.bySource ?? []) worst.set(s.node, Math.max(worst.get(s.node) ?? 0, s.ms));
+  return [...worst].sort((a, b) => b[1] - a[1]).slice(0, top)
+    .map(([node]) => ({ node, ms: runs.map((r) => r.profile?.bySource.find((s) => s.node === node)?.ms ?? null) }));
+}
+
+/** The main graph's node names and the producer of each tensor, for the profile's names. */
+function sourceGraph(file: string): SourceGraph {
+  const nodes = loadModel(file).proto.graph?.node ?? [];
+  const producer = new Map<string, { name: string; opType: string; input: string }>();
+  for (const n of nodes) for (const o of n.output ?? []) if (n.name) producer.set(o, { name: n.name, opType: n.op_type ?? '', input: n.input?.[0] ?? '' });
+  return { names: new Set(nodes.map((n) => n.name ?? '').filter(Boolean)), producer };
 }
 
 /** The model's bytes on disk: the file and the external data files it names. */
@@ -196,6 +216,8 @@ function modelBytes(file: string): number {
   } catch { /* the file alone */ }
   return bytes;
 }
+
+const uniqueDefaulted = (ds: DefaultedDim[]) => [...new Map(ds.map((d) => [`${d.input}:${d.axis}`, d])).values()];
 
 /** Within each provider, every model against the first; with one model, every provider against the first. */
 export function benchRatios(runs: Pick<BenchRun, 'file' | 'provider' | 'roundsMs'>[]): BenchRatio[] {

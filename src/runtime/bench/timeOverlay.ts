@@ -10,24 +10,15 @@ const ms = (x: number) => `${x < 0.01 ? x.toFixed(4) : x < 1 ? x.toFixed(3) : x.
 export function timeOverlay(run: BenchRun): NodeOverlay | undefined {
   const p = run.profile;
   if (!p) return undefined;
-  const bySource = new Map<string, { ms: number; kernels: string[]; provider: Set<string> }>();
-  for (const n of p.byNode) {
-    if (!n.source) continue;
-    const s = bySource.get(n.source) ?? { ms: 0, kernels: [], provider: new Set<string>() };
-    s.ms += n.ms;
-    s.kernels.push(`${n.opType} ${ms(n.ms)}`);
-    s.provider.add(n.provider.replace(/ExecutionProvider$/, ''));
-    bySource.set(n.source, s);
-  }
-  const nodes = [...bySource].map(([name, s]) => ({
-    name, value: s.ms,
+  const nodes = p.bySource.map((s) => ({
+    name: s.node, value: s.ms,
     lines: [
       { label: 'Time per run', value: ms(s.ms) },
       { label: 'Share', value: `${((100 * s.ms) / (p.kernelMs || 1)).toFixed(1)}%` },
-      { label: 'Kernels', value: s.kernels.join(', ') },
-      { label: 'Ran on', value: [...s.provider].join(', ') },
+      { label: 'Kernels', value: s.kernels.map((k) => `${k.opType} ${ms(k.ms)}`).join(', ') },
+      { label: 'Ran on', value: s.providers.map((x) => x.replace(/ExecutionProvider$/, '')).join(', ') },
     ],
-  })).sort((a, b) => b.value - a.value);
+  }));
   const max = Math.max(0, ...nodes.map((n) => n.value));
   return {
     title: `Kernel time per run on ${run.provider.used} (onnxruntime's profile of ${p.runs} runs)`,
