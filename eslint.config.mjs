@@ -39,7 +39,7 @@ const webviewRooms = {
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'media/dist/**', 'out/**', '**/node_modules/**', 'test/harness/node_modules/**', '.vscode-test/**', 'test-results/**'],
+    ignores: ['dist/**', 'media/dist/**', 'out/**', '**/node_modules/**', 'test/harness/node_modules/**', '.vscode-test/**', 'test-results/**', '.package/**', 'vsix/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

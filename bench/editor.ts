@@ -148,6 +148,11 @@ function stats(xs: number[]): { median: number; p95: number; max: number } {
 }
 
 async function main(): Promise<void> {
+  // The browser part needs the UI-test harness (playwright-core, Chromium) that `npm test` installs.
+  if (!fs.existsSync(path.join(ROOT, 'test', 'harness', 'node_modules', 'playwright-core'))) {
+    console.log('editor benchmark skipped: the UI-test harness is not installed; run `npm test` once (or `bash scripts/setup-test-env.sh`), then `npm run bench:editor`');
+    return;
+  }
   warmUpDecoder();
   const cases: ModelCase[] = [];
   const isnet = path.join(MODELS_DIR, 'imgly', 'isnet_quint8_dynamic_small.onnx');

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI checks, in one command (`npm test`). Works on a fresh clone: it installs what is
 # missing first (root node_modules, then scripts/setup-test-env.sh for the VS Code test harness).
-#   typecheck, lint, build, unit tests, integration tests in VS Code (runTest.mjs), UI test (ui.mjs)
+#   typecheck, lint, build, unit tests, integration tests in VS Code (runTest.mjs), UI test (ui.mjs),
+#   this platform's .vsix (scripts/package.mjs, checked and run by scripts/check-vsix.mjs)
 # Every step runs even when an earlier one failed; the exit code is non-zero if any failed. Ends with
 # a table of the steps and one line `N passed, N failed` over all tests (a failed step that has no
 # test count, e.g. lint, counts as one failed).
@@ -95,6 +96,18 @@ if [ "${SKIP_UI:-}" != 1 ]; then
   [ "$st" = FAIL ] && [ "$vf" -eq 0 ] && vf=1
   record "UI (workbench)" "$st" "$vp" "$vf" $(( $(date +%s) - t ))
 fi
+
+# ---- the platform package of this machine: built, its size and contents checked, and its own CLI run ----
+# Last: it rebuilds dist/ for production (no sourcemaps), which the steps above do not want.
+hr "package (.vsix for this platform)"
+t=$(date +%s)
+host="$(node -p 'process.platform + "-" + process.arch')"
+vsix="vsix/$(node -p 'require("./package.json").name')-$host-$(node -p 'require("./package.json").version').vsix"
+if node scripts/package.mjs --target "$host" 2>&1 | tee "$results/package.log" | tail -3 && node scripts/check-vsix.mjs "$vsix" --run | tee -a "$results/package.log"; then st=ok; else st=FAIL; fi
+read -r kp kf <<<"$(grep -E '^package: [0-9]+ passed' "$results/package.log" | tail -1 | awk '{print $2, $4}')"
+kp=${kp:-0}; kf=${kf:-0}
+[ "$st" = FAIL ] && [ "$kf" -eq 0 ] && kf=1
+record "package ($host)" "$st" "$kp" "$kf" $(( $(date +%s) - t ))
 
 # ---- summary ------------------------------------------------------------------------------------
 hr "summary"

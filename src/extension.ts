@@ -2,6 +2,7 @@
 import type * as vscode from 'vscode';
 import { registerCommands } from './vscode/commands';
 import { ModelEditorProvider } from './vscode/modelEditorProvider';
+import { registerSampleCommands } from './vscode/sampleCommands';
 import { Services } from './vscode/services';
 import type { TestApi } from './vscode/testApi';
 
@@ -9,7 +10,7 @@ export type { TestApi } from './vscode/testApi';
 
 export function activate(context: vscode.ExtensionContext): TestApi {
   const services = new Services(context.extensionUri, context.workspaceState);
-  context.subscriptions.push(services, ModelEditorProvider.register(services), registerCommands(services));
+  context.subscriptions.push(services, ModelEditorProvider.register(services), registerCommands(services), registerSampleCommands(context.extensionUri, context.globalStorageUri));
   const { hooks } = services;
   return {
     waitForRendered: (uri, timeoutMs) => hooks.waitForRendered(uri, timeoutMs),

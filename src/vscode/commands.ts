@@ -29,43 +29,57 @@ export const INSPECT_MODEL_COMMAND = 'onnxqs.inspectModel';
 
 import { KEEP_WORST_COMMAND, keepWorstLayersCommand, type RefineCommandArgs } from './refineCommand';
 
+/**
+ * Commands that run a model in onnxruntime (a crafted model could exploit it) need a trusted workspace;
+ * viewing does not. In an untrusted one they say so and offer to manage trust, and do nothing.
+ */
+function trusted<A extends unknown[], R>(what: string, run: (...args: A) => Promise<R>): (...args: A) => Promise<R | undefined> {
+  return async (...args: A) => {
+    if (vscode.workspace.isTrusted) return run(...args);
+    const manage = 'Manage Workspace Trust';
+    void vscode.window.showWarningMessage(`${what} runs the model in onnxruntime, which this untrusted workspace does not allow. Trust the workspace to ${what.toLowerCase()}; the model viewer works either way.`, manage)
+      .then((c) => { if (c === manage) void vscode.commands.executeCommand('workbench.trust.manage'); });
+    return undefined;
+  };
+}
+
 export function registerCommands(services: Services): vscode.Disposable {
   return vscode.Disposable.from(
     vscode.commands.registerCommand(OPEN_MODEL_COMMAND, (uri?: unknown, selection?: unknown) => openModel(services, uri, selection)),
     vscode.commands.registerCommand(INSPECT_MODEL_COMMAND, (uri?: unknown, selection?: unknown) => inspectModels(services, uri, selection)),
-    vscode.commands.registerCommand(COMPARE_WITH_FP32_COMMAND, async (uri?: unknown, second?: unknown) => {
+    vscode.commands.registerCommand(COMPARE_WITH_FP32_COMMAND, trusted('Comparing', async (uri?: unknown, second?: unknown) => {
       const args = isCompareArgs(second) ? second : undefined;
       const [target] = await resolveTargets(uri, args ? undefined : second, 'Compare with FP32');
       return compareWithFp32Command(services, target, args);
-    }),
-    vscode.commands.registerCommand(COMPARE_MODELS_COMMAND, async (uri?: unknown, second?: unknown, third?: unknown) => {
+    })),
+    vscode.commands.registerCommand(COMPARE_MODELS_COMMAND, trusted('Comparing', async (uri?: unknown, second?: unknown, third?: unknown) => {
       // From the explorer: (clicked, selection); from code also (clicked, selection, what to do).
       const args = isCompareArgs(second) ? second : isCompareArgs(third) ? third : undefined;
       const targets = await resolveTargets(uri, Array.isArray(second) ? second : undefined, 'Compare Models');
       if (!targets.length) return undefined;
       return compareModelsCommand(services, targets, args);
-    }),
-    vscode.commands.registerCommand(BENCHMARK_COMMAND, async (uri?: unknown, second?: unknown) => {
+    })),
+    vscode.commands.registerCommand(BENCHMARK_COMMAND, trusted('Benchmarking', async (uri?: unknown, second?: unknown) => {
       // From the explorer: (clicked, selection); from the palette: nothing (the active model viewer's file, else a dialog); from code: (uri, args).
       const args = isCompareArgs(second) ? (second as BenchCommandArgs) : undefined;
       const targets = args?.files ? [] : await resolveTargets(uri, Array.isArray(second) ? second : undefined, 'Benchmark Model');
       return benchmarkCommand(services, targets, args);
-    }),
+    })),
     vscode.commands.registerCommand(CHOOSE_PROVIDERS_COMMAND, () => chooseProvidersCommand(services)),
     vscode.commands.registerCommand(EDIT_INPUTS_COMMAND, async (uri?: unknown, selection?: unknown) => {
       const [target] = await resolveTargets(uri, selection, 'Edit Model Inputs');
       return editInputsCommand(services, target);
     }),
-    vscode.commands.registerCommand(KEEP_WORST_COMMAND, async (uri?: unknown, args?: unknown) => {
+    vscode.commands.registerCommand(KEEP_WORST_COMMAND, trusted('Re-quantizing', async (uri?: unknown, args?: unknown) => {
       const [target] = await resolveTargets(uri, undefined, 'Keep the Worst Layers in Float');
       return keepWorstLayersCommand(services, target, isCompareArgs(args) ? (args as RefineCommandArgs) : {});
-    }),
-    vscode.commands.registerCommand(QUANTIZE_MODEL_COMMAND, async (uri?: unknown, second?: unknown) => {
+    })),
+    vscode.commands.registerCommand(QUANTIZE_MODEL_COMMAND, trusted('Quantizing', async (uri?: unknown, second?: unknown) => {
       // From a context menu the second argument is the selection; from code, what to do.
       const args = isQuantizeArgs(second) ? second : undefined;
       const [target] = await resolveTargets(uri, args ? undefined : second, 'Quantize Model');
       return quantizeModelCommand(services, target, args);
-    }),
+    })),
   );
 }
 

@@ -68,3 +68,31 @@ describe('benchmark command', function () {
     assert.strictEqual(result, undefined);
   });
 });
+
+describe('the walkthrough', function () {
+  this.timeout(180000);
+
+  it('declares its steps with commands that exist and media that ship; each step works on the sample in one click', async () => {
+    const api = await getApi();
+    const ext = vscode.extensions.all.find((e) => e.packageJSON.name === 'onnx-quantization-studio');
+    const [walk] = ext.packageJSON.contributes.walkthroughs;
+    assert.deepStrictEqual(walk.steps.map((s) => s.id), ['open', 'look', 'quantize', 'compare', 'benchmark']);
+    const registered = new Set(await vscode.commands.getCommands(true));
+    for (const s of walk.steps) {
+      const links = [...s.description.matchAll(/\(command:([\w.]+)\)/g)].map((m) => m[1]);
+      assert.ok(links.length >= 1, `step ${s.id} has a one-click command`);
+      for (const c of links) assert.ok(registered.has(c), `step ${s.id}: ${c} is registered`);
+      assert.ok(fs.existsSync(path.join(ext.extensionPath, s.media.markdown)), `step ${s.id}: ${s.media.markdown} ships`);
+    }
+    await closeAllEditors();
+    // The benchmark step first: it quantizes the sample's copy itself when that was not done yet.
+    const result = await vscode.commands.executeCommand('onnxqs.benchmarkSample');
+    assert.ok(result && result.runs.length === 2, 'the benchmark step ran both models');
+    assert.deepStrictEqual(result.runs.map((r) => path.basename(r.file)), ['mnist-8.onnx', 'mnist-8.int8.onnx']);
+    const compared = await vscode.commands.executeCommand('onnxqs.compareSample');
+    assert.ok(compared && compared.outputs[0].worst.cosine > 0.9, 'the compare step compared the copy with its int8 model');
+    const uri = await vscode.commands.executeCommand('onnxqs.openSample');
+    await api.waitForRendered(uri.toString(), PAINT_MS);
+    assert.ok(!uri.fsPath.startsWith(ext.extensionPath), 'the sample is a copy outside the extension folder');
+  });
+});
