@@ -69,7 +69,7 @@ export default tseslint.config(
   },
   // Playwright-driven tests pass callbacks that run in the page (page.evaluate): browser globals too.
   {
-    files: ['test/integration/ui*.mjs', 'test/e2e/**', 'test/harness/**'],
+    files: ['test/integration/ui*.mjs', 'test/integration/installed.mjs', 'test/e2e/**', 'test/harness/**'],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
   // Boundaries: the pure core, the CLI and the job process never import vscode.

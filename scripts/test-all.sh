@@ -2,7 +2,8 @@
 # Everything CI checks, in one command (`npm test`). Works on a fresh clone: it installs what is
 # missing first (root node_modules, then scripts/setup-test-env.sh for the VS Code test harness).
 #   typecheck, lint, build, unit tests, integration tests in VS Code (runTest.mjs), UI test (ui.mjs),
-#   this platform's .vsix (scripts/package.mjs, checked and run by scripts/check-vsix.mjs)
+#   this platform's .vsix (scripts/package.mjs, checked and run by scripts/check-vsix.mjs), and that
+#   .vsix installed into a clean code-server profile and used (test/integration/installed.mjs)
 # Every step runs even when an earlier one failed; the exit code is non-zero if any failed. Ends with
 # a table of the steps and one line `N passed, N failed` over all tests (a failed step that has no
 # test count, e.g. lint, counts as one failed).
@@ -108,6 +109,19 @@ read -r kp kf <<<"$(grep -E '^package: [0-9]+ passed' "$results/package.log" | t
 kp=${kp:-0}; kf=${kf:-0}
 [ "$st" = FAIL ] && [ "$kf" -eq 0 ] && kf=1
 record "package ($host)" "$st" "$kp" "$kf" $(( $(date +%s) - t ))
+
+# ---- that package installed into a clean code-server profile, used through the workbench ---------
+if [ "${SKIP_UI:-}" != 1 ]; then
+  hr "installed extension (the .vsix in code-server, no development folder)"
+  t=$(date +%s)
+  node test/integration/installed.mjs "$vsix"
+  rc=$?
+  read -r np nf <<<"$(json_count "$results/installed.json")"
+  st=ok; [ "$rc" -eq 0 ] || st=FAIL
+  np=${np:-0}; nf=${nf:-0}
+  [ "$st" = FAIL ] && [ "$nf" -eq 0 ] && nf=1
+  record "installed extension" "$st" "$np" "$nf" $(( $(date +%s) - t ))
+fi
 
 # ---- summary ------------------------------------------------------------------------------------
 hr "summary"

@@ -282,17 +282,18 @@ async function mainTest(args) {
 }
 
 /**
- * UI mode: opens the workbench on `folder` and calls `mod.run(ctx)` with
+ * UI mode: opens the workbench on `folder` (with the extensions of `extensionsDir`, if given, as installed
+ * ones) and calls `mod.run(ctx)` with
  *   ctx = { page, webview, setSettings, readSettings, test(name, fn), screenshot(name), screenshotDir, log, folder }
  * where webview() is the frame locator of the active custom editor's content and test() records a
  * named check. Returns { passed, failed, results }.
  */
-export async function runUi({ folder, extensionDevelopmentPaths, run, settings, timeoutMs = Number(process.env.TEST_TIMEOUT_MS || 600000), screenshotDir }) {
+export async function runUi({ folder, extensionDevelopmentPaths, extensionsDir, run, settings, logName = 'ui', timeoutMs = Number(process.env.TEST_TIMEOUT_MS || 600000), screenshotDir }) {
   const results = [];
   const shots = path.resolve(screenshotDir || path.join(repoRoot, 'test-results', 'screenshots'));
   fs.mkdirSync(shots, { recursive: true });
   const wb = await startWorkbench({
-    folder, extensionDevelopmentPaths, settings, logName: 'ui',
+    folder, extensionDevelopmentPaths, extensionsDir, settings, logName,
     onConsole: (line) => { if (verbose || /\[onnxqs\]/i.test(line)) console.log(line); },
   });
   const { page } = wb;

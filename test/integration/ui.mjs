@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 const LIGHT = 'Default Light Modern';
 const DARK = 'Default Dark Modern';
 
-async function quickOpen(page, name) {
+export async function quickOpen(page, name) {
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
@@ -23,7 +23,7 @@ async function quickOpen(page, name) {
   await page.keyboard.press('Enter');
 }
 
-async function palette(page, title) {
+export async function palette(page, title) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
@@ -66,7 +66,7 @@ function check(cond, msg) { if (!cond) throw new Error(msg); }
 const PPOCR_REC = 'ppocr/ch_PP-OCRv4_rec_infer.onnx';
 
 /** Opens a model through Quick Open and waits until its graph is drawn. */
-async function openModel(ctx, name) {
+export async function openModel(ctx, name) {
   const { page } = ctx;
   await quickOpen(page, name);
   await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout: 30000 });
@@ -112,7 +112,7 @@ async function showLargestWeight(view, log) {
 }
 
 /** Explorer context menu of `file` > Compare with FP32…, the source found by name; the results panel's frame. */
-async function compareWithFp32FromExplorer(page, file) {
+export async function compareWithFp32FromExplorer(page, file) {
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first().click({ button: 'right' });
   // The workbench's menu acts on the highlighted item: hover it, then Enter (as a keyboard user would).
   await page.locator('.context-view .action-item', { hasText: 'Compare with FP32…' }).first().hover({ timeout: 15000 });
