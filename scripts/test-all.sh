@@ -70,32 +70,30 @@ if [ -z "$uf" ]; then uf=0; fi
 [ "$st" = FAIL ] && [ "$uf" -eq 0 ] && uf=1
 record "unit tests" "$st" "$up" "$uf" $(( $(date +%s) - t ))
 
-# ---- integration tests in VS Code ---------------------------------------------------------------
+# ---- the suites that write their results as JSON ({passed, failed}) ------------------------------
 json_count() { # file -> "passed failed" (or nothing)
   node -e 'try { const r = require(process.argv[1]); console.log(`${r.passed} ${r.failed}`); } catch {}' "$1"
 }
+json_step() { # name results.json command... : runs it and records the counts its results file gives
+  local name="$1" file="$2"; shift 2
+  local t; t=$(date +%s)
+  "$@"
+  local rc=$? p f st=ok
+  read -r p f <<<"$(json_count "$file")"
+  [ "$rc" -eq 0 ] || st=FAIL
+  p=${p:-0}; f=${f:-0}
+  [ "$st" = FAIL ] && [ "$f" -eq 0 ] && f=1
+  record "$name" "$st" "$p" "$f" $(( $(date +%s) - t ))
+}
+
 hr "integration tests (VS Code)"
-t=$(date +%s)
 export VSCODE_EXECUTABLE="${VSCODE_EXECUTABLE:-$root/test/harness/code}"
-ONNXQS_TEST_RESULTS="$results/integration.json" node test/integration/runTest.mjs
-rc=$?
-read -r ip if_ <<<"$(json_count "$results/integration.json")"
-st=ok; [ "$rc" -eq 0 ] || st=FAIL
-ip=${ip:-0}; if_=${if_:-0}
-[ "$st" = FAIL ] && [ "$if_" -eq 0 ] && if_=1
-record "integration (VS Code)" "$st" "$ip" "$if_" $(( $(date +%s) - t ))
+json_step "integration (VS Code)" "$results/integration.json" env ONNXQS_TEST_RESULTS="$results/integration.json" node test/integration/runTest.mjs
 
 # ---- UI test (workbench + webview DOM + screenshots) --------------------------------------------
 if [ "${SKIP_UI:-}" != 1 ]; then
   hr "UI test (code-server workbench, screenshots in test-results/screenshots/)"
-  t=$(date +%s)
-  node test/integration/ui.mjs
-  rc=$?
-  read -r vp vf <<<"$(json_count "$results/ui.json")"
-  st=ok; [ "$rc" -eq 0 ] || st=FAIL
-  vp=${vp:-0}; vf=${vf:-0}
-  [ "$st" = FAIL ] && [ "$vf" -eq 0 ] && vf=1
-  record "UI (workbench)" "$st" "$vp" "$vf" $(( $(date +%s) - t ))
+  json_step "UI (workbench)" "$results/ui.json" node test/integration/ui.mjs
 fi
 
 # ---- the platform package of this machine: built, its size and contents checked, and its own CLI run ----
@@ -113,14 +111,7 @@ record "package ($host)" "$st" "$kp" "$kf" $(( $(date +%s) - t ))
 # ---- that package installed into a clean code-server profile, used through the workbench ---------
 if [ "${SKIP_UI:-}" != 1 ]; then
   hr "installed extension (the .vsix in code-server, no development folder)"
-  t=$(date +%s)
-  node test/integration/installed.mjs "$vsix"
-  rc=$?
-  read -r np nf <<<"$(json_count "$results/installed.json")"
-  st=ok; [ "$rc" -eq 0 ] || st=FAIL
-  np=${np:-0}; nf=${nf:-0}
-  [ "$st" = FAIL ] && [ "$nf" -eq 0 ] && nf=1
-  record "installed extension" "$st" "$np" "$nf" $(( $(date +%s) - t ))
+  json_step "installed extension" "$results/installed.json" node test/integration/installed.mjs "$vsix"
 fi
 
 # ---- summary ------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ async function bench(services: Services, files: string[], args?: BenchCommandArg
     { id: 'again', label: 'Run Again', icon: 'refresh', title: 'Benchmark the same models again with the same inputs and settings' },
   ];
   const stem = path.join(path.dirname(files[files.length - 1]), `${path.basename(files[files.length - 1]).replace(/\.onnx$/i, '')}.bench`);
-  showResults(services, `Benchmark: ${names}`, { kind: 'bench', result, history, actions }, {
+  const shown = showResults(services, `Benchmark: ${names}`, { kind: 'bench', result, history, actions }, {
     markdown: () => formatBenchMarkdown(result), json: () => result, jsonFile: `${stem}.json`,
     onAction: (id) => {
       if (id === 'time') showTime(services, timed);
@@ -104,7 +104,9 @@ async function bench(services: Services, files: string[], args?: BenchCommandArg
       if (id === 'again') void bench(services, files, { ...args, showTime: false });
     },
   });
-  if (args?.showTime) showTime(services, timed);
+  // As the button would: once the panel has painted (opening editors beside a webview that is still loading
+  // can leave it unpainted until it is shown again).
+  if (args?.showTime) void shown.rendered.then(() => showTime(services, timed));
   return result;
 }
 
