@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** vsce's target name -> onnxruntime-node's bin/napi-v6 folder. onnxruntime-node 1.30 has no darwin-x64 build. */
+/** vsce's target name -> onnxruntime-node's bin/napi-v6 folder. onnxruntime-node (1.30, 1.31) has no darwin-x64 build. */
 export const TARGETS = {
   'linux-x64': 'linux/x64', 'linux-arm64': 'linux/arm64', 'win32-x64': 'win32/x64', 'win32-arm64': 'win32/arm64', 'darwin-arm64': 'darwin/arm64',
 };

@@ -14,7 +14,7 @@ import {
 } from './proto';
 import { typedFieldBytes, type ExternalLocation } from './tensor';
 
-/** The highest IR version the bundled onnxruntime (1.30) accepts. */
+/** The highest IR version the bundled onnxruntime (1.30 and 1.31) accepts. */
 export const MAX_IR_VERSION = 13;
 const PROTO_LIMIT = 2 ** 31 - 1;
 /** onnx's own default: smaller tensors stay inline even in external-data mode. */
