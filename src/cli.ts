@@ -201,7 +201,7 @@ Options:
   --iterations N          timed runs per model (default 100; fewer, at least 10, for a model whose warm run
                           takes over 0.2 s, to keep each near 20 s)
   --duration S            instead: timed runs to fill S seconds per model
-  --rounds N              interleaved rounds (default 10)
+  --rounds N              interleaved rounds (default 10, at least 5)
   --threads N             intra-op threads per session (default: onnxruntime's, one per core)
   --no-profile            skip onnxruntime's profile and optimized graph (the "why" diagnostics)
   --json                  one JSON object: runs[] (label, file, sizeBytes, provider, sessionMs, firstRunMs,
@@ -502,6 +502,13 @@ async function parseProviders(ep: string | undefined): Promise<Provider[] | unde
   return providers as Provider[] | undefined;
 }
 
+/** The speed-up's interval is a bootstrap over rounds: with fewer than 5 it has too few distinct resamples to mean anything. */
+const MIN_ROUNDS = 5;
+function minRounds(n: number): number {
+  if (n < MIN_ROUNDS) throw new UsageError(`--rounds needs ${MIN_ROUNDS} or more (the speed-up's interval is a bootstrap over rounds), got ${n}`);
+  return n;
+}
+
 async function benchCommand(v: BenchValues, rest: string[]): Promise<number> {
   if (!rest.length) throw new UsageError('bench takes one or more models: onnxq bench MODEL...');
   const formats = (['json', 'csv', 'md'] as const).filter((k) => v[k]);
@@ -516,20 +523,25 @@ async function benchCommand(v: BenchValues, rest: string[]): Promise<number> {
   const options = {
     spec: inputSpecFromFlags(v), providers: await parseProviders(v.ep), warmup, durationS: duration,
     iterations: v.iterations !== undefined ? positiveInt(v.iterations, '--iterations', 1) : undefined,
-    rounds: v.rounds !== undefined ? positiveInt(v.rounds, '--rounds', 1) : undefined,
+    rounds: v.rounds !== undefined ? minRounds(positiveInt(v.rounds, '--rounds', 1)) : undefined,
     threads: v.threads !== undefined ? positiveInt(v.threads, '--threads', 1) : undefined,
     profile: !v['no-profile'],
   };
   const [{ benchmark }, report] = await Promise.all([import('./runtime/bench/runner.js'), import('./runtime/bench/report.js')]);
   const tty = process.stderr.isTTY;
+  // Ctrl+C: the workers are killed and the temporary folder removed before the CLI exits.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const result = await benchmark(rest, {
-    ...options,
+    ...options, signal: stop.signal,
     onProgress: tty ? (p) => {
       const line = p.phase === 'rounds' ? `round ${p.round}/${p.rounds}, ${(p.elapsedMs / 1000).toFixed(0)} s of about ${(p.estimateMs / 1000).toFixed(0)} s`
         : `${p.phase === 'open' ? 'opening' : 'profiling'} ${p.label} (${p.done + 1}/${p.total})`;
       process.stderr.write(`\r\x1b[K${line}`);
     } : undefined,
   });
+  process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   if (tty) process.stderr.write('\r\x1b[K');
   process.stdout.write(v.json ? `${JSON.stringify(result, null, 2)}\n` : v.csv ? report.formatBenchCsv(result) : v.md ? report.formatBenchMarkdown(result) : report.formatBenchText(result));
   return 0;

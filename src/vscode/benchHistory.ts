@@ -9,7 +9,8 @@ const KEY = 'onnxqs.bench:';
 /** Results kept per model. */
 export const HISTORY_LENGTH = 10;
 
-const key = (file: string) => KEY + path.resolve(file);
+/** One key per file: on Windows `C:\` and `c:\` (a typed path, a Uri's fsPath) are the same file. */
+const key = (file: string) => KEY + path.resolve(file).replace(/^[A-Z]:/, (d) => d.toLowerCase());
 
 /** The earlier results of each run's model (newest first), then records this result's. */
 export async function recordBench(services: Services, result: BenchResult): Promise<BenchHistoryEntry[][]> {

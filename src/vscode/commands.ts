@@ -61,7 +61,7 @@ export function registerCommands(services: Services): vscode.Disposable {
     })),
     vscode.commands.registerCommand(BENCHMARK_COMMAND, trusted('Benchmarking', async (uri?: unknown, second?: unknown) => {
       // From the explorer: (clicked, selection); from the palette: nothing (the active model viewer's file, else a dialog); from code: (uri, args).
-      const args = isCompareArgs(second) ? (second as BenchCommandArgs) : undefined;
+      const args = isArgs(second, BENCH_KEYS) ? (second as BenchCommandArgs) : undefined;
       const targets = args?.files ? [] : await resolveTargets(uri, Array.isArray(second) ? second : undefined, 'Benchmark Model');
       return benchmarkCommand(services, targets, args);
     })),
@@ -72,7 +72,7 @@ export function registerCommands(services: Services): vscode.Disposable {
     }),
     vscode.commands.registerCommand(KEEP_WORST_COMMAND, trusted('Re-quantizing', async (uri?: unknown, args?: unknown) => {
       const [target] = await resolveTargets(uri, undefined, 'Keep the Worst Layers in Float');
-      return keepWorstLayersCommand(services, target, isCompareArgs(args) ? (args as RefineCommandArgs) : {});
+      return keepWorstLayersCommand(services, target, isArgs(args, REFINE_KEYS) ? (args as RefineCommandArgs) : {});
     })),
     vscode.commands.registerCommand(QUANTIZE_MODEL_COMMAND, trusted('Quantizing', async (uri?: unknown, second?: unknown) => {
       // From a context menu the second argument is the selection; from code, what to do.
@@ -83,9 +83,18 @@ export function registerCommands(services: Services): vscode.Disposable {
   );
 }
 
-function isCompareArgs(value: unknown): value is CompareCommandArgs {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof vscode.Uri);
+/**
+ * What code passes to a command, told from what the workbench passes: a plain object with at least one
+ * of `keys` (an editor title button passes `{ groupId, editorIndex }`, the explorer a list of URIs).
+ */
+function isArgs(value: unknown, keys: readonly string[]): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof vscode.Uri) && keys.some((k) => k in value);
 }
+
+const COMPARE_KEYS = ['reference', 'spec', 'minCosine', 'providers', 'allowCpuFallback', 'layers'] as const;
+const BENCH_KEYS = ['files', 'spec', 'providers', 'warmup', 'iterations', 'rounds', 'threads', 'profile', 'showTime'] as const;
+const REFINE_KEYS = ['reference', 'perStep', 'steps', 'how', 'spec', 'result'] as const;
+const isCompareArgs = (value: unknown): value is CompareCommandArgs => isArgs(value, COMPARE_KEYS);
 
 
 function isQuantizeArgs(value: unknown): value is QuantizeCommandArgs {

@@ -285,6 +285,14 @@ describe('the machine and the providers', () => {
     assert.equal(bestInt8('arm64', ['asimd', 'asimddp', 'i8mm']), 'i8mm');
   });
 
+  it('drops the first profiled run (one-time costs) when the trace holds one run more than asked', () => {
+    const run = (ts: number, dur: number) => ({ cat: 'Session', name: 'model_run', ts, dur });
+    const kernel = (ts: number, dur: number) => ({ cat: 'Node', name: 'conv_kernel_time', ts, dur, args: { op_name: 'Conv', provider: 'CPUExecutionProvider' } });
+    const events = [run(0, 5000), kernel(10, 4000), run(6000, 1000), kernel(6010, 900), run(8000, 1000), kernel(8010, 1100)];
+    assert.deepEqual(summariseProfile(events, 2, 'cpu').byNode.map((n) => n.ms), [1], 'the cold 4 ms run left out: (0.9 + 1.1) / 2');
+    assert.deepEqual(summariseProfile(events, 3, 'cpu').byNode.map((n) => n.ms), [2], 'as many runs as asked: all of them');
+  });
+
   it('lists the nodes a GPU provider left to the CPU, from the profile', () => {
     const ev = (name: string, op: string, provider: string, dur: number) => ({ cat: 'Node', name: `${name}_kernel_time`, dur, args: { op_name: op, provider } });
     const p = summariseProfile([ev('conv', 'Conv', 'CUDAExecutionProvider', 900), ev('nms', 'NonMaxSuppression', 'CPUExecutionProvider', 300), ev('conv', 'Conv', 'CUDAExecutionProvider', 900)], 2, 'cuda');
@@ -344,7 +352,7 @@ describe('what the inputs leave out', () => {
 
 describe('onnxq bench', () => {
   it('prints JSON with the documented fields, and the table by default', () => {
-    const r = cli(['bench', sampleModel, sampleModel, '--iterations', '10', '--rounds', '2', '--warmup', '1', '--no-profile', '--json']);
+    const r = cli(['bench', sampleModel, sampleModel, '--iterations', '10', '--rounds', '5', '--warmup', '1', '--no-profile', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.runs.length, 2);
@@ -354,13 +362,16 @@ describe('onnxq bench', () => {
       assert.equal(typeof run.throughput.inferencesPerSec, 'number');
     }
     assert.equal(j.ratios.length, 1);
-    assert.deepEqual(j.runs.map((x: { label: string }) => x.label), ['samples/mnist-8.onnx', 'samples/mnist-8.onnx']);
+    assert.deepEqual(j.runs.map((x: { label: string }) => x.label), ['samples/mnist-8.onnx', 'samples/mnist-8.onnx #2'], 'the same file twice, told apart');
     const text = cli(['bench', sampleModel, '--iterations', '10', '--no-profile']);
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /mnist-8\.onnx\s+cpu\s+\d/);
   });
 
   it('gives usage errors exit code 2 and a missing model exit code 1', () => {
+    const few = cli(['bench', sampleModel, '--rounds', '3']);
+    assert.equal(few.status, 2);
+    assert.match(few.stderr, /--rounds needs 5 or more/);
     const both = cli(['bench', sampleModel, '--iterations', '10', '--duration', '2']);
     assert.equal(both.status, 2);
     assert.match(both.stderr, /--iterations and --duration exclude each other/);

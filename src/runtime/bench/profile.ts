@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import type { BenchProfile, NodeTime, OpTypeTime, SourceNodeTime } from '../../protocol/bench';
 
-interface TraceEvent { cat?: string; name?: string; dur?: number; args?: { op_name?: string; provider?: string } }
+interface TraceEvent { cat?: string; name?: string; ts?: number; dur?: number; args?: { op_name?: string; provider?: string } }
 
 const KERNEL = '_kernel_time';
 
@@ -50,10 +50,17 @@ export function sourceNode(name: string, opType: string, graph: SourceGraph): st
   return null;
 }
 
+/**
+ * Kernel times per run over `runs` runs. When the trace holds one `model_run` more than `runs`, the first
+ * run's events are dropped: it pays one-time costs (memory arenas growing, a GPU provider's algorithm search).
+ */
 export function summariseProfile(events: TraceEvent[], runs: number, provider: string, graph: SourceGraph = { names: new Set(), producer: new Map() }): BenchProfile {
+  const modelRuns = events.filter((e) => e.cat === 'Session' && e.name === 'model_run' && typeof e.ts === 'number').sort((a, b) => a.ts! - b.ts!);
+  const after = modelRuns.length === runs + 1 ? modelRuns[0].ts! + (modelRuns[0].dur ?? 0) : -Infinity;
   const byNode = new Map<string, NodeTime>();
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name?.endsWith(KERNEL) || typeof e.dur !== 'number') continue;
+    if ((e.ts ?? 0) < after) continue;
     const node = e.name.slice(0, -KERNEL.length);
     const opType = e.args?.op_name ?? '?';
     const t = byNode.get(node) ?? { node, opType, ms: 0, provider: e.args?.provider ?? '?', source: sourceNode(node, opType, graph) };

@@ -64,9 +64,15 @@ class Worker implements RoundTarget {
       if (m.type === 'error') p.reject(new RuntimeError(m.kind as RuntimeErrorKind, m.kind === 'internal' ? `internal error in the benchmark process of ${label}: ${m.message}` : m.message));
       else p.resolve(m);
     });
+    // A failed fork or a message to a process that just died: the pending request fails with the cause.
+    this.proc.on('error', (e) => {
+      this.exited ??= new RuntimeError('run-failed', `the benchmark process of ${label} on ${provider} failed: ${e.message}`);
+      this.pending?.reject(this.exited);
+      this.pending = undefined;
+    });
     this.proc.on('exit', (code, signal) => {
       const tail = this.stderr.trim().split('\n').slice(-3).join(' | ');
-      this.exited = new RuntimeError(signal === 'SIGKILL' || code === 137 ? 'out-of-memory' : 'run-failed',
+      this.exited ??= new RuntimeError(signal === 'SIGKILL' || code === 137 ? 'out-of-memory' : 'run-failed',
         `the benchmark process of ${label} on ${provider} ended (${signal ?? `exit code ${code}`})${signal === 'SIGKILL' ? ', perhaps out of memory' : ''}${tail ? `: ${tail}` : ''}`);
       this.pending?.reject(this.exited);
       this.pending = undefined;
@@ -101,7 +107,9 @@ class Worker implements RoundTarget {
 /** File names for tables, made unique (a folder added where two files share a name). */
 export function runLabels(files: string[]): string[] {
   const base = files.map((f) => path.basename(f));
-  return files.map((f, i) => (base.filter((b) => b === base[i]).length > 1 ? path.join(path.basename(path.dirname(f)), base[i]) : base[i]));
+  const named = files.map((f, i) => (base.filter((b) => b === base[i]).length > 1 ? path.join(path.basename(path.dirname(f)), base[i]) : base[i]));
+  // Still the same (the same file twice, or a/x/m.onnx beside b/x/m.onnx): numbered from the second on.
+  return named.map((n, i) => { const k = named.slice(0, i).filter((x) => x === n).length; return k ? `${n} #${k + 1}` : n; });
 }
 
 /** Benchmarks `files` on each of `options.providers` (default the CPU). */
@@ -151,7 +159,8 @@ export async function benchmark(files: string[], options: BenchRunOptions = {}):
     const ratios = benchRatios(runs);
     const cpu = cpuInt8();
     return {
-      runs, ratios, cpu, inputs: opened[0].inputs,
+      // The first model's samples; the dims left at 1 of every model.
+      runs, ratios, cpu, inputs: { ...opened[0].inputs, defaulted: uniqueDefaulted(opened.flatMap((o) => o.inputs.defaulted)) },
       settings: { warmup, iterations: options.iterations ?? null, durationS: options.durationS ?? null, rounds, threads: options.threads ?? null, providers, profile },
       slowestNodes: slowestNodes(runs),
       diagnostics: benchDiagnostics(runs, ratios, cpu, uniqueDefaulted(opened.flatMap((o) => o.inputs.defaulted))), runtime: ortVersion(), date: new Date().toISOString(), seconds: (performance.now() - t0) / 1000,
@@ -162,7 +171,8 @@ export async function benchmark(files: string[], options: BenchRunOptions = {}):
   } finally {
     options.signal?.removeEventListener('abort', abort);
     abort();
-    fs.rmSync(tempDir, { recursive: true, force: true });
+    // A killed worker may still hold a file there for a moment (Windows): retry, and never hide the real error.
+    try { fs.rmSync(tempDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }); } catch { /* left in the temp folder */ }
   }
 }
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../../onnx/load';
 import type { FromWorker, ToWorker, WorkerFinish, WorkerOpen } from '../../protocol/bench';
-import { resolveInputSpec } from '../inputSpec';
+import { DEFAULT_SAMPLES, resolveInputSpec } from '../inputSpec';
 import { modelInputs, modelOutputs } from '../modelIo';
 import { providerStatus } from '../providers';
 import { ModelSession, RuntimeError } from '../session';
@@ -45,7 +45,9 @@ async function open(m: WorkerOpen): Promise<void> {
   const model = loadModel(m.file);
   const io = { inputs: modelInputs(model), outputs: modelOutputs(model) };
   const resolved = resolveInputSpec(m.spec, io.inputs);
-  for await (const f of resolved.feeds()) samples.push(f);
+  // A folder of samples: the first DEFAULT_SAMPLES unless --samples says how many (all of them in memory).
+  const limit = m.spec.samples ?? DEFAULT_SAMPLES;
+  for await (const f of resolved.feeds()) { samples.push(f); if (samples.length >= limit) break; }
   if (!samples.length) throw new RuntimeError('bad-input-spec', `${resolved.source}: no samples to run`);
   const shapes: Record<string, number[]> = {};
   for (const [k, t] of Object.entries(samples[0])) shapes[k] = [...t.dims];
@@ -84,13 +86,21 @@ async function finish(m: WorkerFinish): Promise<void> {
     } catch { /* the summary then says the graph could not be read */ }
   }
   if (m.profileRuns > 0) {
+    // One run more than asked: summariseProfile drops the first (arena growth, a GPU's algorithm search).
+    // A profile that fails costs the diagnostics, not the measured rounds.
     const prefix = `profile-${process.pid}`;
-    const s = await ort.InferenceSession.create(o.file, { ...base, enableProfiling: true, profileFilePrefix: path.join(m.tempDir, prefix) });
-    for (let i = 0; i < m.profileRuns; i++) await s.run(samples[i % samples.length]);
-    s.endProfiling();
-    await s.release();
-    const f = fs.readdirSync(m.tempDir).find((x) => x.startsWith(prefix) && x.endsWith('.json'));
-    profileFile = f ? path.join(m.tempDir, f) : null;
+    let s: ort.InferenceSession | undefined;
+    try {
+      s = await ort.InferenceSession.create(o.file, { ...base, enableProfiling: true, profileFilePrefix: path.join(m.tempDir, prefix) });
+      for (let i = 0; i <= m.profileRuns; i++) await s.run(samples[i % samples.length]);
+      s.endProfiling();
+      const f = fs.readdirSync(m.tempDir).find((x) => x.startsWith(prefix) && x.endsWith('.json'));
+      profileFile = f ? path.join(m.tempDir, f) : null;
+    } catch {
+      profileFile = null;
+    } finally {
+      await s?.release().catch(() => undefined);
+    }
   }
   send({ type: 'finished', peakRssMb, optimizedFile, profileFile, profileRuns: m.profileRuns });
 }
