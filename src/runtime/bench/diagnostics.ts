@@ -52,7 +52,7 @@ export function benchDiagnostics(runs: BenchRun[], ratios: BenchRatio[], cpu: Cp
     }
     out.push({ level: 'warning', text: `${said}: ${q.verdict === 'slower' ? 'slower' : 'not measurably faster'}.` });
     if (!isQuantized(r.graph) || isQuantized(ref.graph)) continue;
-    out.push(...whyNotFaster(r, ref, cpu));
+    out.push(...whyNotFaster(r, ref, cpu, lost));
   }
   return out;
 }
@@ -72,7 +72,7 @@ function slowerNodes(r: BenchRun, ref: BenchRun): string {
 }
 
 /** The reasons a quantized run is not faster than its float reference. */
-function whyNotFaster(r: BenchRun, ref: BenchRun, cpu: CpuInt8): BenchDiagnostic[] {
+function whyNotFaster(r: BenchRun, ref: BenchRun, cpu: CpuInt8, lost: string): BenchDiagnostic[] {
   const out: BenchDiagnostic[] = [];
   const w = (text: string) => out.push({ level: 'warning', text: `${r.label}: ${text}` });
   const g = r.graph!;
@@ -91,7 +91,6 @@ function whyNotFaster(r: BenchRun, ref: BenchRun, cpu: CpuInt8): BenchDiagnostic
     const refOps = new Map(ref.profile.byOpType.map((o) => [o.opType, o.ms]));
     const grown = r.profile.byOpType.map((o) => ({ op: o.opType, delta: o.ms - (refOps.get(o.opType) ?? 0) })).filter((d) => d.delta > 0.05 * ref.profile!.kernelMs).sort((a, b) => b.delta - a.delta);
     if (grown.length) w(`op types that take longer than in ${ref.label}: ${grown.slice(0, NAMES).map((d) => `${d.op} +${d.delta.toFixed(2)} ms`).join(', ')} per run.`);
-    const lost = slowerNodes(r, ref);
     if (lost) w(lost);
   }
   if (ref.latencyMs.p50 < TINY_MS) w(`${ref.label} runs in ${ref.latencyMs.p50.toFixed(3)} ms: at that size the fixed costs of a run (copying inputs and outputs, waking threads) dominate, and int8 has little to gain.`);

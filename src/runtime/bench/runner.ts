@@ -123,9 +123,11 @@ export async function benchmark(files: string[], options: BenchRunOptions = {}):
     const s = await providerStatus(p);
     if (!s.available) throw new RuntimeError('provider-unavailable', `${p} cannot run here: ${s.reason}; benchmark on the providers that can (onnxq providers lists them)`);
   }
-  // The input spec is checked against every model before any process starts.
+  // Each model read once here: its inputs (the input spec is checked against every model before any
+  // process starts), its size, and its graph's names for the profile.
   const spec = options.spec ?? {};
-  for (const f of files) resolveInputSpec(spec, modelInputs(loadModel(f)));
+  const facts = new Map(files.map((f) => [f, modelFacts(f)]));
+  for (const f of files) resolveInputSpec(spec, facts.get(f)!.inputs);
   const warmup = options.warmup ?? DEFAULT_WARMUP;
   const rounds = options.rounds ?? DEFAULT_ROUNDS;
   const profile = options.profile ?? true;
@@ -154,16 +156,17 @@ export async function benchmark(files: string[], options: BenchRunOptions = {}):
       options.onProgress?.({ phase: 'profile', label: w.label, done: i, total: workers.length });
       const fin = await w.finish(profile ? PROFILE_RUNS : 0, tempDir);
       w.kill();
-      runs.push(makeRun(targets[i], opened[i], fin, times[i], warmup));
+      runs.push(makeRun(targets[i], facts.get(targets[i].file)!, opened[i], fin, times[i], warmup));
     }
     const ratios = benchRatios(runs);
     const cpu = cpuInt8();
+    const defaulted = uniqueDefaulted(opened.flatMap((o) => o.inputs.defaulted));
     return {
       // The first model's samples; the dims left at 1 of every model.
-      runs, ratios, cpu, inputs: { ...opened[0].inputs, defaulted: uniqueDefaulted(opened.flatMap((o) => o.inputs.defaulted)) },
+      runs, ratios, cpu, inputs: { ...opened[0].inputs, defaulted },
       settings: { warmup, iterations: options.iterations ?? null, durationS: options.durationS ?? null, rounds, threads: options.threads ?? null, providers, profile },
       slowestNodes: slowestNodes(runs),
-      diagnostics: benchDiagnostics(runs, ratios, cpu, uniqueDefaulted(opened.flatMap((o) => o.inputs.defaulted))), runtime: ortVersion(), date: new Date().toISOString(), seconds: (performance.now() - t0) / 1000,
+      diagnostics: benchDiagnostics(runs, ratios, cpu, defaulted), runtime: ortVersion(), date: new Date().toISOString(), seconds: (performance.now() - t0) / 1000,
     };
   } catch (e) {
     if (options.signal?.aborted) throw cancelled();
@@ -176,7 +179,7 @@ export async function benchmark(files: string[], options: BenchRunOptions = {}):
   }
 }
 
-function makeRun(t: { file: string; label: string; provider: Provider }, o: WorkerOpened, fin: WorkerFinished, roundsMs: number[][], warmup: number): BenchRun {
+function makeRun(t: { file: string; label: string; provider: Provider }, model: ModelFacts, o: WorkerOpened, fin: WorkerFinished, roundsMs: number[][], warmup: number): BenchRun {
   const all = roundsMs.flat();
   const latencyMs = latencyStats(all);
   const first = Object.values(o.inputs.shapes)[0];
@@ -185,10 +188,10 @@ function makeRun(t: { file: string; label: string; provider: Provider }, o: Work
   let graph: BenchRun['graph'] = null, prof: BenchRun['profile'] = null;
   try { if (fin.optimizedFile) graph = fusionSummary(loadModel(fin.optimizedFile)); } catch { /* left null: not readable */ }
   try {
-    if (fin.profileFile) prof = readProfile(fin.profileFile, fin.profileRuns, t.provider, sourceGraph(t.file));
+    if (fin.profileFile) prof = readProfile(fin.profileFile, fin.profileRuns, t.provider, model.graph);
   } catch { /* left null */ }
   return {
-    label: t.label, file: t.file, sizeBytes: modelBytes(t.file), provider: o.provider, sessionMs: o.sessionMs, firstRunMs: o.firstRunMs,
+    label: t.label, file: t.file, sizeBytes: model.sizeBytes, provider: o.provider, sessionMs: o.sessionMs, firstRunMs: o.firstRunMs,
     warmup, iterations: all.length, latencyMs,
     throughput: { inferencesPerSec, batch, samplesPerSec: batch ? inferencesPerSec * batch : null },
     peakRssMb: fin.peakRssMb, baseRssMb: o.baseRssMb, roundsMs, noisy: latencyMs.cv > NOISY_CV, nonFinite: o.nonFinite, graph, profile: prof,
@@ -206,25 +209,23 @@ export function slowestNodes(runs: Pick<BenchRun, 'profile'>[], top = SLOWEST_NO
     .map(([node]) => ({ node, ms: runs.map((r) => r.profile?.bySource.find((s) => s.node === node)?.ms ?? null) }));
 }
 
-/** The main graph's node names and the producer of each tensor, for the profile's names. */
-function sourceGraph(file: string): SourceGraph {
-  const nodes = loadModel(file).proto.graph?.node ?? [];
+/** What the parent needs of a model: its inputs, its bytes on disk, its graph's names for the profile. */
+interface ModelFacts { inputs: ReturnType<typeof modelInputs>; sizeBytes: number; graph: SourceGraph }
+
+function modelFacts(file: string): ModelFacts {
+  const model = loadModel(file);
+  // The main graph's node names and the producer of each tensor.
+  const nodes = model.proto.graph?.node ?? [];
   const producer = new Map<string, { name: string; opType: string; input: string }>();
   for (const n of nodes) for (const o of n.output ?? []) if (n.name) producer.set(o, { name: n.name, opType: n.op_type ?? '', input: n.input?.[0] ?? '' });
-  return { names: new Set(nodes.map((n) => n.name ?? '').filter(Boolean)), producer };
-}
-
-/** The model's bytes on disk: the file and the external data files it names. */
-function modelBytes(file: string): number {
-  let bytes = fs.statSync(file).size;
-  try {
-    const seen = new Set<string>();
-    for (const w of loadModel(file).weights()) {
-      const p = w.external?.path;
-      if (p && !seen.has(p)) { seen.add(p); bytes += fs.statSync(p).size; }
-    }
-  } catch { /* the file alone */ }
-  return bytes;
+  // The file and the external data files it names.
+  let sizeBytes = fs.statSync(file).size;
+  const seen = new Set<string>();
+  for (const w of model.weights()) {
+    const p = w.external?.path;
+    if (p && !seen.has(p)) { seen.add(p); sizeBytes += fs.statSync(p).size; }
+  }
+  return { inputs: modelInputs(model), sizeBytes, graph: { names: new Set(nodes.map((n) => n.name ?? '').filter(Boolean)), producer } };
 }
 
 const uniqueDefaulted = (ds: DefaultedDim[]) => [...new Map(ds.map((d) => [`${d.input}:${d.axis}`, d])).values()];
