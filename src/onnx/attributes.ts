@@ -2,7 +2,7 @@
 // as they are (the UI escapes them: names and strings in a model are attacker-controlled).
 import { dtypeBits, dtypeName, isNumeric } from './dtype';
 import type { GraphAttribute } from '../protocol/graph';
-import { AttrType, EXTERNAL, type AttributeProto, type GraphProto, type Int64, type SparseTensorProto, type TensorProto, type TypeProto } from './proto';
+import { AttrType, EXTERNAL, int64Exact, type AttributeProto, type GraphProto, type Int64, type SparseTensorProto, type TensorProto, type TypeProto } from './proto';
 import { TensorRef, type ExternalLocation } from './tensor';
 
 /** How many list items and tensor values are shown before `…`. */
@@ -18,10 +18,7 @@ const TYPE_NAMES: Record<number, string> = {
 
 /** An int64 field as exact decimal text (INT64_MAX, common in Slice `ends`, stays exact). */
 export function int64Text(v: Int64 | null | undefined): string {
-  if (v === null || v === undefined) return '0';
-  if (typeof v === 'number') return String(v);
-  const n = (BigInt(v.unsigned ? v.high >>> 0 : v.high | 0) << 32n) | BigInt(v.low >>> 0);
-  return n.toString();
+  return int64Exact(v).toString();
 }
 
 /** The shortest decimal that reads back as the same float32 (attributes are float32 in ONNX). */

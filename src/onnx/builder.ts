@@ -2,10 +2,10 @@
 // new nodes). They produce the same plain shapes the decoder gives, so the writer treats them alike.
 import { DataType } from './dtype';
 import { Model } from './model';
-import { AttrType, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
+import { AttrType, longLike, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
 import type { Dim } from '../protocol/inspect';
 
-type AttrValue = number | string | number[] | string[] | TensorProto | GraphProto | { ints: number[] } | { floats: number[] };
+type AttrValue = number | bigint | string | number[] | bigint[] | string[] | TensorProto | GraphProto | { ints: (number | bigint)[] } | { floats: number[] };
 
 /** A tensor with raw little-endian data (a typed array's bytes are used as they are). */
 export function tensor(name: string, dataType: number, dims: number[], data: ArrayBufferView): TensorProto {
@@ -16,18 +16,21 @@ export function floatTensor(name: string, dims: number[], values: ArrayLike<numb
   return tensor(name, DataType.FLOAT, dims, Float32Array.from(values));
 }
 
-export function int64Tensor(name: string, dims: number[], values: number[]): TensorProto {
-  return tensor(name, DataType.INT64, dims, BigInt64Array.from(values.map(BigInt)));
+/** Values as bigint where they may pass 2^53 (an old Slice's INT64_MAX). */
+export function int64Tensor(name: string, dims: number[], values: readonly (number | bigint)[]): TensorProto {
+  return tensor(name, DataType.INT64, dims, BigInt64Array.from(values, (v) => BigInt(v)));
 }
 
 export function attribute(name: string, value: AttrValue): AttributeProto {
+  if (typeof value === 'bigint') return { name, type: AttrType.INT, i: longLike(value) };
   if (typeof value === 'number') return Number.isInteger(value) ? { name, type: AttrType.INT, i: value } : { name, type: AttrType.FLOAT, f: value };
   if (typeof value === 'string') return { name, type: AttrType.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) {
     if (value.every((v) => typeof v === 'string')) return { name, type: AttrType.STRINGS, strings: (value as string[]).map((v) => new TextEncoder().encode(v)) };
+    if (value.some((v) => typeof v === 'bigint')) return { name, type: AttrType.INTS, ints: (value as (number | bigint)[]).map((v) => longLike(BigInt(v))) };
     return (value as number[]).every(Number.isInteger) ? { name, type: AttrType.INTS, ints: value as number[] } : { name, type: AttrType.FLOATS, floats: value as number[] };
   }
-  if ('ints' in value) return { name, type: AttrType.INTS, ints: value.ints };
+  if ('ints' in value) return { name, type: AttrType.INTS, ints: value.ints.map((v) => (typeof v === 'bigint' ? longLike(v) : v)) };
   if ('floats' in value) return { name, type: AttrType.FLOATS, floats: value.floats };
   if ('node' in value || 'output' in value) return { name, type: AttrType.GRAPH, g: value as GraphProto };
   return { name, type: AttrType.TENSOR, t: value as TensorProto };

@@ -23,6 +23,21 @@ export function int64(v: Int64 | null | undefined): number {
   return Number.isSafeInteger(n) ? n : NaN;
 }
 
+/** An int64 field exactly (INT64_MAX in an old Slice's `ends` does not fit a double). */
+export function int64Exact(v: Int64 | bigint | null | undefined): bigint {
+  if (v === null || v === undefined) return 0n;
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return BigInt(v);
+  const n = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+  return v.unsigned ? n : BigInt.asIntN(64, n);
+}
+
+/** A bigint as the low/high pair protobufjs encodes int64 fields from. */
+export function longLike(v: bigint): LongLike {
+  const n = BigInt.asUintN(64, v);
+  return { low: Number(n & 0xffffffffn) | 0, high: Number(n >> 32n) | 0, unsigned: false };
+}
+
 export interface StringStringEntry { key?: string; value?: string }
 
 export interface TensorProto {

@@ -4,7 +4,7 @@
 // weights nobody reads any more.
 import { DataType } from '../onnx/dtype';
 import { constantTensor, type GraphInfo, type Model } from '../onnx/model';
-import { AttrType, int64, type AttributeProto, type GraphProto, type NodeProto, type TensorProto } from '../onnx/proto';
+import { AttrType, int64, int64Exact, type AttributeProto, type GraphProto, type NodeProto, type TensorProto } from '../onnx/proto';
 import { TensorRef } from '../onnx/tensor';
 
 /** A constant value as a node input sees it. */
@@ -52,8 +52,13 @@ export function floatAttr(node: NodeProto, name: string, fallback: number): numb
 }
 
 export function intsAttr(node: NodeProto, name: string): number[] | undefined {
+  return intsAttrExact(node, name)?.map(Number);
+}
+
+/** The values exactly: INT64_MAX and INT64_MIN (old Slice `ends`/`starts`) must reach the new inputs as they were. */
+export function intsAttrExact(node: NodeProto, name: string): bigint[] | undefined {
   const a = attr(node, name);
-  return a && (a.type === AttrType.INTS || a.type === undefined) ? (a.ints ?? []).map(int64) : undefined;
+  return a && (a.type === AttrType.INTS || a.type === undefined) ? (a.ints ?? []).map(int64Exact) : undefined;
 }
 
 export class ModelEditor {

@@ -8,10 +8,10 @@
 // upgrade refuse with a message that says what to do.
 import { floatTensor, int64Tensor } from '../onnx/builder';
 import type { GraphInfo, Model } from '../onnx/model';
-import { int64, type GraphProto, type NodeProto, type TensorProto } from '../onnx/proto';
+import { int64, int64Exact, type GraphProto, type NodeProto, type TensorProto } from '../onnx/proto';
 import { stampIrVersion } from '../onnx/write';
 import { QuantizeError } from './errors';
-import { attr, floatAttr, intAttr, intsAttr, type ModelEditor } from './graph';
+import { attr, floatAttr, intAttr, intsAttrExact, type ModelEditor } from './graph';
 
 /** ONNX IR version that goes with each opset (onnx/helper.py's VERSION_TABLE). */
 const IR_FOR_OPSET: Record<number, number> = { 7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10 };
@@ -113,9 +113,9 @@ function clipToInputs(n: NodeProto, g: GraphProto, editor: ModelEditor): void {
   mark(n, []);
 }
 
-/** Slice-1: starts/ends/axes attributes -> Slice-10 inputs. */
+/** Slice-1: starts/ends/axes attributes -> Slice-10 inputs (exact: PyTorch writes INT64_MAX/MIN for open ends). */
 function sliceToInputs(n: NodeProto, g: GraphProto, editor: ModelEditor): void {
-  const starts = intsAttr(n, 'starts') ?? [], ends = intsAttr(n, 'ends') ?? [], axes = intsAttr(n, 'axes');
+  const starts = intsAttrExact(n, 'starts') ?? [], ends = intsAttrExact(n, 'ends') ?? [], axes = intsAttrExact(n, 'axes');
   const inputs = [n.input![0],
     addConst(g, editor, `${label(n)}_starts`, (name) => int64Tensor(name, [starts.length], starts)),
     addConst(g, editor, `${label(n)}_ends`, (name) => int64Tensor(name, [ends.length], ends))];
@@ -126,7 +126,7 @@ function sliceToInputs(n: NodeProto, g: GraphProto, editor: ModelEditor): void {
 
 /** Pad-2: pads/value attributes -> Pad-11 inputs (mode stays an attribute). */
 function padToInputs(n: NodeProto, g: GraphProto, editor: ModelEditor): void {
-  const pads = intsAttr(n, 'pads') ?? intsAttr(n, 'paddings') ?? [];
+  const pads = intsAttrExact(n, 'pads') ?? intsAttrExact(n, 'paddings') ?? [];
   const value = floatAttr(n, 'value', 0);
   const inputs = [n.input![0], addConst(g, editor, `${label(n)}_pads`, (name) => int64Tensor(name, [pads.length], pads))];
   if (value !== 0) inputs.push(addConst(g, editor, `${label(n)}_value`, (name) => floatTensor(name, [], [value])));
@@ -136,7 +136,7 @@ function padToInputs(n: NodeProto, g: GraphProto, editor: ModelEditor): void {
 
 /** TopK-1: k attribute -> TopK-10 input. */
 function topkToInputs(n: NodeProto, g: GraphProto, editor: ModelEditor): void {
-  const k = intAttr(n, 'k', 1);
+  const k = attr(n, 'k') ? int64Exact(attr(n, 'k')!.i) : 1n;
   n.input = [n.input![0], addConst(g, editor, `${label(n)}_k`, (name) => int64Tensor(name, [1], [k]))];
   mark(n, ['axis']);
 }
@@ -144,7 +144,7 @@ function topkToInputs(n: NodeProto, g: GraphProto, editor: ModelEditor): void {
 
 /** Split-11 `split`, Squeeze/Unsqueeze/ReduceSum-11 `axes`: the attribute becomes input `index` (opset 13). */
 function intsToInput(n: NodeProto, name: string, index: number, g: GraphProto, editor: ModelEditor): void {
-  const values = intsAttr(n, name);
+  const values = intsAttrExact(n, name);
   if (values === undefined) return; // absent: the input stays absent too
   const inputs = [...(n.input ?? [])];
   while (inputs.length < index) inputs.push('');
