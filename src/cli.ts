@@ -1,5 +1,8 @@
 // `onnxq`: the core from a terminal. Commands: inspect, quantize, compare, bench, providers.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { internalErrorMessage, isTypedError } from './jobs/errors';
 import { OnnxError } from './onnx/errors';
 import { inspectFileSync } from './onnx/inspect';
 import { formatInspectReport } from './onnx/reportText';
@@ -13,25 +16,50 @@ import {
   assertAvailable, resolveOptions, type ActivationType, type CalibrationMethod, type QuantFormat, type QuantizeOptions, type QuantMode, type WeightType,
 } from './quantize/options';
 
-const USAGE = `Usage: onnxq <command> [options]
+const USAGE = `Usage: onnxq <command> [options]       onnxq <command> --help: that command's options
+       onnxq --version
 
 Commands:
-  inspect MODEL [--json] [--stats] [--largest N] [--bins N]
-      IR and opset versions, producer, inputs and outputs, op counts, parameters by dtype,
-      the largest tensors (with statistics under --stats) and external data files.
+  inspect MODEL      IR and opset versions, producer, inputs and outputs, op counts, parameters by dtype,
+                     the largest tensors (with statistics under --stats) and external data files
+  quantize IN -o OUT dynamic, static (calibrated) or weight-only quantization into a new file
+  compare A B        runs both models on the same inputs and compares every output on its own
+  bench MODEL...     latency, throughput, memory and size, and why a quantized model is not faster
+  providers          the execution providers onnxruntime-node offers here, and whether each can start
 
-  quantize IN -o OUT [--mode dynamic|static|weight-only] [--weight-type int8|uint8|int16|uint16|int4|uint4]
-                     [--per-channel] [--symmetric-weights|--asymmetric-weights] [--reduce-range]
-                     [--op-types LIST] [--include LIST] [--exclude LIST]
-                     [--keep-first-layer] [--keep-last-layer]
-                     [--block-size N] [--accuracy-level N] [--external-data] [--json]
-                     static: [--format qdq|qoperator] [--activation-type uint8|int8|uint16|int16] [--symmetric-activations]
-                     [--activations16 LIST]
-                     [--calibration minmax|percentile|entropy] [--percentile P]
-                     [--calib-data DIR | --calib-random N] [--calib-samples N] [--calib-dims LIST]
-                     [--quantize-bias | --no-quantize-bias] [--no-equalize]
-                     [--smooth-quant [ALPHA]] [--accuracy-target COSINE|OUTPUT=COSINE,... [--max-float-nodes N]]
-                     [--check-samples N] [--dims ...] [--value ...] [--range ...] [--seed N]
+Every command takes --verbose: an internal error then prints its stack trace.
+Exit codes: 0 success, 1 error (the message says what and why), 2 usage mistake
+(compare: 3 an output outside the tolerance; quantize: 4 nothing to quantize in the mode asked).
+`;
+
+const INSPECT_USAGE = `Usage: onnxq inspect MODEL [--json] [--stats] [--largest N] [--bins N]
+
+IR and opset versions, producer, inputs and outputs, op counts, parameters by dtype, the largest
+tensors (with statistics under --stats) and external data files.
+
+Options (inspect):
+  --json         print one JSON object instead of text
+  --stats        add statistics (min, max, mean, std, sparsity, histogram) to the listed tensors
+  --largest N    how many of the largest tensors to list (default 20)
+  --bins N       histogram bins for --stats (default 64)
+  -h, --help     this help
+
+Exit codes: 0 success, 1 error (the message says what and why), 2 usage mistake.
+`;
+
+const QUANTIZE_USAGE = `Usage: onnxq quantize IN -o OUT [--mode dynamic|static|weight-only] [--weight-type int8|uint8|int16|uint16|int4|uint4]
+                              [--per-channel] [--symmetric-weights|--asymmetric-weights] [--reduce-range]
+                              [--op-types LIST] [--include LIST] [--exclude LIST]
+                              [--keep-first-layer] [--keep-last-layer]
+                              [--block-size N] [--accuracy-level N] [--external-data] [--json]
+                              static: [--format qdq|qoperator] [--activation-type uint8|int8|uint16|int16] [--symmetric-activations]
+                              [--activations16 LIST]
+                              [--calibration minmax|percentile|entropy] [--percentile P]
+                              [--calib-data DIR | --calib-random N] [--calib-samples N] [--calib-dims LIST]
+                              [--quantize-bias | --no-quantize-bias] [--no-equalize]
+                              [--smooth-quant [ALPHA]] [--accuracy-target COSINE|OUTPUT=COSINE,... [--max-float-nodes N]]
+                              [--check-samples N] [--dims ...] [--value ...] [--range ...] [--seed N]
+
       Quantizes IN and writes OUT (only when everything succeeded, after onnxruntime has loaded it).
       dynamic (default): MatMul/Gemm -> DynamicQuantizeLinear + MatMulInteger (int8 weights by
       default); with --op-types ...,Conv also Conv -> ConvInteger (uint8 weights; for size only:
@@ -61,32 +89,14 @@ Commands:
       QLinearGlobalAveragePool/QLinearSigmoid/QLinearLeakyRelu (8-bit only); data-movement ops run on
       the quantized tensors; what does not match (e.g. Softmax) stays in QDQ form.
 
-  providers [--json]
-      The execution providers onnxruntime-node offers on this platform, and whether each can start
-      here (tried on a one-node model), with the reason and what to do when it cannot.
-
-  bench MODEL... [--ep LIST] [--warmup N] [--iterations N | --duration S] [--threads N] [--json|--csv|--md]
-      Latency (p50/p90/p99, mean, min, max, stddev), throughput, session time, first run, peak memory
-      and size of each model on each provider, the models run interleaved; the speed-up against the
-      first model with its 95% interval, and why a quantized model is not faster (onnxq bench --help).
-
-  compare A B [--min-cosine C] [--atol X] [--rtol X] [--top-k OUTPUT=K] [--layers] [--json] [input and runtime options]
-  compare A --expected DIR
-      Runs both models on the same inputs and compares every output on its own (onnxq compare --help).
-
-Options (inspect):
-  --json         print one JSON object instead of text
-  --stats        add statistics (min, max, mean, std, sparsity, histogram) to the listed tensors
-  --largest N    how many of the largest tensors to list (default 20)
-  --bins N       histogram bins for --stats (default 64)
-
 Options (quantize):
   -o, --output OUT        the quantized model (must differ from IN)
   --mode M                dynamic (default) | weight-only | static
   --format F              qoperator (default for dynamic, weight-only) | qdq (default for static)
   --weight-type T         int8 (default) | uint8 | int16 | uint16 (static) | int4 (default for weight-only) | uint4
-  --per-channel           one scale per output channel (dynamic; static has it by default)
-  --per-tensor            one scale per weight (static)
+  --per-channel           one scale per output channel (dynamic MatMul/Gemm; static and dynamic Conv
+                          have it by default)
+  --per-tensor            one scale per weight (static; dynamic Conv)
   --symmetric-weights     zero point in the middle of the range (default for int8/int4)
   --asymmetric-weights    zero point from the weights' range (default for uint8/uint4)
   --reduce-range          7-bit weights, for CPUs without VNNI (dynamic)
@@ -124,8 +134,17 @@ Options (quantize --mode static):
   -h, --help              this help
 
 ${INPUT_SPEC_USAGE}
-Exit codes: 0 success, 1 error (the message says what and why), 2 usage mistake
-(compare: 3 an output outside the tolerance).
+
+Exit codes: 0 success, 1 error (the message says what and why), 2 usage mistake, 4 nothing to quantize
+in the mode asked (the message names a mode that would; no file is written).
+`;
+
+const PROVIDERS_USAGE = `Usage: onnxq providers [--json]
+
+The execution providers onnxruntime-node offers on this platform, and whether each can start here
+(tried on a one-node model), with the reason and what to do when it cannot.
+
+Exit codes: 0 success, 1 error, 2 usage mistake.
 `;
 
 const COMPARE_USAGE = `Usage: onnxq compare A B [options]
@@ -218,7 +237,7 @@ ${INPUT_SPEC_USAGE}
 Exit codes: 0 measured, 1 error (a model that cannot load or run, a provider that cannot start), 2 usage mistake.
 `;
 
-/** A usage mistake: exit code 2 and the usage text, as command-line tools do. */
+/** A usage mistake: exit code 2, one line. */
 class UsageError extends Error {}
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
@@ -256,6 +275,9 @@ function accuracyTarget(value: string): number | Record<string, number> {
 function list(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(',').map((s) => s.trim());
 }
+
+/** Taken by every command. */
+const GLOBAL_OPTIONS = { verbose: { type: 'boolean' } } as const satisfies ParseArgsConfig['options'];
 
 const INSPECT_OPTIONS = {
   json: { type: 'boolean' }, stats: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -303,29 +325,43 @@ function expandOptionalValues(argv: string[]): string[] {
   return out;
 }
 
-const usageOf = (command: string | undefined) => (command === 'compare' ? COMPARE_USAGE : command === 'bench' ? BENCH_USAGE : USAGE);
+const USAGES: Record<string, string> = { inspect: INSPECT_USAGE, quantize: QUANTIZE_USAGE, compare: COMPARE_USAGE, bench: BENCH_USAGE, providers: PROVIDERS_USAGE };
+const OPTIONS: Record<string, ParseArgsConfig['options']> = { inspect: INSPECT_OPTIONS, quantize: QUANTIZE_OPTIONS, compare: COMPARE_OPTIONS, bench: BENCH_OPTIONS, providers: PROVIDERS_OPTIONS };
+
+/** A usage mistake is one line, and where to read more: the whole help would bury the line. */
+function usageMistake(message: string, command: string | undefined): number {
+  const more = command && USAGES[command] ? `onnxq ${command} --help` : 'onnxq --help';
+  process.stderr.write(`onnxq: ${message.replace(/\.?$/, '')} (see ${more})\n`);
+  return 2;
+}
+
+/** The version of the package this CLI came with (dist/cli.js and src/cli.ts both sit one folder below it). */
+function version(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch { return 'unknown'; }
+}
+
+export const EXIT_NOTHING_TO_QUANTIZE = 4;
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) { process.stdout.write(`onnxq ${version()}\n`); return 0; }
   const command = argv.find((a) => !a.startsWith('-'));
+  if (command !== undefined && !USAGES[command]) return usageMistake(`unknown command "${command}"; the commands are ${Object.keys(USAGES).join(', ')}`, undefined);
   let parsed;
   try {
-    parsed = command === 'quantize'
-      ? parseArgs({ args: expandOptionalValues(argv), allowPositionals: true, strict: true, options: QUANTIZE_OPTIONS })
-      : command === 'compare'
-        ? parseArgs({ args: argv, allowPositionals: true, strict: true, options: COMPARE_OPTIONS })
-        : command === 'providers'
-          ? parseArgs({ args: argv, allowPositionals: true, strict: true, options: PROVIDERS_OPTIONS })
-          : command === 'bench'
-            ? parseArgs({ args: argv, allowPositionals: true, strict: true, options: BENCH_OPTIONS })
-            : parseArgs({ args: argv, allowPositionals: true, strict: true, options: INSPECT_OPTIONS });
+    const args = command === 'quantize' ? expandOptionalValues(argv) : argv;
+    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { ...(OPTIONS[command ?? ''] ?? { help: { type: 'boolean', short: 'h' } }), ...GLOBAL_OPTIONS } });
   } catch (e) {
-    process.stderr.write(`onnxq: ${(e as Error).message}\n\n${usageOf(command)}`);
-    return 2;
+    // parseArgs' own wording carries a hint about '--' and an unbalanced quote: the first sentence is the mistake.
+    return usageMistake((e as Error).message.split('. ')[0], command);
   }
-  const { values, positionals } = parsed;
+  const { positionals } = parsed;
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined> & { help?: boolean; verbose?: boolean };
   const [, ...rest] = positionals;
+  const verbose = !!values.verbose;
   if (values.help || !command) {
-    (command || values.help ? process.stdout : process.stderr).write(usageOf(command));
+    (values.help ? process.stdout : process.stderr).write(command ? USAGES[command] : USAGE);
     return values.help ? 0 : 2;
   }
   try {
@@ -340,12 +376,12 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'quantize':
-        return await quantizeCommand(values as QuantizeValues, rest);
+        return await quantizeCommand(values as unknown as QuantizeValues, rest);
       case 'compare':
-        return await compareCommand(values as CompareValues, rest);
+        return await compareCommand(values as unknown as CompareValues, rest);
       case 'bench':
-        return await benchCommand(values as BenchValues, rest);
-      case 'providers': {
+        return await benchCommand(values as unknown as BenchValues, rest);
+      default: {
         if (rest.length) throw new UsageError('providers takes no arguments');
         const { detectProviders } = await import('./runtime/providers.js');
         const list = await detectProviders();
@@ -354,14 +390,14 @@ export async function main(argv: string[]): Promise<number> {
           : `${list.map((p) => `${p.name.padEnd(9)} ${p.available ? 'available' : `cannot start: ${p.reason}`}`).join('\n')}\n`);
         return 0;
       }
-      default:
-        throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof SpecFlagError) { process.stderr.write(`onnxq: ${e.message}\n\n${usageOf(command)}`); return 2; }
-    if (e instanceof OnnxError || e instanceof QuantizeError || (e as Error).name === 'RuntimeError') { process.stderr.write(`onnxq: ${(e as Error).message}\n`); return 1; }
+    if (e instanceof UsageError || e instanceof SpecFlagError) return usageMistake(e.message, command);
+    if (e instanceof QuantizeError && e.code === 'nothing-to-quantize') { process.stderr.write(`onnxq: ${e.message}\n`); return EXIT_NOTHING_TO_QUANTIZE; }
     if ((e as Error).name === 'SessionCheckError') { process.stderr.write(`onnxq: ${(e as Error).message}; nothing was written\n`); return 1; }
-    process.stderr.write(`onnxq: unexpected error: ${(e as Error).stack ?? e}\n`);
+    if (e instanceof OnnxError || e instanceof QuantizeError || isTypedError(e)) { process.stderr.write(`onnxq: ${(e as Error).message}\n`); return 1; }
+    process.stderr.write(`onnxq: ${internalErrorMessage(e, verbose ? 'its trace follows' : 'run the same command again with --verbose for the trace')}\n`);
+    if (verbose) process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
     return 1;
   }
 }
@@ -421,10 +457,14 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
   if (calibration) for (const k of Object.keys(calibration) as (keyof typeof calibration)[]) if (calibration[k] === undefined) delete calibration[k];
 
   // Options are checked (and unavailable modes refused) before the model is even read.
-  const resolved = resolveOptions(options);
+  // A bad value (--mode turbo) or options that exclude each other are usage mistakes: nothing was read yet.
+  let resolved;
+  try { resolved = resolveOptions(options); } catch (e) {
+    throw e instanceof QuantizeError && e.code === 'invalid-options' ? new UsageError(e.message) : e;
+  }
   assertAvailable(resolved);
   if (resolved.mode === 'static' && resolved.calibration.dataDir === undefined && resolved.calibration.randomSamples === undefined) {
-    throw new QuantizeError('invalid-options', 'static quantization needs calibration samples: give --calib-data DIR (.npz/.npy/.pb samples) or --calib-random N');
+    throw new UsageError('static quantization needs calibration samples: give --calib-data DIR (.npz/.npy/.pb samples) or --calib-random N');
   }
   // The input spec's names are checked against the model before any work (an unknown dim is an error).
   if (spec.dims || spec.values || spec.ranges) {
@@ -442,7 +482,6 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
     ...(checkSamples !== 0 ? { checkOutputs: outputCheck(resolved, spec, checkSamples) } : {}),
   });
   process.stdout.write(v.json ? `${JSON.stringify(report, null, 2)}\n` : formatQuantizeReport(report, rest[0], v.output));
-  if (!report.quantized.length && !v.json) process.stderr.write('onnxq: warning: nothing was quantized; the output is the input model re-written\n');
   return 0;
 }
 

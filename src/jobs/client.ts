@@ -323,6 +323,8 @@ export class JobClient {
         return;
       }
       case 'error': {
+        // A bug's trace goes to the log only; the message people see is one line.
+        if (msg.error.trace) this.log('error', `[job ${worker.proc.pid ?? '?'}] ${msg.error.trace}`);
         const entry = this.pending.get(msg.id);
         if (entry && entry.worker === worker) this.settle(entry, JobError.fromData(msg.error));
         return;

@@ -31,20 +31,34 @@ export function isCancelled(error: unknown): boolean {
   return error instanceof JobError && error.code === 'cancelled';
 }
 
+/** Errors the code raises on purpose carry a string code (the core's typed errors, Node's system errors). */
+export function isTypedError(error: unknown): error is Error & { code: string } {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.length > 0;
+}
+
+/**
+ * What to tell a person about an error nobody raised on purpose (a TypeError, a RangeError): a bug of ours.
+ * One line with its cause and how to report it; the trace goes to the log only.
+ */
+export function internalErrorMessage(error: unknown, whereTrace: string): string {
+  const cause = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).split('\n')[0].slice(0, 300);
+  return `internal error (${cause}); this is a bug in ONNX Quantization Studio, not in your model or options: ${whereTrace}, and report it with that trace and the model's op types (onnxq inspect MODEL)`;
+}
+
 /**
  * Any thrown value as protocol data. Errors that carry a string `code` (the core's `OnnxError`, Node's
- * system errors) keep it; anything else becomes `internal`.
+ * system errors) keep it; anything else is `internal`, with a one-line message and the trace apart.
  */
-export function toErrorData(error: unknown, fallbackCode = 'internal'): ErrorData {
+export function toErrorData(error: unknown): ErrorData {
   if (error instanceof JobError) return error.toData();
-  if (error instanceof Error) {
-    const e = error as Error & { code?: unknown; file?: unknown };
-    const data: ErrorData = {
-      code: typeof e.code === 'string' && e.code.length > 0 ? e.code : fallbackCode,
-      message: e.message || String(error),
-    };
-    if (typeof e.file === 'string') data.file = e.file;
+  if (isTypedError(error)) {
+    const data: ErrorData = { code: error.code, message: error.message || String(error) };
+    const file = (error as { file?: unknown }).file;
+    if (typeof file === 'string') data.file = file;
     return data;
   }
-  return { code: fallbackCode, message: String(error) };
+  const data: ErrorData = { code: 'internal', message: internalErrorMessage(error, 'the trace is in the "ONNX Quantization Studio" output') };
+  if (error instanceof Error && error.stack) data.trace = error.stack;
+  return data;
 }

@@ -178,9 +178,12 @@ export interface SmoothQuantSummary {
   samples: number;
   /**
    * The quantized model's outputs against the float model's, without and with SmoothQuant, on the first
-   * calibration samples: cosine similarity and SQNR (dB) of all outputs joined. Null when not measured.
+   * calibration samples: cosine similarity and SQNR (dB) of the worst output (each output on its own).
+   * Null when not measured.
    */
   comparison: { samples: number; cosineWithout: number; cosineWith: number; sqnrWithout: number | null; sqnrWith: number | null } | null;
+  /** False when it made the worst output worse: the model was written without it. */
+  kept: boolean;
 }
 
 export interface QuantizeReport {

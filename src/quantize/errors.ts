@@ -10,6 +10,8 @@ export type QuantizeErrorCode =
   | 'unsupported-model'
   /** Calibration data that does not fit the model (names, dtypes, shapes), or none at all. */
   | 'calibration-data'
+  /** The mode asked for finds nothing to quantize in this model (the message names a mode that would). Raised before any file is written. */
+  | 'nothing-to-quantize'
   /** The caller's AbortSignal stopped the job. */
   | 'cancelled';
 

@@ -13,6 +13,7 @@ import { recordOptions, recordSkipped } from './records';
 import { QuantizeError } from './errors';
 import { assertAvailable, resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options';
 import { runPass } from './pass';
+import { assertSomethingToQuantize } from './preview';
 import type { QuantizeReport } from '../protocol/quantize';
 import { quantizeStatic, type StaticCalibration } from './static/index';
 import { makeTempDir } from './tempDir';
@@ -62,8 +63,11 @@ function isResolved(o: QuantizeOptions | ResolvedOptions): o is ResolvedOptions 
 export interface QuantizeFileOptions {
   /** Write tensors of 1 KiB or more to `<output>.data` (always done past 2 GiB). */
   externalData?: boolean;
-  /** Runs on the written file before it is moved into place; throw to abandon the job. */
-  verify?: (file: string) => Promise<void>;
+  /**
+   * Runs on the source before any work (`role` 'source') and on the written file before it is moved into
+   * place ('output'); throw to abandon the job.
+   */
+  verify?: (file: string, role: 'source' | 'output') => Promise<void>;
   /** Static quantization: the runner and the samples (src/runtime/calibration.ts makes them from the options). */
   calibration?: StaticCalibration;
   /**
@@ -100,6 +104,10 @@ export async function quantizeFile(input: string, output: string, options: Quant
   let t = performance.now();
   const source = loadModel(input);
   const sizeBefore = modelBytes(source, input);
+  // Before any work: a mode that finds nothing is refused (naming one that would), and a model onnxruntime
+  // cannot load even in float is reported as such, not as a failed quantization.
+  assertSomethingToQuantize(source, o);
+  await fileOptions.verify?.(input, 'source');
   const load = (performance.now() - t) / 1000;
 
   let quantized: { model: Model; report: QuantizeReport };
@@ -127,7 +135,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
     report.sizeAfter = written.bytes + (written.externalData?.bytes ?? 0);
     if (fileOptions.verify) {
       t = performance.now();
-      await fileOptions.verify(tmpFile);
+      await fileOptions.verify(tmpFile, 'output');
       report.seconds.check = round3((performance.now() - t) / 1000);
     }
     if (fileOptions.checkOutputs) {

@@ -55,8 +55,13 @@ interface QuantizedSet {
 
 const FLOAT = DataType.FLOAT;
 
-export function runPass(model: Model, options: ResolvedOptions): PassResult {
-  const editor = new ModelEditor(model);
+export interface Marked { candidates: Candidate[]; skipped: SkippedNode[]; notes: string[] }
+
+/**
+ * Step 1, alone: which nodes the registry's classes would rewrite, and which they skip and why. Changes
+ * nothing, so it also answers "would this mode quantize anything?" before any work.
+ */
+export function markCandidates(model: Model, options: ResolvedOptions, editor: ModelEditor): Marked {
   const skipped: SkippedNode[] = [];
   const notes: string[] = [];
   const quantizers = quantizersFor(options.mode, options.format);
@@ -64,8 +69,6 @@ export function runPass(model: Model, options: ResolvedOptions): PassResult {
   const skip = (n: NodeProto, g: GraphInfo, reason: string) =>
     skipped.push({ name: nodeLabel(n), opType: n.op_type ?? '', graph: g.path, reason });
   const patternsUsed = new Set<string>();
-
-  // 1. Mark.
   for (const info of model.graphs()) {
     const inGraph: Candidate[] = [];
     for (const n of info.graph.node ?? []) {
@@ -101,6 +104,13 @@ export function runPass(model: Model, options: ResolvedOptions): PassResult {
   for (const [kind, list] of [['include', options.include], ['exclude', options.exclude]] as const) {
     for (const p of list) if (!patternsUsed.has(`${kind}:${p}`) && !allLabels.some((l) => globMatch(p, l))) notes.push(`--${kind} "${p}" matches no node of the model`);
   }
+  return { candidates, skipped, notes };
+}
+
+export function runPass(model: Model, options: ResolvedOptions): PassResult {
+  const editor = new ModelEditor(model);
+  // 1. Mark.
+  const { candidates, skipped, notes } = markCandidates(model, options, editor);
 
   // 2. What the emitted ops need from the model.
   let opsetUpgrade: PassResult['opsetUpgrade'] = null;
@@ -145,7 +155,7 @@ export function runPass(model: Model, options: ResolvedOptions): PassResult {
       emit('Mul', [cast, scale], [product]);
     } else if (mark.pattern === 'conv-integer') {
       if (options.weightType === 'int8') convInt8Note = true;
-      if (options.perChannel && !options.symmetricWeights) convAsymNote = true;
+      if (options.convPerChannel && !options.symmetricWeights) convAsymNote = true;
       set = quantizeForConvInteger(w, options, editor, addInit, cache);
       const [xq, xs, xz] = ['quantized', 'scale', 'zero_point'].map((s) => editor.uniqueName(`${base}_input_${s}`));
       const ci = editor.uniqueName(`${base}_output_int32`), cast = editor.uniqueName(`${base}_output_float`), scale = editor.uniqueName(`${base}_scale`);
@@ -242,21 +252,22 @@ function quantizeForConvInteger(w: ConstRef, o: ResolvedOptions, editor: ModelEd
   const hit = cache.get(key);
   if (hit) return hit;
   const data = w.ref.values() as Float32Array;
-  const symmetric = o.perChannel ? true : o.symmetricWeights;
+  const perChannel = o.convPerChannel;
+  const symmetric = perChannel ? true : o.symmetricWeights;
   const range = quantRange('uint8', { symmetric, reduceRange: o.reduceRange });
-  const layout = axisLayout(w.dims, o.perChannel ? 0 : null);
+  const layout = axisLayout(w.dims, perChannel ? 0 : null);
   const params = channelParams(data, layout, range, symmetric);
   const q = new Uint8Array(data.length);
   const energy = quantizeTensor(data, layout, params, q);
   const M = w.dims[0];
-  const scaleDims = o.perChannel ? [M, ...w.dims.slice(2).map(() => 1)] : [];
+  const scaleDims = perChannel ? [M, ...w.dims.slice(2).map(() => 1)] : [];
   const names = [
     addInit(w.owner, tensor(editor.uniqueName(`${w.name}_quantized`), DataType.UINT8, w.dims, q)),
     addInit(w.owner, tensor(editor.uniqueName(`${w.name}_scale`), FLOAT, scaleDims, params.scales)),
     // One zero point: per-channel weights are symmetric, so every channel's is the same.
     addInit(w.owner, tensor(editor.uniqueName(`${w.name}_zero_point`), DataType.UINT8, [], Uint8Array.of(params.zeroPoints[0]))),
   ];
-  const scheme = `uint8 ${symmetric ? 'symmetric' : 'asymmetric'} ${o.perChannel ? 'per-channel' : 'per-tensor'}${o.reduceRange ? ' reduced-range' : ''}`;
+  const scheme = `uint8 ${symmetric ? 'symmetric' : 'asymmetric'} ${perChannel ? 'per-channel' : 'per-tensor'}${o.reduceRange ? ' reduced-range' : ''}`;
   const set = { names, K: 0, N: M, entry: entry(w, w.dims, scheme, energy, q.byteLength + params.scales.byteLength + 1) };
   cache.set(key, set);
   return set;

@@ -9,20 +9,28 @@ import { makeTempDir } from '../quantize/tempDir';
 import { ModelSession, RuntimeError } from './session';
 
 export class SessionCheckError extends Error {
+  /** As the runtime's RuntimeError names a model onnxruntime refuses. */
+  readonly code = 'model-rejected';
   constructor(message: string, readonly file: string) {
     super(message);
     this.name = 'SessionCheckError';
   }
 }
 
-/** Creates (and releases) a session on `file` with optimization "all"; throws SessionCheckError naming the cause. */
-export async function checkSession(file: string): Promise<void> {
+/**
+ * Creates (and releases) a session on `file` with optimization "all"; throws SessionCheckError naming the
+ * cause. `role` says which model the message is about: the quantizer checks its source before any work, so
+ * that a model onnxruntime cannot run at all is not reported as a failed quantization.
+ */
+export async function checkSession(file: string, role: 'output' | 'source' = 'output'): Promise<void> {
   let session: ModelSession | undefined;
   try {
     session = await ModelSession.open(file, { optimization: 'all' });
   } catch (e) {
     const msg = e instanceof RuntimeError ? e.message.replace(`${file}: `, '').replace(/^onnxruntime cannot load the model: /, '') : (e as Error).message;
-    throw new SessionCheckError(`onnxruntime cannot load the quantized model: ${msg}`, file);
+    throw new SessionCheckError(role === 'source'
+      ? `onnxruntime cannot load the model itself, before any quantization: ${msg}; quantizing cannot fix that: export the model again in a form onnxruntime runs`
+      : `onnxruntime cannot load the quantized model: ${msg}`, file);
   } finally {
     await session?.release();
   }

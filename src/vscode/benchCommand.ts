@@ -77,6 +77,7 @@ async function bench(services: Services, files: string[], args?: BenchCommandArg
     }
     const error = toErrorData(err);
     services.log.error(`Could not benchmark ${names}: [${error.code}] ${error.message}`);
+    if (error.trace) services.log.error(error.trace);
     const actions = error.code === 'bad-input-spec' || error.code === 'input-mismatch' || error.code === 'run-failed' ? ['Edit Inputs…', 'Show Log'] : error.code === 'provider-unavailable' ? ['Open Settings', 'Show Log'] : ['Show Log'];
     void vscode.window.showErrorMessage(`Could not benchmark ${names}: ${error.message}`, ...actions).then((choice) => {
       if (choice === 'Show Log') services.log.show(true);

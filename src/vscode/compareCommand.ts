@@ -113,6 +113,7 @@ async function compare(services: Services, a: string, b: string, args?: CompareC
     }
     const error = toErrorData(err);
     services.log.error(`Could not compare ${a} with ${b}: [${error.code}] ${error.message}`);
+    if (error.trace) services.log.error(error.trace);
     const actions = error.code === 'bad-input-spec' || error.code === 'input-mismatch' || error.code === 'run-failed' ? ['Edit Inputs…', 'Show Log'] : ['Show Log'];
     void vscode.window.showErrorMessage(`Could not compare ${title}: ${error.message}`, ...actions).then((choice) => {
       if (choice === 'Show Log') services.log.show(true);

@@ -90,6 +90,7 @@ export async function quantizeModelCommand(services: Services, target: vscode.Ur
     }
     const error = toErrorData(err);
     services.log.error(`Could not quantize ${target.fsPath}: [${error.code}] ${error.message}`);
+    if (error.trace) services.log.error(error.trace);
     void vscode.window.showErrorMessage(`Could not quantize ${name}: ${error.message}. ${quantizeHintFor(error)}`, 'Show Log').then((choice) => {
       if (choice) services.log.show(true);
     });

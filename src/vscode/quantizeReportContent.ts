@@ -32,7 +32,7 @@ export function quantizeReportContent(r: QuantizeReport, paths: { input: string;
   }
   if (r.smoothQuant?.comparison) {
     const c = r.smoothQuant.comparison;
-    facts.push({ label: 'SmoothQuant', value: `alpha ${r.smoothQuant.alpha}: cosine ${c.cosineWithout} without, ${c.cosineWith} with` });
+    facts.push({ label: 'SmoothQuant', value: `alpha ${r.smoothQuant.alpha}: cosine ${c.cosineWithout} without, ${c.cosineWith} with${r.smoothQuant.kept ? '' : ': dropped, the model is written without it'}`, warning: !r.smoothQuant.kept });
   }
   facts.push({ label: 'Time', value: Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ') });
 

@@ -28,7 +28,7 @@ export function quantizeReportToMarkdown(r: QuantizeReport, paths: { input: stri
   }
   if (r.smoothQuant?.comparison) {
     const c = r.smoothQuant.comparison;
-    lines.push(`| SmoothQuant | alpha ${r.smoothQuant.alpha}: output cosine ${c.cosineWithout} without, ${c.cosineWith} with |`);
+    lines.push(`| SmoothQuant | alpha ${r.smoothQuant.alpha}: output cosine ${c.cosineWithout} without, ${c.cosineWith} with${r.smoothQuant.kept ? '' : ' (**dropped**: the model is written without it)'} |`);
   }
   lines.push(`| time | ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')} |`, '');
   if (r.outputs && r.outputsMeasuredOn) {

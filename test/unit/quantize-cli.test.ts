@@ -6,10 +6,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { modelFromProto } from '../../src/onnx/builder';
+import { floatTensor, makeModel, modelFromProto, node, valueInfo } from '../../src/onnx/builder';
+import { DataType } from '../../src/onnx/dtype';
 import { writeModel } from '../../src/onnx/write';
 import { gemmMlpModel } from '../../bench/quantize-models';
-import { modelsDir, noModels, repoRoot, sampleModel } from './helpers/models';
+import { repoRoot, sampleModel } from './helpers/models';
 
 const CLI = path.join(repoRoot, 'src', 'cli.ts');
 const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', cwd: repoRoot });
@@ -99,26 +100,30 @@ describe('onnxq quantize', () => {
     assert.deepEqual(r.emitted, { MatMulNBits: 3, Add: 2 });
   });
 
-  const refusals: [string, string[], RegExp][] = [
-    ['static mode without calibration samples', ['--mode', 'static'], /static quantization needs calibration samples: give --calib-data DIR/],
-    ['calibration data that does not fit the model', ['--mode', 'static', '--calib-data', path.join(__dirname, 'fixtures', 'npy')], /input "x" has shape \[batch, 64\] in the model, but the sample's is|is float in the model|a single \.npy file/],
-    ['a calibration folder that does not exist', ['--mode', 'static', '--calib-data', '/nonexistent/calib'], /calibration data: \/nonexistent\/calib: no such file or folder/],
-    ['SmoothQuant without static', ['--smooth-quant', '0.6'], /SmoothQuant applies to static quantization only/],
-    ['an accuracy target without static', ['--accuracy-target', '0.99'], /accuracy target applies to static quantization only/],
-    ['a float-node limit without a target', ['--mode', 'static', '--calib-random', '2', '--max-float-nodes', '2'], /give --accuracy-target too/],
-    ['QDQ format', ['--format', 'qdq'], /QOperator form only/],
-    ['weight-only QDQ', ['--mode', 'weight-only', '--format', 'qdq'], /QDQ format is not available yet/],
-    ['int4 in dynamic mode', ['--weight-type', 'int4'], /int4 weights exist only in weight-only mode/],
-    ['a block size that is not a power of two', ['--mode', 'weight-only', '--block-size', '48'], /power of two from 16 to 256/],
-    ['int8 activations in dynamic mode', ['--activation-type', 'int8'], /produces uint8/],
-    ['an op type the mode cannot quantize', ['--op-types', 'MatMul,LSTM'], /op type "LSTM" cannot be quantized/],
+  // Exit 2: a usage mistake, found in the options before the model is read (a bad value, options that
+  // exclude each other); exit 1: the options are fine but this model or its data cannot be done so.
+  const refusals: [string, string[], RegExp, 1 | 2][] = [
+    ['static mode without calibration samples', ['--mode', 'static'], /static quantization needs calibration samples: give --calib-data DIR/, 2],
+    ['calibration data that does not fit the model', ['--mode', 'static', '--calib-data', path.join(__dirname, 'fixtures', 'npy')], /input "x" has shape \[batch, 64\] in the model, but the sample's is|is float in the model|a single \.npy file/, 1],
+    ['a calibration folder that does not exist', ['--mode', 'static', '--calib-data', '/nonexistent/calib'], /calibration data: \/nonexistent\/calib: no such file or folder/, 1],
+    ['SmoothQuant without static', ['--smooth-quant', '0.6'], /SmoothQuant applies to static quantization only/, 2],
+    ['an accuracy target without static', ['--accuracy-target', '0.99'], /accuracy target applies to static quantization only/, 2],
+    ['a float-node limit without a target', ['--mode', 'static', '--calib-random', '2', '--max-float-nodes', '2'], /give --accuracy-target too/, 2],
+    ['QDQ format', ['--format', 'qdq'], /QOperator form only/, 2],
+    ['weight-only QDQ', ['--mode', 'weight-only', '--format', 'qdq'], /QDQ format is not available yet/, 1],
+    ['int4 in dynamic mode', ['--weight-type', 'int4'], /int4 weights exist only in weight-only mode/, 2],
+    ['a block size that is not a power of two', ['--mode', 'weight-only', '--block-size', '48'], /power of two from 16 to 256/, 2],
+    ['int8 activations in dynamic mode', ['--activation-type', 'int8'], /produces uint8/, 2],
+    ['an op type the mode cannot quantize', ['--op-types', 'MatMul,LSTM'], /op type "LSTM" cannot be quantized/, 2],
+    ['a mode that does not exist', ['--mode', 'turbo'], /mode must be one of dynamic, static, weight-only; got "turbo" \(see onnxq quantize --help\)/, 2],
   ];
-  for (const [name, args, message] of refusals) {
-    it(`refuses ${name} with exit code 1 and writes nothing`, async () => {
+  for (const [name, args, message, code] of refusals) {
+    it(`refuses ${name} with exit code ${code} and writes nothing`, async () => {
       const out = path.join(tmp, `refused-${name.replace(/\W+/g, '-')}.onnx`);
       const res = await cliAsync(['quantize', mlp, '-o', out, ...args]);
-      assert.equal(res.status, 1, res.stderr);
+      assert.equal(res.status, code, res.stderr);
       assert.match(res.stderr, message);
+      assert.equal(res.stderr.trim().split('\n').length, 1, `one line: ${res.stderr}`);
       assert.doesNotMatch(res.stderr, /at .*\.ts:\d+/, 'a message, not a stack trace');
       assert.equal(fs.existsSync(out), false);
     });
@@ -138,41 +143,80 @@ describe('onnxq quantize', () => {
     assert.equal(fs.existsSync(path.join(tmp, 'bad.q.onnx')), false);
   });
 
-  it('usage mistakes exit with code 2', () => {
+  it('usage mistakes exit with code 2 and one line that says where the help is', () => {
     for (const args of [['quantize', mlp], ['quantize', '-o', 'x.onnx'], ['quantize', mlp, '-o', 'x.onnx', '--no-such-flag'], ['quantize', mlp, '-o', 'x.onnx', '--block-size', 'big']]) {
       const res = cli(args);
       assert.equal(res.status, 2, args.join(' '));
-      assert.match(res.stderr, /Usage: onnxq/);
+      assert.match(res.stderr, /^onnxq: .* \(see onnxq quantize --help\)\n$/, `${args.join(' ')}: ${res.stderr}`);
     }
+    const unknown = cli(['quantise', mlp]);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /^onnxq: unknown command "quantise"; the commands are inspect, quantize, compare, bench, providers \(see onnxq --help\)\n$/);
   });
 
-  it('--help lists quantize; inspect still works', () => {
+  it('--help gives the commands, each command\'s --help its own options, --version the version', () => {
     const help = cli(['--help']);
     assert.equal(help.status, 0);
-    assert.match(help.stdout, /quantize IN -o OUT \[--mode dynamic\|static\|weight-only\]/);
-    assert.match(help.stdout, /--calib-data DIR/);
+    for (const c of ['inspect MODEL', 'quantize IN -o OUT', 'compare A B', 'bench MODEL...', 'providers']) assert.ok(help.stdout.includes(`  ${c}`), c);
+    const q = cli(['quantize', '--help']);
+    assert.equal(q.status, 0);
+    assert.match(q.stdout, /^Usage: onnxq quantize IN -o OUT \[--mode dynamic\|static\|weight-only\]/);
+    assert.match(q.stdout, /--calib-data DIR/);
+    assert.match(q.stdout, /4 nothing to quantize/);
+    assert.match(cli(['inspect', '--help']).stdout, /^Usage: onnxq inspect MODEL/);
+    assert.match(cli(['providers', '--help']).stdout, /^Usage: onnxq providers/);
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    const v = cli(['--version']);
+    assert.equal(v.status, 0);
+    assert.equal(v.stdout, `onnxq ${pkg.version}\n`);
     const inspect = cli(['inspect', sampleModel, '--json']);
     assert.equal(inspect.status, 0, inspect.stderr);
     assert.equal(JSON.parse(inspect.stdout).irVersion, 3);
   });
 
-  it('a model onnxruntime cannot load fails the check, and no output appears', { skip: noModels }, async () => {
-    const out = path.join(tmp, 'lstm.onnx');
-    const res = await cliAsync(['quantize', path.join(modelsDir, 'conformance/test_lstm_batchwise/model.onnx'), '-o', out]);
-    assert.equal(res.status, 1);
-    assert.match(res.stderr, /onnxruntime cannot load the quantized model: .*; nothing was written/);
+  it('a model onnxruntime cannot load even in float is reported as such before any work, and no output appears', async () => {
+    const src = path.join(tmp, 'unloadable.onnx'), out = path.join(tmp, 'unloadable.q.onnx');
+    const g = gemmMlpModel(1);
+    // An op no onnxruntime registers, after the MatMuls: the source itself cannot load.
+    const last = g.graph!.output![0].name!;
+    g.graph!.node!.push(node('NoSuchOpAnywhere', [last], ['z'], {}, 'alien'));
+    g.graph!.output = [valueInfo('z', DataType.FLOAT, null)];
+    writeModel(modelFromProto(g), src);
+    const res = await cliAsync(['quantize', src, '-o', out]);
+    assert.equal(res.status, 1, res.stderr);
+    assert.match(res.stderr, /^onnxq: onnxruntime cannot load the model itself, before any quantization: .*NoSuchOpAnywhere.*; nothing was written\n$/s);
+    assert.doesNotMatch(res.stderr, /quantized model/);
     assert.equal(fs.existsSync(out), false);
     assert.deepEqual(leftovers(), []);
   });
 
-  it('an already-quantized model: its quantized layers are listed as skipped', { skip: noModels }, async () => {
-    const out = path.join(tmp, 'isnet.onnx');
-    const res = await cliAsync(['quantize', path.join(modelsDir, 'imgly/isnet_quint8_dynamic_small.onnx'), '-o', out, '--json']);
-    assert.equal(res.status, 0, res.stderr);
-    const r = JSON.parse(res.stdout);
-    assert.deepEqual(r.quantized, []);
-    assert.equal(r.skipped.length, 119);
-    assert.ok(r.skipped.every((s: { reason: string }) => /already quantized \(ConvInteger\)/.test(s.reason)));
+  it('nothing to quantize: exit 4 before any work, naming the mode that would, and no file', async () => {
+    // Already quantized: our own dynamic output, quantized again.
+    const once = path.join(tmp, 'mlp.once.onnx'), twice = path.join(tmp, 'mlp.twice.onnx');
+    assert.equal((await cliAsync(['quantize', mlp, '-o', once])).status, 0);
+    const again = await cliAsync(['quantize', once, '-o', twice, '--json']);
+    assert.equal(again.status, 4, again.stderr);
+    assert.match(again.stderr, /^onnxq: nothing to quantize in dynamic mode: it is already quantized \(3 MatMulInteger\); quantize its float source instead\. Nothing was written\n$/);
+    assert.equal(again.stdout, '');
+    assert.equal(fs.existsSync(twice), false);
+    // Conv only: dynamic (MatMul/Gemm by default) finds nothing; static and dynamic with Conv would.
+    const conv = path.join(tmp, 'conv.onnx'), convOut = path.join(tmp, 'conv.q.onnx');
+    writeModel(modelFromProto(makeModel({ graph: {
+      name: 'conv', node: [node('Conv', ['x', 'W'], ['y'], { pads: [1, 1, 1, 1] }, 'conv')],
+      initializer: [floatTensor('W', [4, 3, 3, 3], Array.from({ length: 108 }, (_, i) => Math.sin(i)))],
+      input: [valueInfo('x', DataType.FLOAT, [1, 3, 8, 8])], output: [valueInfo('y', DataType.FLOAT, [1, 4, 8, 8])],
+    } })), conv);
+    for (const mode of ['dynamic', 'weight-only']) {
+      const res = await cliAsync(['quantize', conv, '-o', convOut, '--mode', mode]);
+      assert.equal(res.status, 4, res.stderr);
+      assert.match(res.stderr, new RegExp(`nothing to quantize in ${mode} mode: the model has no MatMul or Gemm node with a constant weight; --mode static would quantize 1 node \\(1 Conv\\)`));
+      assert.equal(fs.existsSync(convOut), false);
+    }
+    // Everything excluded: no other mode would help; the message says what to change.
+    const excluded = await cliAsync(['quantize', mlp, '-o', convOut, '--exclude', '*']);
+    assert.equal(excluded.status, 4);
+    assert.match(excluded.stderr, /every candidate was left in float: 3 excluded by --exclude "\*"; no other mode would quantize them either: change what left them in float/);
+    assert.deepEqual(leftovers(), []);
   });
 
   it('static QDQ from the command line: random calibration flagged, npz data folders, --json report', async () => {

@@ -250,7 +250,7 @@ describe('quantize graph: Gemm and Conv', () => {
     assert.match(reasons.beta_input, /beta is 0.5 and C "c" is not a constant/);
   });
 
-  it('Conv becomes ConvInteger with uint8 weights (per tensor, or per channel with one zero point 128)', async () => {
+  it('Conv becomes ConvInteger with uint8 weights (per channel with one zero point 128 by default, or per tensor)', async () => {
     const M = 8, C = 3;
     const g: GraphProto = {
       name: 'conv',
@@ -259,15 +259,16 @@ describe('quantize graph: Gemm and Conv', () => {
       input: [valueInfo('x', F, [1, C, 16, 16])], output: [valueInfo('y', F, [1, M, 8, 8])],
     };
     const x = { x: input(randn(14, C * 256), [1, C, 16, 16]) };
-    for (const perChannel of [false, true]) {
-      const { fp32, q, report, model: m } = quantize(model(g), { perChannel, opTypes: ['Conv'] });
+    for (const perChannel of [false, undefined]) {
+      const { fp32, q, report, model: m } = quantize(model(g), { ...(perChannel === false ? { perChannel } : {}), opTypes: ['Conv'] });
+      assert.match(report.weights[0].scheme, perChannel === false ? /per-tensor/ : /per-channel/);
       assert.deepEqual(ops(m), ['DynamicQuantizeLinear', 'ConvInteger', 'Cast', 'Mul', 'Mul', 'Add', 'Relu']);
       const ci = m.proto.graph!.node![1];
       assert.deepEqual(ci.attribute!.map((a) => a.name).sort(), ['kernel_shape', 'pads', 'strides']);
       assert.equal(weight(m, 'W_quantized')!.dtypeName, 'uint8');
-      assert.deepEqual(weight(m, 'W_scale')!.dims, perChannel ? [M, 1, 1] : []);
+      assert.deepEqual(weight(m, 'W_scale')!.dims, perChannel === false ? [] : [M, 1, 1]);
       assert.deepEqual(weight(m, 'W_zero_point')!.dims, []);
-      if (perChannel) assert.equal(weight(m, 'W_zero_point')!.values()[0], 128);
+      if (perChannel === undefined) assert.equal(weight(m, 'W_zero_point')!.values()[0], 128);
       assert.deepEqual(weight(m, 'B_reshaped')!.dims, [M, 1, 1]);
       assert.match(report.notes.join(), /uint8/);
       const c = cosine((await run(fp32, x)).y.data as Float32Array, (await run(q, x)).y.data as Float32Array);

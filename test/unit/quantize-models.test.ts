@@ -15,19 +15,18 @@ import { inspectFileSync } from '../../src/onnx/inspect';
 import { loadModel } from '../../src/onnx/load';
 import type { ModelProto } from '../../src/onnx/proto';
 import { writeModel } from '../../src/onnx/write';
-import { quantizeFile, type QuantizeOptions } from '../../src/quantize/index';
+import { QuantizeError, quantizeFile, type QuantizeOptions } from '../../src/quantize/index';
 import { checkSession } from '../../src/runtime/check';
 import { randomFeeds, readTensorFile } from '../../src/runtime/inputs';
 import { ffnModel, gemmMlpModel, matmulModel, speechLike } from '../../bench/quantize-models';
 import { cosineSimilarity as cosine } from '../../src/runtime/compare';
-import { modelsDir, noModels, ortRefuses, runHints, sharedModels } from './helpers/models';
+import { modelsDir, noModels, runHints, sharedModels } from './helpers/models';
 import { assertSameOutputShapes } from './helpers/quantize';
 
 let tmp = '';
 before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-qmodels-')); });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const ISNET = 'imgly/isnet_quint8_dynamic_small.onnx';
 const MODES: [string, QuantizeOptions][] = [
   ['dynamic', { mode: 'dynamic' }],
   ['dynamic with Conv', { mode: 'dynamic', opTypes: ['MatMul', 'Gemm', 'Conv'] }],
@@ -64,38 +63,82 @@ function joined(outputs: Record<string, ort.Tensor>[]): Float32Array {
   return out;
 }
 
-describe('quantize every shared model in every mode; the output loads and runs in onnxruntime', { skip: noModels }, () => {
+/**
+ * Nodes of `opTypes` in any graph of `file` whose second input is a constant (an initializer, a Constant
+ * node's output, or either behind a Reshape or Identity, as CNTK writes mnist's last weight): what a weight
+ * quantizer can find, counted here without the quantizer's code.
+ */
+function constWeightNodes(file: string, opTypes: readonly string[]): number {
+  const m = loadModel(file);
+  const constants = new Set<string>();
+  for (const g of m.graphs()) {
+    for (const t of g.graph.initializer ?? []) constants.add(t.name ?? '');
+    for (const n of g.graph.node ?? []) {
+      if (n.op_type === 'Constant') constants.add(n.output?.[0] ?? '');
+      if ((n.op_type === 'Reshape' || n.op_type === 'Identity') && constants.has(n.input?.[0] ?? '')) constants.add(n.output?.[0] ?? '');
+    }
+  }
+  return [...m.nodes()].filter(({ node: n }) => opTypes.includes(n.op_type ?? '') && !n.domain && constants.has(n.input?.[1] ?? '')).length;
+}
+
+/**
+ * The worst output's cosine a quantized model must keep, per mode. The reason: 8-bit weights with a scale
+ * per tensor or per channel have a weight SQNR of 30-45 dB; a few dozen such layers in a row keep each
+ * output's cosine above 0.99 unless one layer is badly served by its scheme, which is the failure this test
+ * exists to catch (PP-OCRv4 det's Conv weights with one scale for all filters gave 0.46). 4-bit weights in
+ * blocks of 32 are near 20 dB per layer, so their floor is lower: 0.95. Models whose output is a hard
+ * function of small differences are named with the reason instead (the melspectrogram's log of the power
+ * spectrum amplifies the error where the power is near zero).
+ */
+const MIN_COSINE: Record<string, number> = { dynamic: 0.99, 'dynamic with Conv': 0.99, 'dynamic per-channel with Conv': 0.99, 'weight-only int4': 0.95 };
+const LOOSER: Record<string, { cosine: number; why: string }> = {
+  'openwakeword/melspectrogram.onnx': { cosine: 0.9, why: 'log of the power spectrum: near-zero bins amplify any error' },
+  'external/melspectrogram_external.onnx': { cosine: 0.9, why: 'the same model, external data' },
+};
+
+/**
+ * Failures this test found that are not fixed yet: run and reported as TODO (node:test prints them, and
+ * their failure does not fail the suite), with what was measured, until issue 13 fixes them.
+ */
+const OPEN: Record<string, string> = {
+  'ppocr/ch_PP-OCRv4_det_infer.onnx: dynamic with Conv': 'dynamic ConvInteger on PP-OCRv4 det: output cosine 0.83 on random 320x320 inputs, per-channel or not',
+  'ppocr/ch_PP-OCRv4_det_infer.onnx: dynamic per-channel with Conv': 'dynamic ConvInteger on PP-OCRv4 det: output cosine 0.83 on random 320x320 inputs, per-channel or not',
+  'silero/silero_vad_op18_ifless.onnx: dynamic': 'the unrolled LSTM state "stateN": cosine 0.964 with per-tensor Gemm weights',
+  'silero/silero_vad_op18_ifless.onnx: dynamic with Conv': 'the unrolled LSTM state "stateN": cosine 0.964 with per-tensor Gemm weights',
+  'silero/silero_vad_op18_ifless.onnx: dynamic per-channel with Conv': 'the unrolled LSTM state "stateN": cosine 0.989 with per-channel Gemm weights',
+  'silero/silero_vad_op18_ifless.onnx: weight-only int4': 'the unrolled LSTM state "stateN": cosine 0.929 with int4 Gemm weights',
+};
+
+describe('quantize every shared model in every mode: each output keeps its cosine, or the mode is refused as finding nothing', { skip: noModels }, () => {
   for (const rel of sharedModels()) {
     for (const [label, options] of MODES) {
-      it(`${rel}: ${label}`, async (t) => {
+      it(`${rel}: ${label}`, { todo: OPEN[`${rel}: ${label}`] }, async (t) => {
         const src = path.join(modelsDir, rel);
         const out = path.join(tmp, `${rel.replace(/[/\\]/g, '_')}.${label.replace(/\W+/g, '-')}.onnx`);
-        if (ortRefuses.has(rel)) {
-          // onnxruntime refuses the original: the check fails and nothing is written.
-          await assert.rejects(quantizeFile(src, out, options, { verify: checkSession }), /onnxruntime cannot load the quantized model.*layout/);
+        const opTypes = options.opTypes ?? ['MatMul', 'Gemm'];
+        if (constWeightNodes(src, opTypes) === 0) {
+          // Nothing the mode quantizes: refused before any work, and nothing written.
+          await assert.rejects(quantizeFile(src, out, options, { verify: checkSession }), (e: unknown) => e instanceof QuantizeError && e.code === 'nothing-to-quantize');
           assert.equal(fs.existsSync(out), false);
           return;
         }
         const report = await quantizeFile(src, out, options, { verify: checkSession });
-        assert.ok(fs.existsSync(out));
-        assert.ok(report.sizeAfter > 0 && report.sizeBefore > 0);
-        if (rel === ISNET) {
-          assert.deepEqual(report.quantized, []);
-          assert.equal(report.skipped.length, 119);
-          assert.ok(report.skipped.every((s) => s.opType === 'ConvInteger' && /already quantized/.test(s.reason)));
-          if (label !== 'dynamic') return; // one 8-second run of the 1024 x 1024 model is enough
-        }
-        if (!report.quantized.length) assert.ok(report.notes.some((n) => /nothing was quantized/.test(n)), 'says why nothing was quantized');
-        for (const w of report.weights) assert.ok(w.sqnr === null || w.sqnr > 5, `${w.name}: SQNR ${w.sqnr}`);
-        const feeds = feedsFor(rel, src, 7);
+        assert.ok(report.quantized.length > 0 && report.sizeAfter > 0 && report.sizeBefore > 0);
+        const feeds = [feedsFor(rel, src, 7), feedsFor(rel, src, 8)];
+        const floor = LOOSER[rel]?.cosine ?? MIN_COSINE[label];
         const [a, b] = [await session(src), await session(out)];
         try {
-          const [ya, yb] = [await a.run(feeds), await b.run(feeds)];
-          assertSameOutputShapes(ya, yb);
-          if (report.quantized.length) {
-            const c = cosine(joined([ya]), joined([yb]));
-            t.diagnostic(`quantized ${report.quantized.length}, skipped ${report.skipped.length}, size ${(report.sizeAfter / report.sizeBefore).toFixed(3)}x, cosine (1 input) ${c.toFixed(5)}`);
+          const ya: Record<string, ort.Tensor>[] = [], yb: Record<string, ort.Tensor>[] = [];
+          for (const f of feeds) { ya.push(await a.run(f)); yb.push(await b.run(f)); }
+          assertSameOutputShapes(ya[0], yb[0]);
+          const lines: string[] = [];
+          // Each float output on its own: a small output that collapses is not hidden by a large one.
+          for (const k of Object.keys(ya[0]).filter((k) => ya[0][k].type === 'float32')) {
+            const c = cosine(joined(ya.map((y) => ({ [k]: y[k] }))), joined(yb.map((y) => ({ [k]: y[k] }))));
+            lines.push(`${k} ${c.toFixed(5)}`);
+            assert.ok(c >= floor, `${rel} ${label}: output "${k}" cosine ${c} < ${floor}${LOOSER[rel] ? ` (${LOOSER[rel].why})` : ''}`);
           }
+          t.diagnostic(`quantized ${report.quantized.length}, size ${(report.sizeAfter / report.sizeBefore).toFixed(3)}x, cosine per output: ${lines.join(', ')}`);
         } finally {
           await a.release(); await b.release();
         }

@@ -36,9 +36,12 @@ const H = 64, FF = 96, TOKENS = 16;
  * SmoothQuant folds into the LayerNormalization (two readers), into MatMul W1 + Add b1, and inserts a Mul
  * after the Relu.
  */
-function block(seed = 5): ModelProto {
-  const gamma = Float32Array.from(randn(seed, H, 0.1), (v, i) => (i % 16 === 3 ? 12 + i / 8 : 1 + v));
-  const w = (name: string, dims: number[], s: number, k: number) => tensor(name, F, dims, randn(seed + k, dims[0] * dims[1], s));
+function block(seed = 5, shape: 'outlier-activations' | 'outlier-weights' = 'outlier-activations'): ModelProto {
+  const outliers = shape === 'outlier-activations';
+  const gamma = Float32Array.from(randn(seed, H, 0.1), (v, i) => (outliers && i % 16 === 3 ? 12 + i / 8 : 1 + v));
+  // The other way round: even activations, and weights whose rows on those channels are 200x the rest.
+  const w = (name: string, dims: number[], s: number, k: number) => tensor(name, F, dims,
+    Float32Array.from(randn(seed + k, dims[0] * dims[1], s), (v, j) => (!outliers && Math.floor(j / dims[1]) % 16 === 3 ? v * 200 : v)));
   return makeModel({
     opset: 17, producer: 'onnxq-test',
     graph: {
@@ -145,6 +148,25 @@ describe('SmoothQuant', () => {
     t.diagnostic(`SmoothQuant block: calibration cosine ${cmp.cosineWithout} -> ${cmp.cosineWith}, SQNR ${cmp.sqnrWithout} -> ${cmp.sqnrWith} dB; other inputs ${cp.toFixed(5)} -> ${cs.toFixed(5)}`);
   });
 
+  it('kept only where it helps: when it makes the worst output worse, the model is written without it and the report says so', async () => {
+    const src = path.join(tmp, 'even.src.onnx');
+    writeModel(modelFromProto(block(5, 'outlier-weights')), src);
+    const calibration = { runner: ortCalibrationRunner, random: false, source: 'test', feeds: function* () { for (let i = 0; i < 16; i++) yield sample(i); } };
+    const plain = path.join(tmp, 'even.q.onnx'), smooth = path.join(tmp, 'even.sq.onnx');
+    await quantizeFile(src, plain, { mode: 'static' }, { verify: checkSession, calibration });
+    const report = await quantizeFile(src, smooth, { mode: 'static', smoothQuant: 0.01 }, { verify: checkSession, calibration });
+    const cmp = report.smoothQuant!.comparison!;
+    // Even activations, weights with outlier rows, and an alpha near 0: the smoothing scales move the
+    // weights' outliers into the activations, which then quantize worse than before.
+    assert.ok(cmp.cosineWith < cmp.cosineWithout, JSON.stringify(cmp));
+    assert.equal(report.smoothQuant!.kept, false);
+    assert.ok(report.notes.some((n) => /^SmoothQuant \(alpha 0\.01\) was dropped: it made the worst output worse/.test(n)), report.notes.join('\n'));
+    assert.ok(!report.notes.some((n) => /smoothed \d+ activation/.test(n)), 'the report is the one of the model written');
+    // The file written is the model without it: the same outputs as a plain static quantization, value for value.
+    const feeds = Array.from({ length: 4 }, (_, i) => sample(500 + i));
+    assert.deepEqual(await outputs(smooth, feeds), await outputs(plain, feeds));
+  });
+
   it('nothing to smooth: reported as such, the model quantized as without it', async () => {
     const src = path.join(tmp, 'conv.onnx');
     writeModel(modelFromProto(makeModel({
@@ -157,7 +179,7 @@ describe('SmoothQuant', () => {
     })), src);
     const calibration = { runner: ortCalibrationRunner, random: false, source: 'test', feeds: function* () { for (let i = 0; i < 4; i++) yield { x: new ort.Tensor('float32', randn(i, 256), [1, 4, 8, 8]) }; } };
     const report = await quantizeFile(src, path.join(tmp, 'conv.q.onnx'), { mode: 'static', smoothQuant: 0.7 }, { verify: checkSession, calibration });
-    assert.deepEqual(report.smoothQuant, { alpha: 0.7, smoothed: [], samples: 0, comparison: null });
+    assert.deepEqual(report.smoothQuant, { alpha: 0.7, smoothed: [], samples: 0, comparison: null, kept: true });
     assert.ok(report.notes.some((n) => /nothing was smoothed/.test(n)));
     assert.deepEqual(report.quantized, ['conv']);
   });

@@ -182,13 +182,21 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
   const unreached = targets.filter((x) => !ranges.has(x.key)).map((x) => x.name);
   let smooth: SmoothQuantSummary | undefined;
   if (sq) {
-    smooth = { alpha: o.smoothQuantAlpha!, smoothed: sq.smoothed, samples: sq.samples, comparison: null };
+    smooth = { alpha: o.smoothQuantAlpha!, smoothed: sq.smoothed, samples: sq.samples, comparison: null, kept: true };
     if (reference && sq.smoothed.length) {
       t = performance.now();
       const clone = new Model(cloneStructure(reference.proto), reference.source, externals);
       const without = await quantizeStatic(clone, { ...o, smoothQuantAlpha: null }, { ...cal, onSample: undefined });
       smooth.comparison = await compareOutputs(reference, [without.model, fresh], cal, checkSamples);
       seconds.smoothQuantCheck = round3((performance.now() - t) / 1000);
+      // An optional transform is kept only where it helps the worst output: otherwise the model without it is the result.
+      const c = smooth.comparison;
+      if (c.cosineWith < c.cosineWithout) {
+        smooth.kept = false;
+        const r = without.report;
+        r.notes.push(`SmoothQuant (alpha ${o.smoothQuantAlpha}) was dropped: it made the worst output worse (cosine vs float ${c.cosineWith} with it, ${c.cosineWithout} without, on ${c.samples} calibration samples); the model is written without it`);
+        return { model: without.model, report: { ...r, smoothQuant: smooth, seconds: { ...seconds, ...r.seconds, smoothQuantCheck: seconds.smoothQuantCheck } } };
+      }
     }
   }
 
