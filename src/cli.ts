@@ -62,8 +62,10 @@ const QUANTIZE_USAGE = `Usage: onnxq quantize IN -o OUT [--mode dynamic|static|w
 
       Quantizes IN and writes OUT (only when everything succeeded, after onnxruntime has loaded it).
       dynamic (default): MatMul/Gemm -> DynamicQuantizeLinear + MatMulInteger (int8 weights by
-      default); with --op-types ...,Conv also Conv -> ConvInteger (uint8 weights; for size only:
-      not faster than fp32 on onnxruntime CPU). weight-only: MatMul/Gemm -> com.microsoft
+      default), LSTM -> com.microsoft DynamicQuantizeLSTM (int8 W and R, per-channel; GRU and RNN
+      stay in float, with the reason); weights that the model computes from constants (Slice,
+      Concat, Unsqueeze, ...) are folded first; with --op-types ...,Conv also Conv -> ConvInteger
+      (uint8 per-channel weights; for size only: not faster than fp32 on onnxruntime CPU). weight-only: MatMul/Gemm -> com.microsoft
       MatMulNBits (int4 by default, block 32, accuracy level 4). static: calibrates activation
       ranges on --calib-data (a folder of .npz samples, .npy/.pb files for one-input models, or
       test_data_set_*/input_*.pb folders) or on --calib-random N seeded random samples (flagged as
@@ -100,7 +102,7 @@ Options (quantize):
   --symmetric-weights     zero point in the middle of the range (default for int8/int4)
   --asymmetric-weights    zero point from the weights' range (default for uint8/uint4)
   --reduce-range          7-bit weights, for CPUs without VNNI (dynamic)
-  --op-types LIST         comma-separated op types (default MatMul,Gemm; dynamic also takes Conv)
+  --op-types LIST         comma-separated op types (default MatMul,Gemm; dynamic also LSTM, and takes Conv)
   --include LIST          quantize only nodes whose name matches (names or globs with * and ?)
   --exclude LIST          leave nodes whose name matches in float
   --activations16 LIST    static QDQ: 16-bit activations (uint16, int16 with int8) for the inputs and

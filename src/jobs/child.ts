@@ -182,6 +182,11 @@ async function handle(request: JobRequest): Promise<void> {
       case 'quantize':
         await runQuantize(request);
         return;
+      case 'advise': {
+        const { adviseModes } = await import('../quantize/advice.js');
+        send({ type: 'result', id: request.id, kind: 'advise', result: adviseModes((await models.get(request.path)).model) });
+        return;
+      }
       case 'compare':
         await runCompare(request);
         return;

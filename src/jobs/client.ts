@@ -133,6 +133,11 @@ export class JobClient {
     return this.request('quantize', params, options);
   }
 
+  /** Which kinds of quantization suit a model, in order, and what each would quantize. */
+  advise(params: JobParams<'advise'>, options?: JobCallOptions): Promise<JobResults['advise']> {
+    return this.request('advise', params, options);
+  }
+
   /** Benchmark models, each on each provider. */
   bench(params: JobParams<'bench'>, options?: JobCallOptions): Promise<JobResults['bench']> {
     return this.request('bench', params, options);
@@ -469,6 +474,8 @@ function describe(kind: JobKind, params: object): string {
       return `computing the histogram of weight ${(params as JobParams<'weightDetail'>).weight} in ${path.basename((params as JobParams<'weightDetail'>).path)}`;
     case 'quantize':
       return `quantizing ${path.basename((params as JobParams<'quantize'>).path)}`;
+    case 'advise':
+      return `looking at what ${path.basename((params as JobParams<'advise'>).path)} contains`;
     case 'providers':
       return 'trying the execution providers';
     case 'bench':

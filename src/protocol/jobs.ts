@@ -5,8 +5,7 @@
 // reply for it (a result or a typed error). Cancellation does not travel as a message: the parent kills
 // the child (SIGKILL) and forks a fresh one for the next request.
 import type { InspectReport } from './inspect';
-import type { QuantizeOptions } from './quantize';
-import type { QuantizeReport } from './quantize';
+import type { QuantizeAdvice, QuantizeOptions, QuantizeReport } from './quantize';
 import type { ErrorData } from './common';
 import type { ComparePolicy, CompareResult, Provider, ProviderStatus } from './compare';
 import type { InputSpec } from './inputSpec';
@@ -16,7 +15,7 @@ import type { GraphData, WeightDetail, WeightSummary } from './graph';
 export type { ErrorData } from './common';
 
 /** Bumped when a message changes shape; the child reports it in `ready`. */
-export const JOB_PROTOCOL_VERSION = 7;
+export const JOB_PROTOCOL_VERSION = 8;
 
 // ---------------------------------------------------------------------------------------------------
 // Parent -> child
@@ -92,6 +91,13 @@ export interface QuantizeRequest {
   spec?: InputSpec;
 }
 
+/** Which kinds of quantization suit the model, in order, and what each would quantize (nothing is written). */
+export interface AdviseRequest {
+  type: 'advise';
+  id: number;
+  path: string;
+}
+
 /**
  * Run two models on the same inputs and compare every output (`compareModels` of the runtime), or one
  * model against saved outputs (`expected`: a folder of test_data_set_N folders).
@@ -130,7 +136,7 @@ export interface ProvidersRequest {
   path: string;
 }
 
-export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | CompareRequest | BenchRequest | ProvidersRequest;
+export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | AdviseRequest | CompareRequest | BenchRequest | ProvidersRequest;
 export type JobKind = JobRequest['type'];
 /** The fields of a request other than `type` and `id`. */
 export type JobParams<K extends JobKind> = Omit<Extract<JobRequest, { type: K }>, 'type' | 'id'>;
@@ -142,6 +148,7 @@ export interface JobResults {
   weightStats: WeightSummary[];
   weightDetail: WeightDetail;
   quantize: QuantizeReport;
+  advise: QuantizeAdvice;
   compare: CompareResult;
   bench: BenchResult;
   providers: ProviderStatus[];
@@ -236,6 +243,7 @@ export function isJobRequest(value: unknown): value is JobRequest {
     case 'openModel':
     case 'weightStats':
     case 'providers':
+    case 'advise':
       return true;
     case 'graph':
       return typeof v.graph === 'string';

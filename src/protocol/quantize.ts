@@ -246,3 +246,20 @@ export interface OutputAccuracy {
   /** The cosine of the worst sample. */
   worstCosine: number;
 }
+
+/** What one kind of quantization would do to a model, found by marking alone (src/quantize/advice.ts). */
+export interface ModeAdvice {
+  mode: QuantMode;
+  /** Nodes it would quantize, and by op type. */
+  count: number;
+  byOp: Record<string, number>;
+  /** Why it comes first (only the first of QuantizeAdvice.order has one). */
+  why: string;
+}
+
+/** The kinds of quantization in the order that suits the model: the first is the one to try. */
+export interface QuantizeAdvice {
+  order: ModeAdvice[];
+  /** Elements of the largest constant MatMul/Gemm weight. */
+  largestMatMul: number;
+}

@@ -5,7 +5,10 @@ const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e6 ? 3 : 2)} MB`;
 
 export function describeScheme(r: QuantizeReport): string {
   if (r.mode === 'weight-only') return `weight-only ${r.weightType} ${r.symmetricWeights ? 'symmetric' : 'asymmetric'}, block ${r.blockSize}, accuracy level ${r.accuracyLevel} (MatMulNBits)`;
-  return `${r.mode} ${r.weightType} ${r.symmetricWeights ? 'symmetric' : 'asymmetric'} ${r.perChannel ? 'per-channel' : 'per-tensor'}${r.reduceRange ? ' reduced-range' : ''} weights, ${r.activationType} activations (${r.format === 'qdq' ? 'QDQ' : 'QOperator'})`;
+  const main = `${r.weightType} ${r.symmetricWeights ? 'symmetric' : 'asymmetric'} ${r.perChannel ? 'per-channel' : 'per-tensor'}${r.reduceRange ? ' reduced-range' : ''}`;
+  // Dynamic ConvInteger (uint8) and DynamicQuantizeLSTM (int8, per-channel by default) weights have schemes of their own.
+  const others = r.mode === 'dynamic' ? [...new Set(r.weights.map((w) => w.scheme).filter((x) => x !== main))] : [];
+  return `${r.mode} ${main} weights${others.length ? ` (Conv/LSTM: ${others.join(', ')})` : ''}, ${r.activationType} activations (${r.format === 'qdq' ? 'QDQ' : 'QOperator'})`;
 }
 
 export function formatQuantizeReport(r: QuantizeReport, input: string, output: string, maxSkipped = 20): string {

@@ -17,7 +17,7 @@ export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'per
 
 /** Op types each mode can quantize today (the registry's keys; see registry.ts). */
 export const SUPPORTED_OP_TYPES: Record<QuantMode, readonly string[]> = {
-  dynamic: ['MatMul', 'Gemm', 'Conv'],
+  dynamic: ['MatMul', 'Gemm', 'Conv', 'LSTM', 'GRU', 'RNN'],
   'weight-only': ['MatMul', 'Gemm'],
   static: [...COMPUTE_OPS, ...ELEMENTWISE_OPS, ...PASSTHROUGH_OPS],
 };
@@ -34,9 +34,10 @@ const STATIC_DEFAULT_OP_TYPES: readonly string[] = [...COMPUTE_OPS, ...PASSTHROU
  * Op types quantized when none are named. Dynamic leaves Conv out: measured on onnxruntime-node 1.30 CPU,
  * DynamicQuantizeLinear + ConvInteger is no faster than the fp32 Conv (0.97x per tensor, 1.3x per channel
  * on dense 3x3 layers) and costs accuracy on conv nets; it is there for size, when asked (--op-types).
+ * GRU and RNN are there to be reported: they stay in float, with the reason.
  */
 export const DEFAULT_OP_TYPES: Record<QuantMode, readonly string[]> = {
-  dynamic: ['MatMul', 'Gemm'],
+  dynamic: ['MatMul', 'Gemm', 'LSTM', 'GRU', 'RNN'],
   'weight-only': ['MatMul', 'Gemm'],
   static: STATIC_DEFAULT_OP_TYPES,
 };
@@ -52,10 +53,11 @@ export interface ResolvedOptions {
   activationType: ActivationType;
   perChannel: boolean;
   /**
-   * Dynamic ConvInteger weights per output channel: the default unless per-tensor was asked for (one
-   * scale for every filter loses a Conv model: PP-OCRv4 det's output cosine 0.90 per-tensor, 0.99 per-channel).
+   * Dynamic ConvInteger and DynamicQuantizeLSTM weights per output channel: the default unless per-tensor
+   * was asked for (one scale for every filter loses a Conv model: PP-OCRv4 det's output cosine 0.90
+   * per-tensor, 0.99 per-channel; an LSTM's four gates have ranges of their own).
    */
-  convPerChannel: boolean;
+  kernelPerChannel: boolean;
   symmetricWeights: boolean;
   symmetricActivations: boolean;
   reduceRange: boolean;
@@ -232,7 +234,7 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
   if (activations16.length && activationType.endsWith('16')) fail(`--activations16 widens some nodes' activations from 8 bits; the activations are ${activationType} already`);
 
   return {
-    mode, format, weightType, activationType, perChannel: perChannel ?? mode === 'static', convPerChannel: perChannel ?? true, symmetricWeights: symWeights,
+    mode, format, weightType, activationType, perChannel: perChannel ?? mode === 'static', kernelPerChannel: perChannel ?? true, symmetricWeights: symWeights,
     symmetricActivations: symmetricActivations ?? false, reduceRange: reduceRange ?? false, opTypes: [...new Set(opTypes)],
     defaultOpTypes: o.opTypes === undefined,
     include, exclude, activations16, keepFirstLayer, keepLastLayer, blockSize: o.blockSize ?? 32, accuracyLevel: o.accuracyLevel ?? 4,

@@ -11,7 +11,8 @@ import {
   axisLayout, channelParams, quantRange, quantizeBlockwise, quantizeTensor, transpose2d, type ErrorEnergy,
 } from './math';
 import type { Mark } from './ops/base';
-import { ensureDomain, upgradeOpset } from './opset';
+import { defaultOpset, ensureDomain, upgradeOpset } from './opset';
+import { FOLDABLE_OPS, foldWeightInputs } from './foldWeights';
 import { weightBits, type ResolvedOptions } from './options';
 import { quantizersFor } from './registry';
 import type { QuantizedWeight, SkippedNode } from '../protocol/quantize';
@@ -107,15 +108,28 @@ export function markCandidates(model: Model, options: ResolvedOptions, editor: M
   return { candidates, skipped, notes };
 }
 
+/**
+ * Step 0: weights computed from constants at run time (Slice/Concat/Unsqueeze chains) become initializers,
+ * so that step 1 sees them as the constants they are. Returns the note for the report, if any.
+ */
+export function prepareWeights(model: Model, editor: ModelEditor, options: ResolvedOptions): string | undefined {
+  const folded = foldWeightInputs(model, editor, options.opTypes, defaultOpset(model));
+  if (!folded.length) return undefined;
+  removeUnused(model, editor, new Set(folded));
+  return `${folded.length} weight${folded.length === 1 ? ' was' : 's were'} computed from constants at run time (Slice, Concat, Unsqueeze, ...) and ${folded.length === 1 ? 'was' : 'were'} folded into ${folded.length === 1 ? 'an initializer' : 'initializers'} first`;
+}
+
 export function runPass(model: Model, options: ResolvedOptions): PassResult {
   const editor = new ModelEditor(model);
+  const foldNote = prepareWeights(model, editor, options);
   // 1. Mark.
   const { candidates, skipped, notes } = markCandidates(model, options, editor);
+  if (foldNote) notes.push(foldNote);
 
   // 2. What the emitted ops need from the model.
   let opsetUpgrade: PassResult['opsetUpgrade'] = null;
   if (candidates.length && options.mode === 'dynamic') opsetUpgrade = upgradeOpset(model, editor, 11) ?? null;
-  if (candidates.length && options.mode === 'weight-only') ensureDomain(model, 'com.microsoft', 1);
+  if (candidates.some((c) => c.mark.pattern === 'matmul-nbits' || c.mark.pattern === 'dynamic-lstm')) ensureDomain(model, 'com.microsoft', 1);
 
   // 3. Parameters and rewrite.
   const cache = new Map<string, QuantizedSet>();
@@ -155,7 +169,7 @@ export function runPass(model: Model, options: ResolvedOptions): PassResult {
       emit('Mul', [cast, scale], [product]);
     } else if (mark.pattern === 'conv-integer') {
       if (options.weightType === 'int8') convInt8Note = true;
-      if (options.convPerChannel && !options.symmetricWeights) convAsymNote = true;
+      if (options.kernelPerChannel && !options.symmetricWeights) convAsymNote = true;
       set = quantizeForConvInteger(w, options, editor, addInit, cache);
       const [xq, xs, xz] = ['quantized', 'scale', 'zero_point'].map((s) => editor.uniqueName(`${base}_input_${s}`));
       const ci = editor.uniqueName(`${base}_output_int32`), cast = editor.uniqueName(`${base}_output_float`), scale = editor.uniqueName(`${base}_scale`);
@@ -165,6 +179,19 @@ export function runPass(model: Model, options: ResolvedOptions): PassResult {
       emit('Cast', [ci], [cast], { to: FLOAT });
       emit('Mul', [xs, set.names[1]], [scale]);
       emit('Mul', [cast, scale], [product]);
+    } else if (mark.pattern === 'dynamic-lstm') {
+      set = quantizeForLstm(w, options, editor, addInit, cache);
+      const r = mark.recurrent!.const;
+      const rset = quantizeForLstm(r, options, editor, addInit, cache);
+      const inputs = n.input ?? [];
+      const optional = [3, 4, 5, 6, 7].map((i) => inputs[i] ?? '');
+      out.push({
+        ...makeNode('DynamicQuantizeLSTM', [mark.input, set.names[0], rset.names[0], ...optional, set.names[1], set.names[2], rset.names[1], rset.names[2]], [...(n.output ?? [])], {}, editor.uniqueName(`${base}_quant`), 'com.microsoft'),
+        attribute: mark.attributes ?? [],
+      });
+      emitted.DynamicQuantizeLSTM = (emitted.DynamicQuantizeLSTM ?? 0) + 1;
+      rset.entry.nodes.push(base);
+      touched.add(r.name);
     } else {
       set = quantizeForNBits(w, mark, options, editor, addInit, cache);
       const attrs: Record<string, number> = { K: set.K, N: set.N, bits: weightBits(options.weightType), block_size: options.blockSize };
@@ -247,12 +274,46 @@ function quantizeForMatMulInteger(w: ConstRef, mark: Mark, o: ResolvedOptions, e
   return set;
 }
 
+/**
+ * An LSTM's W [D, 4H, I] or R [D, 4H, H] as DynamicQuantizeLSTM reads it: int8 symmetric, one scale per
+ * gate row of each direction ([D, 4H], per-channel) or per direction ([D]), stored transposed to
+ * [D, I, 4H] (onnxruntime's layout for the kernel's GEMMs).
+ */
+function quantizeForLstm(w: ConstRef, o: ResolvedOptions, editor: ModelEditor, addInit: AddInit, cache: Map<string, QuantizedSet>): QuantizedSet {
+  const key = `lstm|${w.owner.path}|${w.name}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const [D, G, I] = w.dims;
+  const data = w.ref.values() as Float32Array;
+  const perChannel = o.kernelPerChannel;
+  const range = quantRange('int8', { symmetric: true });
+  const layout = perChannel ? axisLayout([D * G, I], 0) : axisLayout([D, G * I], 0);
+  const params = channelParams(data, layout, range, true);
+  const q = new Int8Array(data.length);
+  const energy = quantizeTensor(data, layout, params, q);
+  const t = new Int8Array(data.length);
+  for (let d = 0; d < D; d++) {
+    const base = d * G * I;
+    for (let g = 0; g < G; g++) for (let i = 0; i < I; i++) t[base + i * G + g] = q[base + g * I + i];
+  }
+  const pdims = perChannel ? [D, G] : [D];
+  const names = [
+    addInit(w.owner, tensor(editor.uniqueName(`${w.name}_quantized`), DataType.INT8, [D, I, G], t)),
+    addInit(w.owner, tensor(editor.uniqueName(`${w.name}_scale`), FLOAT, pdims, params.scales)),
+    addInit(w.owner, tensor(editor.uniqueName(`${w.name}_zero_point`), DataType.INT8, pdims, new Int8Array(params.scales.length))),
+  ];
+  const scheme = `int8 symmetric ${perChannel ? 'per-channel' : 'per-tensor'}`;
+  const set = { names, K: I, N: G, entry: entry(w, w.dims, scheme, energy, t.byteLength + params.scales.byteLength * 1.25) };
+  cache.set(key, set);
+  return set;
+}
+
 function quantizeForConvInteger(w: ConstRef, o: ResolvedOptions, editor: ModelEditor, addInit: AddInit, cache: Map<string, QuantizedSet>): QuantizedSet {
   const key = `conv|${w.owner.path}|${w.name}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const data = w.ref.values() as Float32Array;
-  const perChannel = o.convPerChannel;
+  const perChannel = o.kernelPerChannel;
   const symmetric = perChannel ? true : o.symmetricWeights;
   const range = quantRange('uint8', { symmetric, reduceRange: o.reduceRange });
   const layout = axisLayout(w.dims, perChannel ? 0 : null);
@@ -327,23 +388,24 @@ export function removeUnused(model: Model, editor: ModelEditor, start: Set<strin
   while (pending.length) {
     const name = pending.pop()!;
     if (!name || (uses.get(name) ?? 0) > 0) continue;
+    // Names are counted across graphs: an unused name is dead in every graph that defines it (two If
+    // branches may each define their own "W").
     for (const { graph } of graphs) {
       const init = (graph.initializer ?? []).find((t) => t.name === name && !removedInits.has(t));
       if (init) {
         removedInits.add(init);
         graph.initializer = graph.initializer!.filter((t) => t !== init);
         if (graph.input?.some((v) => v.name === name)) graph.input = graph.input.filter((v) => v.name !== name);
-        break;
+        continue;
       }
       const producer = (graph.node ?? []).find((n) => n.output?.includes(name) && !removedNodes.has(n));
       if (producer) {
-        const removable = constantTensor(producer) || ((producer.domain ?? '') === '' && (producer.op_type === 'Identity' || producer.op_type === 'Reshape'));
+        const removable = constantTensor(producer) || ((producer.domain ?? '') === '' && FOLDABLE_OPS.has(producer.op_type ?? ''));
         if (removable && (producer.output ?? []).every((o) => (uses.get(o) ?? 0) === 0)) {
           removedNodes.add(producer);
           graph.node = graph.node!.filter((n) => n !== producer);
           for (const i of producer.input ?? []) { uses.set(i, (uses.get(i) ?? 1) - 1); pending.push(i); }
         }
-        break;
       }
     }
   }

@@ -1,10 +1,12 @@
 // What a mode would quantize in a model, found by marking alone (nothing is rewritten): a choice that
 // would quantize nothing is refused before any work, naming a mode that would.
-import type { Model } from '../onnx/model';
+import { Model } from '../onnx/model';
+import type { TensorProto } from '../onnx/proto';
+import { cloneStructure } from './calibrate/calibrator';
 import { QuantizeError } from './errors';
 import { ModelEditor, QUANTIZED_LAYERS } from './graph';
 import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options';
-import { markCandidates } from './pass';
+import { markCandidates, prepareWeights } from './pass';
 import { planStatic } from './static/plan';
 
 export interface ModePreview {
@@ -15,7 +17,16 @@ export interface ModePreview {
   skipped: { reason: string; count: number }[];
 }
 
-export function previewMode(model: Model, o: ResolvedOptions): ModePreview {
+/** A copy whose graphs can be edited (the tensors' data is shared, never written). */
+function scratchCopy(source: Model): Model {
+  const externals = new Map<TensorProto, NonNullable<ReturnType<Model['externalOf']>>>();
+  for (const w of source.weights()) if (w.external) externals.set(w.proto, w.external);
+  return new Model(cloneStructure(source.proto), source.source, externals);
+}
+
+/** What `o` would rewrite in `source`, found on a scratch copy: the model itself is not changed. */
+export function previewMode(source: Model, o: ResolvedOptions): ModePreview {
+  const model = scratchCopy(source);
   const editor = new ModelEditor(model);
   const labels: { op: string }[] = [];
   const reasons = new Map<string, number>();
@@ -24,6 +35,7 @@ export function previewMode(model: Model, o: ResolvedOptions): ModePreview {
     for (const n of plan.nodes) if (n.mark.kind !== 'passthrough') labels.push({ op: n.node.op_type ?? '' });
     for (const s of plan.skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
   } else {
+    prepareWeights(model, editor, o);
     const m = markCandidates(model, o, editor);
     for (const c of m.candidates) labels.push({ op: c.node.op_type ?? '' });
     for (const s of m.skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
@@ -53,7 +65,7 @@ export function assertSomethingToQuantize(model: Model, o: ResolvedOptions): Mod
   const quantizedLayers = new Map<string, number>();
   for (const { node: n } of model.nodes()) if (QUANTIZED_LAYERS.has(n.op_type ?? '')) quantizedLayers.set(n.op_type!, (quantizedLayers.get(n.op_type!) ?? 0) + 1);
   const floatSkips = mine.skipped.filter((s) => !s.reason.startsWith('already quantized'));
-  const handled = o.mode === 'static' ? ['Conv', 'MatMul', 'Gemm'] : o.opTypes;
+  const handled = o.mode === 'static' ? ['Conv', 'MatMul', 'Gemm'] : o.opTypes.filter((t) => t !== 'GRU' && t !== 'RNN');
   const why = floatSkips.length
     ? `every candidate was left in float: ${floatSkips.slice(0, 3).map((s) => `${s.count} ${s.reason}`).join('; ')}`
     : quantizedLayers.size ? `it is already quantized (${opList(Object.fromEntries(quantizedLayers))})`

@@ -4,6 +4,7 @@ import type { OpQuantizer } from './ops/base';
 import { ConvQuantizer } from './ops/conv';
 import { GemmQuantizer } from './ops/gemm';
 import { MatMulQuantizer } from './ops/matmul';
+import { LstmQuantizer, RecurrentInFloat } from './ops/recurrent';
 import type { QuantFormat, QuantMode } from './options';
 import {
   COMPUTE_OPS, ELEMENTWISE_OPS, PASSTHROUGH_OPS, QdqConvQuantizer, QdqElementwiseQuantizer, QdqGemmQuantizer, QdqMatMulQuantizer,
@@ -18,6 +19,9 @@ const REGISTRY: Registry = {
       MatMul: () => new MatMulQuantizer('matmul-integer'),
       Gemm: () => new GemmQuantizer('matmul-integer'),
       Conv: () => new ConvQuantizer(),
+      LSTM: () => new LstmQuantizer(),
+      GRU: () => new RecurrentInFloat(),
+      RNN: () => new RecurrentInFloat(),
     },
   },
   'weight-only': {

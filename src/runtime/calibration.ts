@@ -72,6 +72,7 @@ export function calibrationFor(o: ResolvedOptions, spec: InputSpec = {}): Static
   return {
     runner, random: c.dataDir === undefined,
     get source() { return source; },
+    defaultedDims: () => describeDefaulted(defaulted),
     feeds: (model: Model) => {
       const r = resolve(model);
       defaulted = r.defaulted;

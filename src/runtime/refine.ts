@@ -60,10 +60,18 @@ export class RefineHistory {
     this.last = { options, layers: first.result.layers };
   }
 
-  /** The nodes the next step would take (empty: no quantized layer is left; `int16`: none left at 8 bits). */
+  /**
+   * The nodes the next step would take: for 'float', never the last quantized layer (the model would be
+   * the FP32 one, which the quantizer refuses to write as "nothing to quantize"); empty when no step is
+   * left (`int16`: no layer left at 8 bits).
+   */
   next(n: number, how: RefineHow = 'float'): string[] {
     const o = this.last.options;
-    return worstLayerNodes(this.last.layers, n, [...(o.exclude ?? []), ...(how === 'int16' ? o.activations16 ?? [] : [])]);
+    const already = [...(o.exclude ?? []), ...(how === 'int16' ? o.activations16 ?? [] : [])];
+    if (how === 'int16') return worstLayerNodes(this.last.layers, n, already);
+    // Quantized layers left: those the comparison tied to a float node, whatever their drop.
+    const quantized = new Set(this.last.layers.layers.filter((l) => l.floatNode && !already.includes(l.floatNode)).map((l) => l.floatNode)).size;
+    return worstLayerNodes(this.last.layers, Math.min(n, quantized - 1), already);
   }
 
   /** 16-bit activations apply to static QDQ quantization (not QOperator, not 16-bit activations already). */
@@ -76,7 +84,7 @@ export class RefineHistory {
   async step(n: number, output: string, how: RefineHow = 'float'): Promise<RefineStep> {
     if (how === 'int16' && !this.canWiden) throw new Error('16-bit activations for some layers apply to static QDQ quantization with 8-bit activations');
     const added = this.next(n, how);
-    if (!added.length) throw new Error(how === 'float' ? 'no quantized layer is left to keep in float' : 'no layer with 8-bit activations is left');
+    if (!added.length) throw new Error(how === 'float' ? 'one quantized layer is left: in float too, the model would be the FP32 one' : 'no layer with 8-bit activations is left');
     const o = this.last.options;
     const options: QuantizeOptions = how === 'float'
       // A layer kept in float no longer needs 16-bit activations.

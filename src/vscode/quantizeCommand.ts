@@ -12,8 +12,7 @@ import * as vscode from 'vscode';
 import { isCancelled, toErrorData } from '../jobs/errors';
 import { removeStaleTemps } from '../jobs/staleTemps';
 import type { InputSpec } from '../protocol/inputSpec';
-import type { QuantizeOptions } from '../protocol/quantize';
-import type { QuantizeReport } from '../protocol/quantize';
+import type { QuantizeAdvice, QuantizeOptions, QuantizeReport } from '../protocol/quantize';
 import { COMPARE_WITH_FP32_COMMAND } from './compareCommand';
 import { hintFor, quantizeHintFor } from './errorHints';
 import { withJobProgress } from './jobProgress';
@@ -126,9 +125,30 @@ export async function quantizeModelCommand(services: Services, target: vscode.Ur
   return report;
 }
 
+/**
+ * The choices in the order that suits the model (src/quantize/advice.ts), each saying what it would
+ * quantize; one that would quantize nothing says so and comes last.
+ */
+function orderChoices(choices: readonly Choice[], advice: QuantizeAdvice): Choice[] {
+  const rank = (c: Choice) => advice.order.findIndex((a) => a.mode === c.options.mode);
+  const ordered = [...choices].sort((a, b) => rank(a) - rank(b) || choices.indexOf(a) - choices.indexOf(b));
+  return ordered.map((c, i) => {
+    const a = advice.order[rank(c)];
+    if (!a) return c;
+    const ops = Object.entries(a.byOp).sort((x, y) => y[1] - x[1]).map(([op, n]) => `${n} ${op}`).join(', ');
+    const what = a.count === 0 ? 'nothing to quantize in this model' : `${i === 0 ? 'recommended: ' : ''}${a.count} node${a.count === 1 ? '' : 's'} (${ops})`;
+    return { ...c, description: `${what} · ${c.description}`, ...(i === 0 && a.why ? { detail: `${a.why}. ${c.detail}` } : {}) };
+  });
+}
+
 /** The prompts: kind, calibration, accuracy target, output file. Undefined when the user backs out. */
 async function ask(services: Services, target: vscode.Uri): Promise<QuantizeCommandArgs | undefined> {
-  const choice = await vscode.window.showQuickPick(CHOICES, { title: `Quantize ${path.basename(target.path)}`, placeHolder: 'What kind of quantization?', matchOnDetail: true });
+  const advice = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Looking at ${path.basename(target.path)}` },
+    () => services.quantizer.advise({ path: target.fsPath })).then((a) => a, (err: unknown) => {
+    services.log.warn(`Could not look at ${target.fsPath} to order the kinds of quantization: ${toErrorData(err).message}`);
+    return undefined;
+  });
+  const choice = await vscode.window.showQuickPick(advice ? orderChoices(CHOICES, advice) : CHOICES, { title: `Quantize ${path.basename(target.path)}`, placeHolder: 'What kind of quantization?', matchOnDetail: true });
   if (!choice) return undefined;
   const options: QuantizeOptions = { ...choice.options };
   if (options.mode === 'static') {

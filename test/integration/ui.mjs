@@ -188,6 +188,12 @@ export async function run(ctx) {
 
   await ctx.test('Quantize Model… from the palette: pick Dynamic int8, accept the suggested file, the report opens', async () => {
     await palette(page, 'ONNX: Quantize Model…');
+    // The choices come in the order that suits the model: mnist is mostly Conv, so static int8 first.
+    const first = page.locator('.quick-input-list .monaco-list-row').first();
+    await first.waitFor({ timeout: 30000 });
+    const firstText = (await first.innerText()).replace(/\s+/g, ' ');
+    check(/Static int8 \(QDQ\)/.test(firstText) && /recommended: 3 nodes \(2 Conv, 1 MatMul\)/.test(firstText), `first choice: ${firstText}`);
+    await ctx.screenshot('quantize-choices-light');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dynamic int8' }).first().click({ timeout: 15000 });
     // The inputs, asked once per model (then remembered for quantize and compare), prefilled from the
     // model (mnist has no symbolic dims) and checked as they are typed.
@@ -235,7 +241,8 @@ export async function run(ctx) {
     const text = (await report.locator('main').innerText()).replace(/\s+/g, ' ');
     await page.locator('.tabs-container .tab', { hasText: /^mnist-8\.onnx/ }).first().click();
     await ctx.webview().locator('canvas.graph-canvas').waitFor({ state: 'visible', timeout: 30000 });
-    check(/random: not representative/.test(text) && /Accuracy target 0\.999 (met|NOT met)/.test(text) && /Outputs against the source model/.test(text), `report: ${text.slice(0, 800)}`);
+    // mnist's static int8 outputs keep a cosine above 0.9999 (the unit tests): a target of 0.999 is met.
+    check(/random: not representative/.test(text) && /Accuracy target 0\.999:? met/.test(text) && /Outputs against the source model/.test(text), `report: ${text.slice(0, 800)}`);
   });
 
   await ctx.test('Compare with FP32… from the Explorer\'s context menu of the quantized model: the inputs remembered, the results panel', async () => {
@@ -296,7 +303,7 @@ export async function run(ctx) {
     await showTab(view, 'graph');
   });
 
-  await ctx.test('Keep the Worst Layers in Float…: one step of one layer, the history panel', async () => {
+  await ctx.test('Keep the Worst Layers in Float… on the dynamic int8 model: its one quantized layer cannot go, the history panel says why', async () => {
     await page.locator('.tabs-container .tab', { hasText: /vs mnist-8\.int8\.onnx/ }).first().click();
     const results = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
     await results.locator('#action-refine').click({ timeout: 15000 });
@@ -304,12 +311,14 @@ export async function run(ctx) {
     await box.waitFor({ state: 'visible', timeout: 15000 });
     await box.fill('1');
     await page.keyboard.press('Enter');
+    // Dynamic int8 quantizes mnist's one MatMul: keeping it in float would give back the FP32 model, so
+    // there is no step to take (two steps on the static model are in the integration tests).
     const history = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
     await history.locator('#history').waitFor({ timeout: 30000 });
-    await history.locator('#refine-next').click({ timeout: 15000 });
-    await history.locator('#history tbody tr:nth-child(2)').waitFor({ timeout: 120000 });
+    await history.locator('#refine-none', { hasText: 'One quantized layer is left' }).waitFor({ timeout: 15000 });
     const rows = await history.locator('#history tbody tr').count();
-    check(rows === 2, `${rows} rows in the history`);
+    const buttons = await history.locator('#refine-next').count();
+    check(rows === 1 && buttons === 0, `${rows} rows in the history, ${buttons} step buttons`);
     await palette(page, 'Notifications: Clear All Notifications');
     await ctx.screenshot('refine-history-light');
     await page.locator('.tabs-container .tab', { hasText: /^mnist-8\.onnx/ }).first().click();

@@ -12,7 +12,10 @@ import { quantizeHintFor } from '../../src/vscode/errorHints';
 import { defaultOutput } from '../../src/vscode/outputPath';
 import { quantizeReportToMarkdown } from '../../src/vscode/quantizeReportMarkdown';
 import { inspectFileSync } from '../../src/onnx/inspect';
-import { modelsDir, noModels, repoRoot, sampleModel } from './helpers/models';
+import { makeModel, modelFromProto, node, tensor, valueInfo } from '../../src/onnx/builder';
+import { DataType } from '../../src/onnx/dtype';
+import { writeModel } from '../../src/onnx/write';
+import { repoRoot, sampleModel } from './helpers/models';
 
 const childPath = path.join(repoRoot, 'dist', 'jobChild.js');
 let tmp = '';
@@ -80,18 +83,29 @@ describe('job process', () => {
     const p = inspect(sampleModel, { stats: true }, { signal: ac.signal });
     ac.abort();
     await rejectsWith(p, 'cancelled');
-    await new Promise((r) => setTimeout(r, 100));
+    await client.stopped();
     assert.equal(alive(pid), false, 'old child is gone');
     await inspect(sampleModel);
     assert.notEqual(client.childPid, pid);
   });
 
+  /** A model whose statistics take a while (32 M weights), whatever models this machine has: written once. */
+  const busyModel = () => {
+    const file = path.join(tmp, 'busy.onnx');
+    if (fs.existsSync(file)) return file;
+    const n = 1 << 25;
+    writeModel(modelFromProto(makeModel({ graph: {
+      name: 'busy', node: [node('Identity', ['W'], ['y'], {}, 'id')], initializer: [tensor('W', DataType.FLOAT, [n], new Float32Array(n).fill(0.5))],
+      output: [valueInfo('y', DataType.FLOAT, [n])],
+    } })), file);
+    return file;
+  };
+
   it('a crash of the child is reported, and the next request recovers', async () => {
     await inspect(sampleModel);
     const pid = client.childPid!;
-    const big = noModels ? sampleModel : path.join(modelsDir, 'imgly/isnet_quint8_dynamic_small.onnx');
-    const p = inspect(big, { stats: true });
-    process.kill(pid, 'SIGKILL');
+    // Killed while it works: at its first progress message on a model whose statistics take a while.
+    const p = inspect(busyModel(), { stats: true }, { onProgress: () => { if (alive(pid)) process.kill(pid, 'SIGKILL'); } });
     const e = await rejectsWith(p, 'crashed');
     assert.match(e.message, /SIGKILL/);
     const report = await inspect(sampleModel);
@@ -99,8 +113,7 @@ describe('job process', () => {
   });
 
   it('a request past its timeout rejects with timeout', async () => {
-    const big = noModels ? sampleModel : path.join(modelsDir, 'imgly/isnet_quint8_dynamic_small.onnx');
-    await rejectsWith(inspect(big, { stats: true }, { timeoutMs: 1 }), 'timeout');
+    await rejectsWith(inspect(busyModel(), { stats: true }, { timeoutMs: 1 }), 'timeout');
   });
 
   it('a missing child bundle is a clear spawn error', async () => {

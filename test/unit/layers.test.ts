@@ -487,6 +487,8 @@ describe('the loop with 16-bit activations instead of float', () => {
     const report = await deps.quantize(options, first);
     const history = new RefineHistory(deps, options, { file: first, size: reportSize(report), result: await deps.compare(first) });
     assert.equal(history.canWiden, true);
+    // mnist has three quantized layers: a float step takes at most two (the third would leave the FP32 model).
+    assert.equal(history.next(10).length, 2);
     const worst = history.next(1, 'int16');
     const wide = await history.step(1, path.join(tmp, 'mnist-widen-1.onnx'), 'int16');
     assert.deepEqual([wide.how, wide.added, wide.in16, wide.inFloat], ['int16', worst, worst, []]);

@@ -242,14 +242,12 @@ describe('layoutGraph', () => {
     assert.equal(r.rank[5], r.rank[3] - 1);
   });
 
-  it('handles a wide fan-out and fan-in quickly', () => {
+  it('handles a wide fan-out and fan-in (its speed is measured by npm run bench:editor)', () => {
     const n = 3000;
     const edges: [number, number][] = [];
     for (let i = 1; i < n - 1; i++) edges.push([0, i], [i, n - 1]);
     const inp = input(uniform(n), edges);
-    const t = performance.now();
     const r = layoutGraph(inp);
-    assert.ok(performance.now() - t < 2000);
     assert.equal(r.ranks, 3);
     assertNoOverlaps(r);
     assertDownwards(inp, r);

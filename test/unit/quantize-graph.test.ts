@@ -12,11 +12,11 @@ import { floatTensor, int64Tensor, makeModel, modelFromProto, node, tensor, valu
 import { DataType } from '../../src/onnx/dtype';
 import { loadModel } from '../../src/onnx/load';
 import { constantTensor, type Model } from '../../src/onnx/model';
-import { int64, type GraphProto, type ModelProto } from '../../src/onnx/proto';
+import { int64, type GraphProto, type ModelProto, type TensorProto } from '../../src/onnx/proto';
 import { writeModel } from '../../src/onnx/write';
 import { QuantizeError } from '../../src/quantize/errors';
 import { quantizeModel, type QuantizeOptions, type QuantizeReport } from '../../src/quantize/index';
-import { dequantizeBlockwise, dynamicQuantizeLinear } from '../../src/quantize/math';
+import { dequantizeBlockwise, dynamicQuantizeLinear, transpose2d } from '../../src/quantize/math';
 import { optimizedOpCounts } from '../../src/runtime/check';
 import { gemmMlpModel } from '../../bench/quantize-models';
 import { cosineSimilarity as cosine } from '../../src/runtime/compare';
@@ -328,6 +328,51 @@ describe('quantize graph: choosing nodes', () => {
 });
 
 function gemmMlpModelAsModel(): Model { return modelFromProto(gemmMlpModel(3)); }
+
+describe('quantize graph: weights computed from constants are folded first', () => {
+  for (const opset of [11, 13]) {
+    it(`opset ${opset}: Transpose, Squeeze/Unsqueeze (attributes or inputs), a reversed Slice and Concat before MatMul`, async () => {
+      const K = 32, N = 16;
+      const W = randn(40, K * N, 0.2);
+      const axes = (name: string, values: number[]): { inputs: TensorProto[]; attr: Record<string, number[]> } =>
+        (opset >= 13 ? { inputs: [int64Tensor(name, [values.length], values)], attr: {} } : { inputs: [], attr: { axes: values } });
+      const un = axes('un_axes', [0]), sq = axes('sq_axes', [0]);
+      const g: GraphProto = {
+        name: 'folded',
+        node: [
+          // W stored as [N, K]: transposed at run time.
+          node('Constant', [], ['wt'], { value: floatTensor('wt_value', [N, K], transpose2d(W, K, N)) }, 'w_const'),
+          node('Transpose', ['wt'], ['w_kn'], { perm: [1, 0] }, 'w_transpose'),
+          node('Unsqueeze', ['w_kn', ...(opset >= 13 ? ['un_axes'] : [])], ['w_3d'], un.attr, 'w_unsqueeze'),
+          node('Squeeze', ['w_3d', ...(opset >= 13 ? ['sq_axes'] : [])], ['w_2d'], sq.attr, 'w_squeeze'),
+          // The columns in reverse, then back in order (the two halves swapped twice): the same matrix.
+          node('Slice', ['w_2d', 'rev_s', 'rev_e', 'one', 'minus1'], ['w_rev'], {}, 'w_reverse'),
+          node('Slice', ['w_rev', 'rev_s', 'rev_e', 'one', 'minus1'], ['w_back'], {}, 'w_reverse_again'),
+          node('Slice', ['w_back', 'zero', 'half', 'one'], ['w_a'], {}, 'w_left'),
+          node('Slice', ['w_back', 'half', 'end', 'one'], ['w_b'], {}, 'w_right'),
+          node('Concat', ['w_a', 'w_b'], ['w'], { axis: 1 }, 'w_concat'),
+          node('MatMul', ['x', 'w'], ['y'], {}, 'mm'),
+        ],
+        initializer: [
+          ...un.inputs, ...sq.inputs,
+          int64Tensor('rev_s', [1], [-1]), int64Tensor('rev_e', [1], [-9223372036854775807n]), int64Tensor('one', [1], [1]), int64Tensor('minus1', [1], [-1]),
+          int64Tensor('zero', [1], [0]), int64Tensor('half', [1], [N / 2]), int64Tensor('end', [1], [N]),
+        ],
+        input: [valueInfo('x', F, [4, K])], output: [valueInfo('y', F, [4, N])],
+      };
+      const { fp32, q, report, model: m } = quantize(model(g, opset, 7));
+      assert.deepEqual(report.quantized, ['mm']);
+      assert.ok(report.notes.includes('1 weight was computed from constants at run time (Slice, Concat, Unsqueeze, ...) and was folded into an initializer first'), report.notes.join('\n'));
+      // The chain is gone with the float weight: what is left is the quantized MatMul.
+      assert.deepEqual(ops(m).filter((o) => ['Constant', 'Transpose', 'Squeeze', 'Unsqueeze', 'Slice', 'Concat'].includes(o ?? '')), []);
+      const x = { x: input(randn(41, 4 * K), [4, K]) };
+      const c = cosine((await run(fp32, x)).y.data as Float32Array, (await run(q, x)).y.data as Float32Array);
+      // int8 weights on a 32-deep product: far above 0.999; a wrongly folded weight (transposed, columns
+      // out of order) gives an unrelated product.
+      assert.ok(c > 0.999, `cosine ${c}`);
+    });
+  }
+});
 
 describe('quantize graph: old opsets and quantized models', () => {
   it('raises opset 9 to 11, rewriting Clip and Slice attributes into inputs', async () => {

@@ -6,7 +6,7 @@ import { QuantizeError } from '../../src/quantize/errors';
 import { assertAvailable, resolveOptions, type QuantizeOptions } from '../../src/quantize/options';
 
 describe('quantize options: defaults', () => {
-  it('dynamic: QOperator, int8 symmetric per-tensor weights, uint8 activations, MatMul/Gemm (Conv when named)', () => {
+  it('dynamic: QOperator, int8 symmetric per-tensor weights, uint8 activations, MatMul/Gemm/LSTM (Conv when named; GRU/RNN to be reported)', () => {
     const o = resolveOptions({});
     assert.equal(o.mode, 'dynamic');
     assert.equal(o.format, 'qoperator');
@@ -14,7 +14,9 @@ describe('quantize options: defaults', () => {
     assert.equal(o.activationType, 'uint8');
     assert.equal(o.symmetricWeights, true);
     assert.equal(o.perChannel, false);
-    assert.deepEqual(o.opTypes, ['MatMul', 'Gemm']);
+    assert.equal(o.kernelPerChannel, true, 'ConvInteger and DynamicQuantizeLSTM weights per channel unless per-tensor is asked');
+    assert.equal(resolveOptions({ perChannel: false }).kernelPerChannel, false);
+    assert.deepEqual(o.opTypes, ['MatMul', 'Gemm', 'LSTM', 'GRU', 'RNN']);
     assert.equal(o.defaultOpTypes, true);
     assert.deepEqual(resolveOptions({ opTypes: ['Conv', 'MatMul'] }).opTypes, ['Conv', 'MatMul']);
     assert.doesNotThrow(() => assertAvailable(o));
@@ -82,7 +84,7 @@ describe('quantize options: invalid combinations', () => {
     ['reduce range in weight-only mode', { mode: 'weight-only', reduceRange: true }, /--reduce-range applies to 8-bit/],
     ['asymmetric int4', { mode: 'weight-only', weightType: 'int4', symmetricWeights: false }, /use uint4 for asymmetric weights/],
     ['symmetric uint4', { mode: 'weight-only', weightType: 'uint4', symmetricWeights: true }, /use int4 for symmetric weights/],
-    ['an op type the mode cannot quantize', { opTypes: ['LSTM'] }, /op type "LSTM" cannot be quantized in dynamic mode; supported: MatMul, Gemm, Conv/],
+    ['an op type the mode cannot quantize', { opTypes: ['Softmax'] }, /op type "Softmax" cannot be quantized in dynamic mode; supported: MatMul, Gemm, Conv, LSTM, GRU, RNN/],
     ['Conv in weight-only mode', { mode: 'weight-only', opTypes: ['Conv'] }, /op type "Conv" cannot be quantized in weight-only mode/],
     ['empty op types', { opTypes: [] }, /--op-types is empty/],
     ['an empty name in a list', { exclude: ['a', ' '] }, /--exclude has an empty name/],

@@ -38,12 +38,12 @@ export function renderRefine(app: HTMLElement, title: string, c: RefineContent, 
   });
   const verdict = c.steps.length > 1
     ? `Worst output's cosine ${cos(first.cosine)} → ${cos(c.steps[c.steps.length - 1].cosine)} with ${c.steps[c.steps.length - 1].inFloat.length} node${c.steps[c.steps.length - 1].inFloat.length === 1 ? '' : 's'} in float`
-    : `Worst output's cosine ${cos(first.cosine)}: keep the worst layers in float to raise it`;
+    : c.next.length ? `Worst output's cosine ${cos(first.cosine)}: keep the worst layers in float to raise it` : `Worst output's cosine ${cos(first.cosine)}`;
   const next = c.next.length
     ? button(`Keep the ${c.next.length} worst layer${c.next.length === 1 ? '' : 's'} in float and re-quantize`, {
       icon: 'layers', id: 'refine-next', appearance: 'primary', title: c.next.join(', '), onClick: () => post({ type: 'action', id: 'next' }),
     })
-    : h('span', { class: 'muted' }, 'No quantized layer is left to keep in float.');
+    : h('span', { class: 'muted', id: 'refine-none' }, 'One quantized layer is left: in float too, the model would be the FP32 one.');
   if (c.busy) next.setAttribute('disabled', '');
   // The cheaper step where the format allows it: 16-bit activations keep the layer quantized (weights in
   // int8) but run it without int8 kernels.

@@ -15,7 +15,9 @@ export type Pattern =
   /** DynamicQuantizeLinear -> ConvInteger (uint8 weights) -> Cast -> Mul [-> Add bias] */
   | 'conv-integer'
   /** com.microsoft MatMulNBits (block-wise 4/8-bit weights) [-> Add bias] */
-  | 'matmul-nbits';
+  | 'matmul-nbits'
+  /** com.microsoft DynamicQuantizeLSTM (int8 W and R, transposed to [directions, size, 4 x hidden]) */
+  | 'dynamic-lstm';
 
 export interface WeightUse {
   const: ConstRef;
@@ -38,6 +40,8 @@ export interface Mark {
   /** The float activation input. */
   input: string;
   weight: WeightUse;
+  /** An LSTM's second weight, R. */
+  recurrent?: WeightUse;
   bias?: BiasUse;
   /** Attributes carried over to the integer op (Conv's strides, pads, group, ...). */
   attributes?: AttributeProto[];

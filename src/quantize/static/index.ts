@@ -39,6 +39,8 @@ export interface StaticCalibration {
   random: boolean;
   /** Where the samples come from, for the report. */
   source: string;
+  /** Symbolic or unknown input dims the random samples left at 1 (`x:2 (height)=1, ...`), once feeds were made; '' when none. */
+  defaultedDims?: () => string;
   /** Folder for the augmented model (default: the system's temporary folder). */
   workDir?: string;
   /**
@@ -206,6 +208,8 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     notes.push(conv ? `QOperator form: ${conv}` : 'QOperator form: no DequantizeLinear -> op -> QuantizeLinear pattern to convert');
     if (qop.kept.length) notes.push(`${qop.kept.length} quantized node${qop.kept.length === 1 ? ' stays' : 's stay'} in QDQ form: ${qop.kept.map((k) => `${k.name} (${k.reason})`).join('; ')}`);
   }
+  const defaulted = cal.defaultedDims?.() ?? '';
+  if (defaulted) notes.push(`calibrated with input dims left at 1: ${defaulted}; a spatial or time axis of 1 gives activation ranges unlike those of real inputs: set the sizes with --dims (in VS Code: the inputs prompt)`);
   if (cal.random) notes.push('calibrated on seeded random inputs, which are not representative of real data: the activation ranges (and the accuracy) will differ on real inputs; calibrate with --calib-data');
   if (bn.folded.length) {
     const kinds = [...new Set(bn.folded.map((f) => f.opType))].join(' and ');
