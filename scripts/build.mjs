@@ -166,7 +166,7 @@ function reporter(name, outfile) {
         const bytes = Object.entries(result.metafile?.outputs ?? {})
           .filter(([file]) => !file.endsWith('.map'))
           .reduce((sum, [, output]) => sum + output.bytes, 0);
-        console.log(`✓ ${name.padEnd(12)} ${outfile.padEnd(24)} ${(bytes / 1024).toFixed(1).padStart(8)} KB  ${ms} ms`);
+        console.log(`✓ ${name.padEnd(12)} ${outfile.padEnd(24)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB  ${ms} ms`);
       });
     },
   };

@@ -33,7 +33,7 @@ try {
   // The same seeded samples again, for the summary's figures.
   const c = onnxq(null, ['compare', rel(sample), int8, '--top-k', '1', '--json'], { show: false });
   const b = onnxq('Benchmark: both models interleaved, each in its own process (onnxq bench without --json prints a table)', ['bench', rel(sample), int8, '--iterations', '50', '--json'], { show: false });
-  for (const r of b.runs) console.log(`${r.label}: p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, ${r.throughput.inferencesPerSec.toFixed(0)} inferences/s, session ${r.sessionMs.toFixed(1)} ms, peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+  for (const r of b.runs) console.log(`${r.label}: p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, ${r.throughput.inferencesPerSec.toFixed(0)} inferences/s, session ${r.sessionMs.toFixed(1)} ms, peak RSS ${r.peakRssMb.toFixed(0)} MiB`);
   for (const d of b.diagnostics) console.log(`${d.level === 'warning' ? '!' : '-'} ${d.text}`);
   const o = c.outputs[0];
   const [fp32, q8] = b.runs;

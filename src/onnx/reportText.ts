@@ -37,6 +37,25 @@ export function formatInspectReport(r: InspectReport): string {
       }
       return row;
     })]);
+    const detailed = r.tensors.filter((t) => t.stats);
+    if (detailed.length) {
+      s += '\nDistributions (percentiles of the finite values, non-finite counts, histogram from min to max)\n';
+      for (const t of detailed) {
+        const st = t.stats!;
+        const pct = ['p1', 'p50', 'p99'].filter((k) => st.percentiles[k] !== undefined).map((k) => `${k} ${formatNumber(st.percentiles[k])}`).join('  ');
+        s += `  ${t.name}\n    ${pct}  NaN ${formatCount(st.nan)}  Inf ${formatCount(st.inf)}\n    ${sparkline(st.histogram.counts)}  (${st.histogram.counts.length} bins, ${formatNumber(st.histogram.min)} .. ${formatNumber(st.histogram.max)})\n`;
+      }
+    }
   }
   return s;
+}
+
+const BLOCKS = '▁▂▃▄▅▆▇█';
+/** A histogram as one line of block characters, at most `width` wide (neighbouring bins summed); an empty bin is a space. */
+export function sparkline(counts: readonly number[], width = 48): string {
+  const group = Math.max(1, Math.ceil(counts.length / width));
+  const cells: number[] = [];
+  for (let i = 0; i < counts.length; i += group) cells.push(counts.slice(i, i + group).reduce((a, b) => a + b, 0));
+  const top = Math.max(0, ...cells);
+  return cells.map((c) => (c === 0 || top === 0 ? ' ' : BLOCKS[Math.min(BLOCKS.length - 1, Math.floor((c / top) * (BLOCKS.length - 1) + 0.5))])).join('');
 }

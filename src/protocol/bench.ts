@@ -123,7 +123,7 @@ export interface BenchRun {
     batch: number | null;
     samplesPerSec: number | null;
   };
-  /** Peak resident memory of the process that ran it (Node and onnxruntime included). */
+  /** Peak resident memory of the process that ran it (Node and onnxruntime included), in MiB. */
   peakRssMb: number;
   /** The same process's resident memory before the session was created: peakRssMb less this is the model's. */
   baseRssMb: number;

@@ -8,9 +8,9 @@ export function formatShape(shape: readonly Dim[] | null): string {
   return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
 }
 
-/** 1536 -> "1.50 KB", 26454 -> "25.8 KB" (binary units). */
+/** 1536 -> "1.50 KiB", 26454 -> "25.8 KiB": binary units, named as such, the one convention for sizes everywhere. */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
   while (Math.abs(value) >= 1024 && unit < units.length - 1) {

@@ -22,7 +22,7 @@ export type { ErrorData } from './common';
 export interface LoadingMessage {
   type: 'loading';
   fileName: string;
-  /** Size of the file when known, for "Reading x.onnx (12 MB)". */
+  /** Size of the file when known, for "Reading x.onnx (12.0 MiB)". */
   fileBytes?: number;
 }
 

@@ -8,9 +8,8 @@ import type { GraphInfo, Model } from '../onnx/model';
 import type { NodeProto } from '../onnx/proto';
 import { tensor } from '../onnx/builder';
 import { intAttr, intsAttr, reshapeDims, type ModelEditor } from './graph';
+import { FOLDABLE_OPS } from './opTypes';
 
-/** Ops that only move data: evaluating them on constants changes no value. */
-export const FOLDABLE_OPS: ReadonlySet<string> = new Set(['Identity', 'Reshape', 'Unsqueeze', 'Squeeze', 'Concat', 'Slice', 'Transpose']);
 
 /** Largest folded tensor (elements): a weight, not an activation-sized table. */
 const MAX_ELEMENTS = 1 << 26;

@@ -1,7 +1,7 @@
 // A QuantizeReport as terminal text (what `onnxq quantize` prints without --json).
+import { formatBytes } from '../protocol/format';
 import type { AccuracyTargetSpec, QuantizeReport } from '../protocol/quantize';
 
-const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e6 ? 3 : 2)} MB`;
 
 export function describeScheme(r: QuantizeReport): string {
   if (r.mode === 'weight-only') return `weight-only ${r.weightType} ${r.symmetricWeights ? 'symmetric' : 'asymmetric'}, block ${r.blockSize}, accuracy level ${r.accuracyLevel} (MatMulNBits)`;
@@ -15,14 +15,14 @@ export function formatQuantizeReport(r: QuantizeReport, input: string, output: s
   const lines: string[] = [];
   lines.push(`${input} -> ${output}`);
   lines.push(`  scheme:    ${describeScheme(r)}`);
-  lines.push(`  size:      ${mb(r.sizeBefore)} -> ${mb(r.sizeAfter)} (${r.sizeBefore ? (r.sizeAfter / r.sizeBefore).toFixed(3) : '-'}x)`);
+  lines.push(`  size:      ${formatBytes(r.sizeBefore)} -> ${formatBytes(r.sizeAfter)} (${r.sizeBefore ? (r.sizeAfter / r.sizeBefore).toFixed(3) : '-'}x)`);
   const emitted = Object.entries(r.emitted).map(([op, n]) => `${op} ${n}`).join(', ');
   lines.push(`  quantized: ${r.quantized.length} node${r.quantized.length === 1 ? '' : 's'}${emitted ? ` (emitted ${emitted})` : ''}`);
   if (r.weights.length) {
     const sq = r.weights.map((w) => w.sqnr).filter((s): s is number => s !== null).sort((a, b) => a - b);
     const worst = r.weights.filter((w) => w.sqnr !== null).sort((a, b) => a.sqnr! - b.sqnr!)[0];
     if (sq.length) lines.push(`  weights:   ${r.weights.length}, SQNR median ${sq[sq.length >> 1].toFixed(1)} dB, lowest ${sq[0].toFixed(1)} dB (${worst.name})`);
-    lines.push(`             ${mb(r.weightBytesBefore)} -> ${mb(r.weightBytesAfter)}`);
+    lines.push(`             ${formatBytes(r.weightBytesBefore)} -> ${formatBytes(r.weightBytesAfter)}`);
   }
   if (r.calibration) {
     const c = r.calibration;

@@ -6,6 +6,7 @@ import { DataType } from '../onnx/dtype';
 import { constantTensor, type GraphInfo, type Model } from '../onnx/model';
 import { AttrType, int64, int64Exact, type AttributeProto, type GraphProto, type NodeProto, type TensorProto } from '../onnx/proto';
 import { TensorRef } from '../onnx/tensor';
+import { QUANTIZED_OPS } from './opTypes';
 
 /** A constant value as a node input sees it. */
 export interface ConstRef {
@@ -203,16 +204,3 @@ export function reshapeDims(input: number[], shape: number[], allowZero: boolean
   return out.reduce((a, b) => a * b, 1) === total ? out : undefined;
 }
 
-/** Ops that are already quantized: the quantizer leaves them (and the layers they form) alone. */
-export const QUANTIZED_OPS = new Set([
-  'ConvInteger', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'DynamicQuantizeLinear', 'QuantizeLinear', 'DequantizeLinear',
-  'MatMulNBits', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat', 'QGemm', 'QAttention', 'DynamicQuantizeLSTM', 'MatMulBnb4',
-  'MatMulFpQ4', 'QLinearAdd', 'QLinearMul', 'QLinearConcat', 'QLinearAveragePool', 'QLinearGlobalAveragePool', 'QLinearLeakyRelu',
-  'QLinearSigmoid', 'QLinearSoftmax', 'QLinearWhere', 'QLinearReduceMean', 'GatherBlockQuantized', 'QEmbedLayerNormalization',
-]);
-
-/** Layers among QUANTIZED_OPS (the compute ops; the Q/DQ helpers around them are not listed separately). */
-export const QUANTIZED_LAYERS = new Set([
-  'ConvInteger', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'MatMulNBits', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat',
-  'QGemm', 'QAttention', 'DynamicQuantizeLSTM', 'MatMulBnb4', 'MatMulFpQ4', 'GatherBlockQuantized', 'QEmbedLayerNormalization',
-]);

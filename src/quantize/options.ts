@@ -4,7 +4,7 @@
 // built yet, so that nothing unfinished can run as if it worked.
 import type { AccuracyTargetSpec, ActivationType, CalibrationMethod, CalibrationOptions, QuantFormat, QuantizeOptions, QuantMode, WeightType } from '../protocol/quantize';
 import { QuantizeError } from './errors';
-import { COMPUTE_OPS, ELEMENTWISE_OPS, PASSTHROUGH_OPS } from './ops/qdq';
+import { COMPUTE_OPS, ELEMENTWISE_OPS, PASSTHROUGH_OPS, RECURRENT_OPS } from './opTypes';
 
 export type { ActivationType, CalibrationMethod, CalibrationOptions, QuantFormat, QuantizeOptions, QuantMode, WeightType } from '../protocol/quantize';
 
@@ -17,7 +17,7 @@ export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'per
 
 /** Op types each mode can quantize today (the registry's keys; see registry.ts). */
 export const SUPPORTED_OP_TYPES: Record<QuantMode, readonly string[]> = {
-  dynamic: ['MatMul', 'Gemm', 'Conv', 'LSTM', 'GRU', 'RNN'],
+  dynamic: ['MatMul', 'Gemm', 'Conv', ...RECURRENT_OPS],
   'weight-only': ['MatMul', 'Gemm'],
   static: [...COMPUTE_OPS, ...ELEMENTWISE_OPS, ...PASSTHROUGH_OPS],
 };
@@ -37,7 +37,7 @@ const STATIC_DEFAULT_OP_TYPES: readonly string[] = [...COMPUTE_OPS, ...PASSTHROU
  * GRU and RNN are there to be reported: they stay in float, with the reason.
  */
 export const DEFAULT_OP_TYPES: Record<QuantMode, readonly string[]> = {
-  dynamic: ['MatMul', 'Gemm', 'LSTM', 'GRU', 'RNN'],
+  dynamic: ['MatMul', 'Gemm', ...RECURRENT_OPS],
   'weight-only': ['MatMul', 'Gemm'],
   static: STATIC_DEFAULT_OP_TYPES,
 };

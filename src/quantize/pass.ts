@@ -6,15 +6,17 @@ import type { GraphInfo, Model } from '../onnx/model';
 import type { GraphProto, NodeProto, TensorProto } from '../onnx/proto';
 import { node as makeNode, tensor } from '../onnx/builder';
 import { constantTensor } from '../onnx/model';
-import { QUANTIZED_LAYERS, type ConstRef, ModelEditor } from './graph';
+import { type ConstRef, ModelEditor } from './graph';
+import { FOLDABLE_OPS, PASSTHROUGH_OPS, QUANTIZED_LAYERS } from './opTypes';
 import {
   axisLayout, channelParams, quantRange, quantizeBlockwise, quantizeTensor, transpose2d, type ErrorEnergy,
 } from './math';
 import type { Mark } from './ops/base';
 import { defaultOpset, ensureDomain, upgradeOpset } from './opset';
-import { FOLDABLE_OPS, foldWeightInputs } from './foldWeights';
+import { foldWeightInputs } from './foldWeights';
 import { weightBits, type ResolvedOptions } from './options';
 import { quantizersFor } from './registry';
+import { QuantizeError } from './errors';
 import type { QuantizedWeight, SkippedNode } from '../protocol/quantize';
 import { sqnrFromEnergy } from '../runtime/compare';
 
@@ -69,7 +71,7 @@ export function markCandidates(model: Model, options: ResolvedOptions, editor: M
   const candidates: Candidate[] = [];
   const skip = (n: NodeProto, g: GraphInfo, reason: string) =>
     skipped.push({ name: nodeLabel(n), opType: n.op_type ?? '', graph: g.path, reason });
-  const patternsUsed = new Set<string>();
+  assertPatternsMatch(model, options);
   for (const info of model.graphs()) {
     const inGraph: Candidate[] = [];
     for (const n of info.graph.node ?? []) {
@@ -91,21 +93,28 @@ export function markCandidates(model: Model, options: ResolvedOptions, editor: M
     for (const c of kept) {
       const label = nodeLabel(c.node);
       const ex = options.exclude.find((p) => globMatch(p, label));
-      if (ex !== undefined) { patternsUsed.add(`exclude:${ex}`); skip(c.node, info, `excluded by --exclude "${ex}"`); continue; }
-      if (options.include.length) {
-        const inc = options.include.find((p) => globMatch(p, label));
-        if (inc === undefined) { skip(c.node, info, 'not matched by --include'); continue; }
-        patternsUsed.add(`include:${inc}`);
-      }
+      if (ex !== undefined) { skip(c.node, info, `excluded by --exclude "${ex}"`); continue; }
+      if (options.include.length && !options.include.some((p) => globMatch(p, label))) { skip(c.node, info, 'not matched by --include'); continue; }
       candidates.push(c);
     }
   }
-  // Patterns that matched nothing are probably typos: say so.
-  const allLabels = [...model.nodes()].map(({ node }) => nodeLabel(node));
-  for (const [kind, list] of [['include', options.include], ['exclude', options.exclude]] as const) {
-    for (const p of list) if (!patternsUsed.has(`${kind}:${p}`) && !allLabels.some((l) => globMatch(p, l))) notes.push(`--${kind} "${p}" matches no node of the model`);
-  }
   return { candidates, skipped, notes };
+}
+
+/**
+ * A name pattern (--include, --exclude, --activations16) that matches no node of the model is a typo, not
+ * a choice: an error that names it and the nodes of the op types the mode quantizes, which are valid.
+ */
+export function assertPatternsMatch(model: Model, options: ResolvedOptions): void {
+  const labels = [...model.nodes()].map(({ node }) => ({ label: nodeLabel(node), op: node.op_type ?? '' }));
+  for (const [flag, list] of [['--include', options.include], ['--exclude', options.exclude], ['--activations16', options.activations16]] as const) {
+    const unknown = list.filter((p) => !labels.some((l) => globMatch(p, l.label)));
+    if (!unknown.length) continue;
+    const valid = labels.filter((l) => options.opTypes.includes(l.op) && !PASSTHROUGH_OPS.includes(l.op)).map((l) => l.label);
+    const shown = valid.slice(0, 12).map((v) => `"${v}"`).join(', ');
+    throw new QuantizeError('invalid-options', `${flag} ${unknown.map((u) => `"${u}"`).join(', ')} ${unknown.length === 1 ? 'matches' : 'match'} no node of the model; `
+      + (valid.length ? `the nodes it can quantize are ${shown}${valid.length > 12 ? ` and ${valid.length - 12} more` : ''} (globs with * and ? match several)` : 'it has no node of the op types this mode quantizes'));
+  }
 }
 
 /**

@@ -7,9 +7,9 @@ import { MatMulQuantizer } from './ops/matmul';
 import { LstmQuantizer, RecurrentInFloat } from './ops/recurrent';
 import type { QuantFormat, QuantMode } from './options';
 import {
-  COMPUTE_OPS, ELEMENTWISE_OPS, PASSTHROUGH_OPS, QdqConvQuantizer, QdqElementwiseQuantizer, QdqGemmQuantizer, QdqMatMulQuantizer,
-  QdqPassthroughQuantizer, QdqUnaryQuantizer, type QdqOpQuantizer,
+  QdqConvQuantizer, QdqElementwiseQuantizer, QdqGemmQuantizer, QdqMatMulQuantizer, QdqPassthroughQuantizer, QdqUnaryQuantizer, type QdqOpQuantizer,
 } from './ops/qdq';
+import { PASSTHROUGH_OPS } from './opTypes';
 
 type Registry = Partial<Record<QuantMode, Partial<Record<QuantFormat, Record<string, () => OpQuantizer>>>>>;
 
@@ -54,8 +54,6 @@ const QDQ: Record<string, () => QdqOpQuantizer> = {
   ...Object.fromEntries(PASSTHROUGH_OPS.map((op) => [op, () => new QdqPassthroughQuantizer()])),
 };
 
-/** Every op type static QDQ quantization can handle. */
-export const QDQ_OP_TYPES: readonly string[] = [...COMPUTE_OPS, ...ELEMENTWISE_OPS, ...PASSTHROUGH_OPS];
 
 export function qdqQuantizersFor(opTypes: readonly string[]): Map<string, QdqOpQuantizer> {
   return new Map(opTypes.filter((op) => QDQ[op]).map((op) => [op, QDQ[op]()]));

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { inspectFileSync } from '../../src/onnx/inspect';
+import { sparkline } from '../../src/onnx/reportText';
 import { expected, modelsDir, noModels, repoRoot, sampleModel, sharedModels } from './helpers/models';
 import { countOps } from './helpers/wire';
 
@@ -43,6 +44,25 @@ describe('inspect on the shipped sample', () => {
     assert.match(res.stdout, /IR version 3; opsets ai\.onnx 8/);
     assert.match(res.stdout, /Input3\s+float\s+\[1, 1, 28, 28\]/);
     assert.match(res.stdout, /Parameters: 5,998/);
+  });
+
+  it('`--stats` in text shows what it computes: percentiles, NaN/Inf counts and the histogram', () => {
+    const res = cli(['inspect', sampleModel, '--stats', '--largest', '2']);
+    assert.equal(res.status, 0, res.stderr);
+    const r = inspectFileSync(sampleModel, { stats: true, largest: 2, bins: 64 });
+    const st = r.tensors[0].stats!;
+    const block = res.stdout.slice(res.stdout.indexOf('Distributions'));
+    assert.match(block, new RegExp(`  ${r.tensors[0].name}\n    p1 \\S+  p50 \\S+  p99 \\S+  NaN 0  Inf 0\n    (.+)  \\(64 bins, `));
+    const line = new RegExp(`  ${r.tensors[0].name}\n.*\n    (.+)  \\(64 bins`).exec(block)![1];
+    assert.equal(line, sparkline(st.histogram.counts), 'the histogram as the core counted it');
+  });
+
+  it('a histogram as one line of blocks: scaled to the tallest, empty bins blank, at most 48 wide', () => {
+    assert.equal(sparkline([0, 1, 2, 4]), ' ▃▅█');
+    assert.equal(sparkline([0, 0]), '  ');
+    const wide = sparkline(Array.from({ length: 96 }, (_, i) => (i < 2 ? 1 : 0)));
+    assert.equal(wide.length, 48);
+    assert.equal(wide[0], '█', 'two bins summed into one cell');
   });
 });
 

@@ -203,7 +203,7 @@ describe('quantize report as Markdown, default output names', () => {
       seconds: { total: 1.5 }, opsetUpgrade: null, notes: ['a note'],
     }, { input: '/m/model.onnx', output: '/m/model.qdq.onnx' });
     assert.match(md, /^# Quantized: model\.qdq\.onnx/);
-    assert.match(md, /\| size \| 3\.91 KB -> 1000 B \(0\.250x\) \|/);
+    assert.match(md, /\| size \| 3\.91 KiB -> 1000 B \(0\.250x\) \|/);
     assert.match(md, /random: not representative/);
     assert.ok(md.indexOf('| w0 |') < md.indexOf('| w1 |'), 'lowest SQNR first');
     assert.match(md, /\| c \| Conv \| kept in float \|/);

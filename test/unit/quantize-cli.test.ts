@@ -116,6 +116,7 @@ describe('onnxq quantize', () => {
     ['int8 activations in dynamic mode', ['--activation-type', 'int8'], /produces uint8/, 2],
     ['an op type the mode cannot quantize', ['--op-types', 'MatMul,Softmax'], /op type "Softmax" cannot be quantized in dynamic mode; supported: MatMul, Gemm, Conv, LSTM, GRU, RNN/, 2],
     ['a mode that does not exist', ['--mode', 'turbo'], /mode must be one of dynamic, static, weight-only; got "turbo" \(see onnxq quantize --help\)/, 2],
+    ['a node name that matches no node', ['--exclude', 'nosuch'], /^onnxq: --exclude "nosuch" matches no node of the model; the nodes it can quantize are "[^"]+", "[^"]+", "[^"]+" \(globs/, 1],
   ];
   for (const [name, args, message, code] of refusals) {
     it(`refuses ${name} with exit code ${code} and writes nothing`, async () => {

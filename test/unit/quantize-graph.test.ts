@@ -299,10 +299,17 @@ describe('quantize graph: choosing nodes', () => {
     assert.match(r.skipped['layer3.mm'], /excluded by --exclude "layer3\.\*"/);
     r = pick({ include: ['layer?.mm'], exclude: ['layer0.mm'] });
     assert.deepEqual(r.q, ['layer1.mm', 'layer2.mm', 'layer3.mm', 'layer4.mm']);
-    r = pick({ include: ['layer2.mm', 'nosuch*'] });
+    r = pick({ include: ['layer2.mm'] });
     assert.deepEqual(r.q, ['layer2.mm']);
     assert.match(r.skipped['layer1.mm'], /not matched by --include/);
-    assert.match(r.notes.join(), /--include "nosuch\*" matches no node/);
+  });
+
+  it('a pattern that matches no node is an error naming the nodes that can be quantized', () => {
+    const cases: [string, QuantizeOptions][] = [['--include', { include: ['layer2.mm', 'nosuch*'] }], ['--exclude', { exclude: ['Layer1.mm'] }]];
+    for (const [flag, options] of cases) {
+      assert.throws(() => pick(options), (e: unknown) => e instanceof QuantizeError && e.code === 'invalid-options'
+        && e.message === `${flag} "${flag === '--include' ? 'nosuch*' : 'Layer1.mm'}" matches no node of the model; the nodes it can quantize are "layer0.mm", "layer1.mm", "layer2.mm", "layer3.mm", "layer4.mm" (globs with * and ? match several)`);
+    }
   });
 
   it('keep the first and last layers in float', () => {

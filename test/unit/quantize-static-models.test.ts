@@ -2,8 +2,8 @@
 // loads in onnxruntime-node with optimization "all" and runs. Then accuracy against fp32, calibrated on
 // inputs like those each model was trained on (src/runtime/synthetic.ts: text lines and pages drawn from a
 // stroke font for the PP-OCR models, handwritten-like digits for MNIST, speech-like audio for Silero and
-// the melspectrogram) and evaluated on other inputs of the same generator: cosine similarity over the joined
-// outputs of 64 inputs, and for the classifiers the same top-1 class on at least 99% of 256 inputs.
+// the melspectrogram) and evaluated on other inputs of the same generator: each output's cosine similarity
+// over 64 inputs, and for the classifiers the same top-1 class on at least 99% of 256 inputs.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -72,8 +72,11 @@ interface Case {
   feeds: (seed: number) => Feeds;
   options?: QuantizeOptions;
   calibrate?: number;
-  /** The cosine asserted (the issue's target is 0.99; a lower one is a measured figure, not a pass). */
-  cosine: number;
+  /**
+   * Below the requirement (every output's cosine >= 0.99) as measured, with why: the case runs and reports
+   * as a TODO (node:test prints it; it does not fail the suite) until the quantizer reaches 0.99 there.
+   */
+  open?: string;
   /** Ops onnxruntime must have fused the model into. */
   fused: string[];
   classes?: boolean;
@@ -101,38 +104,36 @@ const REC_FLOAT_BEFORE = 26;
 
 const CASES: Case[] = [
   {
-    rel: 'cntk/mnist-8_cntk.onnx', classes: true, cosine: 0.99, fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
+    rel: 'cntk/mnist-8_cntk.onnx', classes: true, fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
     feeds: (s) => ({ Input3: T(digitImage(s).pixels.map((v) => v * 255), [1, 1, 28, 28]) }),
   },
   {
-    rel: 'ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx', classes: true, cosine: 0.99, calibrate: 64, fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
+    rel: 'ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx', classes: true, calibrate: 64, fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
     feeds: (s) => ({ x: T(toRgbTensor(textLine(192, 48, s, { rotate180: s % 2 === 1, cjk: 0, fill: 0.9 })), [1, 3, 48, 192]) }),
   },
   {
-    // Every Conv in int8: 0.896 (the stem's activations spread over channels by up to 100:1 through
-    // hardswish, which one per-tensor int8 scale cannot hold); reported, not a pass.
-    rel: 'ppocr/ch_PP-OCRv4_det_infer.onnx', label: 'every Conv in int8', cosine: 0.85, fused: ['com.microsoft:QLinearConv'],
+    rel: 'ppocr/ch_PP-OCRv4_det_infer.onnx', label: 'every Conv in int8', fused: ['com.microsoft:QLinearConv'],
+    open: 'measured 0.896: the stem\'s activations spread over channels by up to 100:1 through hardswish, which one per-tensor int8 scale cannot hold (the accuracy target case below reaches 0.99)',
     options: { calibration: { method: 'percentile' } },
     feeds: (s) => ({ x: T(toRgbTensor(textPage(128, 128, s), IMAGENET_MEAN, IMAGENET_STD), [1, 3, 128, 128]) }),
   },
   {
     // The accuracy target finds the stem by itself (measured: 6 of 62 Conv in float, Conv.0-4 and Conv.6;
     // 0.9953 on the calibration samples, 0.9935 on these; 28 models compared).
-    rel: 'ppocr/ch_PP-OCRv4_det_infer.onnx', label: `accuracy target ${DET_TARGET}`, cosine: 0.99, fused: ['com.microsoft:QLinearConv'],
+    rel: 'ppocr/ch_PP-OCRv4_det_infer.onnx', label: `accuracy target ${DET_TARGET}`, fused: ['com.microsoft:QLinearConv'],
     options: { calibration: { method: 'percentile' }, accuracyTarget: DET_TARGET }, maxFloat: DET_FLOAT_BEFORE,
     feeds: (s) => ({ x: T(toRgbTensor(textPage(128, 128, s), IMAGENET_MEAN, IMAGENET_STD), [1, 3, 128, 128]) }),
   },
   {
-    // Measured 0.971 with the defaults and 0.982 with percentile calibration: below the issue's 0.99
-    // (per-tensor int8 activations of PP-LCNetV3's hardswish blocks lose 2-4 dB per block), asserted as measured.
-    rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', cosine: 0.975, fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
+    rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', open: 'measured 0.971 with the defaults, 0.982 with percentile calibration: per-tensor int8 activations of PP-LCNetV3\'s hardswish blocks lose 2-4 dB per block',
+    fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
     options: { calibration: { method: 'percentile' } },
     feeds: (s) => ({ x: T(toRgbTensor(textLine(320, 48, s)), [1, 3, 48, 320]) }),
   },
   {
     // No few layers carry the error (it is spread over the backbone): the accuracy target needs many in
     // float (measured: 22 of its 51 Conv/MatMul, 40 models compared; 0.9964 on the calibration samples).
-    rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', label: `accuracy target ${REC_TARGET}`, cosine: 0.99, fused: ['com.microsoft:QLinearConv'],
+    rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', label: `accuracy target ${REC_TARGET}`, fused: ['com.microsoft:QLinearConv'],
     options: { calibration: { method: 'percentile' }, accuracyTarget: REC_TARGET }, maxFloat: REC_FLOAT_BEFORE,
     feeds: (s) => ({ x: T(toRgbTensor(textLine(320, 48, s)), [1, 3, 48, 320]) }),
   },
@@ -141,31 +142,36 @@ const CASES: Case[] = [
     // speak of (measured 0.98225 against 0.98235 without, on these inputs; 0.9794 -> 0.9797 on the calibration
     // samples, as the report says). Its error arises in the conv stem (layer by layer, the output SQNR falls
     // from 37 dB after p2o.Conv.1 to 16 dB by p2o.Conv.5 and stays there), not in outlier channels of the MatMuls.
-    rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', label: 'SmoothQuant 0.5', cosine: 0.975, fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
+    rel: 'ppocr/ch_PP-OCRv4_rec_infer.onnx', label: 'SmoothQuant 0.5', open: 'measured 0.98225 (0.98235 without SmoothQuant): the error is in the conv stem, not in outlier channels of the MatMuls',
+    fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
     options: { calibration: { method: 'percentile' }, smoothQuant: 0.5 },
     feeds: (s) => ({ x: T(toRgbTensor(textLine(320, 48, s)), [1, 3, 48, 320]) }),
   },
   {
-    rel: 'silero/silero_vad_op18_ifless.onnx', cosine: 0.99, stateful: true, fused: ['com.microsoft:QLinearConv', 'com.microsoft:QGemm'],
+    rel: 'silero/silero_vad_op18_ifless.onnx', stateful: true,
+    open: 'measured: the speech probability "output" 0.9515, the state "stateN" 0.9975 (joined, as this test used to measure, they read above 0.99)', fused: ['com.microsoft:QLinearConv', 'com.microsoft:QGemm'],
     feeds: (s) => ({ input: T(speechSignal(512, s >> 4, { t0: (s & 15) * 512 }), [1, 512]), sr, state: zeroState() }),
   },
   {
-    // The hard case (STFT as Conv, power, log-mel): measured about 0.95; reported, not a pass.
-    rel: 'openwakeword/melspectrogram.onnx', cosine: 0.9, fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
+    rel: 'openwakeword/melspectrogram.onnx', open: 'measured about 0.95: STFT as Conv, power and log-mel (the accuracy target case below reaches 0.99)',
+    fused: ['com.microsoft:QLinearConv', 'QLinearMatMul'],
     feeds: (s) => ({ input: T(speechSignal(1280 * 4, s), [1, 1280 * 4]) }),
   },
   {
     // With the accuracy target: measured, 0.99 needs two of its three compute nodes (an STFT Conv and the
     // mel MatMul) in float (7 models compared).
-    rel: 'openwakeword/melspectrogram.onnx', label: 'accuracy target 0.99', cosine: 0.99, fused: [],
+    rel: 'openwakeword/melspectrogram.onnx', label: 'accuracy target 0.99', fused: [],
     options: { accuracyTarget: 0.99 },
     feeds: (s) => ({ input: T(speechSignal(1280 * 4, s), [1, 1280 * 4]) }),
   },
 ];
 
-describe('static int8 accuracy on synthetic inputs like the training data (cosine over 64 inputs joined)', { skip: noModels }, () => {
+/** The requirement: each output's cosine with the float model, over 64 inputs, at least this. */
+const MIN_COSINE = 0.99;
+
+describe('static int8 accuracy on synthetic inputs like the training data (each output on its own, over 64 inputs)', { skip: noModels }, () => {
   for (const c of CASES) {
-    it(`${c.rel}${c.label ? ` (${c.label})` : ''}: cosine >= ${c.cosine}${c.classes ? ', same top-1 on >= 99% of 256' : ''}`, async (t) => {
+    it(`${c.rel}${c.label ? ` (${c.label})` : ''}: each output's cosine >= ${MIN_COSINE}${c.classes ? ', same top-1 on >= 99% of 256' : ''}`, { todo: c.open }, async (t) => {
       const src = path.join(modelsDir, c.rel);
       const dst = out(c.rel, 'static-accuracy');
       const n = c.calibrate ?? 32;
@@ -177,11 +183,15 @@ describe('static int8 accuracy on synthetic inputs like the training data (cosin
       const ops = await optimizedOpCounts(dst);
       for (const op of c.fused) assert.ok(ops[op] > 0, `${op} in ${JSON.stringify(ops)}`);
       const [a, b] = [await session(src), await session(dst)];
-      let ab = 0, aa = 0, bb = 0;
+      // Each output on its own (Silero's state beside its probability: a small output that collapses
+      // beside a large one fails), pooled over the inputs.
+      const sums = new Map<string, { ab: number; aa: number; bb: number }>();
       const add = (ya: Record<string, ort.Tensor>, yb: Record<string, ort.Tensor>) => {
         for (const k of Object.keys(ya)) {
           const x = ya[k].data as Float32Array, y = yb[k].data as Float32Array;
-          for (let i = 0; i < x.length; i++) { ab += x[i] * y[i]; aa += x[i] * x[i]; bb += y[i] * y[i]; }
+          const acc = sums.get(k) ?? { ab: 0, aa: 0, bb: 0 };
+          for (let i = 0; i < x.length; i++) { acc.ab += x[i] * y[i]; acc.aa += x[i] * x[i]; acc.bb += y[i] * y[i]; }
+          sums.set(k, acc);
         }
       };
       try {
@@ -198,7 +208,7 @@ describe('static int8 accuracy on synthetic inputs like the training data (cosin
         } else {
           for (let i = 0; i < 64; i++) { const f = c.feeds(50000 + i); add(await a.run(f), await b.run(f)); }
         }
-        const cos = ab / Math.sqrt(aa * bb);
+        const cosines = [...sums].map(([k, v]) => [k, v.ab / Math.sqrt(v.aa * v.bb)] as const);
         let top1 = '';
         if (c.classes) {
           let same = 0;
@@ -220,8 +230,8 @@ describe('static int8 accuracy on synthetic inputs like the training data (cosin
         }
         const sq = report.smoothQuant?.comparison;
         if (sq) t.diagnostic(`SmoothQuant ${report.smoothQuant!.smoothed.length} activations; on ${sq.samples} calibration samples cosine ${sq.cosineWithout} -> ${sq.cosineWith}, SQNR ${sq.sqnrWithout} -> ${sq.sqnrWith} dB`);
-        t.diagnostic(`cosine ${cos.toFixed(5)}${top1}; quantized ${report.quantized.length}, size ${(report.sizeAfter / report.sizeBefore).toFixed(3)}x; fused ${c.fused.map((op) => `${op} ${ops[op]}`).join(', ')}`);
-        assert.ok(cos >= c.cosine, `cosine ${cos}`);
+        t.diagnostic(`cosine ${cosines.map(([k, v]) => `${k} ${v.toFixed(5)}`).join(', ')}${top1}; quantized ${report.quantized.length}, size ${(report.sizeAfter / report.sizeBefore).toFixed(3)}x; fused ${c.fused.map((op) => `${op} ${ops[op]}`).join(', ')}`);
+        for (const [k, v] of cosines) assert.ok(v >= MIN_COSINE, `output "${k}": cosine ${v}`);
       } finally { await a.release(); await b.release(); }
     });
   }

@@ -165,7 +165,7 @@ export function renderBench(app: HTMLElement, title: string, c: BenchContent, po
   const memory = table({
     id: 'bench-memory', caption: 'Memory (each model in a process of its own) and size on disk',
     headers: [{ label: 'Model' }, { label: 'Peak RSS', numeric: true }, { label: 'Before the session', numeric: true }, { label: 'Added by the model', numeric: true }, { label: 'Size', numeric: true }, { label: 'Size vs first', numeric: true }],
-    rows: r.runs.map((x) => [name(x), `${x.peakRssMb.toFixed(1)} MB`, `${x.baseRssMb.toFixed(1)} MB`, `${(x.peakRssMb - x.baseRssMb).toFixed(1)} MB`, formatBytes(x.sizeBytes), `${(x.sizeBytes / r.runs[0].sizeBytes).toFixed(2)}×`]),
+    rows: r.runs.map((x) => [name(x), `${x.peakRssMb.toFixed(1)} MiB`, `${x.baseRssMb.toFixed(1)} MiB`, `${(x.peakRssMb - x.baseRssMb).toFixed(1)} MiB`, formatBytes(x.sizeBytes), `${(x.sizeBytes / r.runs[0].sizeBytes).toFixed(2)}×`]),
   });
   const charts = [latencyChart(r.runs), distribution(r.runs), ...(r.ratios.length ? [speedupChart(r)] : [])];
   const ops = opTypeTable(r.runs);

@@ -202,6 +202,3 @@ export class QdqPassthroughQuantizer extends QdqOpQuantizer {
   }
 }
 
-export const PASSTHROUGH_OPS = ['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'MaxPool', 'Resize', 'Gather', 'Split', 'DepthToSpace', 'SpaceToDepth'];
-export const ELEMENTWISE_OPS = ['Add', 'Mul', 'Concat', 'AveragePool', 'GlobalAveragePool', 'Sigmoid', 'Softmax', 'LeakyRelu'];
-export const COMPUTE_OPS = ['Conv', 'MatMul', 'Gemm'];

@@ -82,7 +82,7 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
   for (const c of plan.nodes) {
     const missing = c.mark.activations.map((i) => c.node.input![i]).find((x) => !paramsOf(plan.keyOf(x, c.graph)));
     if (missing !== undefined) {
-      if (c.mark.kind !== 'passthrough') skipped.push({ name: c.label, opType: c.node.op_type ?? '', graph: c.graph.path, reason: `no calibration sample reached its input "${missing}" (the branch that holds it never ran on the calibration data)` });
+      if (c.mark.kind !== 'passthrough') skipped.push({ name: c.label, opType: c.node.op_type ?? '', graph: c.graph.path, reason: `not reached by the calibration inputs: no sample reached its input "${missing}" (the branch that holds it never ran); give calibration inputs that take it` });
       continue;
     }
     nodes.push(c);

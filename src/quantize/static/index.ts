@@ -234,7 +234,7 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     const short = accuracy.outputs.filter((x) => x.cosineAfter < x.target).map((x) => `"${x.name}" ${x.cosineAfter} (target ${x.target})`).join(', ');
     notes.push(`the accuracy target ${describeTarget(accuracy.target)} was not reached: the cosine with the float model of ${short} with ${accuracy.inFloat.length} node${accuracy.inFloat.length === 1 ? '' : 's'} in float (${accuracy.maxNodes !== null ? `at most ${accuracy.maxNodes} node${accuracy.maxNodes === 1 ? '' : 's'} in float by --max-float-nodes` : 'every activation that loses to quantization was tried in float'}); 16-bit activations (--activation-type uint16) or better calibration data may help`);
   }
-  if (unreached.length) notes.push(`${unreached.length} activation${unreached.length === 1 ? '' : 's'} never ran on the calibration data (If branches not taken); the nodes that read them stay in float`);
+  if (unreached.length) notes.push(`${unreached.length} activation${unreached.length === 1 ? '' : 's'} never ran on the calibration data (If branches not taken); the nodes that read them stay in float (listed as skipped): give calibration inputs that take those branches`);
   seconds = { ...seconds };
   const report: QuantizeReport = {
     mode: o.mode, format: o.format, weightType: o.weightType, activationType: o.activationType,

@@ -10,10 +10,11 @@
 import type { GraphInfo, Model } from '../../onnx/model';
 import type { NodeProto } from '../../onnx/proto';
 import { valueKey, type CalibrationTarget } from '../calibrate/calibrator';
-import { floatAttr, QUANTIZED_LAYERS, QUANTIZED_OPS, type ModelEditor } from '../graph';
+import { floatAttr, type ModelEditor } from '../graph';
+import { QUANTIZED_LAYERS, QUANTIZED_OPS } from '../opTypes';
 import type { QdqMark } from '../ops/qdq';
 import type { ResolvedOptions } from '../options';
-import { globMatch, nodeLabel } from '../pass';
+import { assertPatternsMatch, globMatch, nodeLabel } from '../pass';
 import { qdqQuantizersFor } from '../registry';
 import type { SkippedNode } from '../../protocol/quantize';
 import { ValueFactsIndex } from '../types';
@@ -96,7 +97,7 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
 
   // 1. Marks.
   const nodes: PlannedNode[] = [];
-  const patternsUsed = new Set<string>();
+  assertPatternsMatch(model, options);
   for (const info of model.graphs()) {
     const inGraph: PlannedNode[] = [];
     for (const n of info.graph.node ?? []) {
@@ -129,18 +130,13 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
       if (dropped.has(c)) continue;
       if (keep?.labels.has(c.label)) { if (c.mark.kind !== 'passthrough') skip(c.node, info, keep.reason); continue; }
       const ex = options.exclude.find((p) => globMatch(p, c.label));
-      if (ex !== undefined) { patternsUsed.add(`exclude:${ex}`); skip(c.node, info, `excluded by --exclude "${ex}"`); continue; }
-      if (options.include.length) {
-        const inc = options.include.find((p) => globMatch(p, c.label));
-        if (inc === undefined) { if (c.mark.kind !== 'passthrough') skip(c.node, info, 'not matched by --include'); continue; }
-        patternsUsed.add(`include:${inc}`);
+      if (ex !== undefined) { skip(c.node, info, `excluded by --exclude "${ex}"`); continue; }
+      if (options.include.length && !options.include.some((p) => globMatch(p, c.label))) {
+        if (c.mark.kind !== 'passthrough') skip(c.node, info, 'not matched by --include');
+        continue;
       }
       nodes.push(c);
     }
-  }
-  const allLabels = [...model.nodes()].map(({ node }) => nodeLabel(node));
-  for (const [kind, list] of [['include', options.include], ['exclude', options.exclude]] as const) {
-    for (const p of list) if (!patternsUsed.has(`${kind}:${p}`) && !allLabels.some((l) => globMatch(p, l))) notes.push(`--${kind} "${p}" matches no node of the model`);
   }
 
   // 2. Tensors, in graph and node order (a passthrough op sees whether its input is quantized yet).

@@ -17,6 +17,7 @@ import type { Model } from '../../onnx/model';
 import type { AttributeProto, NodeProto } from '../../onnx/proto';
 import { floatAttr, intAttr, type ModelEditor } from '../graph';
 import { ensureDomain } from '../opset';
+import { PASSTHROUGH_OPS } from '../opTypes';
 import { nodeLabel, removeUnused } from '../pass';
 
 export interface QOperatorResult {
@@ -32,7 +33,7 @@ export interface QOperatorResult {
 interface Dq { node: NodeProto; q: string; scale: string; zp: string | undefined; axis: number | null }
 
 const MS = 'com.microsoft';
-const PASSTHROUGH = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'MaxPool', 'Resize', 'Gather', 'Split', 'DepthToSpace', 'SpaceToDepth']);
+const PASSTHROUGH = new Set(PASSTHROUGH_OPS);
 const UNARY: Record<string, string> = { Sigmoid: 'QLinearSigmoid', LeakyRelu: 'QLinearLeakyRelu', GlobalAveragePool: 'QLinearGlobalAveragePool', AveragePool: 'QLinearAveragePool' };
 const BINARY: Record<string, string> = { Add: 'QLinearAdd', Mul: 'QLinearMul' };
 const CANDIDATES = new Set(['Conv', 'MatMul', 'Gemm', 'Concat', 'Softmax', ...Object.keys(UNARY), ...Object.keys(BINARY), ...PASSTHROUGH]);

@@ -4,18 +4,18 @@ import type { BenchResult, BenchRun } from '../../protocol/bench';
 import { formatShape } from '../../protocol/format';
 import { describeDefaulted } from '../inputSpecCheck';
 
-const MB = 1e6;
+const MIB = 1024 * 1024;
 const f2 = (x: number) => x.toFixed(2), f3 = (x: number) => (x < 10 ? x.toFixed(3) : x.toFixed(2));
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const what = (r: BenchRun) => `${r.label} (${r.provider.used})`;
 
 /** One row per run: [header, ...rows]. */
 function rows(result: BenchResult): string[][] {
-  const head = ['model', 'provider', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'min ms', 'max ms', 'stddev ms', 'cv', 'runs', 'inferences/s', 'samples/s', 'session ms', 'first run ms', 'peak RSS MB', 'size MB'];
+  const head = ['model', 'provider', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'min ms', 'max ms', 'stddev ms', 'cv', 'runs', 'inferences/s', 'samples/s', 'session ms', 'first run ms', 'peak RSS MiB', 'size MiB'];
   return [head, ...result.runs.map((r) => [
     r.label, r.provider.used, f3(r.latencyMs.p50), f3(r.latencyMs.p90), f3(r.latencyMs.p99), f3(r.latencyMs.mean), f3(r.latencyMs.min), f3(r.latencyMs.max),
     f3(r.latencyMs.stddev), pct(r.latencyMs.cv) + (r.noisy ? ' noisy' : ''), String(r.iterations), f2(r.throughput.inferencesPerSec),
-    r.throughput.samplesPerSec === null ? '' : f2(r.throughput.samplesPerSec), f2(r.sessionMs), f3(r.firstRunMs), f2(r.peakRssMb), f2(r.sizeBytes / MB),
+    r.throughput.samplesPerSec === null ? '' : f2(r.throughput.samplesPerSec), f2(r.sessionMs), f3(r.firstRunMs), f2(r.peakRssMb), f2(r.sizeBytes / MIB),
   ])];
 }
 

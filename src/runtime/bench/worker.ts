@@ -12,7 +12,8 @@ import { modelInputs, modelOutputs } from '../modelIo';
 import { providerStatus } from '../providers';
 import { ModelSession, RuntimeError } from '../session';
 
-const MB = 1e6;
+/** Memory in MiB, as every size the tool shows (protocol/format.ts formatBytes). */
+const MB = 1024 * 1024;
 
 let session: ModelSession | undefined;
 const samples: Record<string, ort.Tensor>[] = [];
