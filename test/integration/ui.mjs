@@ -8,6 +8,7 @@
 // or through the driver: node test/harness/driver.mjs --ui=test/integration/ui.mjs FOLDER
 // Prints `N passed, N failed` last; results also in test-results/ui.json.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -398,6 +399,36 @@ export async function run(ctx) {
         check(weight.bars === 64, `histogram bins: ${weight.bars}`);
       });
     }
+
+    await ctx.test('Quantize Model… on PP-OCRv4 rec, cancelled while it works: the job stops, nothing is written, nothing is left behind', async () => {
+      await palette(page, 'ONNX: Quantize Model…');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Static int8 with an accuracy target' }).first().click({ timeout: 30000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Random samples' }).first().click({ timeout: 15000 });
+      const input = page.locator('.quick-input-widget input');
+      await page.waitForFunction(() => document.querySelector('.quick-input-widget input')?.value === '0.99', null, { timeout: 15000 });
+      await page.keyboard.press('Enter');
+      // The inputs, asked once per model: the text line's width (its symbolic last axis) set by input:axis.
+      await page.waitForFunction(() => /--samples/.test(document.querySelector('.quick-input-widget input')?.value ?? ''), null, { timeout: 30000 });
+      await input.fill('--samples 8 --dims x:3=320');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => /ch_PP-OCRv4_rec_infer\.qdq\.onnx$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''), null, { timeout: 15000 });
+      const output = await input.inputValue();
+      await page.keyboard.press('Enter');
+      // The accuracy target compares up to 40 models: there is time to cancel once the comparisons start.
+      const progress = page.locator('.notification-list-item', { hasText: /Comparing with the float model/ }).first();
+      await progress.waitFor({ timeout: 120000 });
+      await progress.hover();
+      await progress.locator('.monaco-button', { hasText: 'Cancel' }).first().click({ timeout: 15000 });
+      await page.locator('.notification-list-item', { hasText: 'Quantizing ch_PP-OCRv4_rec_infer.onnx was cancelled; nothing was written.' }).waitFor({ timeout: 60000 });
+      const dir = path.dirname(path.join(ctx.folder, 'models', ...PPOCR_REC.split('/')));
+      const local = fs.readdirSync(dir);
+      check(!fs.existsSync(output.startsWith('/') ? output : path.join(dir, path.basename(output))) && !local.some((n) => /^\.onnxq-|\.tmp$/.test(n)), `left in ${dir}: ${local.join(', ')}`);
+      // The job's temporary folders (calibration, comparisons) are gone with its process.
+      const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
+      const stale = fs.readdirSync(os.tmpdir()).filter((n) => { const m = /^onnxq-(\d+)-[a-z]+-.+$/.exec(n); return m && !alive(Number(m[1])); });
+      check(stale.length === 0, `left in ${os.tmpdir()}: ${stale.join(', ')}`);
+      await palette(page, 'Notifications: Clear All Notifications');
+    });
   }
 
   await ctx.test('a garbage .onnx file shows an error in the view', async () => {
