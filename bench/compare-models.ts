@@ -2,6 +2,8 @@
 // 16 seeded random samples), compared with its FP32 source by runtime/compareModels on 8 other seeded
 // samples: what `onnxq compare` prints, for each model, as one JSON file (bench/compare-results.json).
 //   npm run bench:compare        (needs ../shared/models, or ONNXQ_MODELS)
+// ONNXQ_BENCH_SMOKE=1: the sample only, 2 calibration and 2 compared samples, results in a temporary folder,
+// and a mode that fails is an error.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,6 +12,7 @@ import { quantizeFile, resolveOptions, type QuantizeOptions } from '../src/quant
 import { calibrationFor } from '../src/runtime/calibration';
 import { checkSession } from '../src/runtime/check';
 import { compareModels } from '../src/runtime/compareModels';
+import { resultsFile, SMOKE } from './util';
 
 const root = path.resolve(__dirname, '..');
 const modelsDir = path.resolve(process.env.ONNXQ_MODELS ?? path.join(root, '..', 'shared', 'models'));
@@ -37,26 +40,30 @@ function sharedModels(): string[] {
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(modelsDir)) {
+  // The sample is in every clone; the shared models are not.
+  const models = SMOKE ? [{ rel: 'samples/mnist-8.onnx', src: path.join(root, 'samples', 'mnist-8.onnx') }]
+    : sharedModels().map((rel) => ({ rel, src: path.join(modelsDir, rel) }));
+  const calibrationSamples = SMOKE ? 2 : 16, samples = SMOKE ? 2 : 8;
+  if (!SMOKE && !fs.existsSync(modelsDir)) {
     console.log(`no shared models at ${modelsDir}: nothing to measure`);
     return;
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-bench-compare-'));
   const results: Record<string, unknown> = {};
+  let failed = false;
   try {
-    for (const rel of sharedModels()) {
-      const src = path.join(modelsDir, rel);
+    for (const { rel, src } of models) {
       const spec = SPECS[rel] ?? {};
       const row: Record<string, unknown> = {};
       for (const mode of ['dynamic', 'static'] as const) {
         const out = path.join(tmp, `${rel.replace(/\W/g, '_')}.${mode}.onnx`);
-        const options: QuantizeOptions = mode === 'static' ? { mode, calibration: { randomSamples: 16 } } : { mode };
+        const options: QuantizeOptions = mode === 'static' ? { mode, calibration: { randomSamples: calibrationSamples } } : { mode };
         try {
           const report = await quantizeFile(src, out, options, {
             verify: checkSession, ...(mode === 'static' ? { calibration: calibrationFor(resolveOptions(options), spec) } : {}),
           });
           // Seeds after the calibration's 1..16: samples it never saw.
-          const r = await compareModels(src, out, { spec: { ...spec, samples: 8, seed: 101 } });
+          const r = await compareModels(src, out, { spec: { ...spec, samples, seed: 101 } });
           row[mode] = {
             quantized: report.quantized.length, sizeRatio: Number((report.sizeAfter / report.sizeBefore).toFixed(3)),
             outputs: r.outputs.map((o) => ({
@@ -66,6 +73,7 @@ async function main(): Promise<void> {
           };
         } catch (e) {
           row[mode] = { error: (e as Error).message.split('\n')[0] };
+          failed = true;
         }
         console.log(`${rel} ${mode}: ${JSON.stringify(row[mode])}`);
       }
@@ -74,9 +82,13 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  const file = path.join(root, 'bench', 'compare-results.json');
-  fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus()[0]?.model} x ${os.cpus().length}`, inputs: 'seeded random (seeds 101..108); static calibrated on seeds 1..16', results }, null, 2)}\n`);
+  const file = resultsFile('compare-results.json');
+  fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus()[0]?.model} x ${os.cpus().length}`, inputs: `seeded random (seeds 101..${100 + samples}); static calibrated on seeds 1..${calibrationSamples}`, results }, null, 2)}\n`);
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
+  if (SMOKE && failed) {
+    console.error('smoke run: FAILED (errors above)');
+    process.exitCode = 1;
+  }
 }
 
 void main();

@@ -6,7 +6,8 @@
 //   8 dense 3x3 Conv layers 64 -> 64 at 56 x 56, static QDQ (0.17-0.19);
 //   PP-OCRv4 det (320 x 320) and rec (48 x 320), static QDQ (from ../shared/models; skipped without them).
 // Models are quantized with `onnxq quantize` on seeded random calibration samples: enough for speed, which
-// does not depend on the ranges. Environment: ONNXQ_BENCH_ONLY (regular expression over the case names).
+// does not depend on the ranges. Environment: ONNXQ_BENCH_ONLY (regular expression over the case names),
+// ONNXQ_BENCH_SMOKE=1 (tiny FFN and Conv blocks, a few runs each, no shared models, results in a temporary folder).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,10 +15,11 @@ import * as path from 'node:path';
 import { ModelProtoType, type ModelProto } from '../src/onnx/proto';
 import type { BenchResult } from '../src/protocol/bench';
 import { convModel, ffnModel } from './quantize-models';
+import { resultsFile, SMOKE } from './util';
 
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
-const RESULTS = path.join(__dirname, 'latency-results.json');
+const RESULTS = resultsFile('latency-results.json');
 const MODELS = path.resolve(ROOT, process.env.ONNXQ_MODELS ?? '../shared/models');
 const ONLY = process.env.ONNXQ_BENCH_ONLY ? new RegExp(process.env.ONNXQ_BENCH_ONLY) : undefined;
 
@@ -33,6 +35,10 @@ interface Case {
   ideal: Record<string, [number, number]>;
 }
 
+/** A smoke run goes through the same commands with the smallest counts `onnxq bench` takes. */
+const BENCH_ARGS = SMOKE ? ['--warmup', '0', '--iterations', '5', '--rounds', '5'] : [];
+const CALIB = SMOKE ? '2' : '8';
+
 const onnxq = (args: string[]) => execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
 
 function main(): void {
@@ -44,19 +50,21 @@ function main(): void {
     return file;
   };
   const shared = (rel: string) => () => {
+    if (SMOKE) throw new Skip('smoke run: the shared models are not used');
     const file = path.join(MODELS, rel);
     if (!fs.existsSync(file)) throw new Skip(`${file} is not here (../shared/models, or ONNXQ_MODELS)`);
     return file;
   };
   const cases: Case[] = [
     {
-      name: 'ffn', fp32: () => write(ffnModel({ hidden: 768, ffn: 3072, seed: 11 }), 'ffn.onnx'), dims: 'tokens=1024', calibDims: 'tokens=64',
-      variants: { dynamic: ['--mode', 'dynamic'], static: ['--mode', 'static', '--calib-random', '8'] },
+      name: 'ffn', fp32: () => write(ffnModel(SMOKE ? { hidden: 32, ffn: 64, seed: 11 } : { hidden: 768, ffn: 3072, seed: 11 }), 'ffn.onnx'),
+      dims: SMOKE ? 'tokens=16' : 'tokens=1024', calibDims: SMOKE ? 'tokens=8' : 'tokens=64',
+      variants: { dynamic: ['--mode', 'dynamic'], static: ['--mode', 'static', '--calib-random', CALIB] },
       ideal: { dynamic: [0.35, 0.35], static: [0.41, 0.43] },
     },
     {
-      name: 'conv3x3', fp32: () => write(convModel({ channels: 64, size: 56, layers: 8, seed: 4 }), 'conv3x3.onnx'), dims: 'batch=1',
-      variants: { static: ['--mode', 'static', '--calib-random', '8'] }, ideal: { static: [0.17, 0.19] },
+      name: 'conv3x3', fp32: () => write(convModel(SMOKE ? { channels: 8, size: 8, layers: 2, seed: 4 } : { channels: 64, size: 56, layers: 8, seed: 4 }), 'conv3x3.onnx'),
+      dims: 'batch=1', variants: { static: ['--mode', 'static', '--calib-random', CALIB] }, ideal: { static: [0.17, 0.19] },
     },
     {
       name: 'ppocr-det', fp32: shared('ppocr/ch_PP-OCRv4_det_infer.onnx'), dims: 'x:0=1,x:2=320,x:3=320',
@@ -85,13 +93,13 @@ function main(): void {
         files.push(file);
       }
       const t0 = performance.now();
-      const result = JSON.parse(onnxq(['bench', ...files, '--dims', c.dims, '--json'])) as BenchResult;
+      const result = JSON.parse(onnxq(['bench', ...files, '--dims', c.dims, ...BENCH_ARGS, '--json'])) as BenchResult;
       const seconds = (performance.now() - t0) / 1000;
       const variants = Object.keys(c.variants);
       const rows = result.ratios.map((q) => {
         const variant = variants[q.run - 1];
         return {
-          variant, p50Ratio: round(q.p50), ci: q.ci.map(round), verdict: q.verdict, ideal: c.ideal[variant] ?? null,
+          variant, p50Ratio: round(q.p50), ci: q.ci.map(round), verdict: q.verdict, ideal: SMOKE ? null : c.ideal[variant] ?? null,
           p50Ms: round(result.runs[q.run].latencyMs.p50), fp32P50Ms: round(result.runs[0].latencyMs.p50),
           cv: round(result.runs[q.run].latencyMs.cv), fp32Cv: round(result.runs[0].latencyMs.cv),
           fused: result.runs[q.run].graph?.fused ?? null, unfused: result.runs[q.run].graph?.unfused.length ?? null,

@@ -7,6 +7,8 @@
 // Models: IS-Net (1,084 nodes), PP-OCRv4 det and rec from ONNXQ_MODELS (default ../shared/models), and a
 // generated transformer encoder of 300 layers, hidden 96, seeded (about 9,300 nodes; built in memory with
 // src/onnx/builder.ts, not written to disk). Writes bench/layout-results.json.
+// ONNXQ_BENCH_SMOKE=1: one cold and one warm run of the sample and a tiny encoder, no shared models,
+// results in a temporary folder.
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,16 +19,19 @@ import { loadModel } from '../src/onnx/load';
 import type { Model } from '../src/onnx/model';
 import type { GraphData } from '../src/protocol/graph';
 import { graphLayoutInput, layoutGraph, type LayoutItem } from '../webview/graph/layout';
-import { buildTransformer, type TransformerSpec } from './transformer';
-import { fmt, median, table } from './util';
+import { buildTransformer, SMOKE_SPEC, type TransformerSpec } from './transformer';
+import { fmt, median, resultsFile, SMOKE, table } from './util';
 
 const ROOT = path.join(__dirname, '..');
 const MODELS_DIR = path.resolve(ROOT, process.env.ONNXQ_MODELS ?? '../shared/models');
-const RESULTS = path.join(__dirname, 'layout-results.json');
-const RUNS = 3;
-const ENCODER: TransformerSpec = { layers: 300, hidden: 96, heads: 4, ffn: 384, vocab: 1000, seed: 20240917, version: 1 };
-const ENCODER_NAME = 'generated/encoder-300x96';
-const MODELS = ['imgly/isnet_quint8_dynamic_small.onnx', 'ppocr/ch_PP-OCRv4_det_infer.onnx', 'ppocr/ch_PP-OCRv4_rec_infer.onnx'];
+const RESULTS = resultsFile('layout-results.json');
+const RUNS = SMOKE ? 1 : 3;
+const ENCODER: TransformerSpec = SMOKE ? SMOKE_SPEC : { layers: 300, hidden: 96, heads: 4, ffn: 384, vocab: 1000, seed: 20240917, version: 1 };
+const ENCODER_NAME = `generated/encoder-${ENCODER.layers}x${ENCODER.hidden}`;
+const SAMPLE = 'samples/mnist-8.onnx';
+// A smoke run reads the sample (in every clone) in place of the shared models.
+const MODELS = SMOKE ? [SAMPLE] : ['imgly/isnet_quint8_dynamic_small.onnx', 'ppocr/ch_PP-OCRv4_det_infer.onnx', 'ppocr/ch_PP-OCRv4_rec_infer.onnx'];
+const modelFile = (name: string) => (name === SAMPLE ? path.join(ROOT, SAMPLE) : path.join(MODELS_DIR, name));
 
 interface Run {
   loadMs: number;
@@ -56,7 +61,7 @@ function sizer(g: GraphData) {
 
 function openModel(name: string): { model: Model; loadMs: number } {
   const t = performance.now();
-  const model = name === ENCODER_NAME ? modelFromProto(buildTransformer(ENCODER)) : loadModel(path.join(MODELS_DIR, name));
+  const model = name === ENCODER_NAME ? modelFromProto(buildTransformer(ENCODER)) : loadModel(modelFile(name));
   return { model, loadMs: name === ENCODER_NAME ? NaN : performance.now() - t };
 }
 
@@ -101,7 +106,7 @@ function coldRun(name: string): Promise<{ run: Run; shape: Shape }> {
 }
 
 async function main(): Promise<void> {
-  const names = [...MODELS.filter((m) => fs.existsSync(path.join(MODELS_DIR, m))), ENCODER_NAME];
+  const names = [...MODELS.filter((m) => fs.existsSync(modelFile(m))), ENCODER_NAME];
   for (const m of MODELS) if (!names.includes(m)) console.log(`note: ${m} is not in ${MODELS_DIR}; skipped`);
   const results: Record<string, unknown>[] = [];
   for (const name of names) {
@@ -120,7 +125,7 @@ async function main(): Promise<void> {
     return [String(r.name), String(s.nodes), String(s.ranks), String(s.crossings), fmt(c.loadMs), fmt(c.graphDataMs), fmt(c.layoutMs), fmt(c.layoutCpuMs), fmt(c.totalMs),
       fmt(w.graphDataMs), fmt(w.layoutMs), fmt(w.totalMs), fmt(s.graphJsonBytes / 1e6, 2), fmt(s.weightsJsonBytes / 1e6, 2)];
   });
-  console.log('\nGraph data + layout in Node (ms, median of 3; cold = a fresh process each run; MB = 10^6 bytes)\n');
+  console.log(`\nGraph data + layout in Node (ms, median of ${RUNS}; cold = a fresh process each run; MB = 10^6 bytes)\n`);
   console.log(table(['model', 'nodes', 'ranks', 'crossings', 'cold load', 'cold data', 'cold layout', 'cold layout cpu', 'cold total',
     'warm data', 'warm layout', 'warm total', 'graph MB', 'weights MB'], rows));
   fs.writeFileSync(RESULTS, JSON.stringify({

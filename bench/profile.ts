@@ -3,6 +3,7 @@
 // Runs itself again under `node --cpu-prof`, then prints the functions with the most self time and the
 // call tree below the operation (inclusive milliseconds). The .cpuprofile is kept (open it in Chrome
 // DevTools or VS Code for a flame chart).
+// ONNXQ_BENCH_SMOKE=1 without arguments: each operation once on the sample, the profiles not kept.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,6 +11,7 @@ import * as path from 'node:path';
 import { loadModel, parseModel } from '../src/onnx/load';
 import { tensorStats } from '../src/onnx/stats';
 import { writeModel } from '../src/onnx/write';
+import { SMOKE } from './util';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
@@ -67,7 +69,12 @@ function summarize(profile: Profile, root: RegExp): void {
   print(profile.nodes.filter((n) => root.test(n.callFrame.functionName)), '', 0);
 }
 
-if (!op || !ROOTS[op] || !file) {
+if (SMOKE && !op) {
+  for (const o of Object.keys(ROOTS)) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, o, path.join(__dirname, '..', 'samples', 'mnist-8.onnx'), '1'], { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+} else if (!op || !ROOTS[op] || !file) {
   console.error('usage: node --expose-gc --import tsx bench/profile.ts <open|parse|stats|write> <model.onnx> [iterations] [dtype]');
   process.exit(2);
 } else if (process.env.ONNXQ_PROFILE_CHILD) {
@@ -80,5 +87,6 @@ if (!op || !ROOTS[op] || !file) {
   const prof = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f))
     .sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
   summarize(JSON.parse(fs.readFileSync(prof, 'utf8')) as Profile, ROOTS[op]);
-  console.log(`\nprofile: ${prof}`);
+  if (SMOKE) fs.rmSync(dir, { recursive: true, force: true });
+  else console.log(`\nprofile: ${prof}`);
 }

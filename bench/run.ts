@@ -8,19 +8,21 @@
 // Options (environment): ONNXQ_BENCH_RUNS (timed runs per measurement, default 5), ONNXQ_BENCH_ONLY
 // (regular expression: only models whose name matches; the generated one is `generated/...`),
 // ONNXQ_BENCH_SKIP_WRITE=1 (skip the write benchmark), ONNXQ_BENCH_STRICT=1 (exit with status 1 when a
-// target fails; by default the exit status only reports errors, since timings on a busy machine vary).
+// target fails; by default the exit status only reports errors, since timings on a busy machine vary),
+// ONNXQ_BENCH_SMOKE=1 (once, on the sample and a tiny generated transformer, results in a temporary
+// folder, no targets; a model that fails is an error).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_SPEC, parameterCount, type GeneratedModel } from './transformer';
-import { fmt, MB, runInChild, table } from './util';
+import { DEFAULT_SPEC, parameterCount, SMOKE_SPEC, type GeneratedModel } from './transformer';
+import { cacheDir, fmt, MB, resultsFile, runInChild, SMOKE, table } from './util';
 
 const ROOT = path.join(__dirname, '..');
-const RUNS = Math.max(1, Number(process.env.ONNXQ_BENCH_RUNS ?? 5) || 5);
+const RUNS = SMOKE ? 1 : Math.max(1, Number(process.env.ONNXQ_BENCH_RUNS ?? 5) || 5);
 const ONLY = process.env.ONNXQ_BENCH_ONLY ? new RegExp(process.env.ONNXQ_BENCH_ONLY) : undefined;
 const MODELS_DIR = path.resolve(ROOT, process.env.ONNXQ_MODELS ?? '../shared/models');
-const CACHE_DIR = path.resolve(ROOT, process.env.ONNXQ_BENCH_CACHE ?? 'bench/.cache');
-const RESULTS = path.join(__dirname, 'results.json');
+const CACHE_DIR = cacheDir();
+const RESULTS = resultsFile('results.json');
 const ISNET = 'imgly/isnet_quint8_dynamic_small.onnx';
 
 type MemoryResult = {
@@ -144,7 +146,11 @@ async function main(): Promise<void> {
 
   // 1. Models on disk.
   const models: { name: string; file: string; generated: boolean; onnxruntime?: Record<string, unknown> }[] = [];
-  if (fs.existsSync(MODELS_DIR)) {
+  if (SMOKE) {
+    // The shared models are not in a user's clone; the sample always is.
+    models.push({ name: 'samples/mnist-8.onnx', file: path.join(ROOT, 'samples', 'mnist-8.onnx'), generated: false });
+    log('smoke run: the sample and a tiny generated transformer, once each; the shared models are skipped');
+  } else if (fs.existsSync(MODELS_DIR)) {
     for (const f of findModels(MODELS_DIR)) models.push({ name: path.relative(MODELS_DIR, f).split(path.sep).join('/'), file: f, generated: false });
     log(`models folder ${MODELS_DIR}: ${models.length} .onnx files`);
     if (!models.some((m) => m.name === ISNET)) log(`note: ${ISNET} is not in the models folder; its targets will fail`);
@@ -153,7 +159,7 @@ async function main(): Promise<void> {
   }
 
   // 2. The generated transformer (cached), checked once in onnxruntime-node.
-  const spec = DEFAULT_SPEC;
+  const spec = SMOKE ? SMOKE_SPEC : DEFAULT_SPEC;
   const genName = `generated/transformer-${spec.layers}x${spec.hidden}-ffn${spec.ffn}-seed${spec.seed}`;
   let generated: (GeneratedModel & { parameters: number }) | undefined;
   let ort: Record<string, unknown> = { ok: false };
@@ -198,14 +204,15 @@ async function main(): Promise<void> {
   // 5. Targets.
   const byName = (n: string) => results.find((r) => r.name === n);
   const targets: Target[] = [];
-  for (const [label, name] of [['IS-Net', ISNET], ['transformer-400MB', genName]] as const) {
+  // A smoke run's models are not the targets' models: nothing to judge.
+  for (const [label, name] of SMOKE ? [] : [['IS-Net', ISNET], ['transformer-400MB', genName]] as const) {
     if (ONLY && !ONLY.test(name)) continue;
     const r = byName(name);
     const missing = !r ? { note: 'model not measured (not found, or excluded)' } : r.error ? { note: `error: ${r.error.split('\n')[0]}` } : {};
     targets.push({ ...target(`open structure <= 1.5x read (${label})`, r?.openOverRead, '<=', 1.5, 'x read time', name), ...missing });
     targets.push({ ...target(`memory added <= 1.5x file size (${label})`, r?.memOverFile, '<=', 1.5, 'x file size', name), ...missing });
   }
-  if (!ONLY || ONLY.test(genName)) {
+  if (!SMOKE && (!ONLY || ONLY.test(genName))) {
     targets.push(target('statistics >= 400 MB/s of fp32 data (transformer-400MB)', byName(genName)?.statsMBps, '>=', 400, 'MB/s', genName));
   }
 
@@ -260,6 +267,11 @@ async function main(): Promise<void> {
   if (generated) console.log(`\ngenerated model in onnxruntime-node: ${ort.ok ? `OK (session ${fmt(Number(ort.sessionCreateMs), 0)} ms, run [1,16] ${fmt(Number(ort.runMs), 1)} ms, output ${JSON.stringify(ort.outputShape)} finite)` : `FAILED ${String(ort.error ?? '')}`}`);
   console.log(`\n${targets.filter((t) => t.pass).length}/${targets.length} targets pass; results in ${path.relative(process.cwd(), RESULTS)}; bench took ${fmt(totalS)} s`);
   if (process.env.ONNXQ_BENCH_STRICT === '1' && targets.some((t) => !t.pass)) process.exitCode = 1;
+  // A smoke run exists to catch what broke: any model, onnxruntime check or write that failed fails it.
+  if (SMOKE && (results.some((r) => r.error) || (generated && !ort.ok) || write?.error)) {
+    console.error('smoke run: FAILED (errors above)');
+    process.exitCode = 1;
+  }
 }
 
 main().catch((e: unknown) => {

@@ -24,6 +24,8 @@ export interface TransformerSpec {
 }
 
 export const DEFAULT_SPEC: TransformerSpec = { layers: 8, hidden: 1024, heads: 16, ffn: 4096, vocab: 4096, seed: 20240917, version: 1 };
+/** The smoke runs' stand-in (ONNXQ_BENCH_SMOKE=1): the same graph, about 60 kB. */
+export const SMOKE_SPEC: TransformerSpec = { layers: 2, hidden: 32, heads: 2, ffn: 64, vocab: 64, seed: 20240917, version: 1 };
 
 /** fp32 parameter count of a spec (what the file will hold, plus a few hundred bytes of structure). */
 export function parameterCount(s: TransformerSpec): number {

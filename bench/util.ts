@@ -1,8 +1,35 @@
-// Small helpers shared by the benchmark's parent (run.ts) and its child processes (worker.ts).
+// Small helpers shared by the benchmark's parent (run.ts) and its child processes (worker.ts), and the
+// smoke mode of every bench script.
 import { fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const MB = 1e6;
+
+/**
+ * ONNXQ_BENCH_SMOKE=1 (`npm run bench:smoke`, a step of `npm test`): each script runs its real code path
+ * once on the smallest input it has (the sample, a tiny generated model; never ../shared/models), so the
+ * scripts cannot rot unnoticed. Nothing it prints is a measurement.
+ */
+export const SMOKE = process.env.ONNXQ_BENCH_SMOKE === '1';
+
+/** The smoke mode's folder, reused by every run: its results and tiny generated models. */
+function smokeDir(sub = ''): string {
+  const dir = path.join(os.tmpdir(), 'onnxq-bench-smoke', sub);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Where a script writes its results file `name`: bench/, or in smoke mode the temporary folder (a smoke run leaves the real results alone). */
+export function resultsFile(name: string): string {
+  return SMOKE ? path.join(smokeDir(), name) : path.join(__dirname, name);
+}
+
+/** The cache of generated models: ONNXQ_BENCH_CACHE (default bench/.cache), or in smoke mode the temporary folder. */
+export function cacheDir(): string {
+  return SMOKE ? smokeDir('cache') : path.resolve(__dirname, '..', process.env.ONNXQ_BENCH_CACHE ?? 'bench/.cache');
+}
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;

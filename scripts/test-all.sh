@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Everything CI checks, in one command (`npm test`). Works on a fresh clone: it installs what is
 # missing first (root node_modules, then scripts/setup-test-env.sh for the VS Code test harness).
-#   typecheck, lint, build, unit tests, integration tests in VS Code (runTest.mjs), UI test (ui.mjs),
-#   this platform's .vsix (scripts/package.mjs, checked and run by scripts/check-vsix.mjs), and that
-#   .vsix installed into a clean code-server profile and used (test/integration/installed.mjs)
+#   typecheck, lint, build, unit tests, the bench scripts once on tiny models (bench:smoke), integration
+#   tests in VS Code (runTest.mjs), UI test (ui.mjs), this platform's .vsix (scripts/package.mjs, checked
+#   and run by scripts/check-vsix.mjs), and that .vsix installed into a clean code-server profile and used
+#   (test/integration/installed.mjs)
 # Every step runs even when an earlier one failed; the exit code is non-zero if any failed. Ends with
 # a table of the steps and one line `N passed, N failed` over all tests (a failed step that has no
 # test count, e.g. lint, counts as one failed).
@@ -69,6 +70,9 @@ if [ -z "$up" ]; then up=0; fi
 if [ -z "$uf" ]; then uf=0; fi
 [ "$st" = FAIL ] && [ "$uf" -eq 0 ] && uf=1
 record "unit tests" "$st" "$up" "$uf" $(( $(date +%s) - t ))
+
+# ---- the bench scripts, once each on tiny models (ONNXQ_BENCH_SMOKE=1), so that they cannot rot ------
+run_step "bench scripts (smoke)" npm run --silent bench:smoke
 
 # ---- the suites that write their results as JSON ({passed, failed}) ------------------------------
 json_count() { # file -> "passed failed" (or nothing)
