@@ -2,8 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { internalErrorMessage, isTypedError } from './jobs/errors';
-import { OnnxError } from './onnx/errors';
+import { internalErrorMessage, toErrorData } from './jobs/errors';
 import { inspectFileSync } from './onnx/inspect';
 import { formatInspectReport } from './onnx/reportText';
 import { QuantizeError } from './quantize/errors';
@@ -96,9 +95,9 @@ Options (quantize):
   --mode M                dynamic (default) | weight-only | static
   --format F              qoperator (default for dynamic, weight-only) | qdq (default for static)
   --weight-type T         int8 (default) | uint8 | int16 | uint16 (static) | int4 (default for weight-only) | uint4
-  --per-channel           one scale per output channel (dynamic MatMul/Gemm; static and dynamic Conv
-                          have it by default)
-  --per-tensor            one scale per weight (static; dynamic Conv)
+  --per-channel           one scale per output channel (dynamic MatMul/Gemm; static, dynamic Conv and
+                          LSTM have it by default)
+  --per-tensor            one scale per weight (static; dynamic Conv; per direction for LSTM)
   --symmetric-weights     zero point in the middle of the range (default for int8/int4)
   --asymmetric-weights    zero point from the weights' range (default for uint8/uint4)
   --reduce-range          7-bit weights, for CPUs without VNNI (dynamic)
@@ -344,7 +343,7 @@ function version(): string {
   } catch { return 'unknown'; }
 }
 
-export const EXIT_NOTHING_TO_QUANTIZE = 4;
+const EXIT_NOTHING_TO_QUANTIZE = 4;
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) { process.stdout.write(`onnxq ${version()}\n`); return 0; }
@@ -397,9 +396,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof SpecFlagError) return usageMistake(e.message, command);
     if (e instanceof QuantizeError && e.code === 'nothing-to-quantize') { process.stderr.write(`onnxq: ${e.message}\n`); return EXIT_NOTHING_TO_QUANTIZE; }
     if ((e as Error).name === 'SessionCheckError') { process.stderr.write(`onnxq: ${(e as Error).message}; nothing was written\n`); return 1; }
-    if (e instanceof OnnxError || e instanceof QuantizeError || isTypedError(e)) { process.stderr.write(`onnxq: ${(e as Error).message}\n`); return 1; }
+    const data = toErrorData(e);
+    if (data.code !== 'internal') { process.stderr.write(`onnxq: ${data.message}\n`); return 1; }
     process.stderr.write(`onnxq: ${internalErrorMessage(e, verbose ? 'its trace follows' : 'run the same command again with --verbose for the trace')}\n`);
-    if (verbose) process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    if (verbose) process.stderr.write(`${data.trace ?? String(e)}\n`);
     return 1;
   }
 }

@@ -223,7 +223,8 @@ function main(): void {
   // The parent closed the channel (shut down, or died): nothing left to answer.
   process.on('disconnect', () => process.exit(0));
   process.on('unhandledRejection', (reason) => {
-    send({ type: 'log', level: 'error', message: `Unhandled rejection in the job process: ${toErrorData(reason).message}` });
+    const e = toErrorData(reason);
+    send({ type: 'log', level: 'error', message: `Unhandled rejection in the job process: ${e.message}${e.trace ? `\n${e.trace}` : ''}` });
   });
   send({ type: 'ready', pid: process.pid, protocol: JOB_PROTOCOL_VERSION, node: process.version });
   // While the extension has nothing for us yet: the first model then opens at warm speed.

@@ -26,16 +26,33 @@ export class JobError extends Error {
   }
 }
 
+/**
+ * `error` as data to show or post (never with its trace), after writing `what: [code] message` and, for
+ * an internal error, its trace to `log`: the one place a failure reaches the output channel.
+ */
+export function loggedError(error: unknown, log: (line: string) => void, what: string): ErrorData {
+  const { trace, ...data } = toErrorData(error);
+  log(`${what}: [${data.code}] ${data.message}`);
+  if (trace) log(trace);
+  return data;
+}
+
 /** True for the error a request rejects with when its caller aborted it. */
 export function isCancelled(error: unknown): boolean {
   return error instanceof JobError && error.code === 'cancelled';
 }
 
+/** Node's codes for a call made wrong (an argument of the wrong type, an assertion): bugs, not conditions. */
+const PROGRAMMING_ERRORS = /^ERR_(INVALID_ARG|OUT_OF_RANGE|ASSERTION|INVALID_RETURN|MISSING_ARGS|UNHANDLED)/;
+
 /** Errors the code raises on purpose carry a string code (the core's typed errors, Node's system errors). */
-export function isTypedError(error: unknown): error is Error & { code: string } {
+function isTypedError(error: unknown): error is Error & { code: string } {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && code.length > 0;
+  return typeof code === 'string' && code.length > 0 && !PROGRAMMING_ERRORS.test(code);
 }
+
+/** V8's words when an allocation fails: the machine's memory, not a bug. */
+const OUT_OF_MEMORY = /Array buffer allocation failed|Invalid (typed )?array length|Cannot create a string longer than/;
 
 /**
  * What to tell a person about an error nobody raised on purpose (a TypeError, a RangeError): a bug of ours.
@@ -57,6 +74,9 @@ export function toErrorData(error: unknown): ErrorData {
     const file = (error as { file?: unknown }).file;
     if (typeof file === 'string') data.file = file;
     return data;
+  }
+  if (error instanceof RangeError && OUT_OF_MEMORY.test(error.message)) {
+    return { code: 'out-of-memory', message: `out of memory (${error.message}): the model or its data does not fit in this process's memory; close other programs, or use a machine with more memory` };
   }
   const data: ErrorData = { code: 'internal', message: internalErrorMessage(error, 'the trace is in the "ONNX Quantization Studio" output') };
   if (error instanceof Error && error.stack) data.trace = error.stack;

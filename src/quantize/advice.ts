@@ -39,9 +39,10 @@ export function adviseModes(model: Model): QuantizeAdvice {
     order = [stat, dynamic, weightOnly];
     why = stat.count ? 'static int8 is the one kind that finds something to quantize here' : 'no kind of quantization finds anything to quantize in this model';
   }
-  // A choice that finds nothing goes last, whatever the rule said.
+  // A choice that finds nothing goes last, whatever the rule said; the reason belongs to the rule's pick.
+  const pick = order[0];
   order = [...order.filter((m) => m.count > 0), ...order.filter((m) => m.count === 0)];
-  order[0].why = why;
+  order[0].why = order[0] === pick ? why : `${pick.mode} finds nothing to quantize here; ${order[0].mode} finds ${order[0].count} node${order[0].count === 1 ? '' : 's'}`;
   return { order, largestMatMul: largest };
 }
 

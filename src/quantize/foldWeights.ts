@@ -98,6 +98,8 @@ function evaluate(name: string, info: GraphInfo, editor: ModelEditor, opset: num
       const get = (attrName: string, index: number) => (opset >= 10 ? (p.input?.[index] ? ints(inputs[index]) : undefined) : intsAttr(p, attrName));
       const starts = get('starts', 1), ends = get('ends', 2);
       if (!starts || !ends) return undefined;
+      // An axes input that cannot be evaluated is not "no axes": the default would slice other axes.
+      if (opset >= 10 && p.input?.[3] && !ints(inputs[3])) return undefined;
       const axes = get('axes', 3) ?? starts.map((_, i) => i);
       const steps = opset >= 10 && p.input?.[4] ? ints(inputs[4]) : starts.map(() => 1);
       if (!steps) return undefined;

@@ -8,7 +8,8 @@ export function describeScheme(r: QuantizeReport): string {
   const main = `${r.weightType} ${r.symmetricWeights ? 'symmetric' : 'asymmetric'} ${r.perChannel ? 'per-channel' : 'per-tensor'}${r.reduceRange ? ' reduced-range' : ''}`;
   // Dynamic ConvInteger (uint8) and DynamicQuantizeLSTM (int8, per-channel by default) weights have schemes of their own.
   const others = r.mode === 'dynamic' ? [...new Set(r.weights.map((w) => w.scheme).filter((x) => x !== main))] : [];
-  return `${r.mode} ${main} weights${others.length ? ` (Conv/LSTM: ${others.join(', ')})` : ''}, ${r.activationType} activations (${r.format === 'qdq' ? 'QDQ' : 'QOperator'})`;
+  const weights = !others.length ? main : r.weights.some((w) => w.scheme === main) ? `${main} (Conv/LSTM: ${others.join(', ')})` : others.join(', ');
+  return `${r.mode} ${weights} weights, ${r.activationType} activations (${r.format === 'qdq' ? 'QDQ' : 'QOperator'})`;
 }
 
 export function formatQuantizeReport(r: QuantizeReport, input: string, output: string, maxSkipped = 20): string {

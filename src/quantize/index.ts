@@ -116,6 +116,11 @@ export async function quantizeFile(input: string, output: string, options: Quant
     quantized = await quantizeStatic(source, o, fileOptions.calibration);
   } else quantized = quantizeModel(source, o);
   const { model, report } = quantized;
+  // The preview found nodes, yet none was quantized (static: calibration never reached them): still nothing to write.
+  if (!report.quantized.length) {
+    const why = [...new Set(report.skipped.map((s) => s.reason))].slice(0, 2).join('; ');
+    throw new QuantizeError('nothing-to-quantize', `nothing was quantized in ${o.mode} mode${why ? `: ${why}` : ''}. Nothing was written`);
+  }
   report.sizeBefore = sizeBefore;
   recordOptions(model.proto, options);
   recordSkipped(model.proto, report.skipped);

@@ -58,7 +58,7 @@ interface QuantizedSet {
 
 const FLOAT = DataType.FLOAT;
 
-export interface Marked { candidates: Candidate[]; skipped: SkippedNode[]; notes: string[] }
+export interface Marked { candidates: Candidate[]; skipped: SkippedNode[] }
 
 /**
  * Step 1, alone: which nodes the registry's classes would rewrite, and which they skip and why. Changes
@@ -66,7 +66,6 @@ export interface Marked { candidates: Candidate[]; skipped: SkippedNode[]; notes
  */
 export function markCandidates(model: Model, options: ResolvedOptions, editor: ModelEditor): Marked {
   const skipped: SkippedNode[] = [];
-  const notes: string[] = [];
   const quantizers = quantizersFor(options.mode, options.format);
   const candidates: Candidate[] = [];
   const skip = (n: NodeProto, g: GraphInfo, reason: string) =>
@@ -98,7 +97,7 @@ export function markCandidates(model: Model, options: ResolvedOptions, editor: M
       candidates.push(c);
     }
   }
-  return { candidates, skipped, notes };
+  return { candidates, skipped };
 }
 
 /**
@@ -110,7 +109,7 @@ export function assertPatternsMatch(model: Model, options: ResolvedOptions): voi
   for (const [flag, list] of [['--include', options.include], ['--exclude', options.exclude], ['--activations16', options.activations16]] as const) {
     const unknown = list.filter((p) => !labels.some((l) => globMatch(p, l.label)));
     if (!unknown.length) continue;
-    const valid = labels.filter((l) => options.opTypes.includes(l.op) && !PASSTHROUGH_OPS.includes(l.op)).map((l) => l.label);
+    const valid = labels.filter((l) => options.opTypes.includes(l.op) && !PASSTHROUGH_OPS.includes(l.op) && l.op !== 'GRU' && l.op !== 'RNN').map((l) => l.label);
     const shown = valid.slice(0, 12).map((v) => `"${v}"`).join(', ');
     throw new QuantizeError('invalid-options', `${flag} ${unknown.map((u) => `"${u}"`).join(', ')} ${unknown.length === 1 ? 'matches' : 'match'} no node of the model; `
       + (valid.length ? `the nodes it can quantize are ${shown}${valid.length > 12 ? ` and ${valid.length - 12} more` : ''} (globs with * and ? match several)` : 'it has no node of the op types this mode quantizes'));
@@ -132,8 +131,8 @@ export function runPass(model: Model, options: ResolvedOptions): PassResult {
   const editor = new ModelEditor(model);
   const foldNote = prepareWeights(model, editor, options);
   // 1. Mark.
-  const { candidates, skipped, notes } = markCandidates(model, options, editor);
-  if (foldNote) notes.push(foldNote);
+  const { candidates, skipped } = markCandidates(model, options, editor);
+  const notes: string[] = foldNote ? [foldNote] : [];
 
   // 2. What the emitted ops need from the model.
   let opsetUpgrade: PassResult['opsetUpgrade'] = null;

@@ -5,7 +5,8 @@ import type { TensorProto } from '../onnx/proto';
 import { cloneStructure } from './calibrate/calibrator';
 import { QuantizeError } from './errors';
 import { ModelEditor } from './graph';
-import { QUANTIZED_LAYERS } from './opTypes';
+import { COMPUTE_OPS, QUANTIZED_LAYERS, RECURRENT_OPS } from './opTypes';
+import { formatOpCounts as opList } from '../protocol/format';
 import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options';
 import { markCandidates, prepareWeights } from './pass';
 import { planStatic } from './static/plan';
@@ -46,7 +47,6 @@ export function previewMode(source: Model, o: ResolvedOptions): ModePreview {
   return { byOp, count: labels.length, skipped: [...reasons].map(([reason, count]) => ({ reason, count })) };
 }
 
-const opList = (byOp: Record<string, number>) => Object.entries(byOp).sort((a, b) => b[1] - a[1]).map(([op, n]) => `${n} ${op}`).join(', ');
 
 /** The other choices worth naming when one finds nothing, as a user would type them. */
 const ALTERNATIVES: { flags: string; options: QuantizeOptions }[] = [
@@ -66,7 +66,7 @@ export function assertSomethingToQuantize(model: Model, o: ResolvedOptions): Mod
   const quantizedLayers = new Map<string, number>();
   for (const { node: n } of model.nodes()) if (QUANTIZED_LAYERS.has(n.op_type ?? '')) quantizedLayers.set(n.op_type!, (quantizedLayers.get(n.op_type!) ?? 0) + 1);
   const floatSkips = mine.skipped.filter((s) => !s.reason.startsWith('already quantized'));
-  const handled = o.mode === 'static' ? ['Conv', 'MatMul', 'Gemm'] : o.opTypes.filter((t) => t !== 'GRU' && t !== 'RNN');
+  const handled = o.mode === 'static' ? COMPUTE_OPS : o.opTypes.filter((t) => !RECURRENT_OPS.includes(t) || t === 'LSTM');
   const why = floatSkips.length
     ? `every candidate was left in float: ${floatSkips.slice(0, 3).map((s) => `${s.count} ${s.reason}`).join('; ')}`
     : quantizedLayers.size ? `it is already quantized (${opList(Object.fromEntries(quantizedLayers))})`

@@ -84,7 +84,7 @@ export class RefineHistory {
   async step(n: number, output: string, how: RefineHow = 'float'): Promise<RefineStep> {
     if (how === 'int16' && !this.canWiden) throw new Error('16-bit activations for some layers apply to static QDQ quantization with 8-bit activations');
     const added = this.next(n, how);
-    if (!added.length) throw new Error(how === 'float' ? 'one quantized layer is left: in float too, the model would be the FP32 one' : 'no layer with 8-bit activations is left');
+    if (!added.length) throw new Error(how === 'float' ? 'no layer can go to float: the comparison ties at most one quantized layer to the source, and in float too it would leave no layer quantized' : 'no layer with 8-bit activations is left');
     const o = this.last.options;
     const options: QuantizeOptions = how === 'float'
       // A layer kept in float no longer needs 16-bit activations.

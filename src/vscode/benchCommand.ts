@@ -6,7 +6,7 @@
 // (uri, BenchCommandArgs) it asks nothing (tests, other extensions) and resolves with the result.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isCancelled, toErrorData } from '../jobs/errors';
+import { isCancelled, loggedError } from '../jobs/errors';
 import type { BenchResult, BenchRun } from '../protocol/bench';
 import type { Provider } from '../protocol/compare';
 import type { InputSpec } from '../protocol/inputSpec';
@@ -75,9 +75,7 @@ async function bench(services: Services, files: string[], args?: BenchCommandArg
       services.log.info(`Benchmarking ${names} was cancelled.`);
       return undefined;
     }
-    const error = toErrorData(err);
-    services.log.error(`Could not benchmark ${names}: [${error.code}] ${error.message}`);
-    if (error.trace) services.log.error(error.trace);
+    const error = loggedError(err, (l) => services.log.error(l), `Could not benchmark ${names}`);
     const actions = error.code === 'bad-input-spec' || error.code === 'input-mismatch' || error.code === 'run-failed' ? ['Edit Inputs…', 'Show Log'] : error.code === 'provider-unavailable' ? ['Open Settings', 'Show Log'] : ['Show Log'];
     void vscode.window.showErrorMessage(`Could not benchmark ${names}: ${error.message}`, ...actions).then((choice) => {
       if (choice === 'Show Log') services.log.show(true);

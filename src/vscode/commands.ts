@@ -9,7 +9,7 @@
 //   onnxqs.benchmarkModel   latency, memory and the speed-up of models on this machine (benchCommand.ts)
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isCancelled, toErrorData } from '../jobs/errors';
+import { isCancelled, loggedError } from '../jobs/errors';
 import type { InspectReport } from '../protocol/inspect';
 import { hintFor } from './errorHints';
 import { withJobProgress } from './jobProgress';
@@ -107,8 +107,8 @@ async function openModel(services: Services, uri: unknown, selection: unknown): 
     try {
       await vscode.commands.executeCommand('vscode.openWith', target, MODEL_VIEW_TYPE);
     } catch (err) {
-      services.log.error(`Could not open ${target.toString(true)} in the model viewer: ${toErrorData(err).message}`);
-      void vscode.window.showErrorMessage(`Could not open ${path.basename(target.path)} in the model viewer: ${toErrorData(err).message}`);
+      const error = loggedError(err, (l) => services.log.error(l), `Could not open ${target.toString(true)} in the model viewer`);
+      void vscode.window.showErrorMessage(`Could not open ${path.basename(target.path)} in the model viewer: ${error.message}`);
     }
   }
 }
@@ -136,8 +136,7 @@ async function inspectModel(services: Services, uri: vscode.Uri): Promise<Inspec
       services.log.info(`Inspecting ${uri.fsPath} was cancelled.`);
       return undefined;
     }
-    const error = toErrorData(err);
-    services.log.error(`Could not inspect ${uri.fsPath}: [${error.code}] ${error.message}`);
+    const error = loggedError(err, (l) => services.log.error(l), `Could not inspect ${uri.fsPath}`);
     void vscode.window.showErrorMessage(`Could not read ${name}: ${error.message} ${hintFor(error)}`, 'Show Log').then((choice) => {
       if (choice) services.log.show(true);
     });

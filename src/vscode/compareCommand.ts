@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isCancelled, toErrorData } from '../jobs/errors';
+import { isCancelled, loggedError, toErrorData } from '../jobs/errors';
 import type { CompareResult, Provider } from '../protocol/compare';
 import type { InputSpec } from '../protocol/inputSpec';
 import { formatCompareMarkdown } from '../runtime/compareReport';
@@ -111,9 +111,7 @@ async function compare(services: Services, a: string, b: string, args?: CompareC
       services.log.info(`Comparing ${a} with ${b} was cancelled.`);
       return undefined;
     }
-    const error = toErrorData(err);
-    services.log.error(`Could not compare ${a} with ${b}: [${error.code}] ${error.message}`);
-    if (error.trace) services.log.error(error.trace);
+    const error = loggedError(err, (l) => services.log.error(l), `Could not compare ${a} with ${b}`);
     const actions = error.code === 'bad-input-spec' || error.code === 'input-mismatch' || error.code === 'run-failed' ? ['Edit Inputs…', 'Show Log'] : ['Show Log'];
     void vscode.window.showErrorMessage(`Could not compare ${title}: ${error.message}`, ...actions).then((choice) => {
       if (choice === 'Show Log') services.log.show(true);

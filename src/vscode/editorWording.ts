@@ -6,6 +6,11 @@ const PHRASES: [RegExp, string][] = [
   [/ by --max-float-nodes/, ''],
   [/; 16-bit activations \(--activation-type uint16\) or better calibration data may help/, '; calibration on a folder of real samples may help, or 16-bit activations (onnxq quantize --activation-type uint16)'],
   [/: keep them in float \(--exclude [^)]*\) if this output matters/, ': keep them in float if this output matters (Quantize again with them in float, below)'],
+  // A kind that finds nothing names the kinds that would, as Quantize Model… lists them (it has no dynamic Conv).
+  [/; --mode dynamic --op-types Conv,MatMul,Gemm would quantize [^;.]*/, ''],
+  [/--mode static would quantize/, 'Static int8 (QDQ) would quantize'],
+  [/--mode dynamic would quantize/, 'Dynamic int8 would quantize'],
+  [/--mode weight-only would quantize/, 'Weight-only int4 would quantize'],
 ];
 
 /** `note` as an editor user reads it. */

@@ -39,7 +39,7 @@ const QUANTIZE_HINTS: Record<string, string> = {
   'not-available': 'Nothing was written; run Quantize Model again with another mode or format.',
   'unsupported-model': 'Nothing was written. Leave the nodes it names out, or try another mode.',
   'nothing-to-quantize': 'Run Quantize Model again and pick the mode the message names.',
-  internal: 'Please report it with the trace from the "ONNX Quantization Studio" output (Show Log).',
+  internal: 'Nothing was written.',
   'calibration-data':
     'Nothing was written. Calibration samples must match the model\'s inputs (names, types, shapes): .npz files with arrays named after the inputs, .npy or .pb files for one-input models, or test_data_set_*/input_*.pb folders.',
   crashed: 'The quantization process stopped unexpectedly (possibly out of memory); nothing was written. Details are in the "ONNX Quantization Studio" output.',

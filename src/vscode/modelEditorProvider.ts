@@ -12,7 +12,7 @@
 //                are answered from the document's cache or the job process. See src/protocol/webview.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isCancelled, toErrorData } from '../jobs/errors';
+import { isCancelled, loggedError, toErrorData } from '../jobs/errors';
 import type { InspectReport } from '../protocol/inspect';
 import { assertNever, type ErrorData } from '../protocol/common';
 import type { GraphData, WeightDetail, WeightSummary } from '../protocol/graph';
@@ -164,10 +164,11 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
       this.services.hooks.recordReport(this.uri.toString(), report);
       return { kind: 'ready', report, graph, weights };
     } catch (err) {
-      const error = toErrorData(err);
-      if (isCancelled(err)) this.services.log.info(`Reading ${this.uri.fsPath} was cancelled.`);
-      else this.services.log.error(`Could not read ${this.uri.fsPath}: [${error.code}] ${error.message}`);
-      return { kind: 'error', error };
+      if (isCancelled(err)) {
+        this.services.log.info(`Reading ${this.uri.fsPath} was cancelled.`);
+        return { kind: 'error', error: toErrorData(err) };
+      }
+      return { kind: 'error', error: loggedError(err, (l) => this.services.log.error(l), `Could not read ${this.uri.fsPath}`) };
     }
   }
 
@@ -351,8 +352,7 @@ class ModelPanel extends Disposable {
       const result = await this.run(request);
       this.post({ type: 'response', id: request.id, kind: request.type, result });
     } catch (err) {
-      const error = toErrorData(err);
-      this.services.log.error(`The model viewer's ${request.type} request failed: ${error.message}`);
+      const error = loggedError(err, (l) => this.services.log.error(l), `The model viewer's ${request.type} request failed`);
       this.post({ type: 'responseError', id: request.id, error });
     }
   }

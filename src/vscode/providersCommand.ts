@@ -2,7 +2,7 @@
 // (in the job process), with the reason each that cannot start gives; the ones picked become
 // `onnxqs.runtime.executionProviders`, GPU providers before the CPU (they are tried in that order).
 import * as vscode from 'vscode';
-import { toErrorData } from '../jobs/errors';
+import { loggedError } from '../jobs/errors';
 import type { Provider, ProviderStatus } from '../protocol/compare';
 import type { Services } from './services';
 import { runtimeSettings, SECTION } from './settings';
@@ -17,7 +17,7 @@ export async function chooseProvidersCommand(services: Services): Promise<Provid
   try {
     list = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Trying the execution providers of onnxruntime-node…' }, () => services.quantizer.providers());
   } catch (err) {
-    void vscode.window.showErrorMessage(`Could not try the execution providers: ${toErrorData(err).message}`);
+    void vscode.window.showErrorMessage(`Could not try the execution providers: ${loggedError(err, (l) => services.log.error(l), 'Could not try the execution providers').message}`);
     return undefined;
   }
   const current = new Set(runtimeSettings().providers);

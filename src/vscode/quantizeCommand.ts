@@ -9,9 +9,10 @@
 // it resolves with the report, or undefined when cancelled or failed (failures are shown and logged).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isCancelled, toErrorData } from '../jobs/errors';
+import { isCancelled, loggedError, toErrorData } from '../jobs/errors';
 import { removeStaleTemps } from '../jobs/staleTemps';
 import type { InputSpec } from '../protocol/inputSpec';
+import { formatOpCounts } from '../protocol/format';
 import type { QuantizeAdvice, QuantizeOptions, QuantizeReport } from '../protocol/quantize';
 import { COMPARE_WITH_FP32_COMMAND } from './compareCommand';
 import { hintFor, quantizeHintFor } from './errorHints';
@@ -19,6 +20,7 @@ import { withJobProgress } from './jobProgress';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';
 import { inputsFor, rememberedInputs } from './modelInputs';
 import { defaultOutput } from './outputPath';
+import { editorWording } from './editorWording';
 import { quantizeReportContent, floatActionId } from './quantizeReportContent';
 import { quantizeReportToMarkdown } from './quantizeReportMarkdown';
 import { showResults } from './resultsPanel';
@@ -87,10 +89,9 @@ export async function quantizeModelCommand(services: Services, target: vscode.Ur
       void vscode.window.showInformationMessage(`Quantizing ${name} was cancelled; nothing was written.`);
       return undefined;
     }
-    const error = toErrorData(err);
-    services.log.error(`Could not quantize ${target.fsPath}: [${error.code}] ${error.message}`);
-    if (error.trace) services.log.error(error.trace);
-    void vscode.window.showErrorMessage(`Could not quantize ${name}: ${error.message}. ${quantizeHintFor(error)}`, 'Show Log').then((choice) => {
+    const error = loggedError(err, (l) => services.log.error(l), `Could not quantize ${target.fsPath}`);
+    const said = editorWording(error.message);
+    void vscode.window.showErrorMessage(`Could not quantize ${name}: ${/[.!?]$/.test(said) ? said : `${said}.`} ${quantizeHintFor(error)}`, 'Show Log').then((choice) => {
       if (choice) services.log.show(true);
     });
     return undefined;
@@ -135,8 +136,7 @@ function orderChoices(choices: readonly Choice[], advice: QuantizeAdvice): Choic
   return ordered.map((c, i) => {
     const a = advice.order[rank(c)];
     if (!a) return c;
-    const ops = Object.entries(a.byOp).sort((x, y) => y[1] - x[1]).map(([op, n]) => `${n} ${op}`).join(', ');
-    const what = a.count === 0 ? 'nothing to quantize in this model' : `${i === 0 ? 'recommended: ' : ''}${a.count} node${a.count === 1 ? '' : 's'} (${ops})`;
+    const what = a.count === 0 ? 'nothing to quantize in this model' : `${i === 0 ? 'recommended: ' : ''}${a.count} node${a.count === 1 ? '' : 's'} (${formatOpCounts(a.byOp)})`;
     return { ...c, description: `${what} · ${c.description}`, ...(i === 0 && a.why ? { detail: `${a.why}. ${c.detail}` } : {}) };
   });
 }

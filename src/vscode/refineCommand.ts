@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isCancelled, toErrorData } from '../jobs/errors';
+import { isCancelled, loggedError, toErrorData } from '../jobs/errors';
 import type { CompareResult } from '../protocol/compare';
 import type { InputSpec } from '../protocol/inputSpec';
 import type { RefineContent } from '../protocol/results';
@@ -51,8 +51,7 @@ export async function keepWorstLayersCommand(services: Services, target: vscode.
   const settings = runtimeSettings();
   const fail = (what: string, err: unknown) => {
     if (isCancelled(err)) { services.log.info(`${what}: cancelled.`); return; }
-    const e = toErrorData(err);
-    services.log.error(`${what}: [${e.code}] ${e.message}`);
+    const e = loggedError(err, (l) => services.log.error(l), what);
     void vscode.window.showErrorMessage(`${what}: ${e.message}`, 'Show Log').then((c) => { if (c) services.log.show(true); });
   };
   let spec = args.spec;

@@ -316,7 +316,7 @@ export async function run(ctx) {
     // there is no step to take (two steps on the static model are in the integration tests).
     const history = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
     await history.locator('#history').waitFor({ timeout: 30000 });
-    await history.locator('#refine-none', { hasText: 'One quantized layer is left' }).waitFor({ timeout: 15000 });
+    await history.locator('#refine-none', { hasText: 'No layer can go to float' }).waitFor({ timeout: 15000 });
     const rows = await history.locator('#history tbody tr').count();
     const buttons = await history.locator('#refine-next').count();
     check(rows === 1 && buttons === 0, `${rows} rows in the history, ${buttons} step buttons`);

@@ -61,6 +61,13 @@ describe('an error nobody raised on purpose', () => {
     // A typed error keeps its code and message, and carries no trace.
     const typed = toErrorData(Object.assign(new Error('the output folder /x does not exist'), { code: 'invalid-options' }));
     assert.deepEqual(typed, { code: 'invalid-options', message: 'the output folder /x does not exist' });
+    // Node's code for a call made wrong is a bug too; an allocation that fails is the machine's memory.
+    assert.equal(toErrorData(Object.assign(new TypeError('The "path" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE' })).code, 'internal');
+    assert.equal(toErrorData(Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' })).code, 'ENOENT');
+    const oom = toErrorData(new RangeError('Array buffer allocation failed'));
+    assert.equal(oom.code, 'out-of-memory');
+    assert.match(oom.message, /^out of memory \(Array buffer allocation failed\): .* use a machine with more memory$/);
+    assert.equal(oom.trace, undefined);
   });
 });
 

@@ -43,7 +43,7 @@ export function renderRefine(app: HTMLElement, title: string, c: RefineContent, 
     ? button(`Keep the ${c.next.length} worst layer${c.next.length === 1 ? '' : 's'} in float and re-quantize`, {
       icon: 'layers', id: 'refine-next', appearance: 'primary', title: c.next.join(', '), onClick: () => post({ type: 'action', id: 'next' }),
     })
-    : h('span', { class: 'muted', id: 'refine-none' }, 'One quantized layer is left: in float too, the model would be the FP32 one.');
+    : h('span', { class: 'muted', id: 'refine-none' }, 'No layer can go to float: the comparison ties at most one quantized layer to the source, and keeping it in float too would leave none quantized.');
   if (c.busy) next.setAttribute('disabled', '');
   // The cheaper step where the format allows it: 16-bit activations keep the layer quantized (weights in
   // int8) but run it without int8 kernels.

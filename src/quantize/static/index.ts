@@ -202,7 +202,7 @@ export async function quantizeStatic(model: Model, o: ResolvedOptions, cal: Stat
     }
   }
 
-  const notes = [...finalPlan.notes, ...result.notes];
+  const notes = [...result.notes];
   if (qop) {
     const conv = Object.entries(qop.converted).map(([k, n]) => `${n} ${k}`).join(', ');
     notes.push(conv ? `QOperator form: ${conv}` : 'QOperator form: no DequantizeLinear -> op -> QuantizeLinear pattern to convert');

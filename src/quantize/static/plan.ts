@@ -55,7 +55,6 @@ export interface QdqPlan {
   nodes: PlannedNode[];
   tensors: Map<string, PlannedTensor>;
   skipped: SkippedNode[];
-  notes: string[];
   facts: ValueFactsIndex;
   /** The key of `name` as read by a node of `info`. */
   keyOf(name: string, info: GraphInfo): string;
@@ -70,7 +69,6 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
   const uses = editor.useCounts();
   const quantizers = qdqQuantizersFor(options.opTypes);
   const skipped: SkippedNode[] = [];
-  const notes: string[] = [];
   const skip = (n: NodeProto, g: GraphInfo, reason: string) => skipped.push({ name: nodeLabel(n), opType: n.op_type ?? '', graph: g.path, reason });
 
   // Names each graph defines, its producers, its consumers, and every graph output name.
@@ -223,7 +221,7 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
   }
 
   return {
-    nodes: kept, tensors, skipped, notes, facts, keyOf,
+    nodes: kept, tensors, skipped, facts, keyOf,
     root: (key) => tensors.get(rootKey(key)),
     targets: () => [...tensors.values()].filter((t) => !t.alias).map((t) => ({ key: t.key, name: t.name, graph: t.home })),
   };

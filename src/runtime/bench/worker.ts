@@ -13,7 +13,7 @@ import { providerStatus } from '../providers';
 import { ModelSession, RuntimeError } from '../session';
 
 /** Memory in MiB, as every size the tool shows (protocol/format.ts formatBytes). */
-const MB = 1024 * 1024;
+const MIB = 1024 * 1024;
 
 let session: ModelSession | undefined;
 const samples: Record<string, ort.Tensor>[] = [];
@@ -53,7 +53,7 @@ async function open(m: WorkerOpen): Promise<void> {
   const shapes: Record<string, number[]> = {};
   for (const [k, t] of Object.entries(samples[0])) shapes[k] = [...t.dims];
   await providerStatus(m.provider); // a GPU provider's probe is not part of the session's time
-  const baseRssMb = process.memoryUsage.rss() / MB;
+  const baseRssMb = process.memoryUsage.rss() / MIB;
   const t = performance.now();
   session = await ModelSession.open(m.file, { providers: [m.provider], threads: m.threads, optimization: 'all', io });
   const sessionMs = performance.now() - t;
@@ -69,7 +69,7 @@ async function open(m: WorkerOpen): Promise<void> {
 
 async function finish(m: WorkerFinish): Promise<void> {
   // Linux and macOS give ru_maxrss in kilobytes (macOS: bytes, but Node normalises it to kilobytes).
-  const peakRssMb = (process.resourceUsage().maxRSS * 1024) / MB;
+  const peakRssMb = (process.resourceUsage().maxRSS * 1024) / MIB;
   await session?.release();
   session = undefined;
   const o = opened!;
