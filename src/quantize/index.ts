@@ -17,6 +17,7 @@ import { assertSomethingToQuantize } from './preview';
 import type { QuantizeReport } from '../protocol/quantize';
 import { quantizeStatic, type StaticCalibration } from './static/index';
 import { makeTempDir } from './tempDir';
+import { describeTarget } from './format';
 
 export { QuantizeError } from './errors';
 export { resolveOptions, assertAvailable, type QuantizeOptions, type ResolvedOptions } from './options';
@@ -118,6 +119,10 @@ export async function quantizeFile(input: string, output: string, options: Quant
   const { model, report } = quantized;
   // The preview found nodes, yet none was quantized (static: calibration never reached them): still nothing to write.
   if (!report.quantized.length) {
+    const a = report.accuracy;
+    if (a?.met && a.inFloat.length) {
+      throw new QuantizeError('nothing-to-quantize', `the accuracy target ${describeTarget(a.target)} holds only with every quantizable node in float (${a.inFloat.length}: ${a.inFloat.slice(0, 5).join(', ')}${a.inFloat.length > 5 ? ', ...' : ''}): there is nothing left to quantize; lower the target, or calibrate on real samples. Nothing was written`);
+    }
     const why = [...new Set(report.skipped.map((s) => s.reason))].slice(0, 2).join('; ');
     throw new QuantizeError('nothing-to-quantize', `nothing was quantized in ${o.mode} mode${why ? `: ${why}` : ''}. Nothing was written`);
   }

@@ -38,7 +38,7 @@ const QUANTIZE_HINTS: Record<string, string> = {
   'invalid-options': 'Nothing was written; run Quantize Model again with other options.',
   'not-available': 'Nothing was written; run Quantize Model again with another mode or format.',
   'unsupported-model': 'Nothing was written. Leave the nodes it names out, or try another mode.',
-  'nothing-to-quantize': 'Run Quantize Model again and pick the mode the message names.',
+  'nothing-to-quantize': 'Run Quantize Model again as the message says.',
   internal: 'Nothing was written.',
   'calibration-data':
     'Nothing was written. Calibration samples must match the model\'s inputs (names, types, shapes): .npz files with arrays named after the inputs, .npy or .pb files for one-input models, or test_data_set_*/input_*.pb folders.',
