@@ -73,7 +73,9 @@ export interface GraphDiff {
   nodes: { name: string; opType: string; status: 'quantized' | 'float' | 'added'; detail: string }[];
   /** FP32 nodes the quantized model does not have, and the node that took over their output. */
   removed: { name: string; opType: string; into: string | null; detail: string }[];
-  counts: { quantized: number; float: number; added: number; removed: number };
+  counts: { quantized: number; float: number; added: number; removed: number;
+    /** Quantized nodes inside If/Loop/Scan bodies: not in `nodes` (the diff and the layers are the main graph's). */
+    inSubgraphs: number };
 }
 
 /**

@@ -61,7 +61,8 @@ function layerRows(l: LayerComparison): string[][] {
 
 function diffLine(l: LayerComparison): string {
   const c = l.diff.counts;
-  return `graph: ${c.quantized} node${c.quantized === 1 ? '' : 's'} quantized, ${c.float} left in float, ${c.added} added by quantization, ${c.removed} of the FP32 model gone (folded or merged)`;
+  return `graph: ${c.quantized} node${c.quantized === 1 ? '' : 's'} quantized, ${c.float} left in float, ${c.added} added by quantization, ${c.removed} of the FP32 model gone (folded or merged)`
+    + (c.inSubgraphs ? `; and ${c.inSubgraphs} quantized node${c.inSubgraphs === 1 ? '' : 's'} inside If/Loop/Scan bodies, which this comparison does not take layer by layer` : '');
 }
 
 function layerTitle(l: LayerComparison): string {

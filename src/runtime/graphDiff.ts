@@ -6,6 +6,7 @@
 import type { Model } from '../onnx/model';
 import type { NodeProto } from '../onnx/proto';
 import type { GraphDiff } from '../protocol/layers';
+import { COMPUTE_OPS, QUANTIZED_LAYERS } from '../quantize/opTypes';
 import { readSkipped } from '../quantize/records';
 import { nodeLabel } from '../quantize/pass';
 import { LAYER_OPS, quantizedCompute, view, type GraphView } from './layerMap';
@@ -75,7 +76,25 @@ export function graphDiff(fp32: Model, quantized: Model): GraphDiff {
           : `${n.op_type === 'Relu' || n.op_type === 'Clip' ? 'merged into the quantization of' : 'folded into'} ${into.op_type} ${label(into)}`,
     });
   }
-  const counts = { quantized: 0, float: 0, added: 0, removed: removed.length };
+  const counts = { quantized: 0, float: 0, added: 0, removed: removed.length, inSubgraphs: quantizedInSubgraphs(quantized) };
   for (const n of nodes) counts[n.status]++;
   return { nodes, removed, counts };
+}
+
+/**
+ * Quantized nodes of the bodies of If/Loop/Scan: integer kernels (ConvInteger, DynamicQuantizeLSTM, ...) and
+ * compute ops reading a DequantizeLinear (QDQ), so that a diff of the main graph does not read as "nothing".
+ */
+function quantizedInSubgraphs(m: Model): number {
+  let n = 0;
+  for (const info of m.graphs()) {
+    if (info.depth === 0) continue;
+    const producers = new Map<string, NodeProto>();
+    for (const x of info.graph.node ?? []) for (const o of x.output ?? []) if (o) producers.set(o, x);
+    for (const x of info.graph.node ?? []) {
+      const op = x.op_type ?? '';
+      if (QUANTIZED_LAYERS.has(op) || (COMPUTE_OPS.includes(op) && producers.get(x.input?.[0] ?? '')?.op_type === 'DequantizeLinear')) n++;
+    }
+  }
+  return n;
 }

@@ -49,7 +49,7 @@ export function diffOverlay(result: CompareResult): NodeOverlay | undefined {
   const d = result.layers?.diff;
   if (!d) return undefined;
   return {
-    title: `Against ${base(result.a.file)}: ${d.counts.quantized} quantized, ${d.counts.float} left in float, ${d.counts.added} added, ${d.counts.removed} gone`,
+    title: `Against ${base(result.a.file)}: ${d.counts.quantized} quantized, ${d.counts.float} left in float, ${d.counts.added} added, ${d.counts.removed} gone${d.counts.inSubgraphs ? `; ${d.counts.inSubgraphs} quantized inside subgraphs (not drawn here)` : ''}`,
     label: 'Quantization', unit: '', min: 0, max: 1,
     categories: DIFF_CATEGORIES.map((c) => ({ label: c.label, colour: c.colour })),
     nodes: d.nodes.map((n) => ({

@@ -19,6 +19,7 @@ import { resolveOptions, type QuantizeOptions } from '../../src/quantize/options
 import { calibrationFor, ortCalibrationRunner } from '../../src/runtime/calibration';
 import { checkSession } from '../../src/runtime/check';
 import { compareModels } from '../../src/runtime/compareModels';
+import { formatCompareText } from '../../src/runtime/compareReport';
 import { resolveInputSpec } from '../../src/runtime/inputSpec';
 import { mapLayers } from '../../src/runtime/layerMap';
 import { diffOverlay, layerOverlay } from '../../src/runtime/layerOverlay';
@@ -383,6 +384,27 @@ describe('the graph diff, FP32 against quantized', () => {
     assert.match(byName.get('Convolution28_quant')!.detail, /Conv Convolution28 of the FP32 model, as QLinearConv/);
     assert.equal(byName.get('Times212_quant')!.status, 'quantized');
     assert.ok(!d.removed.some((r) => r.name === 'Convolution28' || r.name === 'Times212'), 'matched by name less _quant');
+  });
+});
+
+describe('the graph diff of a model quantized inside If branches', () => {
+  it('counts the quantized nodes of the bodies apart, and the text says the layers do not cover them', async () => {
+    const F = DataType.FLOAT;
+    const branch = (name: string, w: string): ModelProto['graph'] => ({
+      name, node: [node('MatMul', ['x', w], ['y'], {}, `${name}_mm`)], output: [valueInfo('y', F, [2, 8])],
+    });
+    const src = path.join(tmp, 'if-mm.onnx'), q = path.join(tmp, 'if-mm.q.onnx');
+    writeModel(modelFromProto(makeModel({ graph: {
+      name: 'if_mm', node: [node('If', ['cond'], ['y'], { then_branch: branch('then', 'W1')!, else_branch: branch('else', 'W2')! }, 'if')],
+      initializer: [tensor('W1', F, [16, 8], randn(1, 128, 0.3)), tensor('W2', F, [16, 8], randn(2, 128, 0.3))],
+      input: [valueInfo('x', F, [2, 16]), valueInfo('cond', DataType.BOOL, [])], output: [valueInfo('y', F, [2, 8])],
+    } })), src);
+    await quantize(src, q, { mode: 'dynamic' });
+    const d = graphDiff(loadModel(src), loadModel(q));
+    // The main graph holds the If alone: nothing quantized there; both branches' MatMuls are, inside.
+    assert.deepEqual([d.counts.quantized, d.counts.inSubgraphs], [0, 2]);
+    const r = await compareModels(src, q, { layers: true, spec: { samples: 1, values: { cond: 1 } } });
+    assert.match(formatCompareText(r), /graph: 0 nodes quantized, 1 left in float, .*; and 2 quantized nodes inside If\/Loop\/Scan bodies, which this comparison does not take layer by layer/);
   });
 });
 
