@@ -32,6 +32,9 @@ export class Model {
   /** Where an external tensor's bytes are (undefined for tensors stored in the file). */
   externalOf(t: TensorProto): ExternalLocation | undefined { return this.externals.get(t); }
 
+  /** This model's tensors under another structure (a copy or an edit of the graphs that shares the tensors). */
+  withProto(proto: ModelProto): Model { return new Model(proto, this.source, this.externals); }
+
   get irVersion(): number { return int64(this.proto.ir_version); }
 
   /** Opset version per domain, the default domain named `ai.onnx`. */

@@ -1,7 +1,6 @@
 // What a mode would quantize in a model, found by marking alone (nothing is rewritten): a choice that
 // would quantize nothing is refused before any work, naming a mode that would.
-import { Model } from '../onnx/model';
-import type { TensorProto } from '../onnx/proto';
+import type { Model } from '../onnx/model';
 import { cloneStructure } from './calibrate/calibrator';
 import { QuantizeError } from './errors';
 import { ModelEditor } from './graph';
@@ -19,16 +18,10 @@ export interface ModePreview {
   skipped: { reason: string; count: number }[];
 }
 
-/** A copy whose graphs can be edited (the tensors' data is shared, never written). */
-function scratchCopy(source: Model): Model {
-  const externals = new Map<TensorProto, NonNullable<ReturnType<Model['externalOf']>>>();
-  for (const w of source.weights()) if (w.external) externals.set(w.proto, w.external);
-  return new Model(cloneStructure(source.proto), source.source, externals);
-}
-
 /** What `o` would rewrite in `source`, found on a scratch copy: the model itself is not changed. */
 export function previewMode(source: Model, o: ResolvedOptions): ModePreview {
-  const model = scratchCopy(source);
+  // A copy whose graphs can be edited (the tensors' data is shared, never written).
+  const model = source.withProto(cloneStructure(source.proto));
   const editor = new ModelEditor(model);
   const labels: { op: string }[] = [];
   const reasons = new Map<string, number>();

@@ -5,8 +5,7 @@
 // error from those that only carry it, and ranks them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Model } from '../onnx/model';
-import type { TensorProto } from '../onnx/proto';
+import type { Model } from '../onnx/model';
 import { writeModel } from '../onnx/write';
 import { EXACT_SQNR_DB, type LayerComparison, type LayerError, type UnmappedTensor } from '../protocol/layers';
 import { makeTempDir } from '../quantize/tempDir';
@@ -55,9 +54,7 @@ function withOutputs(m: Model, extra: string[]): Model {
   const g = m.proto.graph!;
   const have = new Set((g.output ?? []).map((v) => v.name ?? ''));
   const add = [...new Set(extra)].filter((n) => !have.has(n)).map((name) => ({ name, type: {} }));
-  const externals = new Map<TensorProto, NonNullable<ReturnType<Model['externalOf']>>>();
-  for (const w of m.weights()) if (w.external) externals.set(w.proto, w.external);
-  return new Model({ ...m.proto, graph: { ...g, output: [...(g.output ?? []), ...add] } }, m.source, externals);
+  return m.withProto({ ...m.proto, graph: { ...g, output: [...(g.output ?? []), ...add] } });
 }
 
 function dequantized(t: TensorLike, q: NonNullable<MappedTensor['quant']>): Float32Array {

@@ -8,8 +8,8 @@
 // Pure core: the model is run through a CalibrationRunner that src/runtime/ implements with onnxruntime.
 import { DataType } from '../../onnx/dtype';
 import { node as makeNode, tensor as makeTensor, valueInfo } from '../../onnx/builder';
-import { Model, type GraphInfo } from '../../onnx/model';
-import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto } from '../../onnx/proto';
+import type { GraphInfo, Model } from '../../onnx/model';
+import type { AttributeProto, GraphProto, ModelProto, NodeProto } from '../../onnx/proto';
 import { QuantizeError } from '../errors';
 import type { CalibrationMethod } from '../options';
 import { entropyRange, finiteMinMax, percentileRange, RunningHistogram } from './histogram';
@@ -82,10 +82,7 @@ export abstract class Calibrator {
    * shares its tensors).
    */
   augment(model: Model): AugmentedModel {
-    const proto = cloneStructure(model.proto);
-    const externals = new Map<TensorProto, NonNullable<ReturnType<Model['externalOf']>>>();
-    for (const w of model.weights()) if (w.external) externals.set(w.proto, w.external);
-    const copy = new Model(proto, model.source, externals);
+    const copy = model.withProto(cloneStructure(model.proto));
     const byPath = new Map(copy.graphs().map((g) => [g.path, g]));
     const taken = new Set<string>();
     for (const { node, graph } of copy.nodes()) {
@@ -149,7 +146,7 @@ export abstract class Calibrator {
       }
       fetches.set(name, key);
     }
-    return { model: new Model(proto, model.source, externals), fetches, unreachable };
+    return { model: model.withProto(copy.proto), fetches, unreachable };
   }
 
   /**
