@@ -479,7 +479,7 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
   const checkSamples = v['check-samples'] !== undefined ? integer(v['check-samples'], '--check-samples')! : undefined;
   if (checkSamples !== undefined && checkSamples < 0) throw new UsageError(`--check-samples cannot be negative, got ${checkSamples}`);
   const { outputCheck } = await import('./runtime/quantizeCheck.js');
-  const report = await quantizeFile(rest[0], v.output, options, {
+  const report = await quantizeFile(rest[0], v.output, resolved, {
     externalData: !!v['external-data'], verify: checkSession, calibration: calibrationRun,
     ...(checkSamples !== 0 ? { checkOutputs: outputCheck(resolved, spec, checkSamples) } : {}),
   });

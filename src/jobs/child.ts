@@ -123,7 +123,7 @@ async function runQuantize(request: QuantizeRequest): Promise<void> {
     progress(request.id, 'comparing', `Comparing the outputs of ${path.basename(request.output)} with ${name}`);
     return outputCheck(options, request.spec ?? {})(...args);
   };
-  const report = await quantizeFile(request.path, request.output, request.options, { verify: checkSession, calibration, checkOutputs });
+  const report = await quantizeFile(request.path, request.output, options, { verify: checkSession, calibration, checkOutputs });
   progress(request.id, 'finishing', `Quantized ${name}: ${report.quantized.length} nodes`, 1);
   send({ type: 'result', id: request.id, kind: 'quantize', result: report });
 }

@@ -170,18 +170,31 @@ export interface SmoothedActivation {
   spread: number;
 }
 
+/**
+ * An optional transform's gain: the model quantized with every node in int8, without and with it, against
+ * the float model on the first calibration samples: cosine similarity and SQNR (dB) of the worst output
+ * (each output on its own).
+ */
+export interface TransformComparison { samples: number; cosineWithout: number; cosineWith: number; sqnrWithout: number | null; sqnrWith: number | null }
+
+/** What Conv -> depthwise Conv equalization did, and what it gave. */
+export interface EqualizationSummary {
+  /** The pairs equalized (`conv -> depthwise`). */
+  pairs: string[];
+  /** Null when not measured. */
+  comparison: TransformComparison | null;
+  /** False when it made the worst output worse: the model was written without it. */
+  kept: boolean;
+}
+
 /** What SmoothQuant did, and what it gave. */
 export interface SmoothQuantSummary {
   alpha: number;
   smoothed: SmoothedActivation[];
   /** Calibration samples its per-channel statistics came from. */
   samples: number;
-  /**
-   * The quantized model's outputs against the float model's, without and with SmoothQuant, on the first
-   * calibration samples: cosine similarity and SQNR (dB) of the worst output (each output on its own).
-   * Null when not measured.
-   */
-  comparison: { samples: number; cosineWithout: number; cosineWith: number; sqnrWithout: number | null; sqnrWith: number | null } | null;
+  /** Null when not measured. */
+  comparison: TransformComparison | null;
   /** False when it made the worst output worse: the model was written without it. */
   kept: boolean;
 }
@@ -219,6 +232,8 @@ export interface QuantizeReport {
   notes: string[];
   /** Static quantization with SmoothQuant (--smooth-quant): what was smoothed and the gain. */
   smoothQuant?: SmoothQuantSummary;
+  /** Static quantization of a model with Conv -> depthwise Conv pairs (unless --no-equalize). */
+  equalization?: EqualizationSummary;
   /** Static quantization with an accuracy target (--accuracy-target): the nodes kept in float. */
   accuracy?: FallbackSummary;
   /** The accuracy target's verdict, in short (the details are in `accuracy`). */

@@ -4,6 +4,7 @@
 // quantized nodes that feed them, which the user may keep in float.
 import type { Model } from '../onnx/model';
 import type { NodeProto } from '../onnx/proto';
+import { ModelEditor } from './graph';
 import { nodeLabel } from './pass';
 
 /** Ops whose output does not depend on their input's values: neither noise nor a flip passes through them. */
@@ -20,10 +21,10 @@ export interface DiscontinuousPath {
 
 /** For `output` of the main graph: the discontinuous ops it depends on, and the quantized nodes feeding them. */
 export function discontinuousPath(model: Model, output: string, quantized: ReadonlySet<string>): DiscontinuousPath {
-  const nodes = model.proto.graph?.node ?? [];
-  const producer = new Map<string, NodeProto>();
-  for (const n of nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
-  const isDiscontinuous = (n: NodeProto) => DISCONTINUOUS.has(n.op_type ?? '') || (n.op_type === 'Where' && producer.has(n.input?.[0] ?? ''));
+  const editor = new ModelEditor(model);
+  const main = model.graphs()[0];
+  const producer = (x: string) => editor.producerIn(x, main);
+  const isDiscontinuous = (n: NodeProto) => DISCONTINUOUS.has(n.op_type ?? '') || (n.op_type === 'Where' && !!producer(n.input?.[0] ?? ''));
 
   // Whether a node's inputs carry values computed from the graph's inputs (not only shapes or constants).
   const valueMemo = new Map<NodeProto, boolean>();
@@ -39,7 +40,7 @@ export function discontinuousPath(model: Model, output: string, quantized: Reado
       if (seenHere.has(n)) continue;
       seenHere.add(n);
       for (const i of n.input ?? []) {
-        const p = producer.get(i);
+        const p = producer(i);
         if (!p) { if (graphInputs.has(i)) found = true; continue; }
         if (!VALUE_FREE.has(p.op_type ?? '')) todo.push(p);
       }
@@ -49,30 +50,30 @@ export function discontinuousPath(model: Model, output: string, quantized: Reado
   };
 
   const ops: DiscontinuousPath['ops'] = [];
+  const opNodes: NodeProto[] = [];
   const seen = new Set<NodeProto>();
-  const stack = [producer.get(output)].filter((n): n is NodeProto => !!n);
+  const stack = [producer(output)].filter((n): n is NodeProto => !!n);
   while (stack.length) {
     const n = stack.pop()!;
     if (seen.has(n)) continue;
     seen.add(n);
     if (VALUE_FREE.has(n.op_type ?? '')) continue;
-    if (isDiscontinuous(n) && dependsOnValues(n)) ops.push({ node: nodeLabel(n), opType: n.op_type ?? '' });
-    for (const i of n.input ?? []) { const p = producer.get(i); if (p) stack.push(p); }
+    if (isDiscontinuous(n) && dependsOnValues(n)) { ops.push({ node: nodeLabel(n), opType: n.op_type ?? '' }); opNodes.push(n); }
+    for (const i of n.input ?? []) { const p = producer(i); if (p) stack.push(p); }
   }
 
   // Upstream of each discontinuous op, the first quantized node on each path.
   const feeding = new Set<string>();
   const visited = new Set<NodeProto>();
-  for (const op of ops) {
-    const start = nodes.find((n) => nodeLabel(n) === op.node)!;
-    const up = (start.input ?? []).map((i) => producer.get(i)).filter((n): n is NodeProto => !!n);
+  for (const start of opNodes) {
+    const up = (start.input ?? []).map((i) => producer(i)).filter((n): n is NodeProto => !!n);
     while (up.length) {
       const n = up.pop()!;
       if (visited.has(n)) continue;
       visited.add(n);
       if (VALUE_FREE.has(n.op_type ?? '')) continue;
       if (quantized.has(nodeLabel(n))) { feeding.add(nodeLabel(n)); continue; }
-      for (const i of n.input ?? []) { const p = producer.get(i); if (p) up.push(p); }
+      for (const i of n.input ?? []) { const p = producer(i); if (p) up.push(p); }
     }
   }
   return { ops, feeding: [...feeding] };

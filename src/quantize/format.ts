@@ -1,7 +1,6 @@
 // A QuantizeReport as terminal text (what `onnxq quantize` prints without --json).
 import { formatBytes } from '../protocol/format';
-import type { AccuracyTargetSpec, QuantizeReport } from '../protocol/quantize';
-
+import type { AccuracyTargetSpec, QuantizeReport, TransformComparison } from '../protocol/quantize';
 
 export function describeScheme(r: QuantizeReport): string {
   if (r.mode === 'weight-only') return `weight-only ${r.weightType} ${r.symmetricWeights ? 'symmetric' : 'asymmetric'}, block ${r.blockSize}, accuracy level ${r.accuracyLevel} (MatMulNBits)`;
@@ -53,4 +52,15 @@ export function formatQuantizeReport(r: QuantizeReport, input: string, output: s
 /** The target as the user gave it: `0.99` or `scores=0.99,boxes=0.999`. */
 export function describeTarget(t: AccuracyTargetSpec): string {
   return typeof t === 'number' ? String(t) : Object.entries(t).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** SmoothQuant's and equalization's measured gain, one entry each (`alpha 0.5: cosine 0.9912 without, 0.9987 with`). */
+export function transformGains(r: QuantizeReport): { label: string; text: string; dropped: boolean }[] {
+  const out: { label: string; text: string; dropped: boolean }[] = [];
+  const add = (label: string, what: string, c: TransformComparison | null | undefined, kept: boolean) => {
+    if (c) out.push({ label, text: `${what}: output cosine ${c.cosineWithout} without, ${c.cosineWith} with${kept ? '' : '; dropped, the model is written without it'}`, dropped: !kept });
+  };
+  if (r.smoothQuant) add('SmoothQuant', `alpha ${r.smoothQuant.alpha}`, r.smoothQuant.comparison, r.smoothQuant.kept);
+  if (r.equalization) add('Equalization', `${r.equalization.pairs.length} Conv -> depthwise Conv pair${r.equalization.pairs.length === 1 ? '' : 's'}`, r.equalization.comparison, r.equalization.kept);
+  return out;
 }

@@ -27,12 +27,16 @@ export interface ConstRef {
   via: NodeProto[];
 }
 
+/** One graph's names, built once and kept until the graph's node list changes (`invalidate`). */
 interface GraphIndex {
   initializers: Map<string, TensorProto>;
   sparse: Set<string>;
   constants: Map<string, NodeProto>;
   producers: Map<string, NodeProto>;
+  /** The nodes of this graph (not of its subgraphs) that read each value, in node order, each once. */
+  readers: Map<string, NodeProto[]>;
   inputs: Set<string>;
+  outputs: Set<string>;
 }
 
 /** Reads an attribute by name, by its declared type (protobuf leaves defaults in the other fields). */
@@ -64,36 +68,49 @@ export function intsAttrExact(node: NodeProto, name: string): bigint[] | undefin
 
 export class ModelEditor {
   private readonly indexes = new Map<GraphProto, GraphIndex>();
-  private readonly taken = new Set<string>();
+  /** Every name in the model, gathered on the first `uniqueName` (readers of the index never need it). */
+  private taken: Set<string> | undefined;
 
-  constructor(readonly model: Model) {
-    for (const g of model.graphs()) {
-      for (const v of [...(g.graph.input ?? []), ...(g.graph.output ?? []), ...(g.graph.value_info ?? [])]) this.taken.add(v.name ?? '');
-      for (const t of g.graph.initializer ?? []) this.taken.add(t.name ?? '');
+  constructor(readonly model: Model) {}
+
+  private takenNames(): Set<string> {
+    if (this.taken) return this.taken;
+    const taken = new Set<string>();
+    for (const g of this.model.graphs()) {
+      for (const v of [...(g.graph.input ?? []), ...(g.graph.output ?? []), ...(g.graph.value_info ?? [])]) taken.add(v.name ?? '');
+      for (const t of g.graph.initializer ?? []) taken.add(t.name ?? '');
       for (const n of g.graph.node ?? []) {
-        this.taken.add(n.name ?? '');
-        for (const x of [...(n.input ?? []), ...(n.output ?? [])]) this.taken.add(x);
+        taken.add(n.name ?? '');
+        for (const x of [...(n.input ?? []), ...(n.output ?? [])]) taken.add(x);
       }
     }
+    return (this.taken = taken);
   }
 
   /** A value or node name not used anywhere in the model (`base`, else `base_1`, `base_2`, ...). */
   uniqueName(base: string): string {
+    const taken = this.takenNames();
     let name = base, i = 0;
-    while (this.taken.has(name)) name = `${base}_${++i}`;
-    this.taken.add(name);
+    while (taken.has(name)) name = `${base}_${++i}`;
+    taken.add(name);
     return name;
   }
 
   private index(g: GraphProto): GraphIndex {
     let ix = this.indexes.get(g);
     if (!ix) {
-      ix = { initializers: new Map(), sparse: new Set(), constants: new Map(), producers: new Map(), inputs: new Set() };
+      ix = { initializers: new Map(), sparse: new Set(), constants: new Map(), producers: new Map(), readers: new Map(), inputs: new Set(), outputs: new Set() };
       for (const t of g.initializer ?? []) ix.initializers.set(t.name ?? '', t);
       for (const t of g.sparse_initializer ?? []) ix.sparse.add(t.values?.name ?? '');
       for (const v of g.input ?? []) ix.inputs.add(v.name ?? '');
+      for (const v of g.output ?? []) ix.outputs.add(v.name ?? '');
       for (const n of g.node ?? []) {
         for (const o of n.output ?? []) if (o) ix.producers.set(o, n);
+        for (const i of new Set(n.input ?? [])) {
+          if (!i) continue;
+          const l = ix.readers.get(i);
+          if (l) l.push(n); else ix.readers.set(i, [n]);
+        }
         if (constantTensor(n) && n.output?.[0]) {
           if ((n.attribute ?? []).some((a) => a.name === 'sparse_value')) ix.sparse.add(n.output[0]);
           else ix.constants.set(n.output[0], n);
@@ -112,6 +129,34 @@ export class ModelEditor {
       if (this.index(g.graph).initializers.has(name) || this.isRealInput(g, name)) return undefined;
     }
     return undefined;
+  }
+
+  /** The node of `info` itself (not an enclosing graph) that writes `name`. */
+  producerIn(name: string, info: GraphInfo): NodeProto | undefined {
+    return this.index(info.graph).producers.get(name);
+  }
+
+  /** The nodes of `info` itself (not its subgraphs) that read `name`, in node order. */
+  readersIn(name: string, info: GraphInfo): readonly NodeProto[] {
+    return this.index(info.graph).readers.get(name) ?? [];
+  }
+
+  /** The values of `info` read by at least one of its nodes, with their readers. */
+  readMap(info: GraphInfo): ReadonlyMap<string, readonly NodeProto[]> {
+    return this.index(info.graph).readers;
+  }
+
+  isGraphOutput(name: string, info: GraphInfo): boolean {
+    return this.index(info.graph).outputs.has(name);
+  }
+
+  /** The graph that defines `name` as a node of `info` reads it: `info` or an enclosing graph (`info` when none does). */
+  home(name: string, info: GraphInfo): GraphInfo {
+    for (let g: GraphInfo | undefined = info; g; g = g.parent) {
+      const ix = this.index(g.graph);
+      if (ix.producers.has(name) || ix.initializers.has(name) || ix.inputs.has(name)) return g;
+    }
+    return info;
   }
 
   /** A graph input that is not also an initializer (an IR < 4 model lists its initializers as inputs too). */
@@ -184,9 +229,10 @@ export class ModelEditor {
     return counts;
   }
 
-  /** Forgets cached indexes (after node lists changed). */
-  invalidate(): void {
-    this.indexes.clear();
+  /** Forgets cached indexes after node lists or node inputs/outputs changed: `info`'s only, or every graph's. */
+  invalidate(info?: GraphInfo): void {
+    if (info) this.indexes.delete(info.graph);
+    else this.indexes.clear();
   }
 }
 

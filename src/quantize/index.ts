@@ -11,7 +11,7 @@ import type { TensorProto } from '../onnx/proto';
 import { writeModel } from '../onnx/write';
 import { recordOptions, recordSkipped } from './records';
 import { QuantizeError } from './errors';
-import { assertAvailable, resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options';
+import { assertAvailable, resolved, type QuantizeOptions, type ResolvedOptions } from './options';
 import { runPass } from './pass';
 import { assertSomethingToQuantize } from './preview';
 import type { QuantizeReport } from '../protocol/quantize';
@@ -32,7 +32,7 @@ const round3 = (s: number) => Math.round(s * 1000) / 1000;
  * you need the original); the returned Model wraps it, with external data locations kept.
  */
 export function quantizeModel(model: Model, options: QuantizeOptions | ResolvedOptions = {}): { model: Model; report: QuantizeReport } {
-  const o = isResolved(options) ? options : resolveOptions(options);
+  const o = resolved(options);
   assertAvailable(o);
   if (o.mode === 'static') {
     throw new QuantizeError('invalid-options', 'static quantization calibrates by running the model: use quantizeStatic (async, with a calibration runner) or quantizeFile with fileOptions.calibration');
@@ -53,12 +53,6 @@ export function quantizeModel(model: Model, options: QuantizeOptions | ResolvedO
     calibration: null, seconds, opsetUpgrade: result.opsetUpgrade, notes: result.notes,
   };
   return { model: out, report };
-}
-
-function isResolved(o: QuantizeOptions | ResolvedOptions): o is ResolvedOptions {
-  return typeof (o as ResolvedOptions).blockSize === 'number' && Array.isArray((o as ResolvedOptions).opTypes)
-    && typeof (o as ResolvedOptions).calibration === 'object' && (o as ResolvedOptions).calibration !== null
-    && 'smoothQuantAlpha' in o;
 }
 
 export interface QuantizeFileOptions {
@@ -94,8 +88,8 @@ function sameFile(a: string, b: string): boolean {
 }
 
 /** Validates, loads `input`, quantizes, writes `output` (only if everything succeeds) and returns the report. */
-export async function quantizeFile(input: string, output: string, options: QuantizeOptions = {}, fileOptions: QuantizeFileOptions = {}): Promise<QuantizeReport> {
-  const o = resolveOptions(options);
+export async function quantizeFile(input: string, output: string, options: QuantizeOptions | ResolvedOptions = {}, fileOptions: QuantizeFileOptions = {}): Promise<QuantizeReport> {
+  const o = resolved(options);
   assertAvailable(o);
   if (sameFile(input, output)) throw new QuantizeError('invalid-options', 'the output path is the input model; write the quantized model to another file');
   const outDir = path.dirname(path.resolve(output));
@@ -127,7 +121,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
     throw new QuantizeError('nothing-to-quantize', `nothing was quantized in ${o.mode} mode${why ? `: ${why}` : ''}. Nothing was written`);
   }
   report.sizeBefore = sizeBefore;
-  recordOptions(model.proto, options);
+  recordOptions(model.proto, o.given);
   recordSkipped(model.proto, report.skipped);
 
   const finalData = path.join(outDir, `${path.basename(output)}.data`);

@@ -77,6 +77,8 @@ export interface ResolvedOptions {
   equalize: boolean;
   accuracyTarget: AccuracyTargetSpec | null;
   maxFloatNodes: number | null;
+  /** The options as the caller gave them (what the written model records). */
+  given: QuantizeOptions;
 }
 
 const fail = (message: string): never => { throw new QuantizeError('invalid-options', message); };
@@ -239,8 +241,13 @@ export function resolveOptions(o: QuantizeOptions = {}): ResolvedOptions {
     defaultOpTypes: o.opTypes === undefined,
     include, exclude, activations16, keepFirstLayer, keepLastLayer, blockSize: o.blockSize ?? 32, accuracyLevel: o.accuracyLevel ?? 4,
     quantizeBias: quantizeBias ?? mode === 'static', calibration, smoothQuantAlpha, equalize: equalize ?? mode === 'static',
-    accuracyTarget: o.accuracyTarget ?? null, maxFloatNodes: o.maxFloatNodes ?? null,
+    accuracyTarget: o.accuracyTarget ?? null, maxFloatNodes: o.maxFloatNodes ?? null, given: o,
   };
+}
+
+/** Options resolved once: a caller that resolved them (to refuse bad ones early) passes them on as they are. */
+export function resolved(o: QuantizeOptions | ResolvedOptions): ResolvedOptions {
+  return 'given' in o ? o : resolveOptions(o);
 }
 
 function resolveCalibration(c: CalibrationOptions | undefined): ResolvedOptions['calibration'] {

@@ -127,6 +127,71 @@ export function prepareWeights(model: Model, editor: ModelEditor, options: Resol
   return `${folded.length} weight${folded.length === 1 ? ' was' : 's were'} computed from constants at run time (Slice, Concat, Unsqueeze, ...) and ${folded.length === 1 ? 'was' : 'were'} folded into ${folded.length === 1 ? 'an initializer' : 'initializers'} first`;
 }
 
+/** What the per-pattern rewrites share while one pass runs. */
+interface RewriteContext {
+  options: ResolvedOptions;
+  editor: ModelEditor;
+  addInit: AddInit;
+  cache: Map<string, QuantizedSet>;
+  /** Float tensors replaced (dropped when nothing reads them any more). */
+  touched: Set<string>;
+  emitted: Record<string, number>;
+}
+
+/** Builds a node's replacement: `emit` appends a node named after the original, counted by op type. */
+interface Emit {
+  (op: string, inputs: string[], outputs: string[], attrs?: Parameters<typeof makeNode>[3], domain?: string, name?: string): NodeProto;
+}
+
+/** One quantized pattern: writes the replacement of `n` through `emit`, the product to `product`; returns its weight's set. */
+type Rewrite = (cx: RewriteContext, n: NodeProto, mark: Mark, emit: Emit, product: string) => QuantizedSet;
+
+/** DynamicQuantizeLinear on the input, an integer kernel, then the product rescaled by x_scale * w_scale. */
+function integerKernel(kernel: 'MatMulInteger' | 'ConvInteger', set: QuantizedSet, cx: RewriteContext, n: NodeProto, mark: Mark, emit: Emit, product: string): void {
+  const base = nodeLabel(n), { editor } = cx;
+  const [xq, xs, xz] = ['quantized', 'scale', 'zero_point'].map((s) => editor.uniqueName(`${base}_input_${s}`));
+  const int32 = editor.uniqueName(`${base}_output_int32`), cast = editor.uniqueName(`${base}_output_float`), scale = editor.uniqueName(`${base}_scale`);
+  emit('DynamicQuantizeLinear', [mark.input], [xq, xs, xz]);
+  const k = emit(kernel, [xq, set.names[0], xz, set.names[2]], [int32]);
+  if (kernel === 'ConvInteger') k.attribute = mark.attributes ?? [];
+  emit('Cast', [int32], [cast], { to: FLOAT });
+  emit('Mul', [xs, set.names[1]], [scale]);
+  emit('Mul', [cast, scale], [product]);
+}
+
+const REWRITES: Record<Mark['pattern'], Rewrite> = {
+  'matmul-integer': (cx, n, mark, emit, product) => {
+    const set = quantizeForMatMulInteger(mark.weight.const, mark, cx.options, cx.editor, cx.addInit, cx.cache);
+    integerKernel('MatMulInteger', set, cx, n, mark, emit, product);
+    return set;
+  },
+  'conv-integer': (cx, n, mark, emit, product) => {
+    const set = quantizeForConvInteger(mark.weight.const, cx.options, cx.editor, cx.addInit, cx.cache);
+    integerKernel('ConvInteger', set, cx, n, mark, emit, product);
+    return set;
+  },
+  'dynamic-lstm': (cx, n, mark, emit) => {
+    const set = quantizeForLstm(mark.weight.const, cx.options, cx.editor, cx.addInit, cx.cache);
+    const r = mark.recurrent!.const;
+    const rset = quantizeForLstm(r, cx.options, cx.editor, cx.addInit, cx.cache);
+    const inputs = n.input ?? [];
+    const optional = [3, 4, 5, 6, 7].map((i) => inputs[i] ?? '');
+    const q = emit('DynamicQuantizeLSTM', [mark.input, set.names[0], rset.names[0], ...optional, set.names[1], set.names[2], rset.names[1], rset.names[2]], [...(n.output ?? [])], {}, 'com.microsoft', `${nodeLabel(n)}_quant`);
+    q.attribute = mark.attributes ?? [];
+    rset.entry.nodes.push(nodeLabel(n));
+    cx.touched.add(r.name);
+    return set;
+  },
+  'matmul-nbits': (cx, _n, mark, emit, product) => {
+    const o = cx.options;
+    const set = quantizeForNBits(mark.weight.const, mark, o, cx.editor, cx.addInit, cx.cache);
+    const attrs: Record<string, number> = { K: set.K, N: set.N, bits: weightBits(o.weightType), block_size: o.blockSize };
+    if (o.accuracyLevel > 0) attrs.accuracy_level = o.accuracyLevel;
+    emit('MatMulNBits', [mark.input, ...set.names.filter(Boolean)], [product], attrs, 'com.microsoft');
+    return set;
+  },
+};
+
 export function runPass(model: Model, options: ResolvedOptions): PassResult {
   const editor = new ModelEditor(model);
   const foldNote = prepareWeights(model, editor, options);
@@ -140,84 +205,38 @@ export function runPass(model: Model, options: ResolvedOptions): PassResult {
   if (candidates.some((c) => c.mark.pattern === 'matmul-nbits' || c.mark.pattern === 'dynamic-lstm')) ensureDomain(model, 'com.microsoft', 1);
 
   // 3. Parameters and rewrite.
-  const cache = new Map<string, QuantizedSet>();
   const newInits = new Map<GraphProto, TensorProto[]>();
-  const replacements = new Map<NodeProto, NodeProto[]>();
-  const emitted: Record<string, number> = {};
-  const touched = new Set<string>();
-  const addInit = (owner: GraphInfo, t: TensorProto) => {
-    const list = newInits.get(owner.graph) ?? [];
-    list.push(t);
-    newInits.set(owner.graph, list);
-    return t.name!;
+  const cx: RewriteContext = {
+    options, editor, cache: new Map(), touched: new Set(), emitted: {},
+    addInit: (owner, t) => {
+      const list = newInits.get(owner.graph) ?? [];
+      list.push(t);
+      newInits.set(owner.graph, list);
+      return t.name!;
+    },
   };
+  const replacements = new Map<NodeProto, NodeProto[]>();
   const quantized: string[] = [];
-  let convInt8Note = false, convAsymNote = false;
-
   for (const { node: n, mark } of candidates) {
     const base = nodeLabel(n);
-    const w = mark.weight.const;
     const out: NodeProto[] = [];
-    const emit = (op: string, inputs: string[], outputs: string[], attrs: Parameters<typeof makeNode>[3] = {}, domain = '') => {
-      out.push(makeNode(op, inputs, outputs, attrs, editor.uniqueName(`${base}_${op}`), domain));
-      emitted[op] = (emitted[op] ?? 0) + 1;
+    const emit: Emit = (op, inputs, outputs, attrs = {}, domain = '', name = `${base}_${op}`) => {
+      const m = makeNode(op, inputs, outputs, attrs, editor.uniqueName(name), domain);
+      out.push(m);
+      cx.emitted[op] = (cx.emitted[op] ?? 0) + 1;
+      return m;
     };
     const finalOut = n.output![0];
     const product = mark.bias ? editor.uniqueName(`${base}_product`) : finalOut;
-
-    let set: QuantizedSet;
-    if (mark.pattern === 'matmul-integer') {
-      set = quantizeForMatMulInteger(w, mark, options, editor, addInit, cache);
-      const [xq, xs, xz] = ['quantized', 'scale', 'zero_point'].map((s) => editor.uniqueName(`${base}_input_${s}`));
-      const mmi = editor.uniqueName(`${base}_output_int32`), cast = editor.uniqueName(`${base}_output_float`), scale = editor.uniqueName(`${base}_scale`);
-      emit('DynamicQuantizeLinear', [mark.input], [xq, xs, xz]);
-      emit('MatMulInteger', [xq, set.names[0], xz, set.names[2]], [mmi]);
-      emit('Cast', [mmi], [cast], { to: FLOAT });
-      emit('Mul', [xs, set.names[1]], [scale]);
-      emit('Mul', [cast, scale], [product]);
-    } else if (mark.pattern === 'conv-integer') {
-      if (options.weightType === 'int8') convInt8Note = true;
-      if (options.kernelPerChannel && !options.symmetricWeights) convAsymNote = true;
-      set = quantizeForConvInteger(w, options, editor, addInit, cache);
-      const [xq, xs, xz] = ['quantized', 'scale', 'zero_point'].map((s) => editor.uniqueName(`${base}_input_${s}`));
-      const ci = editor.uniqueName(`${base}_output_int32`), cast = editor.uniqueName(`${base}_output_float`), scale = editor.uniqueName(`${base}_scale`);
-      emit('DynamicQuantizeLinear', [mark.input], [xq, xs, xz]);
-      out.push({ ...makeNode('ConvInteger', [xq, set.names[0], xz, set.names[2]], [ci], {}, editor.uniqueName(`${base}_ConvInteger`)), attribute: mark.attributes ?? [] });
-      emitted.ConvInteger = (emitted.ConvInteger ?? 0) + 1;
-      emit('Cast', [ci], [cast], { to: FLOAT });
-      emit('Mul', [xs, set.names[1]], [scale]);
-      emit('Mul', [cast, scale], [product]);
-    } else if (mark.pattern === 'dynamic-lstm') {
-      set = quantizeForLstm(w, options, editor, addInit, cache);
-      const r = mark.recurrent!.const;
-      const rset = quantizeForLstm(r, options, editor, addInit, cache);
-      const inputs = n.input ?? [];
-      const optional = [3, 4, 5, 6, 7].map((i) => inputs[i] ?? '');
-      out.push({
-        ...makeNode('DynamicQuantizeLSTM', [mark.input, set.names[0], rset.names[0], ...optional, set.names[1], set.names[2], rset.names[1], rset.names[2]], [...(n.output ?? [])], {}, editor.uniqueName(`${base}_quant`), 'com.microsoft'),
-        attribute: mark.attributes ?? [],
-      });
-      emitted.DynamicQuantizeLSTM = (emitted.DynamicQuantizeLSTM ?? 0) + 1;
-      rset.entry.nodes.push(base);
-      touched.add(r.name);
-    } else {
-      set = quantizeForNBits(w, mark, options, editor, addInit, cache);
-      const attrs: Record<string, number> = { K: set.K, N: set.N, bits: weightBits(options.weightType), block_size: options.blockSize };
-      if (options.accuracyLevel > 0) attrs.accuracy_level = options.accuracyLevel;
-      emit('MatMulNBits', [mark.input, ...set.names.filter(Boolean)], [product], attrs, 'com.microsoft');
-    }
-    if (mark.bias) emit('Add', [product, biasInput(mark, editor, addInit, touched, options.mode === 'dynamic' && mark.pattern === 'conv-integer', w)], [finalOut]);
+    const w = mark.weight.const;
+    const set = REWRITES[mark.pattern](cx, n, mark, emit, product);
+    if (mark.bias) emit('Add', [product, biasInput(mark, editor, cx.addInit, cx.touched, options.mode === 'dynamic' && mark.pattern === 'conv-integer', w)], [finalOut]);
     set.entry.nodes.push(base);
-    touched.add(w.name);
+    cx.touched.add(w.name);
     replacements.set(n, out);
     quantized.push(base);
   }
-  if (convInt8Note) notes.push('Conv weights are stored as uint8 (ConvInteger uint8 x uint8, the form every onnxruntime CPU build runs); int8 applies to MatMul and Gemm');
-  if (options.mode === 'dynamic' && options.defaultOpTypes) {
-    const convs = [...model.nodes()].filter(({ node: n }) => n.op_type === 'Conv' && !n.domain).length;
-    if (convs) notes.push(`${convs} Conv node${convs === 1 ? ' was' : 's were'} left in float: dynamic ConvInteger is not faster than fp32 Conv on onnxruntime CPU and costs accuracy; add Conv to --op-types to quantize them for size`);
-  }
-  if (convAsymNote) notes.push('per-channel Conv weights are symmetric uint8 (zero point 128): ConvInteger takes a single weight zero point');
+  notes.push(...convNotes(model, options, candidates.some((c) => c.mark.pattern === 'conv-integer')));
 
   for (const info of model.graphs()) {
     const g = info.graph;
@@ -226,15 +245,27 @@ export function runPass(model: Model, options: ResolvedOptions): PassResult {
     if (inits) (g.initializer ??= []).push(...inits);
   }
   editor.invalidate();
-  removeUnused(model, editor, touched);
+  removeUnused(model, editor, cx.touched);
 
-  const weights = [...new Set([...cache.values()].map((s) => s.entry))];
+  const weights = [...new Set([...cx.cache.values()].map((s) => s.entry))];
   if (!candidates.length) notes.push(skipped.length ? 'nothing was quantized: every candidate node was skipped (see skipped)' : `nothing was quantized: the model has no ${options.opTypes.join('/')} node`);
   return {
-    quantized, skipped, weights, emitted, notes, opsetUpgrade,
+    quantized, skipped, weights, emitted: cx.emitted, notes, opsetUpgrade,
     weightBytesBefore: weights.reduce((a, w) => a + w.bytesBefore, 0),
     weightBytesAfter: weights.reduce((a, w) => a + w.bytesAfter, 0),
   };
+}
+
+/** What the report says about Conv in dynamic mode: uint8 weights, float by default, a single zero point. */
+function convNotes(model: Model, options: ResolvedOptions, convQuantized: boolean): string[] {
+  const notes: string[] = [];
+  if (convQuantized && options.weightType === 'int8') notes.push('Conv weights are stored as uint8 (ConvInteger uint8 x uint8, the form every onnxruntime CPU build runs); int8 applies to MatMul and Gemm');
+  if (options.mode === 'dynamic' && options.defaultOpTypes) {
+    const convs = [...model.nodes()].filter(({ node: n }) => n.op_type === 'Conv' && !n.domain).length;
+    if (convs) notes.push(`${convs} Conv node${convs === 1 ? ' was' : 's were'} left in float: dynamic ConvInteger is not faster than fp32 Conv on onnxruntime CPU and costs accuracy; add Conv to --op-types to quantize them for size`);
+  }
+  if (convQuantized && options.kernelPerChannel && !options.symmetricWeights) notes.push('per-channel Conv weights are symmetric uint8 (zero point 128): ConvInteger takes a single weight zero point');
+  return notes;
 }
 
 type AddInit = (owner: GraphInfo, t: TensorProto) => string;

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { formatBytes } from '../protocol/format';
 import type { QuantizeContent, ReportAction, ReportFact } from '../protocol/results';
-import { describeScheme } from '../quantize/format';
+import { describeScheme, transformGains } from '../quantize/format';
 import type { QuantizeReport } from '../protocol/quantize';
 import { describeTarget } from '../quantize/format';
 import { editorWording } from './editorWording';
@@ -30,10 +30,7 @@ export function quantizeReportContent(r: QuantizeReport, paths: { input: string;
     const a = r.accuracy;
     facts.push({ label: 'Accuracy target', value: `${describeTarget(a.target)}: ${a.met ? 'met' : 'NOT met'} on ${a.samples} calibration samples with ${a.inFloat.length} node${a.inFloat.length === 1 ? '' : 's'} in float (${a.evaluations} models compared)`, warning: !a.met });
   }
-  if (r.smoothQuant?.comparison) {
-    const c = r.smoothQuant.comparison;
-    facts.push({ label: 'SmoothQuant', value: `alpha ${r.smoothQuant.alpha}: cosine ${c.cosineWithout} without, ${c.cosineWith} with${r.smoothQuant.kept ? '' : ': dropped, the model is written without it'}`, warning: !r.smoothQuant.kept });
-  }
+  for (const g of transformGains(r)) facts.push({ label: g.label, value: g.text, warning: g.dropped });
   facts.push({ label: 'Time', value: Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ') });
 
   const target = (name: string) => r.accuracy?.outputs.find((o) => o.name === name)?.target ?? null;

@@ -1,6 +1,6 @@
 // A QuantizeReport as Markdown, for the document the Quantize Model command opens. Pure: no vscode import.
 import { formatBytes } from '../protocol/format';
-import { describeScheme } from '../quantize/format';
+import { describeScheme, transformGains } from '../quantize/format';
 import type { QuantizeReport } from '../protocol/quantize';
 import { describeTarget } from '../quantize/format';
 
@@ -26,10 +26,7 @@ export function quantizeReportToMarkdown(r: QuantizeReport, paths: { input: stri
     const a = r.accuracy;
     lines.push(`| accuracy target | ${describeTarget(a.target)} (${a.met ? 'met' : '**not met**'}) on ${a.samples} calibration samples, ${a.inFloat.length} nodes kept in float: ${a.outputs.map((o) => `${cell(o.name)} ${o.cosineBefore} -> ${o.cosineAfter}${o.cosineAfter < o.target ? ' (**below**)' : ''}`).join(', ')} |`);
   }
-  if (r.smoothQuant?.comparison) {
-    const c = r.smoothQuant.comparison;
-    lines.push(`| SmoothQuant | alpha ${r.smoothQuant.alpha}: output cosine ${c.cosineWithout} without, ${c.cosineWith} with${r.smoothQuant.kept ? '' : ' (**dropped**: the model is written without it)'} |`);
-  }
+  for (const g of transformGains(r)) lines.push(`| ${g.label} | ${g.dropped ? `**${g.text}**` : g.text} |`);
   lines.push(`| time | ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')} |`, '');
   if (r.outputs && r.outputsMeasuredOn) {
     const m = r.outputsMeasuredOn;

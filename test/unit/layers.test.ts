@@ -532,7 +532,10 @@ describe('keep the worst layers in float and re-quantize: the loop and its histo
     it(`${rel}: keeping the ${n} worst layer${n === 1 ? '' : 's'} in float raises the worst output's cosine within two steps, and the history says what each step did`, async () => {
       const src = path.join(modelsDir, rel);
       const spec: InputSpec = { dims: runHints[rel]?.dims ?? {}, samples: 4 };
-      const options: QuantizeOptions = { mode: 'static', calibration: { randomSamples: 4 } };
+      // Equalization is judged again at each step on the same 4 random samples, and its choice flips between
+      // steps (rec: kept, dropped, dropped; a swing of the worst output as large as a step's gain): off here,
+      // so that the steps differ by the layers in float only.
+      const options: QuantizeOptions = { mode: 'static', calibration: { randomSamples: 4 }, equalize: false };
       const deps = {
         quantize: async (o: QuantizeOptions, out: string) => quantizeFile(src, out, o, { verify: checkSession, calibration: calibrationFor(resolveOptions(o), spec) }),
         compare: (file: string) => compareModels(src, file, { layers: true, spec }),
@@ -550,7 +553,7 @@ describe('keep the worst layers in float and re-quantize: the loop and its histo
       assert.equal(two.added.filter((x) => one.added.includes(x)).length, 0, 'a step takes layers not yet in float');
       const [s0, s1, s2] = history.steps;
       assert.deepEqual(history.steps.map((s) => s.index), [0, 1, 2]);
-      // One step may land within the noise of a few random samples (rec: 0.9926 -> 0.9913 -> 0.9950); two
+      // One step may land within the noise of a few random samples; two
       // steps of layers with the largest drops must be better than none.
       assert.ok(s2.cosine > s0.cosine, `worst output cosine ${s0.cosine} -> ${s1.cosine} -> ${s2.cosine}`);
       assert.ok(s1.quantized! < s0.quantized! && s2.quantized! < s1.quantized!);

@@ -257,7 +257,7 @@ describe('onnxq quantize', () => {
     assert.deepEqual(r.quantized, ['fc1', 'fc2', 'fc3']);
     const text = await cliAsync(['quantize', mlp, '-o', out, '--mode', 'static', '--calib-random', '4', '--calib-dims', 'batch=2', '--smooth-quant']);
     assert.equal(text.status, 0, text.stderr);
-    assert.match(text.stdout, /SmoothQuant \(alpha 0\.5\) smoothed 3 activations .*output cosine vs float [0-9.]+ without, [0-9.]+ with \(4 calibration samples\)/);
+    assert.match(text.stdout, /SmoothQuant \(alpha 0\.5\) smoothed 3 activations .*: cosine vs float [0-9.]+ with it, [0-9.]+ without, on 4 calibration samples, every node in int8/);
     assert.deepEqual(leftovers(), []);
   });
 

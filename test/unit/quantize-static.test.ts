@@ -249,6 +249,13 @@ describe('static QDQ: Conv -> depthwise Conv channel equalization', () => {
     const off = await staticQuantize(proto, { equalize: false }, feeds, 16);
     const [cOn, cOff] = [await worstOutputCosine(on.fp32, on.q, 16, (i) => feeds(40 + i)), await worstOutputCosine(off.fp32, off.q, 16, (i) => feeds(40 + i))];
     assert.ok(cOn > cOff && cOn >= 0.999, `equalized ${cOn}, not ${cOff}`);
+    // Its gain was measured on the calibration samples, and it was kept.
+    const eq = on.report.equalization!;
+    assert.deepEqual(eq.pairs, ['conv -> depthwise']);
+    assert.equal(eq.kept, true);
+    assert.equal(eq.comparison!.samples, 16);
+    assert.ok(eq.comparison!.cosineWith > eq.comparison!.cosineWithout, JSON.stringify(eq.comparison));
+    assert.equal(off.report.equalization, undefined);
     // In float, the equalized weights give the same outputs: dequantize nothing, compare the fp32 models.
     const m = modelFromProto(proto);
     const r = await equalizeDepthwise(m, new ModelEditor(m), ortCalibrationRunner, [feeds(0), feeds(1)], 2);
@@ -258,6 +265,42 @@ describe('static QDQ: Conv -> depthwise Conv channel equalization', () => {
     const [a, b] = [await run(on.fp32, feeds(5)), await run(f, feeds(5))];
     const x = a.y.data as Float32Array, y = b.y.data as Float32Array;
     for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) <= 1e-4 * Math.max(1, Math.abs(x[i])), `${i}: ${x[i]} vs ${y[i]}`);
+  });
+
+  it('kept only where it helps: scales that fit the probe\'s samples and not the others are dropped, and the model is written without them', async () => {
+    // Output channel c of the first Conv reads input channel c only (channel 3 reads all three). The first 8
+    // samples, which the equalization probe sees, are loud in input channel 0, the next 8 in channel 1: the
+    // scales that even channel 0 out make channel 1's range wider still on the rest of the calibration data.
+    const r = randn(21, 4 * 3 * 9, 0.3);
+    const w1 = Float32Array.from(r, (v, i) => { const c = Math.floor(i / 27), from = Math.floor(i / 9) % 3; return c === 3 || c === from ? v : 0; });
+    const proto = makeModel({
+      opset: 13,
+      graph: {
+        name: 'dw-shift',
+        node: [
+          node('Conv', ['x', 'w1'], ['c1'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, 'conv'),
+          node('Conv', ['c1', 'w2'], ['y'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 4 }, 'depthwise'),
+        ],
+        initializer: [tensor('w1', F, [4, 3, 3, 3], w1), tensor('w2', F, [8, 1, 3, 3], randn(22, 72, 0.3))],
+        input: [valueInfo('x', F, [1, 3, 8, 8])], output: [valueInfo('y', F, [1, 8, 8, 8])],
+      },
+    });
+    const feeds = (i: number): Feeds => {
+      const d = randn(90 + i, 192, 1);
+      const loud = i % 16 < 8 ? 0 : 1;
+      for (let j = loud * 64; j < (loud + 1) * 64; j++) d[j] *= 30;
+      return { x: new ort.Tensor('float32', d, [1, 3, 8, 8]) };
+    };
+    const on = await staticQuantize(proto, {}, feeds, 16);
+    const eq = on.report.equalization!;
+    assert.deepEqual(eq.pairs, ['conv -> depthwise']);
+    assert.ok(eq.comparison!.cosineWith < eq.comparison!.cosineWithout, JSON.stringify(eq.comparison));
+    assert.equal(eq.kept, false);
+    assert.ok(on.report.notes.some((n) => /^Conv -> depthwise Conv equalization \(1 pair\) was dropped: it made the worst output worse/.test(n)), on.report.notes.join('\n'));
+    assert.ok(!on.report.notes.some((n) => /pair was equalized/.test(n)), 'the report is the one of the model written');
+    // The file written is the model without it: the outputs of a quantization with --no-equalize, value for value.
+    const off = await staticQuantize(proto, { equalize: false }, feeds, 16);
+    for (let i = 0; i < 4; i++) assert.deepEqual((await run(on.q, feeds(200 + i))).y.data, (await run(off.q, feeds(200 + i))).y.data);
   });
 });
 

@@ -21,7 +21,7 @@ import { defaultOpset, ensureDomain } from '../opset';
 import type { ActivationType, ResolvedOptions, WeightType } from '../options';
 import { nodeLabel, removeUnused } from '../pass';
 import type { QuantizedWeight, SkippedNode } from '../../protocol/quantize';
-import type { PlannedNode, QdqPlan } from './plan';
+import type { PlannedNode, PlannedTensor, QdqPlan } from './plan';
 import { sqnrFromEnergy } from '../../runtime/compare';
 
 /** A tensor's scale and zero point, and its type when it differs from the activation type (--activations16). */
@@ -63,51 +63,108 @@ export function activationParams(range: TensorRange, type: ActivationType, symme
 }
 
 export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params: Map<string, ActivationParams>, o: ResolvedOptions): EmitResult {
-  const actType = o.activationType;
-  const actRange = quantRange(actType, { symmetric: o.symmetricActivations });
-  const opset = defaultOpset(model);
-  // QuantizeLinear/DequantizeLinear take 16-bit types from opset 21; before that onnxruntime's own do.
-  const domainFor = (type: IntType) => (type.endsWith('16') && opset < 21 ? 'com.microsoft' : '');
-  const skipped: SkippedNode[] = [];
-  const notes: string[] = [];
-  const emitted: Record<string, number> = {};
-  const count = (op: string) => { emitted[op] = (emitted[op] ?? 0) + 1; };
-  const paramsOf = (key: string): ActivationParams | undefined => {
-    const root = plan.root(key);
-    return root ? params.get(root.key) : undefined;
-  };
+  return new QdqEmitter(model, editor, plan, params, o).run();
+}
 
-  // 1. Which nodes can be emitted: every activation input needs parameters.
-  const nodes: PlannedNode[] = [];
-  for (const c of plan.nodes) {
-    const missing = c.mark.activations.map((i) => c.node.input![i]).find((x) => !paramsOf(plan.keyOf(x, c.graph)));
-    if (missing !== undefined) {
-      if (c.mark.kind !== 'passthrough') skipped.push({ name: c.label, opType: c.node.op_type ?? '', graph: c.graph.path, reason: `not reached by the calibration inputs: no sample reached its input "${missing}" (the branch that holds it never ran); give calibration inputs that take it` });
-      continue;
-    }
-    nodes.push(c);
+interface QuantizedWeightNames { names: string[]; scales: Float32Array; axis: number | null; entry: QuantizedWeight }
+
+/** One rewrite: the insertions it collects while it walks the plan, applied at the end (`rebuild`). */
+class QdqEmitter {
+  private readonly actType: ActivationType;
+  private readonly actRange: ReturnType<typeof quantRange>;
+  private readonly opset: number;
+  private readonly skipped: SkippedNode[] = [];
+  private readonly notes: string[] = [];
+  private readonly emitted: Record<string, number> = {};
+  // Insertions per graph: before a node, after a node, at the top; new initializers; nodes removed.
+  private readonly before = new Map<NodeProto, NodeProto[]>();
+  private readonly after = new Map<NodeProto, NodeProto[]>();
+  private readonly top = new Map<GraphProto, NodeProto[]>();
+  private readonly newInits = new Map<GraphProto, TensorProto[]>();
+  private readonly removed = new Set<NodeProto>();
+  /** Readers to point at the DequantizeLinear outputs, once the node lists are rebuilt. */
+  private readonly renames: Rename[] = [];
+  /** Names of the float tensors replaced (their initializers go when nothing reads them). */
+  private readonly touched = new Set<string>();
+  private readonly weightCache = new Map<string, QuantizedWeightNames>();
+  private readonly constCache = new Map<string, string[]>();
+  private readonly counts = { raisedScales: 0, floatBiases: 0, clampedBiases: 0 };
+
+  constructor(private readonly model: Model, private readonly editor: ModelEditor, private readonly plan: QdqPlan,
+    private readonly params: Map<string, ActivationParams>, private readonly o: ResolvedOptions) {
+    this.actType = o.activationType;
+    this.actRange = quantRange(this.actType, { symmetric: o.symmetricActivations });
+    this.opset = defaultOpset(model);
   }
 
-  // Insertions per graph: before a node, after a node, at the top.
-  const before = new Map<NodeProto, NodeProto[]>(), after = new Map<NodeProto, NodeProto[]>(), top = new Map<GraphProto, NodeProto[]>();
-  const push = <K>(m: Map<K, NodeProto[]>, k: K, n: NodeProto) => { const l = m.get(k) ?? []; l.push(n); m.set(k, l); };
-  const newInits = new Map<GraphProto, TensorProto[]>();
-  const addInit = (g: GraphInfo, t: TensorProto) => { const l = newInits.get(g.graph) ?? []; l.push(t); newInits.set(g.graph, l); return t.name!; };
-  const removed = new Set<NodeProto>();
-  const touched = new Set<string>();
-  const dq = (inputs: string[], out: string, type: IntType | 'int32', axis: number | null, label: string): NodeProto => {
-    count('DequantizeLinear');
-    return makeNode('DequantizeLinear', inputs, [out], axis === null ? {} : { axis }, editor.uniqueName(`${label}_DequantizeLinear`), type === 'int32' ? '' : domainFor(type));
-  };
+  run(): EmitResult {
+    const nodes = this.emittable();
+    const quantized = nodes.map((c) => { this.rewriteNode(c); return c.label; });
+    this.noteCounts();
+    const { activations, folded, dequantized } = this.insertActivations(nodes);
+    this.rebuild();
+    const weights = [...new Set([...this.weightCache.values()].map((w) => w.entry))];
+    if (!nodes.length) this.notes.push(this.plan.skipped.length || this.skipped.length ? 'nothing was quantized: every candidate node was skipped (see skipped)' : `nothing was quantized: the model has no ${this.o.opTypes.join('/')} node`);
+    return {
+      quantized, skipped: this.skipped, weights, emitted: this.emitted, notes: this.notes, activations, foldedActivations: folded, dequantized,
+      weightBytesBefore: weights.reduce((a, w) => a + w.bytesBefore, 0),
+      weightBytesAfter: weights.reduce((a, w) => a + w.bytesAfter, 0),
+    };
+  }
 
-  // 2. Weights, biases and constants.
-  const weightCache = new Map<string, { names: string[]; scales: Float32Array; axis: number | null; entry: QuantizedWeight }>();
-  const wType = o.weightType as IntType;
-  let raisedScales = 0;
-  const quantizeWeight = (w: ConstRef, axis: number, nodeLabel: string, minScales?: Float64Array) => {
+  private paramsOf(key: string): ActivationParams | undefined {
+    const root = this.plan.root(key);
+    return root ? this.params.get(root.key) : undefined;
+  }
+
+  /** QuantizeLinear/DequantizeLinear take 16-bit types from opset 21; before that onnxruntime's own do. */
+  private domainFor(type: IntType): string {
+    return type.endsWith('16') && this.opset < 21 ? 'com.microsoft' : '';
+  }
+
+  private count(op: string): void {
+    this.emitted[op] = (this.emitted[op] ?? 0) + 1;
+  }
+
+  private push<K>(m: Map<K, NodeProto[]>, k: K, n: NodeProto): void {
+    const l = m.get(k) ?? [];
+    l.push(n);
+    m.set(k, l);
+  }
+
+  private addInit(g: GraphInfo, t: TensorProto): string {
+    const l = this.newInits.get(g.graph) ?? [];
+    l.push(t);
+    this.newInits.set(g.graph, l);
+    return t.name!;
+  }
+
+  private dq(inputs: string[], out: string, type: IntType | 'int32', axis: number | null, label: string): NodeProto {
+    this.count('DequantizeLinear');
+    return makeNode('DequantizeLinear', inputs, [out], axis === null ? {} : { axis }, this.editor.uniqueName(`${label}_DequantizeLinear`), type === 'int32' ? '' : this.domainFor(type));
+  }
+
+  /** The planned nodes whose every activation input has parameters; the others are skipped with the reason. */
+  private emittable(): PlannedNode[] {
+    const nodes: PlannedNode[] = [];
+    for (const c of this.plan.nodes) {
+      const missing = c.mark.activations.map((i) => c.node.input![i]).find((x) => !this.paramsOf(this.plan.keyOf(x, c.graph)));
+      if (missing !== undefined) {
+        if (c.mark.kind !== 'passthrough') this.skipped.push({ name: c.label, opType: c.node.op_type ?? '', graph: c.graph.path, reason: `not reached by the calibration inputs: no sample reached its input "${missing}" (the branch that holds it never ran); give calibration inputs that take it` });
+        continue;
+      }
+      nodes.push(c);
+    }
+    return nodes;
+  }
+
+  /** A weight's quantized tensor, scales and zero points, once per weight and axis however many nodes read it. */
+  private quantizeWeight(w: ConstRef, axis: number, nodeLabel: string, minScales?: Float64Array): QuantizedWeightNames {
+    const { o, editor } = this;
+    const wType = o.weightType as IntType;
     const perChannel = o.perChannel && w.dims[axis] > 1;
     const key = `${w.owner.path}|${w.name}|${perChannel ? axis : 'tensor'}`;
-    const hit = weightCache.get(key);
+    const hit = this.weightCache.get(key);
     if (hit) { hit.entry.nodes.push(nodeLabel); return hit; }
     const data = w.ref.values() as Float32Array;
     const range = quantRange(wType, { symmetric: o.symmetricWeights, reduceRange: o.reduceRange });
@@ -117,7 +174,7 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
       // A scale so small that the bias (at x_scale * w_scale) would overflow int32 is raised to fit it.
       for (let c = 0; c < p.scales.length; c++) {
         const need = perChannel ? minScales[c] : Math.max(...minScales);
-        if (p.scales[c] < need) { p.scales[c] = Math.fround(need * (1 + 2 ** -20)); raisedScales++; }
+        if (p.scales[c] < need) { p.scales[c] = Math.fround(need * (1 + 2 ** -20)); this.counts.raisedScales++; }
       }
     }
     const q = typedArray(wType, data.length);
@@ -126,9 +183,9 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
     const zp = typedArray(wType, p.zeroPoints.length);
     zp.set(p.zeroPoints);
     const names = [
-      addInit(w.owner, tensor(editor.uniqueName(`${w.name}_quantized`), DTYPE[wType], w.dims, q)),
-      addInit(w.owner, tensor(editor.uniqueName(`${w.name}_scale`), DataType.FLOAT, pdims, p.scales)),
-      addInit(w.owner, tensor(editor.uniqueName(`${w.name}_zero_point`), DTYPE[wType], pdims, zp)),
+      this.addInit(w.owner, tensor(editor.uniqueName(`${w.name}_quantized`), DTYPE[wType], w.dims, q)),
+      this.addInit(w.owner, tensor(editor.uniqueName(`${w.name}_scale`), DataType.FLOAT, pdims, p.scales)),
+      this.addInit(w.owner, tensor(editor.uniqueName(`${w.name}_zero_point`), DTYPE[wType], pdims, zp)),
     ];
     const s = sqnrFromEnergy(energy.signal, energy.noise);
     const entry: QuantizedWeight = {
@@ -137,14 +194,16 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
       sqnr: Number.isFinite(s) ? Math.round(s * 100) / 100 : null, bytesBefore: w.ref.byteLength, bytesAfter: q.byteLength + p.scales.byteLength + zp.byteLength,
     };
     const r = { names, scales: p.scales, axis: perChannel ? axis : null, entry };
-    weightCache.set(key, r);
-    touched.add(w.name);
+    this.weightCache.set(key, r);
+    this.touched.add(w.name);
     return r;
-  };
-  const constCache = new Map<string, string[]>();
-  const quantizeConstant = (c: ConstRef): string[] => {
+  }
+
+  /** A constant input of an elementwise op, quantized per tensor like an activation. */
+  private quantizeConstant(c: ConstRef): string[] {
+    const { actType, actRange, o, editor } = this;
     const key = `${c.owner.path}|${c.name}`;
-    const hit = constCache.get(key);
+    const hit = this.constCache.get(key);
     if (hit) return hit;
     const data = c.ref.values() as Float32Array;
     let lo = 0, hi = 0;
@@ -153,94 +212,125 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
     const q = typedArray(actType, data.length);
     for (let i = 0; i < data.length; i++) q[i] = quantizeValue(data[i], scale, zeroPoint, actRange);
     const names = [
-      addInit(c.owner, tensor(editor.uniqueName(`${c.name}_quantized`), DTYPE[actType], c.dims, q)),
-      addInit(c.owner, tensor(editor.uniqueName(`${c.name}_scale`), DataType.FLOAT, [], Float32Array.of(scale))),
-      addInit(c.owner, tensor(editor.uniqueName(`${c.name}_zero_point`), DTYPE[actType], [], typedArrayOf(actType, zeroPoint))),
+      this.addInit(c.owner, tensor(editor.uniqueName(`${c.name}_quantized`), DTYPE[actType], c.dims, q)),
+      this.addInit(c.owner, tensor(editor.uniqueName(`${c.name}_scale`), DataType.FLOAT, [], Float32Array.of(scale))),
+      this.addInit(c.owner, tensor(editor.uniqueName(`${c.name}_zero_point`), DTYPE[actType], [], typedArrayOf(actType, zeroPoint))),
     ];
-    constCache.set(key, names);
-    touched.add(c.name);
+    this.constCache.set(key, names);
+    this.touched.add(c.name);
     return names;
-  };
+  }
 
-  const quantized: string[] = [];
-  let floatBiases = 0, clampedBiases = 0;
-  for (const c of nodes) {
+  /** The bias as int32 at scale x_scale * w_scale (per channel with the weight), behind a DequantizeLinear; returns the name the node reads. */
+  private quantizeBias(c: PlannedNode, w: QuantizedWeightNames): string {
     const { node: n, graph: g, mark, label } = c;
+    const bias = mark.bias!;
+    const x = this.paramsOf(this.plan.keyOf(n.input![mark.activations[0]], g))!;
+    const values = bias.const.ref.values();
+    const M = values.length;
+    const perChannel = w.axis !== null;
+    const scales = new Float32Array(perChannel ? M : 1);
+    for (let i = 0; i < scales.length; i++) scales[i] = Math.fround(x.scale * w.scales[perChannel ? i : 0]);
+    const q = new Int32Array(M);
+    for (let i = 0; i < M; i++) {
+      const s = scales[perChannel ? i : 0];
+      let v = roundHalfEven(Math.fround(Math.fround(values[i] * bias.factor) / s));
+      if (v > 2147483647) { v = 2147483647; this.counts.clampedBiases++; } else if (v < -2147483648) { v = -2147483648; this.counts.clampedBiases++; }
+      q[i] = v;
+    }
+    const name = bias.const.name;
+    const bq = this.addInit(g, tensor(this.editor.uniqueName(`${name}_quantized`), DataType.INT32, [M], q));
+    const bs = this.addInit(g, tensor(this.editor.uniqueName(`${name}_scale`), DataType.FLOAT, perChannel ? [M] : [], scales));
+    const out = this.editor.uniqueName(`${name}_dequantized`);
+    this.push(this.before, n, this.dq([bq, bs], out, 'int32', perChannel ? 0 : null, `${label}_bias`));
+    this.touched.add(name);
+    // Gemm's beta is folded into the bias.
+    if (bias.factor !== 1) n.attribute = [...(n.attribute ?? []).filter((a) => a.name !== 'beta'), { name: 'beta', type: 1, f: 1 }];
+    return out;
+  }
+
+  /** A node's weight, bias and constant inputs go to their DequantizeLinear outputs. */
+  private rewriteNode(c: PlannedNode): void {
+    const { node: n, graph: g, mark, label } = c;
+    const { o } = this;
     const inputs = [...(n.input ?? [])];
     if (mark.weight) {
       let minScales: Float64Array | undefined;
       if (mark.bias && o.quantizeBias) {
-        const xs = paramsOf(plan.keyOf(n.input![mark.activations[0]], g))!.scale;
+        const xs = this.paramsOf(this.plan.keyOf(n.input![mark.activations[0]], g))!.scale;
         const bv = mark.bias.const.ref.values();
         minScales = Float64Array.from(bv, (b) => Math.abs(b * mark.bias!.factor) / (xs * 2147483000));
       }
-      const w = quantizeWeight(mark.weight.const, mark.weight.axis, label, minScales);
-      const out = editor.uniqueName(`${w.names[0]}_dequantized`);
-      push(before, n, dq(w.names, out, wType, w.axis, `${label}_weight`));
+      const w = this.quantizeWeight(mark.weight.const, mark.weight.axis, label, minScales);
+      const out = this.editor.uniqueName(`${w.names[0]}_dequantized`);
+      this.push(this.before, n, this.dq(w.names, out, o.weightType as IntType, w.axis, `${label}_weight`));
       inputs[mark.weight.index] = out;
       if (mark.bias) {
-        if (!o.quantizeBias) floatBiases++;
-        else {
-          const x = paramsOf(plan.keyOf(n.input![mark.activations[0]], g))!;
-          const b = mark.bias.const;
-          const values = b.ref.values();
-          const M = values.length;
-          const perChannel = w.axis !== null;
-          const scales = new Float32Array(perChannel ? M : 1);
-          for (let i = 0; i < scales.length; i++) scales[i] = Math.fround(x.scale * w.scales[perChannel ? i : 0]);
-          const q = new Int32Array(M);
-          for (let i = 0; i < M; i++) {
-            const s = scales[perChannel ? i : 0];
-            let v = roundHalfEven(Math.fround(Math.fround(values[i] * mark.bias.factor) / s));
-            if (v > 2147483647) { v = 2147483647; clampedBiases++; } else if (v < -2147483648) { v = -2147483648; clampedBiases++; }
-            q[i] = v;
-          }
-          const bq = addInit(g, tensor(editor.uniqueName(`${b.name}_quantized`), DataType.INT32, [M], q));
-          const bs = addInit(g, tensor(editor.uniqueName(`${b.name}_scale`), DataType.FLOAT, perChannel ? [M] : [], scales));
-          const bout = editor.uniqueName(`${b.name}_dequantized`);
-          push(before, n, dq([bq, bs], bout, 'int32', perChannel ? 0 : null, `${label}_bias`));
-          inputs[mark.bias.index] = bout;
-          touched.add(b.name);
-          if (mark.bias.factor !== 1) n.attribute = [...(n.attribute ?? []).filter((a) => a.name !== 'beta'), { name: 'beta', type: 1, f: 1 }];
-        }
+        if (o.quantizeBias) inputs[mark.bias.index] = this.quantizeBias(c, w);
+        else this.counts.floatBiases++;
       }
     }
     for (const k of mark.constants) {
-      const names = quantizeConstant(k.const);
-      const out = editor.uniqueName(`${names[0]}_dequantized`);
-      push(before, n, dq(names, out, actType, null, `${label}_constant${k.index}`));
+      const names = this.quantizeConstant(k.const);
+      const out = this.editor.uniqueName(`${names[0]}_dequantized`);
+      this.push(this.before, n, this.dq(names, out, this.actType, null, `${label}_constant${k.index}`));
       inputs[k.index] = out;
     }
     n.input = inputs;
-    quantized.push(label);
   }
-  if (floatBiases) notes.push(`${floatBiases} node${floatBiases === 1 ? ' keeps its' : 's keep their'} float bias (bias quantization is off): onnxruntime fuses Conv and Gemm into QLinearConv/QGemm only with int32 biases`);
-  if (raisedScales) notes.push(`${raisedScales} weight scale${raisedScales === 1 ? ' was' : 's were'} raised so that the bias fits int32 at x_scale * w_scale (channels whose weights are nearly zero)`);
-  if (clampedBiases) notes.push(`${clampedBiases} bias value${clampedBiases === 1 ? '' : 's'} did not fit int32 at scale x_scale * w_scale and ${clampedBiases === 1 ? 'was' : 'were'} saturated`);
 
-  // 3. Activations: the tensors the emitted nodes read and write.
-  const needed = new Set(nodes.flatMap((c) => [...c.reads, ...c.writes]));
-  // Which graphs hold emitted nodes that read each tensor (for subgraph-local DequantizeLinear nodes).
-  const readersIn = new Map<string, Set<GraphInfo>>();
-  for (const c of nodes) for (const key of c.reads) {
-    const s = readersIn.get(key) ?? new Set();
-    s.add(c.graph);
-    readersIn.set(key, s);
+  private noteCounts(): void {
+    const { floatBiases, raisedScales, clampedBiases } = this.counts;
+    if (floatBiases) this.notes.push(`${floatBiases} node${floatBiases === 1 ? ' keeps its' : 's keep their'} float bias (bias quantization is off): onnxruntime fuses Conv and Gemm into QLinearConv/QGemm only with int32 biases`);
+    if (raisedScales) this.notes.push(`${raisedScales} weight scale${raisedScales === 1 ? ' was' : 's were'} raised so that the bias fits int32 at x_scale * w_scale (channels whose weights are nearly zero)`);
+    if (clampedBiases) this.notes.push(`${clampedBiases} bias value${clampedBiases === 1 ? '' : 's'} did not fit int32 at scale x_scale * w_scale and ${clampedBiases === 1 ? 'was' : 'were'} saturated`);
   }
-  const graphs = model.graphs();
-  const descendants = (g: GraphInfo) => graphs.filter((x) => { for (let p: GraphInfo | undefined = x; p; p = p.parent) if (p === g) return true; return false; });
-  const folded: string[] = [];
-  let activations = 0;
-  const dequantized = new Map<string, string>();
-  const renames: { graphs: GraphInfo[]; from: string; to: string; except: NodeProto }[] = [];
-  for (const key of needed) {
-    const t = plan.tensors.get(key);
-    const p = paramsOf(key);
-    if (!t || !p) continue;
+
+  /** A QuantizeLinear/DequantizeLinear pair on every tensor the emitted nodes read and write. */
+  private insertActivations(nodes: PlannedNode[]): { activations: number; folded: string[]; dequantized: Map<string, string> } {
+    const needed = new Set(nodes.flatMap((c) => [...c.reads, ...c.writes]));
+    // Which graphs hold emitted nodes that read each tensor (for subgraph-local DequantizeLinear nodes).
+    const readersIn = new Map<string, Set<GraphInfo>>();
+    for (const c of nodes) for (const key of c.reads) {
+      const s = readersIn.get(key) ?? new Set();
+      s.add(c.graph);
+      readersIn.set(key, s);
+    }
+    const graphs = this.model.graphs();
+    const descendants = (g: GraphInfo) => graphs.filter((x) => { for (let p: GraphInfo | undefined = x; p; p = p.parent) if (p === g) return true; return false; });
+    const folded: string[] = [];
+    const dequantized = new Map<string, string>();
+    const renames = this.renames;
+    let activations = 0;
+    for (const key of needed) {
+      const t = this.plan.tensors.get(key);
+      const p = this.paramsOf(key);
+      if (!t || !p) continue;
+      const { qOut, dqOut, q, foldedNode } = this.insertPair(t, p);
+      if (foldedNode) folded.push(nodeLabel(foldedNode));
+      dequantized.set(key, dqOut);
+      if (dqOut !== t.name) renames.push({ graphs: descendants(t.home), from: t.name, to: dqOut, except: q.qNode });
+      for (const g of [...(readersIn.get(key) ?? [])].filter((x) => x !== t.home).sort((a, b) => a.depth - b.depth)) {
+        const local = this.editor.uniqueName(`${t.name}_DequantizeLinear_Output`);
+        this.push(this.top, g.graph, this.dq([qOut, q.scale, q.zeroPoint], local, q.type, null, `${t.name}_local`));
+        renames.push({ graphs: descendants(g), from: dqOut, to: local, except: q.qNode });
+      }
+      activations++;
+    }
+    return { activations, folded, dequantized };
+  }
+
+  /**
+   * The pair after the tensor's producer (at the top of its graph for an input): a folded Relu/Clip goes when
+   * the QuantizeLinear's saturation reproduces it exactly; a graph output keeps its name on the DequantizeLinear.
+   */
+  private insertPair(t: PlannedTensor, p: ActivationParams): { qOut: string; dqOut: string; q: { qNode: NodeProto; scale: string; zeroPoint: string; type: IntType }; foldedNode?: NodeProto } {
+    const { editor } = this;
     const home = t.home;
     // This tensor's own type (16 bits for the nodes of --activations16).
-    const aType = p.type ?? actType, aRange = aType === actType ? actRange : quantRange(aType, { symmetric: o.symmetricActivations });
+    const aType = p.type ?? this.actType, aRange = aType === this.actType ? this.actRange : quantRange(aType, { symmetric: this.o.symmetricActivations });
     let producer = t.producer;
+    let foldedNode: NodeProto | undefined;
     if (t.fold) {
       const { node: r, from } = t.fold;
       const exact = quantizeValue(t.fold.min, p.scale, p.zeroPoint, aRange) === aRange.qmin
@@ -248,15 +338,15 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
       const src = t.producer!;
       if (exact && src.output?.includes(from)) {
         src.output = src.output.map((x) => (x === from ? t.name : x));
-        removed.add(r);
-        folded.push(nodeLabel(r));
+        this.removed.add(r);
+        foldedNode = r;
         producer = src;
       } else {
         producer = r;
       }
     }
-    const zpName = addInit(home, tensor(editor.uniqueName(`${t.name}_zero_point`), DTYPE[aType], [], typedArrayOf(aType, p.zeroPoint)));
-    const scaleName = addInit(home, tensor(editor.uniqueName(`${t.name}_scale`), DataType.FLOAT, [], Float32Array.of(p.scale)));
+    const zeroPoint = this.addInit(home, tensor(editor.uniqueName(`${t.name}_zero_point`), DTYPE[aType], [], typedArrayOf(aType, p.zeroPoint)));
+    const scale = this.addInit(home, tensor(editor.uniqueName(`${t.name}_scale`), DataType.FLOAT, [], Float32Array.of(p.scale)));
     const qOut = editor.uniqueName(`${t.name}_QuantizeLinear_Output`);
     // A graph output: the producer writes a new name and the DequantizeLinear writes the output's, so that
     // the producer feeds only the QuantizeLinear (onnxruntime fuses nothing that produces a graph output).
@@ -267,50 +357,41 @@ export function emitQdq(model: Model, editor: ModelEditor, plan: QdqPlan, params
       producer!.output = producer!.output!.map((x) => (x === t.name ? qIn : x));
     }
     const dqOut = isOutput ? t.name : editor.uniqueName(`${t.name}_DequantizeLinear_Output`);
-    const qNode = makeNode('QuantizeLinear', [qIn, scaleName, zpName], [qOut], {}, editor.uniqueName(`${t.name}_QuantizeLinear`), domainFor(aType));
-    count('QuantizeLinear');
-    const dqNode = dq([qOut, scaleName, zpName], dqOut, aType, null, t.name);
-    dequantized.set(key, dqOut);
-    if (producer) { push(after, producer, qNode); push(after, producer, dqNode); } else { push(top, home.graph, qNode); push(top, home.graph, dqNode); }
-    if (!isOutput) renames.push({ graphs: descendants(home), from: t.name, to: dqOut, except: qNode });
-    for (const g of [...(readersIn.get(key) ?? [])].filter((x) => x !== home).sort((a, b) => a.depth - b.depth)) {
-      const local = editor.uniqueName(`${t.name}_DequantizeLinear_Output`);
-      push(top, g.graph, dq([qOut, scaleName, zpName], local, aType, null, `${t.name}_local`));
-      renames.push({ graphs: descendants(g), from: dqOut, to: local, except: qNode });
-    }
-    activations++;
+    const qNode = makeNode('QuantizeLinear', [qIn, scale, zeroPoint], [qOut], {}, editor.uniqueName(`${t.name}_QuantizeLinear`), this.domainFor(aType));
+    this.count('QuantizeLinear');
+    const dqNode = this.dq([qOut, scale, zeroPoint], dqOut, aType, null, t.name);
+    if (producer) { this.push(this.after, producer, qNode); this.push(this.after, producer, dqNode); } else { this.push(this.top, home.graph, qNode); this.push(this.top, home.graph, dqNode); }
+    return { qOut, dqOut, q: { qNode, scale, zeroPoint, type: aType }, foldedNode };
   }
 
-  // 4. Rebuild the node lists, then rename the readers.
-  for (const info of graphs) {
-    const g = info.graph;
-    const list: NodeProto[] = [...(top.get(g) ?? [])];
-    for (const n of g.node ?? []) {
-      if (removed.has(n)) continue;
-      list.push(...(before.get(n) ?? []), n, ...(after.get(n) ?? []));
+  /** Applies the insertions to the node lists, then renames the readers; drops the float tensors nothing reads. */
+  private rebuild(): void {
+    const graphs = this.model.graphs();
+    for (const info of graphs) {
+      const g = info.graph;
+      const list: NodeProto[] = [...(this.top.get(g) ?? [])];
+      for (const n of g.node ?? []) {
+        if (this.removed.has(n)) continue;
+        list.push(...(this.before.get(n) ?? []), n, ...(this.after.get(n) ?? []));
+      }
+      g.node = list;
+      const inits = this.newInits.get(g);
+      if (inits) (g.initializer ??= []).push(...inits);
     }
-    g.node = list;
-    const inits = newInits.get(g);
-    if (inits) (g.initializer ??= []).push(...inits);
-  }
-  for (const r of renames) {
-    for (const info of r.graphs) for (const n of info.graph.node ?? []) {
-      if (n === r.except || !n.input?.includes(r.from)) continue;
-      n.input = n.input.map((x) => (x === r.from ? r.to : x));
+    for (const r of this.renames) {
+      for (const info of r.graphs) for (const n of info.graph.node ?? []) {
+        if (n === r.except || !n.input?.includes(r.from)) continue;
+        n.input = n.input.map((x) => (x === r.from ? r.to : x));
+      }
     }
+    if (graphs.some((g) => g.graph.node?.some((n) => n.domain === 'com.microsoft'))) ensureDomain(this.model, 'com.microsoft', 1);
+    this.editor.invalidate();
+    removeUnused(this.model, this.editor, this.touched);
   }
-  if (graphs.some((g) => g.graph.node?.some((n) => n.domain === 'com.microsoft'))) ensureDomain(model, 'com.microsoft', 1);
-  editor.invalidate();
-  removeUnused(model, editor, touched);
-
-  const weights = [...new Set([...weightCache.values()].map((w) => w.entry))];
-  if (!nodes.length) notes.push(plan.skipped.length || skipped.length ? 'nothing was quantized: every candidate node was skipped (see skipped)' : `nothing was quantized: the model has no ${o.opTypes.join('/')} node`);
-  return {
-    quantized, skipped, weights, emitted, notes, activations, foldedActivations: folded, dequantized,
-    weightBytesBefore: weights.reduce((a, w) => a + w.bytesBefore, 0),
-    weightBytesAfter: weights.reduce((a, w) => a + w.bytesAfter, 0),
-  };
 }
+
+/** Readers of `from` in `graphs` (all but the QuantizeLinear) read `to` instead. */
+interface Rename { graphs: GraphInfo[]; from: string; to: string; except: NodeProto }
 
 function typedArrayOf(type: IntType, v: number): Int8Array | Uint8Array | Int16Array | Uint16Array {
   const a = typedArray(type, 1);

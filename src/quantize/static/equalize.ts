@@ -24,9 +24,6 @@ function pairs(model: Model, editor: ModelEditor): Pair[] {
   const uses = editor.useCounts();
   const out: Pair[] = [];
   for (const info of model.graphs()) {
-    const consumers = new Map<string, NodeProto[]>();
-    for (const n of info.graph.node ?? []) for (const i of n.input ?? []) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-    const outputs = new Set((info.graph.output ?? []).map((v) => v.name ?? ''));
     const isConv = (n: NodeProto | undefined) => n?.op_type === 'Conv' && (n.domain ?? '') === '';
     const constant = (name: string | undefined) => {
       if (!name) return undefined;
@@ -36,14 +33,14 @@ function pairs(model: Model, editor: ModelEditor): Pair[] {
     for (const a of info.graph.node ?? []) {
       if (!isConv(a) || (a.output ?? []).length !== 1) continue;
       const y = a.output![0];
-      if ((uses.get(y) ?? 0) !== 1 || outputs.has(y)) continue;
-      let reader = consumers.get(y)?.[0];
+      if ((uses.get(y) ?? 0) !== 1 || editor.isGraphOutput(y, info)) continue;
+      let reader: NodeProto | undefined = editor.readersIn(y, info)[0];
       let relu: string | undefined;
       if (reader?.op_type === 'Relu' && (reader.domain ?? '') === '') {
         const r = reader.output?.[0] ?? '';
-        if ((uses.get(r) ?? 0) !== 1 || outputs.has(r)) continue;
+        if ((uses.get(r) ?? 0) !== 1 || editor.isGraphOutput(r, info)) continue;
         relu = r;
-        reader = consumers.get(r)?.[0];
+        reader = editor.readersIn(r, info)[0];
       }
       if (!isConv(reader)) continue;
       const w1 = constant(a.input?.[1]), w2 = constant(reader!.input?.[1]);

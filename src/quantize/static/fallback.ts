@@ -17,8 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataType } from '../../onnx/dtype';
 import { valueInfo } from '../../onnx/builder';
-import { Model } from '../../onnx/model';
-import type { TensorProto } from '../../onnx/proto';
+import type { Model } from '../../onnx/model';
 import { writeModel } from '../../onnx/write';
 import { cloneStructure, type CalibrationRunner, type Feeds } from '../calibrate/calibrator';
 import { QuantizeError } from '../errors';
@@ -35,8 +34,6 @@ export interface Candidate { model: Model; plan: QdqPlan; result: EmitResult }
 export interface FallbackInput {
   /** The float model the plans were made on (not modified). */
   reference: Model;
-  /** Tensors of the models stored in external data files. */
-  externals: Map<TensorProto, NonNullable<ReturnType<Model['externalOf']>>>;
   /** Emits the quantized model with these extra node labels left in float. */
   build: (inFloat: string[]) => Candidate;
   /** Quantize-dequantize of one value of a tensor of the full plan, by key (undefined: no parameters). */
@@ -79,126 +76,165 @@ const round5 = (x: number) => Math.round(x * 1e5) / 1e5;
 export async function keepWorstInFloat(input: FallbackInput): Promise<FallbackOutcome> {
   const dir = makeTempDir('accuracy', input.workDir);
   try {
-    // The search reads one number per model: the smallest margin of any output over its target (>= 0: met).
-    const outputs = [...input.targets.keys()];
-    let expected: Values | undefined;
-    let evaluations = 0;
-    const counted = () => { evaluations++; input.onEvaluation?.(evaluations); };
-    const measured = new Map<string, Margin>(); // by the sorted labels of the nodes in float
-    const keyOf = (nodes: string[]) => [...nodes].sort().join('\n');
-    const cancelled = () => new QuantizeError('cancelled', 'quantization was cancelled');
-    /** The outputs only. */
-    const marginOf = async (nodes: string[]): Promise<number> => {
-      const known = measured.get(keyOf(nodes));
-      if (known) return known.margin;
-      if (input.signal?.aborted) throw cancelled();
-      expected ??= await runAll(input, dir, 'reference.onnx', input.reference, outputs, input.samples, false);
-      const got = await runAll(input, dir, 'candidate.onnx', input.build(nodes).model, outputs, input.samples, true);
-      counted();
-      const m = outputMargin(expected, got, input.targets);
-      measured.set(keyOf(nodes), m);
-      return m.margin;
-    };
-    /** Every layer, the outputs among them: the margin and what ranks the groups, in one evaluation. */
-    const instrumented = async (nodes: string[]): Promise<{ margin: number; layers: MeasuredLayers; plan: QdqPlan }> => {
-      if (input.signal?.aborted) throw cancelled();
-      const c = input.build(nodes);
-      // The activations the plan quantizes and the outputs: what ranks the groups and judges the target.
-      const only = new Set([...outputs, ...[...c.plan.tensors.values()].filter((t) => t.home.depth === 0).map((t) => t.name)]);
-      const layers = await measureLayers(input.reference, c.model, mapLayers(input.reference, c.model, only),
-        (file, which) => input.runner.open(file, { deployed: which === 'quantized' }), () => input.samples,
-        { signal: input.signal, workDir: input.workDir, cancelled });
-      counted();
-      const cosines = new Map<string, number>();
-      // An output's quantized copy (before its last DequantizeLinear) is what the output holds.
-      for (const l of layers.layers) if (input.targets.has(l.fp32Tensor)) cosines.set(l.fp32Tensor, Math.min(cosines.get(l.fp32Tensor) ?? 1, l.cosine));
-      if (cosines.size < outputs.length) { evaluations--; return { margin: await marginOf(nodes), layers, plan: c.plan }; }
-      const m = marginFrom(cosines, input.targets);
-      measured.set(keyOf(nodes), m);
-      return { margin: m.margin, layers, plan: c.plan };
-    };
+    return await new FallbackSearch(input, dir).run();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
-    let last = await instrumented([]);
-    const before = last.margin;
-    const summary = (inFloat: string[], after: number, steps: FallbackSummary['steps']) => {
-      const a = measured.get(keyOf(inFloat))!, b = measured.get('')!;
-      return {
-        inFloat,
-        summary: {
-          target: input.target, samples: input.samples.length,
-          cosineBefore: round5(b.cosines.get(b.worst)!), cosineAfter: round5(a.cosines.get(a.worst)!),
-          met: after >= 0, worstOutput: a.worst,
-          outputs: outputs.map((name) => ({ name, target: input.targets.get(name)!, cosineBefore: round5(b.cosines.get(name)!), cosineAfter: round5(a.cosines.get(name)!) })),
-          inFloat: [...inFloat], maxNodes: Number.isFinite(input.maxNodes) ? input.maxNodes : null,
-          evaluations, steps,
-        },
-      };
-    };
-    if (before >= 0 || input.maxNodes < 1) return summary([], before, []);
+const keyOf = (nodes: string[]) => [...nodes].sort().join('\n');
+const union = (gs: Group[]) => [...new Set(gs.flatMap((g) => g.nodes))];
 
-    const groups = groupsOf(input, last.plan);
-    const steps: FallbackSummary['steps'] = [];
-    const union = (gs: Group[]) => [...new Set(gs.flatMap((g) => g.nodes))];
-    const fits = (gs: Group[]) => union(gs).length <= input.maxNodes;
-    const step = (gs: Group[], phase: FallbackSummary['steps'][number]['phase']) => {
-      const m = measured.get(keyOf(union(gs)))!;
-      steps.push({ phase, tensors: gs.reduce((n, g) => n + g.tensors.length, 0), nodes: union(gs).length, cosine: round5(m.cosines.get(m.worst)!), worstOutput: m.worst });
-    };
+/** One search: every model it measures, by the sorted labels of the nodes in float, and the steps it took. */
+class FallbackSearch {
+  // The search reads one number per model: the smallest margin of any output over its target (>= 0: met).
+  private readonly outputs: string[];
+  private readonly measured = new Map<string, Margin>();
+  private readonly steps: FallbackSummary['steps'] = [];
+  private expected: Values | undefined;
+  private evaluations = 0;
 
-    // 1. Batches of 1, 2, 4, ... groups, each the worst by SQNR drop in the run before it, until the target
-    //    holds (a layer behind a noisier one shows its own drop only once that one is in float).
-    let kept: Group[] = [], keptBefore: Group[] = [], batch: Group[] = [];
-    let best = before;
-    for (let size = 1; best < 0 && evaluations < MAX_EVALUATIONS - 1; size = Math.min(size * 2, MAX_BATCH)) {
+  constructor(private readonly input: FallbackInput, private readonly dir: string) {
+    this.outputs = [...input.targets.keys()];
+  }
+
+  async run(): Promise<FallbackOutcome> {
+    const first = await this.instrumented([]);
+    if (first.margin >= 0 || this.input.maxNodes < 1) return this.summary([], first.margin);
+    const groups = groupsOf(this.input, first.plan);
+    const grown = await this.grow(groups, first);
+    let { kept, best } = grown;
+    if (best >= 0 && grown.batch.length > 1) ({ kept, best } = await this.shortestPrefix(grown.keptBefore, grown.batch));
+    let inFloat = union(kept);
+    if (best >= 0) {
+      // The ranking is not a proof, and a group may carry nodes the target does not need: give back to int8
+      // what the target holds without, pairs of nodes first (two nodes each within the noise of the target
+      // may be needed only one at a time), then single ones, again after a pass that gave one back (a node
+      // needed beside one given back later may not be needed any more).
+      ({ inFloat, best } = await this.giveBack(inFloat, best, 2));
+      for (let gave = true; gave && this.evaluations < MAX_EVALUATIONS;) {
+        const before = inFloat.length;
+        ({ inFloat, best } = await this.giveBack(inFloat, best, 1));
+        gave = inFloat.length < before;
+      }
+    }
+    return this.summary(inFloat, best);
+  }
+
+  private cancelled(): QuantizeError {
+    return new QuantizeError('cancelled', 'quantization was cancelled');
+  }
+
+  private counted(): void {
+    this.evaluations++;
+    this.input.onEvaluation?.(this.evaluations);
+  }
+
+  /** The outputs only. */
+  private async marginOf(nodes: string[]): Promise<number> {
+    const { input } = this;
+    const known = this.measured.get(keyOf(nodes));
+    if (known) return known.margin;
+    if (input.signal?.aborted) throw this.cancelled();
+    this.expected ??= await runAll(input, this.dir, 'reference.onnx', input.reference, this.outputs, input.samples, false);
+    const got = await runAll(input, this.dir, 'candidate.onnx', input.build(nodes).model, this.outputs, input.samples, true);
+    this.counted();
+    const m = outputMargin(this.expected, got, input.targets);
+    this.measured.set(keyOf(nodes), m);
+    return m.margin;
+  }
+
+  /** Every layer, the outputs among them: the margin and what ranks the groups, in one evaluation. */
+  private async instrumented(nodes: string[]): Promise<{ margin: number; layers: MeasuredLayers; plan: QdqPlan }> {
+    const { input } = this;
+    if (input.signal?.aborted) throw this.cancelled();
+    const c = input.build(nodes);
+    // The activations the plan quantizes and the outputs: what ranks the groups and judges the target.
+    const only = new Set([...this.outputs, ...[...c.plan.tensors.values()].filter((t) => t.home.depth === 0).map((t) => t.name)]);
+    const layers = await measureLayers(input.reference, c.model, mapLayers(input.reference, c.model, only),
+      (file, which) => input.runner.open(file, { deployed: which === 'quantized' }), () => input.samples,
+      { signal: input.signal, workDir: input.workDir, cancelled: () => this.cancelled() });
+    this.counted();
+    const cosines = new Map<string, number>();
+    // An output's quantized copy (before its last DequantizeLinear) is what the output holds.
+    for (const l of layers.layers) if (input.targets.has(l.fp32Tensor)) cosines.set(l.fp32Tensor, Math.min(cosines.get(l.fp32Tensor) ?? 1, l.cosine));
+    if (cosines.size < this.outputs.length) { this.evaluations--; return { margin: await this.marginOf(nodes), layers, plan: c.plan }; }
+    const m = marginFrom(cosines, input.targets);
+    this.measured.set(keyOf(nodes), m);
+    return { margin: m.margin, layers, plan: c.plan };
+  }
+
+  /** A step of the search, for the report: `nodes` in float, from `tensors` activations (0 when pruning). */
+  private step(nodes: string[], phase: FallbackSummary['steps'][number]['phase'], tensors = 0): void {
+    const m = this.measured.get(keyOf(nodes))!;
+    this.steps.push({ phase, tensors, nodes: nodes.length, cosine: round5(m.cosines.get(m.worst)!), worstOutput: m.worst });
+  }
+
+  /**
+   * Phase 1: batches of 1, 2, 4, ... groups, each the worst by SQNR drop in the run before it, until the
+   * target holds (a layer behind a noisier one shows its own drop only once that one is in float).
+   */
+  private async grow(groups: Group[], first: { margin: number; layers: MeasuredLayers; plan: QdqPlan }): Promise<{ kept: Group[]; keptBefore: Group[]; batch: Group[]; best: number }> {
+    const fits = (gs: Group[]) => union(gs).length <= this.input.maxNodes;
+    let last = first, kept: Group[] = [], keptBefore: Group[] = [], batch: Group[] = [];
+    let best = first.margin;
+    for (let size = 1; best < 0 && this.evaluations < MAX_EVALUATIONS - 1; size = Math.min(size * 2, MAX_BATCH)) {
       const order = ranked(groups.filter((g) => !kept.includes(g)), last.layers, last.plan);
       batch = [];
       for (const g of order) { if (batch.length >= size) break; if (fits([...kept, ...batch, g])) batch.push(g); }
       if (!batch.length) break; // every group is in float, or no more fit
       keptBefore = kept;
       kept = [...kept, ...batch];
-      last = await instrumented(union(kept));
+      last = await this.instrumented(union(kept));
       best = last.margin;
-      step(kept, 'measure');
+      this.step(union(kept), 'measure', kept.reduce((n, g) => n + g.tensors.length, 0));
     }
-    // 2. The shortest prefix of the last batch that still reaches it (bisection).
-    if (best >= 0 && batch.length > 1) {
-      let lo = 0, hi = batch.length;
-      while (hi - lo > 1 && evaluations < MAX_EVALUATIONS) {
-        const mid = (lo + hi) >> 1;
-        const n0 = evaluations;
-        const margin = await marginOf(union([...keptBefore, ...batch.slice(0, mid)]));
-        if (evaluations > n0) step([...keptBefore, ...batch.slice(0, mid)], 'prefix');
-        if (margin >= 0) { hi = mid; best = margin; } else lo = mid;
-      }
-      kept = [...keptBefore, ...batch.slice(0, hi)];
-      best = measured.get(keyOf(union(kept)))!.margin;
+    return { kept, keptBefore, batch, best };
+  }
+
+  /** Phase 2: the shortest prefix of the last batch that still reaches the target (bisection). */
+  private async shortestPrefix(keptBefore: Group[], batch: Group[]): Promise<{ kept: Group[]; best: number }> {
+    let lo = 0, hi = batch.length;
+    while (hi - lo > 1 && this.evaluations < MAX_EVALUATIONS) {
+      const mid = (lo + hi) >> 1;
+      const gs = [...keptBefore, ...batch.slice(0, mid)];
+      const n0 = this.evaluations;
+      const margin = await this.marginOf(union(gs));
+      if (this.evaluations > n0) this.step(union(gs), 'prefix', gs.reduce((n, g) => n + g.tensors.length, 0));
+      if (margin >= 0) hi = mid; else lo = mid;
     }
-    // 3. The ranking is not a proof, and a group may carry nodes the target does not need: give back to
-    //    int8 what the target holds without, the last added first, while the budget lasts: pairs of nodes
-    //    first (two nodes each within the noise of the target may be needed only one at a time), then
-    //    single ones, again after a pass that gave one back (a node needed beside one given back later
-    //    may not be needed any more).
-    let inFloat = union(kept);
-    const giveBack = async (size: number): Promise<boolean> => {
-      let gave = false;
-      for (let end = inFloat.length; end > 0 && best >= 0 && evaluations < MAX_EVALUATIONS; end -= size) {
-        const drop = inFloat.slice(Math.max(0, end - size), end);
-        const without = inFloat.filter((x) => !drop.includes(x));
-        const n0 = evaluations;
-        const margin = await marginOf(without); // a set tried before is not compared again
-        const m = measured.get(keyOf(without))!;
-        if (evaluations > n0) steps.push({ phase: 'prune', tensors: 0, nodes: without.length, cosine: round5(m.cosines.get(m.worst)!), worstOutput: m.worst });
-        if (margin >= 0) { inFloat = without; best = margin; gave = true; end = Math.min(end, inFloat.length + size); }
-      }
-      return gave;
+    const kept = [...keptBefore, ...batch.slice(0, hi)];
+    return { kept, best: this.measured.get(keyOf(union(kept)))!.margin };
+  }
+
+  /** Phase 3: gives back to int8, `size` nodes at a time, the last added first, what the target holds without. */
+  private async giveBack(start: string[], best: number, size: number): Promise<{ inFloat: string[]; best: number }> {
+    let inFloat = start;
+    for (let end = inFloat.length; end > 0 && best >= 0 && this.evaluations < MAX_EVALUATIONS; end -= size) {
+      const drop = inFloat.slice(Math.max(0, end - size), end);
+      const without = inFloat.filter((x) => !drop.includes(x));
+      const n0 = this.evaluations;
+      const margin = await this.marginOf(without); // a set tried before is not compared again
+      if (this.evaluations > n0) this.step(without, 'prune');
+      if (margin >= 0) { inFloat = without; best = margin; end = Math.min(end, inFloat.length + size); }
+    }
+    return { inFloat, best };
+  }
+
+  private summary(inFloat: string[], after: number): FallbackOutcome {
+    const { input, outputs } = this;
+    const a = this.measured.get(keyOf(inFloat))!, b = this.measured.get('')!;
+    return {
+      inFloat,
+      summary: {
+        target: input.target, samples: input.samples.length,
+        cosineBefore: round5(b.cosines.get(b.worst)!), cosineAfter: round5(a.cosines.get(a.worst)!),
+        met: after >= 0, worstOutput: a.worst,
+        outputs: outputs.map((name) => ({ name, target: input.targets.get(name)!, cosineBefore: round5(b.cosines.get(name)!), cosineAfter: round5(a.cosines.get(name)!) })),
+        inFloat: [...inFloat], maxNodes: Number.isFinite(input.maxNodes) ? input.maxNodes : null,
+        evaluations: this.evaluations, steps: this.steps,
+      },
     };
-    if (best >= 0) {
-      await giveBack(2);
-      while (await giveBack(1) && evaluations < MAX_EVALUATIONS);
-    }
-    return summary(inFloat, best, steps);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -280,7 +316,7 @@ async function runAll(input: FallbackInput, dir: string, file: string, model: Mo
   const present = new Set((g.output ?? []).map((v) => v.name));
   for (const name of fetch) if (!present.has(name)) (g.output ??= []).push(valueInfo(name, DataType.FLOAT, null));
   const at = path.join(dir, file);
-  writeModel(new Model(proto, model.source, input.externals), at);
+  writeModel(model.withProto(proto), at);
   const session = await input.runner.open(at, { deployed });
   try {
     const all: Values = [];

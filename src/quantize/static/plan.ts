@@ -64,38 +64,45 @@ export interface QdqPlan {
   root(key: string): PlannedTensor | undefined;
 }
 
+/** What the planning steps share. */
+interface PlanContext {
+  model: Model;
+  editor: ModelEditor;
+  options: ResolvedOptions;
+  facts: ValueFactsIndex;
+  uses: Map<string, number>;
+  skip(n: NodeProto, g: GraphInfo, reason: string): void;
+  keyOf(name: string, info: GraphInfo): string;
+}
+
 export function planStatic(model: Model, editor: ModelEditor, options: ResolvedOptions, keep?: KeepInFloat): QdqPlan {
-  const facts = new ValueFactsIndex(model, editor);
-  const uses = editor.useCounts();
-  const quantizers = qdqQuantizersFor(options.opTypes);
   const skipped: SkippedNode[] = [];
-  const skip = (n: NodeProto, g: GraphInfo, reason: string) => skipped.push({ name: nodeLabel(n), opType: n.op_type ?? '', graph: g.path, reason });
-
-  // Names each graph defines, its producers, its consumers, and every graph output name.
-  const defined = new Map<GraphInfo, Set<string>>();
-  const producers = new Map<GraphInfo, Map<string, NodeProto>>();
-  const consumers = new Map<GraphInfo, Map<string, NodeProto[]>>();
-  const graphOutputs = new Set<string>();
-  for (const info of model.graphs()) {
-    const d = new Set<string>(), p = new Map<string, NodeProto>(), c = new Map<string, NodeProto[]>();
-    for (const v of info.graph.input ?? []) d.add(v.name ?? '');
-    for (const t of info.graph.initializer ?? []) d.add(t.name ?? '');
-    for (const n of info.graph.node ?? []) {
-      for (const o of n.output ?? []) if (o) { d.add(o); p.set(o, n); }
-      for (const i of n.input ?? []) if (i) { const l = c.get(i) ?? []; l.push(n); c.set(i, l); }
-    }
-    for (const v of info.graph.output ?? []) graphOutputs.add(v.name ?? '');
-    defined.set(info, d); producers.set(info, p); consumers.set(info, c);
-  }
-  const homeOf = (name: string, info: GraphInfo): GraphInfo => {
-    for (let g: GraphInfo | undefined = info; g; g = g.parent) if (defined.get(g)!.has(name)) return g;
-    return info;
+  const cx: PlanContext = {
+    model, editor, options, facts: new ValueFactsIndex(model, editor), uses: editor.useCounts(),
+    skip: (n, g, reason) => skipped.push({ name: nodeLabel(n), opType: n.op_type ?? '', graph: g.path, reason }),
+    keyOf: (name, info) => valueKey(editor.home(name, info).path, name),
   };
-  const keyOf = (name: string, info: GraphInfo) => valueKey(homeOf(name, info).path, name);
-
-  // 1. Marks.
-  const nodes: PlannedNode[] = [];
   assertPatternsMatch(model, options);
+  const marked = markNodes(cx, keep);
+  const { nodes, tensors, rootKey } = planTensors(cx, marked);
+  // Ranges the readers make narrower.
+  for (const t of tensors.values()) {
+    if (t.alias || t.fold || editor.isGraphOutput(t.name, t.home)) continue;
+    const clamp = saturatingReaders(t.name, t.home, cx.uses, editor);
+    if (clamp) t.clamp = clamp;
+  }
+  return {
+    nodes, tensors, skipped, facts: cx.facts, keyOf: cx.keyOf,
+    root: (key) => tensors.get(rootKey(key)),
+    targets: () => [...tensors.values()].filter((t) => !t.alias).map((t) => ({ key: t.key, name: t.name, graph: t.home })),
+  };
+}
+
+/** Step 1: the registry's marks, less the nodes the options (and `keep`) leave in float. */
+function markNodes(cx: PlanContext, keep?: KeepInFloat): PlannedNode[] {
+  const { model, editor, options, facts, uses, skip } = cx;
+  const quantizers = qdqQuantizersFor(options.opTypes);
+  const nodes: PlannedNode[] = [];
   for (const info of model.graphs()) {
     const inGraph: PlannedNode[] = [];
     for (const n of info.graph.node ?? []) {
@@ -113,61 +120,64 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
       if ('skip' in verdict) { if (q.kind !== 'passthrough') skip(n, info, verdict.skip); continue; }
       inGraph.push({ node: n, graph: info, mark: verdict.qdq, label: nodeLabel(n), reads: [], writes: [] });
     }
-    const compute = inGraph.filter((c) => c.mark.kind === 'compute');
-    const dropped = new Set<PlannedNode>();
-    if (options.keepFirstLayer && compute.length) {
-      dropped.add(compute[0]);
-      skip(compute[0].node, info, 'kept in float: the first quantizable node of its graph (keep first layer)');
-    }
-    if (options.keepLastLayer && compute.length > (options.keepFirstLayer ? 1 : 0)) {
-      const last = compute[compute.length - 1];
-      dropped.add(last);
-      skip(last.node, info, 'kept in float: the last quantizable node of its graph (keep last layer)');
-    }
-    for (const c of inGraph) {
-      if (dropped.has(c)) continue;
-      if (keep?.labels.has(c.label)) { if (c.mark.kind !== 'passthrough') skip(c.node, info, keep.reason); continue; }
-      const ex = options.exclude.find((p) => globMatch(p, c.label));
-      if (ex !== undefined) { skip(c.node, info, `excluded by --exclude "${ex}"`); continue; }
-      if (options.include.length && !options.include.some((p) => globMatch(p, c.label))) {
-        if (c.mark.kind !== 'passthrough') skip(c.node, info, 'not matched by --include');
-        continue;
-      }
-      nodes.push(c);
-    }
+    nodes.push(...leftToQuantize(cx, info, inGraph, keep));
   }
+  return nodes;
+}
 
-  // 2. Tensors, in graph and node order (a passthrough op sees whether its input is quantized yet).
+/** The marked nodes of one graph that the options (first/last layer, --exclude, --include) and `keep` leave to quantize. */
+function leftToQuantize({ options, skip }: PlanContext, info: GraphInfo, inGraph: PlannedNode[], keep?: KeepInFloat): PlannedNode[] {
+  const compute = inGraph.filter((c) => c.mark.kind === 'compute');
+  const dropped = new Set<PlannedNode>();
+  if (options.keepFirstLayer && compute.length) {
+    dropped.add(compute[0]);
+    skip(compute[0].node, info, 'kept in float: the first quantizable node of its graph (keep first layer)');
+  }
+  if (options.keepLastLayer && compute.length > (options.keepFirstLayer ? 1 : 0)) {
+    const last = compute[compute.length - 1];
+    dropped.add(last);
+    skip(last.node, info, 'kept in float: the last quantizable node of its graph (keep last layer)');
+  }
+  const out: PlannedNode[] = [];
+  for (const c of inGraph) {
+    if (dropped.has(c)) continue;
+    if (keep?.labels.has(c.label)) { if (c.mark.kind !== 'passthrough') skip(c.node, info, keep.reason); continue; }
+    const ex = options.exclude.find((p) => globMatch(p, c.label));
+    if (ex !== undefined) { skip(c.node, info, `excluded by --exclude "${ex}"`); continue; }
+    if (options.include.length && !options.include.some((p) => globMatch(p, c.label))) {
+      if (c.mark.kind !== 'passthrough') skip(c.node, info, 'not matched by --include');
+      continue;
+    }
+    out.push(c);
+  }
+  return out;
+}
+
+/**
+ * Step 2: the tensors, in graph and node order (a passthrough op sees whether its input is quantized yet),
+ * and what each node reads and writes. Returns the nodes kept (a passthrough op whose input is not
+ * quantized has nothing to propagate).
+ */
+function planTensors(cx: PlanContext, marked: PlannedNode[]): { nodes: PlannedNode[]; tensors: Map<string, PlannedTensor>; rootKey: (key: string) => string } {
+  const { editor, options, facts, uses, keyOf } = cx;
   const tensors = new Map<string, PlannedTensor>();
   const addTensor = (name: string, info: GraphInfo, extra: Partial<PlannedTensor> = {}): PlannedTensor => {
-    const home = homeOf(name, info);
+    const home = editor.home(name, info);
     const key = valueKey(home.path, name);
     const existing = tensors.get(key);
     if (existing) return existing;
-    const t: PlannedTensor = { key, name, home, producer: producers.get(home)!.get(name), ...extra };
+    const t: PlannedTensor = { key, name, home, producer: editor.producerIn(name, home), ...extra };
     tensors.set(key, t);
     return t;
   };
-  const clipBounds = (r: NodeProto, info: GraphInfo): { min: number; max: number } | undefined => {
-    if (r.op_type === 'Relu') return { min: 0, max: Infinity };
-    const bound = (i: number, fallback: number) => {
-      const name = r.input?.[i];
-      if (!name) return fallback;
-      const c = editor.constant(name, info);
-      if ('reason' in c || c.ref.elements !== 1) return undefined;
-      return c.ref.values()[0];
-    };
-    const min = bound(1, -Infinity), max = bound(2, Infinity);
-    return min === undefined || max === undefined ? undefined : { min, max };
-  };
   /** The output of a compute/elementwise node: through a single Relu/Clip consumer when it can fold. */
   const addOutput = (name: string, producer: NodeProto, info: GraphInfo) => {
-    const readers = consumers.get(info)!.get(name) ?? [];
+    const readers = editor.readersIn(name, info);
     const r = readers[0];
-    if (!options.symmetricActivations && readers.length === 1 && (uses.get(name) ?? 0) === 1 && !graphOutputs.has(name)
+    if (!options.symmetricActivations && readers.length === 1 && (uses.get(name) ?? 0) === 1 && !editor.isGraphOutput(name, info)
       && (r.op_type === 'Relu' || r.op_type === 'Clip') && (r.domain ?? '') === '' && r.output?.[0]
       && (r.output ?? []).filter(Boolean).length === 1 && !tensors.has(valueKey(info.path, r.output[0]))) {
-      const bounds = clipBounds(r, info);
+      const bounds = clipBounds(r, info, editor);
       if (bounds && bounds.min <= 0 && bounds.max > 0) {
         addTensor(r.output[0], info, { producer, fold: { node: r, from: name, ...bounds } });
         return;
@@ -180,24 +190,23 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
     for (let i = 0; i < 64; i++) { const t = tensors.get(k); if (!t?.alias) return k; k = t.alias; }
     return k;
   };
-  const kept: PlannedNode[] = [];
-  for (const c of nodes) {
+  const nodes: PlannedNode[] = [];
+  for (const c of marked) {
     const { node: n, graph: info, mark } = c;
     if (mark.kind === 'passthrough') {
       const inKey = keyOf(n.input![0], info);
       if (!tensors.has(inKey)) continue; // its input is not quantized: nothing to propagate
       const alias = rootKey(inKey);
       for (const i of mark.outputs) {
-        const out = n.output![i];
-        const t = addTensor(out, info);
+        const t = addTensor(n.output![i], info);
         if (!t.alias && t.key !== alias && !t.fold) t.alias = alias;
       }
-      kept.push(c);
+      nodes.push(c);
       continue;
     }
     for (const i of mark.activations) addTensor(n.input![i], info);
     for (const i of mark.outputs) if (n.output?.[i] && facts.isFloat(n.output[i], info)) addOutput(n.output[i], n, info);
-    kept.push(c);
+    nodes.push(c);
   }
   // What each node reads and writes: the tensors of its graph named like its outputs (a folded Relu/Clip's
   // tensor also by the producer's own output).
@@ -208,23 +217,25 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
     byName.set(g, m);
   };
   for (const t of tensors.values()) { index(t.home, t.name, t.key); if (t.fold && t.fold.from !== t.name) index(t.home, t.fold.from, t.key); }
-  for (const c of kept) {
+  for (const c of nodes) {
     c.reads = c.mark.activations.map((i) => keyOf(c.node.input![i], c.graph));
     c.writes = c.mark.outputs.flatMap((i) => { const out = c.node.output?.[i]; return out ? byName.get(c.graph)?.get(out) ?? [] : []; });
   }
+  return { nodes, tensors, rootKey };
+}
 
-  // 3. Ranges the readers make narrower.
-  for (const t of tensors.values()) {
-    if (t.alias || t.fold || graphOutputs.has(t.name)) continue;
-    const clamp = saturatingReaders(t.name, t.home, consumers.get(t.home)!, uses, editor);
-    if (clamp) t.clamp = clamp;
-  }
-
-  return {
-    nodes: kept, tensors, skipped, facts, keyOf,
-    root: (key) => tensors.get(rootKey(key)),
-    targets: () => [...tensors.values()].filter((t) => !t.alias).map((t) => ({ key: t.key, name: t.name, graph: t.home })),
+/** A Relu's or a Clip's bounds (Clip's when they are constant scalars). */
+function clipBounds(r: NodeProto, info: GraphInfo, editor: ModelEditor): { min: number; max: number } | undefined {
+  if (r.op_type === 'Relu') return { min: 0, max: Infinity };
+  const bound = (i: number, fallback: number) => {
+    const name = r.input?.[i];
+    if (!name) return fallback;
+    const c = editor.constant(name, info);
+    if ('reason' in c || c.ref.elements !== 1) return undefined;
+    return c.ref.values()[0];
   };
+  const min = bound(1, -Infinity), max = bound(2, Infinity);
+  return min === undefined || max === undefined ? undefined : { min, max };
 }
 
 /**
@@ -233,8 +244,8 @@ export function planStatic(model: Model, editor: ModelEditor, options: ResolvedO
  * below -beta/alpha and 1 above (1 - beta)/alpha. Through a single reader that adds, subtracts, multiplies
  * or divides by a constant scalar (the learnable affine blocks of PP-LCNet), the bounds are carried back.
  */
-function saturatingReaders(name: string, info: GraphInfo, consumers: Map<string, NodeProto[]>, uses: Map<string, number>, editor: ModelEditor, depth = 0): { min: number; max: number; why: string } | undefined {
-  const readers = consumers.get(name) ?? [];
+function saturatingReaders(name: string, info: GraphInfo, uses: Map<string, number>, editor: ModelEditor, depth = 0): { min: number; max: number; why: string } | undefined {
+  const readers = editor.readersIn(name, info);
   if (!readers.length || readers.length !== (uses.get(name) ?? 0)) return undefined; // read elsewhere too (a subgraph, an output)
   const scalar = (x: string | undefined): number | undefined => {
     if (!x) return undefined;
@@ -253,8 +264,8 @@ function saturatingReaders(name: string, info: GraphInfo, consumers: Map<string,
     const add = readers.find((r) => op(r) === 'Add'), mul = readers.find((r) => op(r) === 'Mul');
     if (!add || !mul || add === mul) return undefined;
     const c = scalar(add.input?.find((x) => x !== name));
-    if (c === undefined || !(c > 0) || (consumers.get(add.output![0]) ?? []).length !== 1 || (uses.get(add.output![0]) ?? 0) !== 1) return undefined;
-    const clip = consumers.get(add.output![0])![0];
+    if (c === undefined || !(c > 0) || editor.readersIn(add.output![0], info).length !== 1 || (uses.get(add.output![0]) ?? 0) !== 1) return undefined;
+    const clip = editor.readersIn(add.output![0], info)[0];
     if (op(clip) !== 'Clip' && op(clip) !== 'Relu') return undefined;
     if (op(clip) === 'Clip' && (scalar(clip.input?.[1]) ?? -Infinity) !== 0) return undefined;
     if ((uses.get(clip.output![0]) ?? 0) !== 1 || !mul.input?.includes(clip.output![0]) || !mul.input.includes(name)) return undefined;
@@ -268,7 +279,7 @@ function saturatingReaders(name: string, info: GraphInfo, consumers: Map<string,
   if (r.input![1 - side] === name) return undefined;
   const k = scalar(r.input![1 - side]);
   if (k === undefined || !Number.isFinite(k)) return undefined;
-  const out = saturatingReaders(r.output[0], info, consumers, uses, editor, depth + 1);
+  const out = saturatingReaders(r.output[0], info, uses, editor, depth + 1);
   if (!out) return undefined;
   const map = (lo: number, hi: number) => (lo <= hi ? { min: lo, max: hi, why: out.why } : { min: hi, max: lo, why: out.why });
   switch (kind) {

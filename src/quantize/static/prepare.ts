@@ -19,17 +19,17 @@ export function foldIntoConv(model: Model, editor: ModelEditor): { folded: Folde
   const uses = editor.useCounts();
   for (const info of model.graphs()) {
     const g = info.graph;
-    const producers = new Map<string, NodeProto>();
-    for (const n of g.node ?? []) for (const o of n.output ?? []) if (o) producers.set(o, n);
-    const graphOutputs = new Set((g.output ?? []).map((v) => v.name ?? ''));
+    // Folding moves a BatchNormalization's or an Add's output onto the Conv: the Add pass asks for it there.
+    const moved = new Map<string, NodeProto>();
+    const producer = (x: string) => moved.get(x) ?? editor.producerIn(x, info);
     const remove = new Set<NodeProto>();
     for (const bn of g.node ?? []) {
       if (bn.op_type !== 'BatchNormalization' || (bn.domain ?? '') !== '') continue;
       if ((bn.output ?? []).slice(1).some((o) => o && (uses.get(o) ?? 0) > 0)) continue; // training outputs in use
       const x = bn.input?.[0] ?? '';
-      const conv = producers.get(x);
+      const conv = producer(x);
       if (!conv || conv.op_type !== 'Conv' || (conv.domain ?? '') !== '' || remove.has(conv)) continue;
-      if ((uses.get(x) ?? 0) !== 1 || graphOutputs.has(x)) continue;
+      if ((uses.get(x) ?? 0) !== 1 || editor.isGraphOutput(x, info)) continue;
       const consts = [conv.input?.[1], ...(bn.input ?? []).slice(1, 5)].map((name) => (name ? editor.constant(name, info) : { reason: 'absent' }));
       if (consts.some((c) => 'reason' in c || c.ref.dtype !== DataType.FLOAT)) continue;
       const [w, scale, bias, mean, variance] = consts as ConstRef[];
@@ -58,17 +58,17 @@ export function foldIntoConv(model: Model, editor: ModelEditor): { folded: Folde
       conv.input = [conv.input![0], wName, bName];
       conv.output = [bn.output![0]];
       remove.add(bn);
-      producers.set(bn.output![0], conv);
+      moved.set(bn.output![0], conv);
       folded.push({ node: bn.name || bn.output![0], opType: 'BatchNormalization', conv: label });
     }
     // Conv -> Add(constant [1, M, 1, ...] or [M, 1, ...] or one value): the constant joins the bias.
     for (const add of g.node ?? []) {
       if (add.op_type !== 'Add' || (add.domain ?? '') !== '' || remove.has(add) || (add.input ?? []).length !== 2) continue;
-      const side = [0, 1].find((i) => producers.get(add.input![i])?.op_type === 'Conv');
+      const side = [0, 1].find((i) => producer(add.input![i])?.op_type === 'Conv');
       if (side === undefined) continue;
       const y = add.input![side];
-      const conv = producers.get(y)!;
-      if ((conv.domain ?? '') !== '' || (uses.get(y) ?? 0) !== 1 || graphOutputs.has(y) || conv.output?.length !== 1) continue;
+      const conv = producer(y)!;
+      if ((conv.domain ?? '') !== '' || (uses.get(y) ?? 0) !== 1 || editor.isGraphOutput(y, info) || conv.output?.length !== 1) continue;
       const c = editor.constant(add.input![1 - side], info);
       const w = conv.input?.[1] ? editor.constant(conv.input[1], info) : { reason: 'absent' };
       if ('reason' in c || 'reason' in w || c.ref.dtype !== DataType.FLOAT) continue;
@@ -93,11 +93,11 @@ export function foldIntoConv(model: Model, editor: ModelEditor): { folded: Folde
       conv.input = [conv.input![0], conv.input![1], bName];
       conv.output = [add.output![0]];
       remove.add(add);
-      producers.set(add.output![0], conv);
+      moved.set(add.output![0], conv);
       folded.push({ node: add.name || add.output![0], opType: 'Add', conv: label });
     }
     if (remove.size) g.node = g.node!.filter((n) => !remove.has(n));
+    editor.invalidate(info);
   }
-  editor.invalidate();
   return { folded, replaced };
 }

@@ -34,11 +34,7 @@ const isOp = (n: NodeProto | undefined, op: string) => !!n && n.op_type === op &
 
 function findGroups(model: Model, editor: ModelEditor, o: ResolvedOptions): Group[] {
   const info = model.graphs().find((g) => g.depth === 0)!;
-  const g = info.graph;
   const uses = editor.useCounts();
-  const consumers = new Map<string, NodeProto[]>();
-  for (const n of g.node ?? []) for (const i of new Set(n.input ?? [])) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  const outputs = new Set((g.output ?? []).map((v) => v.name ?? ''));
   const floatConst = (name: string | undefined) => {
     if (!name) return undefined;
     const c = editor.constant(name, info);
@@ -58,8 +54,8 @@ function findGroups(model: Model, editor: ModelEditor, o: ResolvedOptions): Grou
     return undefined;
   };
   const groups: Group[] = [];
-  for (const [x, readers] of consumers) {
-    if (outputs.has(x) || readers.length !== (uses.get(x) ?? 0)) continue; // read by a subgraph or an output too
+  for (const [x, readers] of editor.readMap(info)) {
+    if (editor.isGraphOutput(x, info) || readers.length !== (uses.get(x) ?? 0)) continue; // read by a subgraph or an output too
     const rs = readers.map((n) => reader(n, x));
     if (rs.some((r) => !r)) continue;
     const list = rs as Reader[];
@@ -103,7 +99,7 @@ export async function smoothQuant(model: Model, editor: ModelEditor, o: Resolved
     replaced.push(inputs[index]);
     inputs[index] = addInit(`${c.sourceName}_smoothed`, dims, data);
     n.input = inputs;
-    editor.invalidate();
+    editor.invalidate(info);
   };
   const current = (n: NodeProto, index: number) => {
     const c = editor.constant(n.input![index], info);
@@ -131,7 +127,7 @@ export async function smoothQuant(model: Model, editor: ModelEditor, o: Resolved
       s[j] = a > 0 && w > 0 && Number.isFinite(a) ? Math.min(1e4, Math.max(1e-4, a ** alpha / w ** (1 - alpha))) : 1;
     }
     // Where 1/s goes.
-    const producer = (g.node ?? []).find((n) => n.output?.includes(gr.value));
+    const producer = editor.producerIn(gr.value, info);
     const foldedInto = foldInverse(producer, gr, s, { info, editor, current, replaceConst });
     // The values that now hold X / s (recorded for the per-layer comparison): X itself, and the value the
     // folded Add read; or the Mul's output.
@@ -145,7 +141,7 @@ export async function smoothQuant(model: Model, editor: ModelEditor, o: Resolved
       const first = Math.min(...readers.map((r) => g.node!.indexOf(r.node)));
       g.node!.splice(first, 0, mul);
       for (const r of readers) r.node.input = r.node.input!.map((x) => (x === gr.value ? out : x));
-      editor.invalidate();
+      editor.invalidate(info);
     }
     if (info.depth === 0) recordRescaled(model.proto, scaled.map((t) => ({ tensor: t, fp32Tensor: foldedInto ? t : gr.value, axis: -1, factors: inverse })));
     for (const r of readers) {
@@ -184,9 +180,8 @@ interface FoldContext {
 function foldInverse(p: NodeProto | undefined, gr: Group, s: Float64Array, cx: FoldContext): string | undefined {
   if (!p || (p.domain ?? '') !== '' || (p.output ?? []).filter(Boolean).length !== 1) return undefined;
   const uses = cx.editor.useCounts();
-  const outputs = new Set((cx.info.graph.output ?? []).map((v) => v.name ?? ''));
-  const only = (x: string | undefined) => !!x && (uses.get(x) ?? 0) === 1 && !outputs.has(x);
-  const producerOf = (x: string) => (cx.info.graph.node ?? []).find((n) => n.output?.includes(x));
+  const only = (x: string | undefined) => !!x && (uses.get(x) ?? 0) === 1 && !cx.editor.isGraphOutput(x, cx.info);
+  const producerOf = (x: string) => cx.editor.producerIn(x, cx.info);
   const K = gr.K;
   /** A constant input that broadcasts along the last axis only (or a scalar, at most 1-D): its per-channel form, scaled by 1/s. */
   const perChannel = (n: NodeProto, index: number): { c: ConstRef; data: Float32Array; dims: number[] } | undefined => {
