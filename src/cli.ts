@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { internalErrorMessage, toErrorData } from './jobs/errors';
-import { inspectFileSync } from './onnx/inspect';
+import { inspectModel } from './onnx/inspect';
+import { loadModel } from './onnx/load';
 import { formatInspectReport } from './onnx/reportText';
 import { QuantizeError } from './quantize/errors';
 import { INPUT_SPEC_FLAGS, INPUT_SPEC_USAGE, SpecFlagError, inputSpecFromFlags } from './runtime/inputSpec';
@@ -31,17 +32,25 @@ Exit codes: 0 success, 1 error (the message says what and why), 2 usage mistake
 (compare: 3 an output outside the tolerance; quantize: 4 nothing to quantize in the mode asked).
 `;
 
-const INSPECT_USAGE = `Usage: onnxq inspect MODEL [--json] [--stats] [--largest N] [--bins N]
+const INSPECT_USAGE = `Usage: onnxq inspect MODEL [--json] [--stats] [--largest N] [--bins N] [--shapes [INPUTS]]
 
 IR and opset versions, producer, inputs and outputs, op counts, parameters by dtype, the largest
-tensors (with statistics under --stats) and external data files.
+tensors (with statistics under --stats) and external data files; with --shapes, every value of the
+main graph with its dtype and shape.
 
 Options (inspect):
   --json         print one JSON object instead of text
   --stats        add statistics (min, max, mean, std, sparsity, histogram) to the listed tensors
   --largest N    how many of the largest tensors to list (default 20)
   --bins N       histogram bins for --stats (default 64)
+  --shapes       list every value of the main graph with its dtype and shape: the model's own value_info
+                 where it gives one, else shape and type inference (symbolic dims by name; ? where the
+                 shape depends on the data). With input flags (below), the shapes for the first sample
+                 they describe; a shape that depends on the data is then taken from one run of that
+                 sample and marked as seen
   -h, --help     this help
+
+${INPUT_SPEC_USAGE}
 
 Exit codes: 0 success, 1 error (the message says what and why), 2 usage mistake.
 `;
@@ -282,7 +291,7 @@ const GLOBAL_OPTIONS = { verbose: { type: 'boolean' } } as const satisfies Parse
 
 const INSPECT_OPTIONS = {
   json: { type: 'boolean' }, stats: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  largest: { type: 'string' }, bins: { type: 'string' },
+  largest: { type: 'string' }, bins: { type: 'string' }, shapes: { type: 'boolean' }, ...INPUT_SPEC_FLAGS,
 } as const satisfies ParseArgsConfig['options'];
 
 const QUANTIZE_OPTIONS = {
@@ -368,11 +377,16 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'inspect': {
-        const v = values as { json?: boolean; stats?: boolean; largest?: string; bins?: string };
+        const v = values as { json?: boolean; stats?: boolean; largest?: string; bins?: string; shapes?: boolean } & Parameters<typeof inputSpecFromFlags>[0];
         if (rest.length !== 1) throw new UsageError('inspect takes exactly one model path');
-        const report = inspectFileSync(rest[0], {
-          stats: !!v.stats, largest: positiveInt(v.largest, '--largest', 20), bins: positiveInt(v.bins, '--bins', 64),
+        const given = (['dims', 'value', 'range', 'inputs', 'samples', 'seed'] as const).filter((k) => v[k] !== undefined);
+        if (given.length && !v.shapes) throw new UsageError(`--${given.join(', --')} describe${given.length === 1 ? 's' : ''} the inputs for --shapes; add --shapes`);
+        const spec = given.length ? inputSpecFromFlags(v) : undefined;
+        const model = loadModel(rest[0]);
+        const report = inspectModel(model, {
+          stats: !!v.stats, largest: positiveInt(v.largest, '--largest', 20), bins: positiveInt(v.bins, '--bins', 64), shapes: !!v.shapes && !spec,
         });
+        if (spec) report.valueInfo = await (await import('./runtime/observedShapes.js')).shapesOnSample(model, spec);
         process.stdout.write(v.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspectReport(report));
         return 0;
       }
@@ -470,7 +484,7 @@ async function quantizeCommand(v: QuantizeValues, rest: string[]): Promise<numbe
   }
   // The input spec's names are checked against the model before any work (an unknown dim is an error).
   if (spec.dims || spec.values || spec.ranges) {
-    const [{ resolveInputSpec }, { modelInputs }, { loadModel }] = await Promise.all([import('./runtime/inputSpec.js'), import('./runtime/modelIo.js'), import('./onnx/load.js')]);
+    const [{ resolveInputSpec }, { modelInputs }] = await Promise.all([import('./runtime/inputSpec.js'), import('./runtime/modelIo.js')]);
     resolveInputSpec(spec, modelInputs(loadModel(rest[0])));
   }
   // onnxruntime's native addon is loaded only by the commands that run models.
@@ -516,7 +530,6 @@ async function compareCommand(v: CompareValues, rest: string[]): Promise<number>
   const { compareModels, compareWithExpected, EXIT_OUTSIDE_TOLERANCE } = await import('./runtime/compareModels.js');
   const { formatCompareText } = await import('./runtime/compareReport.js');
   if (topK['']) {
-    const { loadModel } = await import('./onnx/load.js');
     const outs = loadModel(rest[0]).proto.graph?.output ?? [];
     if (outs.length !== 1) throw new UsageError(`--top-k ${topK['']} without an output name needs a model with one output; this one has ${outs.length}: name it, --top-k OUTPUT=K`);
     topK[outs[0].name ?? ''] = topK[''];

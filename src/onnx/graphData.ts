@@ -4,7 +4,8 @@
 import { formatAttribute } from './attributes';
 import { dtypeName } from './dtype';
 import { OnnxError } from './errors';
-import { valueInfo } from './inspect';
+import { inferShapes, type InferredShapes } from './shapes/infer';
+import { valueInfo } from './valueInfo';
 import { constantTensor, type GraphInfo, type Model } from './model';
 import { opCategory } from './opCategory';
 import { int64, type AttributeProto, type GraphProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
@@ -45,6 +46,7 @@ function index(model: Model): ModelIndex {
   }
   // Weight numbers follow Model.weights(): graph by graph, initializers, sparse initializers, Constant nodes.
   const scopes = new Map<GraphInfo, Scope>();
+  const inferred = inferredOrNothing(model);
   let w = 0;
   for (const info of model.graphs()) {
     const defs = new Map<string, Def>();
@@ -88,6 +90,13 @@ function index(model: Model): ModelIndex {
     for (const v of g.value_info ?? []) describe(v);
     for (const v of g.input ?? []) describe(v);
     for (const v of g.output ?? []) describe(v);
+    // What the model does not declare, shape inference fills in (exporters such as PyTorch at opset 9 and
+    // paddle2onnx write no value_info).
+    for (const [name, f] of inferred?.graph(info) ?? []) {
+      const t = types.get(name);
+      if (t?.dtype && t.shape && !t.shape.includes(null)) continue;
+      types.set(name, { dtype: t?.dtype ?? (f.dtype !== undefined ? dtypeName(f.dtype) : null), shape: f.shape ?? t?.shape ?? null });
+    }
     scopes.set(info, { info, defs, types });
   }
   const total = model.weights().length;
@@ -95,6 +104,15 @@ function index(model: Model): ModelIndex {
   idx = { byPath, byProto, scopes };
   cache.set(model, idx);
   return idx;
+}
+
+/** Shape inference for the edge labels; a model it cannot take is drawn with what it declares. */
+function inferredOrNothing(model: Model): InferredShapes | undefined {
+  try {
+    return inferShapes(model);
+  } catch {
+    return undefined;
+  }
 }
 
 function sparseDims(node: NodeProto): Dim[] {

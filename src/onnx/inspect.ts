@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import { dtypeName } from './dtype';
 import { loadModel, loadModelAsync } from './load';
 import type { Model } from './model';
-import type { DimensionProto, TypeProto, ValueInfoProto } from './proto';
+import { inferShapes } from './shapes/infer';
+import { valueInfo } from './valueInfo';
 import { int64 } from './proto';
-import type { Dim, InspectReport, TensorSummary, ValueInfo } from '../protocol/inspect';
+import type { InspectReport, TensorSummary, ValueInfo } from '../protocol/inspect';
 import { tensorStats } from './stats';
 
 export interface InspectOptions {
@@ -15,6 +16,8 @@ export interface InspectOptions {
   stats?: boolean;
   /** Histogram bins when computing statistics (default 64). */
   bins?: number;
+  /** List every main-graph value with its dtype and shape (declared or inferred). */
+  shapes?: boolean;
 }
 
 export async function inspectFile(file: string, options: InspectOptions = {}): Promise<InspectReport> {
@@ -82,28 +85,14 @@ export function inspectModel(model: Model, options: InspectOptions = {}): Inspec
     parameters: { count, bytes, byDtype },
     externalData: [...external.values()],
     tensors,
+    ...(options.shapes ? { valueInfo: mainGraphValues(model) } : {}),
   };
 }
 
-export function valueInfo(v: ValueInfoProto): ValueInfo {
-  const { dtype, shape } = describeType(v.type ?? undefined);
-  return { name: v.name ?? '', dtype, shape };
-}
-
-function describeType(t: TypeProto | undefined): { dtype: string; shape: Dim[] | null } {
-  const tensor = t?.tensor_type ?? t?.sparse_tensor_type;
-  if (tensor) {
-    const shape = tensor.shape ? (tensor.shape.dim ?? []).map(dim) : null;
-    return { dtype: dtypeName(tensor.elem_type ?? 0), shape };
-  }
-  if (t?.sequence_type) return { dtype: 'sequence', shape: null };
-  if (t?.map_type) return { dtype: 'map', shape: null };
-  if (t?.optional_type) return { dtype: 'optional', shape: null };
-  return { dtype: 'unknown', shape: null };
-}
-
-function dim(d: DimensionProto): Dim {
-  if (d.dim_param) return d.dim_param;
-  // dim_value is in a oneof: the decoder sets it as an own property only when present.
-  return Object.prototype.hasOwnProperty.call(d, 'dim_value') ? int64(d.dim_value) : null;
+/** Every value the main graph defines, with what shape inference knows of it. */
+export function mainGraphValues(model: Model): ValueInfo[] {
+  const main = model.graphs()[0];
+  if (!main) return [];
+  const shapes = inferShapes(model);
+  return [...shapes.graph(main)].map(([name, f]) => ({ name, dtype: f.dtype !== undefined ? dtypeName(f.dtype) : 'unknown', shape: f.shape }));
 }

@@ -8,7 +8,7 @@ function table(rows: string[][], indent = '  '): string {
 }
 
 export function formatInspectReport(r: InspectReport): string {
-  const io = (list: ValueInfo[]) => (list.length ? table(list.map((v) => [v.name, v.dtype, formatShape(v.shape)])) : '  (none)\n');
+  const io = (list: ValueInfo[]) => (list.length ? table(list.map((v) => [v.name, v.dtype, `${formatShape(v.shape)}${v.observed ? ' (seen in a run)' : ''}`])) : '  (none)\n');
   let s = `${r.file || 'model'}  (${formatBytes(r.fileBytes)})\n`;
   s += `  IR version ${r.irVersion}; opsets ${formatOpsets(r.opsets)}\n`;
   s += `  producer ${r.producer || '(none)'}${r.producerVersion ? ` ${r.producerVersion}` : ''}\n`;
@@ -47,6 +47,7 @@ export function formatInspectReport(r: InspectReport): string {
       }
     }
   }
+  if (r.valueInfo) s += `\nValues (${formatCount(r.valueInfo.length)}, main graph)\n${io(r.valueInfo)}`;
   return s;
 }
 

@@ -10,6 +10,8 @@ export interface ValueInfo {
   dtype: string;
   /** null when the rank is unknown. */
   shape: Dim[] | null;
+  /** The shape was seen in one run on the input spec (rules cannot tell it: it depends on the data). */
+  observed?: true;
 }
 
 export interface TensorStats {
@@ -69,4 +71,9 @@ export interface InspectReport {
   externalData: { location: string; bytes: number; tensors: number }[];
   /** The largest tensors (by bytes), statistics included when asked for. */
   tensors: TensorSummary[];
+  /**
+   * With --shapes: every value of the main graph (its inputs, initializers and node outputs, in that order)
+   * with the dtype and shape the model declares or shape inference gives (`unknown` and null where neither).
+   */
+  valueInfo?: ValueInfo[];
 }

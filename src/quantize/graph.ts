@@ -4,7 +4,8 @@
 // weights nobody reads any more.
 import { DataType } from '../onnx/dtype';
 import { constantTensor, type GraphInfo, type Model } from '../onnx/model';
-import { AttrType, int64, int64Exact, type AttributeProto, type GraphProto, type NodeProto, type TensorProto } from '../onnx/proto';
+import { type GraphProto, type NodeProto, type TensorProto } from '../onnx/proto';
+import { intAttr } from '../onnx/nodeAttributes';
 import { TensorRef } from '../onnx/tensor';
 import { QUANTIZED_OPS } from './opTypes';
 
@@ -39,32 +40,7 @@ interface GraphIndex {
   outputs: Set<string>;
 }
 
-/** Reads an attribute by name, by its declared type (protobuf leaves defaults in the other fields). */
-export function attr(node: NodeProto, name: string): AttributeProto | undefined {
-  return (node.attribute ?? []).find((a) => a.name === name);
-}
-
-export function intAttr(node: NodeProto, name: string, fallback: number): number {
-  const a = attr(node, name);
-  if (!a) return fallback;
-  return a.type === AttrType.INT || a.type === undefined ? int64(a.i) : fallback;
-}
-
-export function floatAttr(node: NodeProto, name: string, fallback: number): number {
-  const a = attr(node, name);
-  if (!a) return fallback;
-  return a.type === AttrType.FLOAT || a.type === undefined ? a.f ?? fallback : fallback;
-}
-
-export function intsAttr(node: NodeProto, name: string): number[] | undefined {
-  return intsAttrExact(node, name)?.map(Number);
-}
-
-/** The values exactly: INT64_MAX and INT64_MIN (old Slice `ends`/`starts`) must reach the new inputs as they were. */
-export function intsAttrExact(node: NodeProto, name: string): bigint[] | undefined {
-  const a = attr(node, name);
-  return a && (a.type === AttrType.INTS || a.type === undefined) ? (a.ints ?? []).map(int64Exact) : undefined;
-}
+export { attr, floatAttr, intAttr, intsAttr, intsAttrExact } from '../onnx/nodeAttributes';
 
 export class ModelEditor {
   private readonly indexes = new Map<GraphProto, GraphIndex>();

@@ -6,8 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModel } from '../onnx/load';
-import { Model } from '../onnx/model';
-import type { TensorProto } from '../onnx/proto';
+import type { Model } from '../onnx/model';
 import { writeModel } from '../onnx/write';
 import { recordOptions, recordSkipped } from './records';
 import { QuantizeError } from './errors';
@@ -37,12 +36,10 @@ export function quantizeModel(model: Model, options: QuantizeOptions | ResolvedO
   if (o.mode === 'static') {
     throw new QuantizeError('invalid-options', 'static quantization calibrates by running the model: use quantizeStatic (async, with a calibration runner) or quantizeFile with fileOptions.calibration');
   }
-  const externals = new Map<TensorProto, NonNullable<ReturnType<Model['externalOf']>>>();
-  for (const w of model.weights()) if (w.external) externals.set(w.proto, w.external);
   const t0 = performance.now();
   const result = runPass(model, o);
   const seconds = { quantize: round3((performance.now() - t0) / 1000) };
-  const out = new Model(model.proto, model.source, externals);
+  const out = model.withProto(model.proto);
   const report: QuantizeReport = {
     mode: o.mode, format: o.format, weightType: o.weightType, activationType: o.mode === 'weight-only' ? null : o.activationType,
     perChannel: o.perChannel, symmetricWeights: o.symmetricWeights, reduceRange: o.reduceRange,

@@ -107,7 +107,7 @@ export function view(m: Model): GraphView {
   }
   const nodesByName = new Map<string, NodeProto>();
   for (const n of info.graph.node ?? []) if (n.name && !nodesByName.has(n.name)) nodesByName.set(n.name, n);
-  return { info, editor, facts: new ValueFactsIndex(m, editor), producers, readers, inputs, constant, nodesByName };
+  return { info, editor, facts: new ValueFactsIndex(m), producers, readers, inputs, constant, nodesByName };
 }
 
 /** The value of a constant scalar, or undefined. */

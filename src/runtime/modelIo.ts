@@ -1,5 +1,5 @@
 // A model's real inputs and its outputs, as the runtime feeds and reads them.
-import { valueInfo } from '../onnx/inspect';
+import { valueInfo } from '../onnx/valueInfo';
 import type { Model } from '../onnx/model';
 import type { ValueInfo } from '../protocol/inspect';
 

@@ -99,7 +99,7 @@ describe('buildGraphData on every shared model', { skip: noModels }, () => {
 });
 
 describe('buildGraphData on particular models', { skip: noModels }, () => {
-  it('melspectrogram: shapes from graph inputs and outputs, initializers and Constant tensors; unknown ones null', () => {
+  it('melspectrogram: shapes from graph inputs and outputs, initializers and Constant tensors, inference for the rest', () => {
     const g = buildGraphData(load('openwakeword/melspectrogram.onnx'));
     const value = (name: string) => g.values.find((v) => v.name === name)!;
     assert.deepEqual(value('input'), { name: 'input', dtype: 'float', shape: ['batch_size', 'samples'], kind: 'input' });
@@ -112,8 +112,9 @@ describe('buildGraphData on particular models', { skip: noModels }, () => {
     assert.equal(c.kind, 'weight');
     assert.deepEqual([c.dtype, c.shape], ['int64', [1]]);
     assert.equal(c.weight, 6);
-    // No value_info in this model: intermediate values are unknown.
-    assert.deepEqual(value('real'), { name: 'real', dtype: null, shape: null, kind: 'intermediate' });
+    // No value_info in this model: intermediate values come from shape inference, the symbolic batch by
+    // name, the frame count (computed from the symbolic sample count) unknown.
+    assert.deepEqual(value('real'), { name: 'real', dtype: 'float', shape: ['batch_size', 1, null, 257], kind: 'intermediate' });
     assert.deepEqual(g.inputs.map((i) => g.values[i].name), ['input']);
     assert.deepEqual(g.outputs.map((i) => g.values[i].name), ['output']);
     assert.equal(g.label, 'torch-jit-export');

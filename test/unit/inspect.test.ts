@@ -57,6 +57,23 @@ describe('inspect on the shipped sample', () => {
     assert.equal(line, sparkline(st.histogram.counts), 'the histogram as the core counted it');
   });
 
+  it('`--shapes` lists every value of the main graph with dtype and shape; with input flags, those of their first sample', () => {
+    const res = cli(['inspect', sampleModel, '--shapes', '--json']);
+    assert.equal(res.status, 0, res.stderr);
+    const r = JSON.parse(res.stdout);
+    const by = Object.fromEntries(r.valueInfo.map((v: { name: string }) => [v.name, v]));
+    // mnist-8 declares no value_info: the intermediate shapes are inferred (Conv 5x5 same-padded, MaxPool 2x2 then 3x3).
+    assert.deepEqual(by.Convolution28_Output_0, { name: 'Convolution28_Output_0', dtype: 'float', shape: [1, 8, 28, 28] });
+    assert.deepEqual(by.Pooling160_Output_0.shape, [1, 16, 4, 4]);
+    assert.deepEqual(by.Plus214_Output_0.shape, [1, 10]);
+    assert.equal(r.valueInfo.length, 12 + 8 + 1, 'every node output, initializer and input');
+    const text = cli(['inspect', sampleModel, '--shapes']);
+    assert.match(text.stdout, /Values \(21, main graph\)\n[^]*Times212_Output_0\s+float\s+\[1, 10\]/);
+    const usage = cli(['inspect', sampleModel, '--dims', 'batch=2']);
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /--dims describes the inputs for --shapes; add --shapes/);
+  });
+
   it('a histogram as one line of blocks: scaled to the tallest, empty bins blank, at most 48 wide', () => {
     assert.equal(sparkline([0, 1, 2, 4]), ' ▃▅█');
     assert.equal(sparkline([0, 0]), '  ');

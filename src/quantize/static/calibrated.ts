@@ -68,7 +68,7 @@ export interface Calibrated {
 export async function prepareAndCalibrate(model: Model, o: ResolvedOptions, cal: StaticCalibration): Promise<Calibrated> {
   let t = performance.now();
   const editor = new ModelEditor(model);
-  const before = new ValueFactsIndex(model, editor);
+  const before = new ValueFactsIndex(model);
   const opsetUpgrade = upgradeOpset(model, editor, 13, 'static QDQ quantization', (name, info) => before.get(name, info).rank) ?? null;
   const bn = foldIntoConv(model, editor);
   removeUnused(model, editor, new Set(bn.replaced));

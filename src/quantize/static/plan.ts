@@ -78,7 +78,7 @@ interface PlanContext {
 export function planStatic(model: Model, editor: ModelEditor, options: ResolvedOptions, keep?: KeepInFloat): QdqPlan {
   const skipped: SkippedNode[] = [];
   const cx: PlanContext = {
-    model, editor, options, facts: new ValueFactsIndex(model, editor), uses: editor.useCounts(),
+    model, editor, options, facts: new ValueFactsIndex(model), uses: editor.useCounts(),
     skip: (n, g, reason) => skipped.push({ name: nodeLabel(n), opType: n.op_type ?? '', graph: g.path, reason }),
     keyOf: (name, info) => valueKey(editor.home(name, info).path, name),
   };
