@@ -179,6 +179,7 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
       stats,
       statsNow: () => statsList,
       loadGraph: (path: string): Promise<GraphData> => request('graph', { path }),
+      findInModel: (query: string) => request('find', { query }),
       showWeight: (index) => {
         switchTab('weights');
         void editor?.weights.select(index, true);
@@ -194,11 +195,11 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
     weights: message.weights,
     stats,
     statsNow: () => statsList,
-    detail: (weight, bins) => {
-      const key = `${weight}/${bins}`;
+    detail: (weight, bins, codes) => {
+      const key = `${weight}/${bins}/${codes}`;
       let d = details.get(key);
       if (!d) {
-        d = request('weightDetail', { weight, bins });
+        d = request('weightDetail', { weight, bins, ...(codes ? { codes } : {}) });
         details.set(key, d);
         d.catch(() => details.delete(key));
       }
@@ -375,7 +376,7 @@ async function runProbe(probe: Probe) {
     case 'showWeight':
       switchTab('weights');
       await nextFrame();
-      return editor.weights.showByName(probe.name, probe.bins, probe.log);
+      return editor.weights.showByName(probe.name, probe.bins, probe.log, probe.codes);
     case 'tab':
       switchTab(probe.tab);
       await nextFrame();

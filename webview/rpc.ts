@@ -78,6 +78,8 @@ export interface WeightsUiState {
   selected: number;
   bins: number;
   log: boolean;
+  /** For a weight the model stores quantized: its codes rather than the values they stand for. */
+  codes: boolean;
   scrollTop: number;
 }
 
@@ -97,7 +99,7 @@ export function defaultState(fileName: string): ViewState {
     fileName,
     tab: 'graph',
     graph: { path: 'main', selected: -1, viewports: {}, showNames: false, sidePanel: true },
-    weights: { filter: '', sort: 'bytes', descending: true, selected: -1, bins: 0, log: false, scrollTop: 0 },
+    weights: { filter: '', sort: 'bytes', descending: true, selected: -1, bins: 0, log: false, codes: false, scrollTop: 0 },
     modelScrollTop: 0,
   };
 }

@@ -16,6 +16,7 @@ import {
   type ChildMessage,
   type BenchRequest,
   type CompareRequest,
+  type FindRequest,
   type GraphRequest,
   type InspectRequest,
   type JobProgressMessage,
@@ -28,6 +29,7 @@ import {
 import { toErrorData } from './errors';
 import { ModelCache, type LoadedModel } from './modelCache';
 import { graphData, openModelData, weightDetailData, weightStats } from './modelJobs';
+import { findInModel } from '../onnx/find';
 import { weightQuantization } from '../quantize/weightGrid';
 
 /** Parsed models, so that the editor's follow-up requests do not parse the file again. */
@@ -73,6 +75,11 @@ async function runOpenModel(request: OpenModelRequest): Promise<void> {
   send({ type: 'result', id: request.id, kind: 'openModel', result });
 }
 
+async function runFind(request: FindRequest): Promise<void> {
+  const { model } = await readModel(request);
+  send({ type: 'result', id: request.id, kind: 'find', result: findInModel(model, request.query) });
+}
+
 async function runGraph(request: GraphRequest): Promise<void> {
   const { model } = await readModel(request);
   send({ type: 'result', id: request.id, kind: 'graph', result: graphData(model, request.graph) });
@@ -86,7 +93,7 @@ async function runWeightStats(request: WeightStatsRequest): Promise<void> {
 
 async function runWeightDetail(request: WeightDetailRequest): Promise<void> {
   const { model } = await readModel(request);
-  const detail = weightDetailData(model, request.weight, request.bins);
+  const detail = weightDetailData(model, request.weight, request.bins, request.codes === true);
   if (request.counterpart) {
     // Against the model it was compared with: the FP32 weight over the quantized one's grid.
     try {
@@ -172,6 +179,9 @@ async function handle(request: JobRequest): Promise<void> {
         return;
       case 'graph':
         await runGraph(request);
+        return;
+      case 'find':
+        await runFind(request);
         return;
       case 'weightStats':
         await runWeightStats(request);

@@ -112,6 +112,11 @@ export class JobClient {
     return this.request('graph', params, options);
   }
 
+  /** The nodes of every graph of a model that match a query. */
+  find(params: JobParams<'find'>, options?: JobCallOptions): Promise<JobResults['find']> {
+    return this.request('find', params, options);
+  }
+
   /** Every weight of a model with statistics. */
   weightStats(params: JobParams<'weightStats'>, options?: JobCallOptions): Promise<JobResults['weightStats']> {
     return this.request('weightStats', params, options);
@@ -468,6 +473,8 @@ function describe(kind: JobKind, params: object): string {
       return `reading ${path.basename((params as JobParams<'inspect'>).path)}`;
     case 'graph':
       return `building the graph ${(params as JobParams<'graph'>).graph} of ${path.basename((params as JobParams<'graph'>).path)}`;
+    case 'find':
+      return `finding "${(params as JobParams<'find'>).query}" in ${path.basename((params as JobParams<'find'>).path)}`;
     case 'weightStats':
       return `computing weight statistics of ${path.basename((params as JobParams<'weightStats'>).path)}`;
     case 'weightDetail':

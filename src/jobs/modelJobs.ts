@@ -38,7 +38,7 @@ export function weightStats(model: Model): WeightSummary[] {
   return buildWeightSummaries(model, { stats: true });
 }
 
-export function weightDetailData(model: Model, weight: number, bins: number): WeightDetail {
+export function weightDetailData(model: Model, weight: number, bins: number, codes = false): WeightDetail {
   const b = Math.min(MAX_BINS, Math.max(MIN_BINS, Math.round(Number.isFinite(bins) ? bins : 64)));
-  return weightDetail(model, weight, b);
+  return weightDetail(model, weight, b, codes);
 }

@@ -10,7 +10,8 @@ import { constantTensor, type GraphInfo, type Model } from './model';
 import { opCategory } from './opCategory';
 import { int64, type AttributeProto, type GraphProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
 import type { Dim } from '../protocol/inspect';
-import { perChannelMinMax, tensorStats } from './stats';
+import { perChannelMinMax, perChannelOfChunks, statsOfChunks, tensorStats } from './stats';
+import { dequantize, type Dequantized } from './dequantize';
 import type { TensorRef } from './tensor';
 import type { GraphData, GraphNodeData, GraphValueData, ValueKind, WeightDetail, WeightSummary } from '../protocol/graph';
 
@@ -250,6 +251,22 @@ function weightConsumers(model: Model): WeightSummary['consumers'][] {
   return (idx.consumers = out);
 }
 
+/** Weight `weight` as the values its codes stand for, when the model stores it quantized. */
+export function storedQuantization(model: Model, weight: number): Dequantized | undefined {
+  const idx = index(model);
+  const w = model.weights()[weight];
+  const weights = model.weights();
+  const lookup = (name: string, graph: GraphInfo) => {
+    const def = resolve(idx, graph, name)?.def;
+    return def?.weight !== undefined ? weights[def.weight] : undefined;
+  };
+  const consumers = weightConsumers(model)[weight].map((c) => {
+    const graph = idx.byPath.get(c.graph)!;
+    return { graph, node: graph.graph.node![c.index], input: c.input };
+  });
+  return dequantize(w, consumers, lookup);
+}
+
 export interface WeightSummaryOptions {
   /** Compute min, max, mean, std, sparsity and the outlier score (reads every weight's bytes). */
   stats: boolean;
@@ -266,9 +283,12 @@ export function buildWeightSummaries(model: Model, options: WeightSummaryOptions
       name: w.name, dtype: w.dtypeName, shape: w.dims, elements: w.elements, bytes: w.byteLength,
       origin: w.origin, graph: w.graph, consumers: consumers[i],
     };
+    const stored = storedQuantization(model, i);
+    if (stored) s.stored = stored.info;
     if (options.stats && w.numeric && w.elements > 0) {
       try {
-        const { histogram: _h, percentiles: _p, ...rest } = tensorStats(w, { bins: 1, percentiles: [] });
+        const statsOptions = { bins: 1, percentiles: [] };
+        const { histogram: _h, percentiles: _p, ...rest } = stored ? statsOfChunks(stored.chunks, statsOptions) : tensorStats(w, statsOptions);
         const absMax = Math.max(Math.abs(rest.min), Math.abs(rest.max));
         s.stats = { ...rest, outlierScore: rest.std > 0 ? absMax / rest.std : 0 };
       } catch (e) {
@@ -324,12 +344,23 @@ function findWeight(model: Model, nameOrIndex: string | number): { ref: TensorRe
  * name (the first weight of that name) or by its index in Model.weights() (unambiguous), plus per-output-
  * channel min/max for Conv, ConvTranspose, MatMul and Gemm weights (see channelAxis).
  */
-export function weightDetail(model: Model, nameOrIndex: string | number, bins = 64): WeightDetail {
+export function weightDetail(model: Model, nameOrIndex: string | number, bins = 64, codes = false): WeightDetail {
   const { ref, index } = findWeight(model, nameOrIndex);
   if (!ref.numeric) throw new OnnxError('unsupported', `weight "${ref.name}" of type ${ref.dtypeName} has no numeric values`);
   const n = Math.max(1, Math.min(1 << 16, Math.floor(bins) || 64));
+  const stored = storedQuantization(model, index);
+  if (stored && !codes) {
+    // The values the codes stand for, with the stored scheme's channel axis.
+    const s = statsOfChunks(stored.chunks, { bins: n });
+    const detail: WeightDetail = { name: ref.name, index, bins: n, histogram: s.histogram, percentiles: s.percentiles, values: 'dequantized' };
+    if (stored.channelAxis !== undefined && ref.elements > 0) {
+      const r = perChannelOfChunks(stored.chunks, stored.info.dims, stored.channelAxis);
+      detail.channels = { axis: r.axis, min: Array.from(r.min), max: Array.from(r.max) };
+    }
+    return detail;
+  }
   const s = tensorStats(ref, { bins: n });
-  const detail: WeightDetail = { name: ref.name, index, bins: n, histogram: s.histogram, percentiles: s.percentiles };
+  const detail: WeightDetail = { name: ref.name, index, bins: n, histogram: s.histogram, percentiles: s.percentiles, ...(stored ? { values: 'codes' as const } : {}) };
   const axis = channelAxis(model, index);
   if (axis !== undefined && ref.elements > 0) {
     const r = perChannelMinMax(ref, axis);

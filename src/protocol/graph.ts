@@ -76,6 +76,37 @@ export interface GraphData {
   outputs: number[];
 }
 
+/** A node found by the model-wide find: in which graph, which node, and on what the query matched. */
+export interface FindMatch {
+  /** The graph's path (`main`, `main/If_0.then_branch`). */
+  graph: string;
+  /** Index in that graph's GraphData.nodes. */
+  node: number;
+  op: string;
+  name: string;
+  on: 'op' | 'name' | 'tensor';
+}
+
+export interface FindResult {
+  query: string;
+  /** In graph order (the main graph first, then each subgraph as Model.graphs() lists them), at most FIND_LIMIT. */
+  matches: FindMatch[];
+  /** How many nodes match in all. */
+  total: number;
+}
+
+/** How the model stores a quantized weight: the op that gives its scale and zero point, and how they apply. */
+export interface StoredQuantization {
+  /** The consuming op that holds the scale (`DequantizeLinear`, `QLinearConv`, `MatMulNBits`, ...). */
+  via: string;
+  /** `per tensor`, `per channel (axis 0)`, `blocks of 32 along axis 1`, ... */
+  scheme: string;
+  /** How many scales. */
+  scales: number;
+  /** Dims of the values the codes stand for (MatMulNBits unpacks [N, blocks, bytes] codes to [N, K]). */
+  dims: number[];
+}
+
 /** A weight as the weights table shows it: statistics without the histogram (that comes on request). */
 export interface WeightSummary extends TensorIdentity {
   /** Names of the nodes that consume it (for "used by", and to pick the per-channel axis). */
@@ -90,11 +121,18 @@ export interface WeightSummary extends TensorIdentity {
   };
   /** Why stats are missing although asked for (for example an unreadable external data file). */
   statsError?: string;
+  /**
+   * For a weight the model stores quantized (integer codes read by a quantized op): how. `stats` are then
+   * those of the values the codes stand for ((code - zero point) x scale), the codes one request away.
+   */
+  stored?: StoredQuantization;
 }
 
 /** What the weights view shows for a selected weight. */
 export interface WeightDetail {
   name: string;
+  /** For a stored-quantized weight: whether the figures are of the values the codes stand for or of the codes. */
+  values?: 'dequantized' | 'codes';
   /** Index in the weight list (WeightSummary[]). */
   index: number;
   bins: number;

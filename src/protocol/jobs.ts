@@ -10,7 +10,7 @@ import type { ErrorData } from './common';
 import type { ComparePolicy, CompareResult, Provider, ProviderStatus } from './compare';
 import type { InputSpec } from './inputSpec';
 import type { BenchOptions, BenchResult } from './bench';
-import type { GraphData, WeightDetail, WeightSummary } from './graph';
+import type { FindResult, GraphData, WeightDetail, WeightSummary } from './graph';
 
 export type { ErrorData } from './common';
 
@@ -47,6 +47,14 @@ export interface OpenModelRequest {
   largest: number;
 }
 
+/** The nodes of every graph of the model that match a query (the graph view's find). */
+export interface FindRequest {
+  type: 'find';
+  id: number;
+  path: string;
+  query: string;
+}
+
 /** One graph of the model (the main graph or a subgraph) as the graph view draws it. */
 export interface GraphRequest {
   type: 'graph';
@@ -71,6 +79,8 @@ export interface WeightDetailRequest {
   /** The weight's index in the weight list (WeightSummary[]; names can repeat across subgraphs). */
   weight: number;
   bins: number;
+  /** A stored-quantized weight's codes rather than the values they stand for. */
+  codes?: boolean;
   /** A model compared with this one (its quantized copy, or its FP32 source): the weight against the grid. */
   counterpart?: string;
 }
@@ -136,7 +146,7 @@ export interface ProvidersRequest {
   path: string;
 }
 
-export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | AdviseRequest | CompareRequest | BenchRequest | ProvidersRequest;
+export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | FindRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | AdviseRequest | CompareRequest | BenchRequest | ProvidersRequest;
 export type JobKind = JobRequest['type'];
 /** The fields of a request other than `type` and `id`. */
 export type JobParams<K extends JobKind> = Omit<Extract<JobRequest, { type: K }>, 'type' | 'id'>;
@@ -145,6 +155,7 @@ export interface JobResults {
   inspect: InspectReport;
   openModel: OpenModelResult;
   graph: GraphData;
+  find: FindResult;
   weightStats: WeightSummary[];
   weightDetail: WeightDetail;
   quantize: QuantizeReport;
@@ -247,6 +258,8 @@ export function isJobRequest(value: unknown): value is JobRequest {
       return true;
     case 'graph':
       return typeof v.graph === 'string';
+    case 'find':
+      return typeof (value as { query?: unknown }).query === 'string';
     case 'weightDetail':
       return typeof (value as { weight?: unknown }).weight === 'number' && typeof v.bins === 'number';
     case 'compare': {

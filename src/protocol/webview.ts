@@ -11,7 +11,7 @@
 // with one `probeResult` read back from its DOM.
 import type { InspectReport } from './inspect';
 import type { ErrorData } from './common';
-import type { GraphData, WeightDetail, WeightSummary } from './graph';
+import type { FindResult, GraphData, WeightDetail, WeightSummary } from './graph';
 
 export type { ErrorData } from './common';
 
@@ -66,7 +66,7 @@ export type Probe =
   /** Select a node of the graph shown (by node name; `index` when names repeat or are empty). */
   | { kind: 'selectNode'; name?: string; index?: number }
   /** Open the Weights tab, select a weight and draw its histogram with `bins` bins. */
-  | { kind: 'showWeight'; name: string; bins: number; log?: boolean }
+  | { kind: 'showWeight'; name: string; bins: number; log?: boolean; codes?: boolean }
   /** Switch to a tab. */
   | { kind: 'tab'; tab: EditorTab }
   /** Open a subgraph (a path of GraphData.nodes[].subgraphs) or go back up (`main` or an ancestor). */
@@ -111,7 +111,8 @@ export interface GraphViewInfo {
   /** Index of the selected node, -1 when none. */
   selected: number;
   /** Find: number of matches and the index of the current one (-1 when none). */
-  find: { query: string; matches: number; current: number };
+  /** Matches in the graph shown, the current one, and how many more the other graphs hold. */
+  find: { query: string; matches: number; current: number; elsewhere: number };
   layoutMs: number;
   paintMs: number;
   /** The figure per node drawn over the graph: its label, the nodes coloured, whether it is on, the worst listed; the others offered. */
@@ -122,6 +123,8 @@ export interface WeightViewInfo {
   name: string;
   bins: number;
   log: boolean;
+  /** For a stored-quantized weight: what the histogram is of. */
+  values: 'dequantized' | 'codes' | null;
   /** The bin counts the histogram drew (read back from the drawing). */
   counts: number[];
   histogram: { min: number; max: number };
@@ -245,6 +248,13 @@ export interface GraphDataRequest {
   path: string;
 }
 
+/** The nodes of every graph that match a query (find, beyond the graph on screen). */
+export interface FindRequest {
+  type: 'find';
+  id: number;
+  query: string;
+}
+
 /** Every weight with its statistics (computed once per document, in the job process). */
 export interface WeightStatsRequest {
   type: 'weightStats';
@@ -258,9 +268,11 @@ export interface WeightDetailRequest {
   /** Index in SummaryMessage.weights. */
   weight: number;
   bins: number;
+  /** A stored-quantized weight's codes rather than the values they stand for. */
+  codes?: boolean;
 }
 
-export type WebviewRequest = ReloadRequest | OpenMarkdownRequest | GraphDataRequest | WeightStatsRequest | WeightDetailRequest;
+export type WebviewRequest = ReloadRequest | OpenMarkdownRequest | GraphDataRequest | FindRequest | WeightStatsRequest | WeightDetailRequest;
 export type WebviewRequestKind = WebviewRequest['type'];
 /** A request's fields other than `type` and `id`. */
 export type WebviewRequestParams<K extends WebviewRequestKind> = Omit<Extract<WebviewRequest, { type: K }>, 'type' | 'id'>;
@@ -270,6 +282,7 @@ export interface WebviewRequestResults {
   /** false when the user cancelled. */
   openMarkdown: { opened: boolean };
   graph: GraphData;
+  find: FindResult;
   weightStats: WeightSummary[];
   weightDetail: WeightDetail;
 }
@@ -291,6 +304,8 @@ export function isWebviewMessage(value: unknown): value is WebviewToExtensionMes
       return typeof v.id === 'number';
     case 'graph':
       return typeof v.id === 'number' && typeof (value as { path?: unknown }).path === 'string';
+    case 'find':
+      return typeof v.id === 'number' && typeof (value as { query?: unknown }).query === 'string';
     case 'weightDetail':
       return typeof v.id === 'number' && typeof (value as { weight?: unknown }).weight === 'number' && typeof (value as { bins?: unknown }).bins === 'number';
     default:

@@ -15,7 +15,7 @@ import * as vscode from 'vscode';
 import { isCancelled, loggedError, toErrorData } from '../jobs/errors';
 import type { InspectReport } from '../protocol/inspect';
 import { assertNever, type ErrorData } from '../protocol/common';
-import type { GraphData, WeightDetail, WeightSummary } from '../protocol/graph';
+import type { FindResult, GraphData, WeightDetail, WeightSummary } from '../protocol/graph';
 import {
   isWebviewMessage,
   type DocumentStateMessage,
@@ -185,6 +185,12 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
     return graph;
   }
 
+  /** The nodes of every graph that match `query` (the job process keeps the parsed model). */
+  find(query: string): Promise<FindResult> {
+    if (this.current.kind !== 'ready') return Promise.reject(notReady(this.fileName));
+    return this.services.jobs.find({ path: this.uri.fsPath, query });
+  }
+
   /** Every weight with statistics, computed once per read of the model. */
   weightStats(): Promise<WeightSummary[]> {
     if (this.current.kind !== 'ready') return Promise.reject(notReady(this.fileName));
@@ -202,14 +208,14 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
     return this.stats;
   }
 
-  /** One weight's histogram and per-channel ranges, cached per (weight, bins). */
-  weightDetail(weight: number, bins: number): Promise<WeightDetail> {
+  /** One weight's histogram and per-channel ranges (of its codes, for a stored-quantized weight, with `codes`), cached per (weight, bins, codes). */
+  weightDetail(weight: number, bins: number, codes = false): Promise<WeightDetail> {
     if (this.current.kind !== 'ready') return Promise.reject(notReady(this.fileName));
     const counterpart = this.services.overlays.counterpart(this.uri);
-    const key = `${weight}/${bins}/${counterpart ?? ''}`;
+    const key = `${weight}/${bins}/${codes}/${counterpart ?? ''}`;
     let detail = this.details.get(key);
     if (!detail) {
-      detail = this.services.jobs.weightDetail({ path: this.uri.fsPath, weight, bins, ...(counterpart ? { counterpart } : {}) });
+      detail = this.services.jobs.weightDetail({ path: this.uri.fsPath, weight, bins, ...(codes ? { codes } : {}), ...(counterpart ? { counterpart } : {}) });
       this.cache(this.details, key, detail);
       while (this.details.size > DETAIL_CACHE) this.details.delete(this.details.keys().next().value as string);
     }
@@ -337,6 +343,7 @@ class ModelPanel extends Disposable {
       case 'reload':
       case 'openMarkdown':
       case 'graph':
+      case 'find':
       case 'weightStats':
       case 'weightDetail':
         void this.answer(message);
@@ -371,10 +378,12 @@ class ModelPanel extends Disposable {
       }
       case 'graph':
         return this.document.graph(request.path);
+      case 'find':
+        return this.document.find(request.query);
       case 'weightStats':
         return this.document.weightStats();
       case 'weightDetail':
-        return this.document.weightDetail(request.weight, request.bins);
+        return this.document.weightDetail(request.weight, request.bins, request.codes === true);
       default:
         return assertNever(request, 'webview request');
     }

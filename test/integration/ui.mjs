@@ -65,6 +65,8 @@ async function setTheme(ctx, theme) {
 function check(cond, msg) { if (!cond) throw new Error(msg); }
 
 const PPOCR_REC = 'ppocr/ch_PP-OCRv4_rec_infer.onnx';
+const ISNET = 'imgly/isnet_quint8_dynamic_small.onnx';
+const SILERO = 'silero/silero_vad_v5.onnx';
 
 /** Opens a model through Quick Open and waits until its graph is drawn. */
 export async function openModel(ctx, name) {
@@ -433,6 +435,80 @@ export async function run(ctx) {
     });
   }
 
+  for (const theme of ['light', 'dark']) {
+    await ctx.test(`a stored-quantized weight (IS-Net, uint8 codes read by ConvInteger) shows the values its codes stand for, the codes one toggle away (${theme})`, async () => {
+      if (!fs.existsSync(path.join(ctx.folder, 'models', ...ISNET.split('/')))) { ctx.log(`skipped: ${ISNET} is not in the shared models folder`); return; }
+      await closeAllEditors(page);
+      await setTheme(ctx, theme === 'dark' ? DARK : LIGHT);
+      const view = await openModel(ctx, path.basename(ISNET));
+      await view.locator(`body.vscode-${theme}`).waitFor({ timeout: 30000 });
+      const weight = await showLargestWeight(view, false);
+      const facts = await view.locator('#weight-detail dl.facts').first().innerText();
+      check(/Stored\s+quantized per tensor \(1 scale, read by ConvInteger\)/.test(facts), `facts: ${facts}`);
+      check(/Min \(values\)/.test(facts) && !/Outlier score/.test(facts), `facts: ${facts}`);
+      check((await view.locator('#histogram-title').innerText()).trim() === 'Histogram of the values', 'the values by default');
+      await page.waitForTimeout(300);
+      await ctx.screenshot(`isnet-quantized-weight-${theme}`);
+      if (theme === 'light') {
+        await view.locator('#weights-codes').click();
+        await view.locator('#histogram-title', { hasText: 'Histogram of the codes' }).waitFor({ timeout: 15000 });
+        await view.locator('#histogram-box svg.histogram').waitFor({ timeout: 30000 });
+        await page.waitForTimeout(300);
+        await ctx.screenshot('isnet-weight-codes-light');
+        await view.locator('#weights-codes').click();
+        await view.locator('#histogram-title', { hasText: 'Histogram of the values' }).waitFor({ timeout: 15000 });
+      }
+      ctx.log(`IS-Net (${theme}): ${weight.name}, ${weight.bars} bins`);
+    });
+  }
+
+  await ctx.test('find reaches into If branches: "LSTM" from the main graph of Silero VAD v5 lands on an LSTM inside a branch, its path in the breadcrumb; Enter on the If lists both branches', async () => {
+    if (!fs.existsSync(path.join(ctx.folder, 'models', ...SILERO.split('/')))) { ctx.log(`skipped: ${SILERO} is not in the shared models folder`); return; }
+    await closeAllEditors(page);
+    await setTheme(ctx, LIGHT);
+    const view = await openModel(ctx, path.basename(SILERO));
+    await view.locator('canvas.graph-canvas').focus();
+    await page.keyboard.press('Control+f');
+    await view.locator('#graph-find').waitFor({ state: 'visible', timeout: 10000 });
+    await page.keyboard.type('LSTM');
+    // The main graph holds no LSTM; the branches do.
+    const count = view.locator('.find-count', { hasText: /None here · \d+ in other graphs/ });
+    await count.waitFor({ timeout: 15000 });
+    const listed = await view.locator('#find-elsewhere button').count();
+    check(listed >= 1, `matches listed elsewhere: ${listed}`);
+    await ctx.screenshot('find-elsewhere-light');
+    await page.keyboard.press('Enter');
+    await view.locator('#side-op', { hasText: 'LSTM' }).waitFor({ timeout: 30000 });
+    const crumbs = (await view.locator('nav.breadcrumb').innerText()).replace(/\s+/g, ' ');
+    check(/If/.test(crumbs), `breadcrumb: ${crumbs}`);
+    await ctx.screenshot('find-in-branch-light');
+    ctx.log(`find LSTM in the branch: ${(await view.locator('.find-count').innerText()).trim()}; opened ${crumbs}`);
+    // Both branches from the If node: Enter on it moves to the side panel's list of its subgraphs.
+    await page.keyboard.press('Escape');
+    await view.locator('canvas.graph-canvas').focus();
+    // Back up to the main graph (the LSTM found first may sit in a branch of a branch).
+    for (let i = 0; i < 4 && !/^5 nodes/.test(await view.locator('.graph-status').innerText()); i++) {
+      await page.keyboard.press('Backspace');
+      await page.waitForTimeout(400);
+    }
+    await view.locator('.graph-status', { hasText: /^5 nodes/ }).waitFor({ timeout: 15000 });
+    await view.locator('canvas.graph-canvas').focus();
+    await page.keyboard.press('Control+f');
+    await page.keyboard.type('If');
+    await view.locator('#side-op', { hasText: /^If$/ }).waitFor({ timeout: 15000 });
+    await page.keyboard.press('Escape');
+    await view.locator('canvas.graph-canvas').focus();
+    await page.keyboard.press('Enter');
+    const focused = view.locator('.side-subgraphs :focus, .side-subgraphs :focus-within').first();
+    await focused.waitFor({ timeout: 10000 });
+    const label = (await focused.innerText()).trim();
+    check(/^Open (then|else)_branch$/.test(label), `focused: ${label}`);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await view.locator('nav.breadcrumb', { hasText: /branch/ }).waitFor({ timeout: 15000 });
+    ctx.log(`If node: Enter focused "${label}"; Tab, Enter opened ${(await view.locator('nav.breadcrumb').innerText()).replace(/\s+/g, ' ')}`);
+  });
+
   await ctx.test('a garbage .onnx file shows an error in the view', async () => {
     await closeAllEditors(page);
     await quickOpen(page, 'garbage.onnx');
@@ -464,7 +540,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     r = { passed: 0, failed: 1, results: [{ title: 'build', state: 'failed', error: 'dist/extension.js is missing' }] };
   } else {
     // The sample, the garbage file and one shared model (PP-OCRv4 rec) when the shared folder is there.
-    const ws = makeWorkspace({ only: [PPOCR_REC] });
+    const ws = makeWorkspace({ only: [PPOCR_REC, ISNET, SILERO] });
     try {
       r = await runUi({
         folder: ws.dir, extensionDevelopmentPaths: [repoRoot], run,

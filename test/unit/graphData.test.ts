@@ -231,10 +231,11 @@ describe('buildGraphData on particular models', { skip: noModels }, () => {
 });
 
 describe('weightDetail', { skip: noModels }, () => {
-  const check = (model: Model, index: number, axis: number) => {
+  /** The detail of a weight's own numbers (a stored-quantized weight's codes: test/unit/dequantize.test.ts has its values). */
+  const check = (model: Model, index: number, axis: number, codes = false) => {
     const w = model.weights()[index];
     assert.equal(channelAxis(model, index), axis, `${w.name}: axis`);
-    const d = weightDetail(model, index, 32);
+    const d = weightDetail(model, index, 32, codes);
     assert.equal(d.index, index);
     assert.equal(d.bins, 32);
     assert.equal(d.histogram.counts.length, 32);
@@ -270,9 +271,9 @@ describe('weightDetail', { skip: noModels }, () => {
     check(model, find(model, 'ConvTranspose'), 1);
   });
 
-  it('ConvInteger weights (uint8, IS-Net): axis 0', () => {
+  it('ConvInteger weights (uint8, IS-Net): the codes per output channel, axis 0', () => {
     const model = load('imgly/isnet_quint8_dynamic_small.onnx');
-    check(model, find(model, 'ConvInteger'), 0);
+    assert.equal(check(model, find(model, 'ConvInteger'), 0, true).values, 'codes');
   });
 
   it('MatMul B: the last axis; Gemm B with transB: axis 0', () => {

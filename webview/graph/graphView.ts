@@ -3,7 +3,7 @@
 // node name, op type or tensor name with next/previous, subgraphs (If/Loop/Scan bodies) opened with a
 // breadcrumb back, and the side panel for the selection. The layout runs in a web worker.
 import { formatCount } from '../../src/protocol/format';
-import type { GraphData, WeightSummary } from '../../src/protocol/graph';
+import type { FindMatch, FindResult, GraphData, WeightSummary } from '../../src/protocol/graph';
 import type { GraphViewInfo, NodeOverlay, NodePanelInfo } from '../../src/protocol/webview';
 import type { GraphUiState, Viewport } from '../rpc';
 import { h } from '../ui/dom';
@@ -24,6 +24,8 @@ export interface GraphHost {
   statsNow(): WeightSummary[] | undefined;
   /** A subgraph's data, from the extension. */
   loadGraph(path: string): Promise<GraphData>;
+  /** The nodes of every graph of the model that match a query (find beyond the graph shown). */
+  findInModel?(query: string): Promise<FindResult>;
   /** Switches to the Weights tab with this weight selected. */
   showWeight(index: number): void;
   /** The persisted UI state of this tab (mutated here); save() at once, saveSoon() for pan and zoom. */
@@ -78,6 +80,12 @@ export class GraphView {
   private matchSet = new Set<number>();
   private matchIndex = -1;
   private query = '';
+  /** Matches of the query in the other graphs of the model (the model-wide find), and how many there are. */
+  private elsewhere: FindMatch[] = [];
+  private elsewhereTotal = 0;
+  private findToken = 0;
+  private findTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly elsewhereList: HTMLElement;
   private loadToken = 0;
   private visible = false;
   /** Figures per node of the main graph (a comparison's SQNR drop, its graph diff); one drawn at a time. */
@@ -124,14 +132,18 @@ export class GraphView {
         this.closeFind();
       }
     });
+    this.elsewhereList = h('div', { class: 'find-elsewhere', id: 'find-elsewhere', role: 'list', 'aria-label': 'Matches in other graphs', hidden: '' });
     this.findBar = h(
       'div',
       { class: 'find-bar', role: 'search', hidden: '' },
-      this.findField,
-      this.findCount,
-      iconButton('arrow-up', 'Previous match (Shift+Enter)', () => this.step(-1)),
-      iconButton('arrow-down', 'Next match (Enter)', () => this.step(1)),
-      iconButton('close', 'Close find (Escape)', () => this.closeFind()),
+      h('div', { class: 'find-row' },
+        this.findField,
+        this.findCount,
+        iconButton('arrow-up', 'Previous match (Shift+Enter)', () => this.step(-1)),
+        iconButton('arrow-down', 'Next match (Enter)', () => this.step(1)),
+        iconButton('close', 'Close find (Escape)', () => this.closeFind()),
+      ),
+      this.elsewhereList,
     );
     this.side = new SidePanel({
       goToValue: (value, direction) => this.goToValue(value, direction),
@@ -551,6 +563,20 @@ export class GraphView {
     if (next >= 0) this.select(next);
   }
 
+  /**
+   * Opens a node's subgraph; a node with several (an If's two branches) moves the focus to the side panel's
+   * list of them instead, so that each is one key away.
+   */
+  private openSubgraphOf(node: number): void {
+    const subgraphs = this.current?.scene.graph.nodes[node]?.subgraphs ?? [];
+    if (subgraphs.length === 1) { void this.open(subgraphs[0].path); return; }
+    const first = this.side.element.querySelector<HTMLElement>('.side-subgraphs vscode-button, .side-subgraphs button');
+    if (first) {
+      first.focus();
+      this.host.announce(`${subgraphs.length} subgraphs: ${subgraphs.map((s) => s.attribute).join(', ')}. Tab between them, Enter opens one.`);
+    } else void this.open(subgraphs[0].path);
+  }
+
   // -------------------------------------------------------------------------------------------------
   // Find
 
@@ -561,6 +587,8 @@ export class GraphView {
 
   closeFind(): void {
     this.findBar.hidden = true;
+    this.findToken++;
+    this.setElsewhere([], 0);
     this.matches = [];
     this.matchSet = new Set();
     this.matchIndex = -1;
@@ -575,17 +603,66 @@ export class GraphView {
     this.runFind(true);
   }
 
-  /** Finds `query` and goes to the first match (for the tests' probes). */
-  find(query: string): GraphViewInfo {
+  /**
+   * Finds `query` and goes to the first match, in the graph shown or, when it has none, in the first other
+   * graph that has one (for the tests' probes: resolves once the model-wide find answered).
+   */
+  async find(query: string): Promise<GraphViewInfo> {
     this.findBar.hidden = false;
     this.findField.value = query;
     this.query = query;
-    this.runFind(true);
+    this.runFind(true, 0);
+    await this.elsewhereAnswered;
+    if (this.matches.length === 0 && this.elsewhere.length > 0) await this.goElsewhere(this.elsewhere[0]);
     this.renderNow();
     return this.info();
   }
 
-  private runFind(go: boolean): void {
+  private elsewhereAnswered: Promise<void> = Promise.resolve();
+
+  /** Asks for the matches in the other graphs (after `delay` ms: typing restarts it). */
+  private findElsewhere(delay: number): void {
+    const token = ++this.findToken;
+    clearTimeout(this.findTimer);
+    this.setElsewhere([], 0);
+    const query = this.query.trim();
+    const ask = this.host.findInModel;
+    if (!query || !ask) { this.elsewhereAnswered = Promise.resolve(); return; }
+    this.elsewhereAnswered = new Promise((resolve) => {
+      this.findTimer = setTimeout(() => {
+        ask(query).then((r) => {
+          if (token !== this.findToken) return;
+          const here = this.current?.scene.graph.path;
+          const others = r.matches.filter((m) => m.graph !== here);
+          // The total counts every graph: those shown here are the local matches.
+          this.setElsewhere(others, r.total - (r.matches.length - others.length));
+        }, () => { /* find elsewhere is a help: the local matches stand */ }).finally(resolve);
+      }, delay);
+    });
+  }
+
+  private setElsewhere(matches: FindMatch[], total: number): void {
+    this.elsewhere = matches;
+    this.elsewhereTotal = total;
+    const shown = matches.slice(0, 50);
+    this.elsewhereList.replaceChildren(...shown.map((m) => {
+      // The op and the graph first: exporters' node names repeat the path and run long.
+      const b = h('button', { type: 'button', class: 'link-button', role: 'listitem', title: `${m.name || m.op}: open ${m.graph} and select it` },
+        m.op, h('span', { class: 'muted' }, ` in ${m.graph.replace(/^main\//, '')}`), m.name ? ` ${m.name}` : '');
+      b.addEventListener('click', () => void this.goElsewhere(m));
+      return b;
+    }), ...(total > shown.length ? [h('span', { class: 'muted' }, `and ${formatCount(total - shown.length)} more`)] : []));
+    this.elsewhereList.hidden = matches.length === 0;
+    this.updateFindCount();
+  }
+
+  /** Opens the graph of a match elsewhere and selects it (a Constant node shows as its consumers' weight). */
+  private async goElsewhere(m: FindMatch): Promise<void> {
+    await this.open(m.graph);
+    try { this.selectNode(undefined, m.node); } catch { /* a Constant: shown inside the node that reads it */ }
+  }
+
+  private runFind(go: boolean, delay = 150): void {
     const scene = this.current?.scene;
     const q = this.query.trim().toLowerCase();
     this.matches = [];
@@ -610,18 +687,24 @@ export class GraphView {
     this.matchIndex = this.matches.length > 0 ? 0 : -1;
     this.updateFindCount();
     if (go && this.matchIndex >= 0) this.select(this.matches[0]);
+    this.findElsewhere(delay);
     this.requestRender();
   }
 
   private step(direction: 1 | -1): void {
-    if (this.matches.length === 0) return;
+    if (this.matches.length === 0) {
+      // Nothing here: the first match in another graph.
+      if (this.elsewhere.length > 0) void this.goElsewhere(this.elsewhere[direction > 0 ? 0 : this.elsewhere.length - 1]);
+      return;
+    }
     this.matchIndex = (this.matchIndex + direction + this.matches.length) % this.matches.length;
     this.updateFindCount();
     this.select(this.matches[this.matchIndex]);
   }
 
   private updateFindCount(): void {
-    this.findCount.textContent = this.matches.length === 0 ? (this.query ? 'No results' : '') : `${this.matchIndex + 1} of ${this.matches.length}`;
+    const here = this.matches.length === 0 ? (this.query ? (this.elsewhereTotal ? 'None here' : 'No results') : '') : `${this.matchIndex + 1} of ${this.matches.length}`;
+    this.findCount.textContent = this.elsewhereTotal ? `${here} · ${formatCount(this.elsewhereTotal)} in other graphs` : here;
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -637,7 +720,7 @@ export class GraphView {
       drawnNodes: this.lastFrame.boxes,
       scale: this.view.scale,
       selected: this.selected >= 0 && scene ? scene.boxes[this.selected].node : -1,
-      find: { query: this.query, matches: this.matches.length, current: this.matchIndex },
+      find: { query: this.query, matches: this.matches.length, current: this.matchIndex, elsewhere: this.elsewhereTotal },
       layoutMs: this.current?.layoutMs ?? 0,
       paintMs: this.firstPaintMs,
       overlay: this.overlays.length ? {
@@ -764,7 +847,7 @@ export class GraphView {
       const scene = this.current?.scene;
       if (!scene || b < 0) return;
       const box = scene.boxes[b];
-      if (box.kind === 'node' && box.hasSubgraphs) void this.open(scene.graph.nodes[box.node].subgraphs[0].path);
+      if (box.kind === 'node' && box.hasSubgraphs) this.openSubgraphOf(box.node);
       else this.zoomBy(2, event.offsetX, event.offsetY);
     });
     canvas.addEventListener(
@@ -825,7 +908,7 @@ export class GraphView {
         const scene = this.current?.scene;
         if (!scene || this.selected < 0) return;
         const box = scene.boxes[this.selected];
-        if (box.kind === 'node' && box.hasSubgraphs) void this.open(scene.graph.nodes[box.node].subgraphs[0].path);
+        if (box.kind === 'node' && box.hasSubgraphs) this.openSubgraphOf(box.node);
         else this.side.element.focus();
         return;
       }
@@ -897,7 +980,7 @@ export class GraphView {
     this.canvas.classList.add('over-node');
     const text =
       box.kind === 'node'
-        ? `${scene.graph.nodes[box.node].op}${scene.graph.nodes[box.node].name ? ` — ${scene.graph.nodes[box.node].name}` : ''}${box.hasSubgraphs ? ' (double-click to open its subgraph)' : ''}`
+        ? `${scene.graph.nodes[box.node].op}${scene.graph.nodes[box.node].name ? ` — ${scene.graph.nodes[box.node].name}` : ''}${box.hasSubgraphs ? (scene.graph.nodes[box.node].subgraphs.length > 1 ? ` (double-click to choose one of its ${scene.graph.nodes[box.node].subgraphs.length} subgraphs)` : ' (double-click to open its subgraph)') : ''}`
         : `${box.kind === 'input' ? 'Input' : box.kind === 'output' ? 'Output' : 'From the enclosing graph'}: ${scene.graph.values[box.value].name} ${box.subtitle}`;
     this.canvas.setAttribute('title', text);
   }

@@ -253,7 +253,7 @@ export class SidePanel {
             ['Click, Tab to the graph', 'select a node'],
             ['↑ ↓', 'producer / consumer of the selection'],
             ['← →', 'neighbour in the same row'],
-            ['Enter', 'open a subgraph (If, Loop, Scan)'],
+            ['Enter', 'open a subgraph (Loop, Scan; an If\'s branches are listed to choose from)'],
             ['Backspace', 'back to the enclosing graph'],
             ['Ctrl/Cmd+F, F3', 'find nodes, op types, tensors'],
             ['+ − 0', 'zoom in, out, fit'],

@@ -15,7 +15,8 @@ export interface WeightsHost {
   weights: WeightSummary[];
   stats(): Promise<WeightSummary[]>;
   statsNow(): WeightSummary[] | undefined;
-  detail(weight: number, bins: number): Promise<WeightDetail>;
+  /** `codes`: a stored-quantized weight's codes rather than the values they stand for. */
+  detail(weight: number, bins: number, codes: boolean): Promise<WeightDetail>;
   /** Shows a consumer of a weight in the graph (switching tabs). */
   showNode(graph: string, node: number): void;
   /** Histogram bins of the setting (the default choice). */
@@ -39,6 +40,8 @@ const OVERSCAN = 10;
 const BIN_CHOICES = [16, 32, 64, 128, 256, 512, 1024, 2048];
 
 const stat = (w: WeightSummary, key: 'min' | 'max' | 'mean' | 'std' | 'sparsity' | 'outlierScore'): number => (w.stats ? w.stats[key] : NaN);
+/** The outlier score advises on quantizing a float weight; a weight stored quantized has none to give. */
+const outlier = (w: WeightSummary): number => (w.stored ? NaN : stat(w, 'outlierScore'));
 
 const COLUMNS: Column[] = [
   { key: 'name', label: 'Name', numeric: false, title: 'Weight name', value: (w) => w.name, text: (w) => w.name },
@@ -51,7 +54,7 @@ const COLUMNS: Column[] = [
   { key: 'mean', label: 'Mean', numeric: true, title: 'Mean of the finite values', value: (w) => stat(w, 'mean'), text: (w) => num(stat(w, 'mean')) },
   { key: 'std', label: 'Std', numeric: true, title: 'Standard deviation', value: (w) => stat(w, 'std'), text: (w) => num(stat(w, 'std')) },
   { key: 'sparsity', label: 'Zeros', numeric: true, title: 'Share of values that are exactly zero (sparsity)', value: (w) => stat(w, 'sparsity'), text: (w) => (w.stats ? percentText(w.stats.sparsity) : '') },
-  { key: 'outlier', label: 'Outlier', numeric: true, title: 'Outlier score: max |x| / std (high: a few values stretch the range a per-tensor scale must cover)', value: (w) => stat(w, 'outlierScore'), text: (w) => num(stat(w, 'outlierScore')) },
+  { key: 'outlier', label: 'Outlier', numeric: true, title: 'Outlier score: max |x| / std (high: a few values stretch the range a per-tensor scale must cover)', value: (w) => outlier(w), text: (w) => num(outlier(w)) },
 ];
 
 function num(x: number): string {
@@ -325,9 +328,13 @@ export class WeightsView {
       ['Size', formatBytes(w.bytes)],
       ['Origin', `${w.origin}${w.graph !== 'main' ? ` in ${w.graph}` : ''}`],
     ];
+    if (w.stored) facts.push(['Stored', `quantized ${w.stored.scheme} (${formatCount(w.stored.scales)} scale${w.stored.scales === 1 ? '' : 's'}, read by ${w.stored.via})`]);
     if (w.stats) {
       const s = w.stats;
-      facts.push(['Min', formatNumber(s.min)], ['Max', formatNumber(s.max)], ['Mean', formatNumber(s.mean)], ['Std', formatNumber(s.std)], ['Zeros', percentText(s.sparsity)], ['Outlier score', formatNumber(s.outlierScore)]);
+      // A stored-quantized weight's figures are of the values its codes stand for (the table's too).
+      const of = w.stored ? ' (values)' : '';
+      facts.push([`Min${of}`, formatNumber(s.min)], [`Max${of}`, formatNumber(s.max)], [`Mean${of}`, formatNumber(s.mean)], [`Std${of}`, formatNumber(s.std)], ['Zeros', percentText(s.sparsity)]);
+      if (!w.stored) facts.push(['Outlier score', formatNumber(s.outlierScore)]);
       if (s.nan > 0) facts.push(['NaN', formatCount(s.nan)]);
       if (s.inf > 0) facts.push(['±Inf', formatCount(s.inf)]);
     }
@@ -353,6 +360,17 @@ export class WeightsView {
         this.redrawCharts();
       },
     });
+    const codes: CheckElement | undefined = w.stored ? checkbox({
+      label: 'Codes',
+      id: 'weights-codes',
+      checked: this.host.state.codes,
+      title: `The stored ${w.dtype} codes instead of the values they stand for ((code - zero point) x scale)`,
+      onChange: (checked) => {
+        this.host.state.codes = checked;
+        this.host.save();
+        void this.showDetail();
+      },
+    }) : undefined;
     const chartBox = h('div', { class: 'chart-box', id: 'histogram-box' }, progressRing('Computing the histogram'));
     const channelBox = h('div', { class: 'chart-box', id: 'channels-box' });
     const channelText = h('p', { class: 'channel-summary muted' });
@@ -360,7 +378,7 @@ export class WeightsView {
       h('h2', { class: 'detail-title' }, h('code', { id: 'weight-name' }, w.name)),
       h('dl', { class: 'facts inline' }, ...facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v)))),
       w.consumers.length > 0 ? h('div', { class: 'used-by' }, h('span', { class: 'side-label' }, 'Used by'), consumers) : h('p', { class: 'muted' }, 'No node consumes it.'),
-      h('div', { class: 'detail-controls' }, h('h3', {}, 'Histogram'), h('span', { class: 'spacer' }), bins, log),
+      h('div', { class: 'detail-controls' }, h('h3', { id: 'histogram-title' }, w.stored ? (this.host.state.codes ? 'Histogram of the codes' : 'Histogram of the values') : 'Histogram'), h('span', { class: 'spacer' }), bins, log, ...(codes ? [codes] : [])),
       chartBox,
       h('section', { id: 'weight-quant', class: 'weight-quant', hidden: '' }),
       h('h3', { class: 'channels-heading', hidden: '' }, 'Per-output-channel ranges'),
@@ -372,7 +390,7 @@ export class WeightsView {
       this.lastDetail = undefined;
       return Promise.resolve();
     }
-    this.detailShown = this.host.detail(index, this.host.state.bins).then(
+    this.detailShown = this.host.detail(index, this.host.state.bins, !!w.stored && this.host.state.codes).then(
       (detail) => {
         if (token !== this.detailToken) return;
         this.lastDetail = detail;
@@ -429,11 +447,12 @@ export class WeightsView {
   }
 
   /** Selects a weight by name, with `bins` bins, and reports what the histogram drew (tests' probes). */
-  async showByName(name: string, bins: number, log: boolean | undefined): Promise<WeightViewInfo> {
+  async showByName(name: string, bins: number, log: boolean | undefined, codes?: boolean): Promise<WeightViewInfo> {
     const index = this.host.weights.findIndex((w) => w.name === name);
     if (index < 0) throw new Error(`The model has no weight ${name}.`);
     this.host.state.bins = bins;
     if (log !== undefined) this.host.state.log = log;
+    if (codes !== undefined) this.host.state.codes = codes;
     await this.select(index, true);
     await this.detailShown;
     const svg = this.detailPane.querySelector('svg.histogram');
@@ -444,6 +463,7 @@ export class WeightsView {
       name: this.detailPane.querySelector('#weight-name')?.textContent ?? '',
       bins: Number(svg.getAttribute('data-bins')),
       log: this.host.state.log,
+      values: this.lastDetail?.values ?? null,
       counts,
       histogram: { min: this.lastDetail?.histogram.min ?? NaN, max: this.lastDetail?.histogram.max ?? NaN },
       channels,
