@@ -49,29 +49,28 @@ function progress(id: number, stage: JobProgressMessage['stage'], message: strin
 
 /** Reads (or finds in the cache) the model a request is about, reporting progress while reading. */
 async function readModel(request: JobRequest): Promise<LoadedModel> {
-  const name = path.basename(request.path);
   let size = '';
   try {
     size = ` (${formatBytes((await fs.promises.stat(request.path)).size)})`;
   } catch {
     // The cache reports a missing or unreadable file with the core's own error.
   }
-  progress(request.id, 'reading', `Reading ${name}${size}`, 0);
+  progress(request.id, 'reading', `reading${size}`, 0);
   return models.get(request.path);
 }
 
 async function runInspect(request: InspectRequest): Promise<void> {
   const { model } = await readModel(request);
-  if (request.stats) progress(request.id, 'statistics', `Computing statistics of ${path.basename(request.path)}`, 0.5);
+  if (request.stats) progress(request.id, 'statistics', 'computing statistics', 0.5);
   const report = inspectModel(model, { largest: request.largest, stats: request.stats, bins: request.bins });
-  progress(request.id, 'finishing', `Read ${path.basename(request.path)}: ${report.nodeCount} nodes`, 1);
+  progress(request.id, 'finishing', `${report.nodeCount} nodes`, 1);
   send({ type: 'result', id: request.id, kind: 'inspect', result: report });
 }
 
 async function runOpenModel(request: OpenModelRequest): Promise<void> {
   const loaded = await readModel(request);
   const result = openModelData(loaded, request.largest);
-  progress(request.id, 'finishing', `Read ${path.basename(request.path)}: ${result.report.nodeCount} nodes`, 1);
+  progress(request.id, 'finishing', `${result.report.nodeCount} nodes`, 1);
   send({ type: 'result', id: request.id, kind: 'openModel', result });
 }
 
@@ -87,7 +86,7 @@ async function runGraph(request: GraphRequest): Promise<void> {
 
 async function runWeightStats(request: WeightStatsRequest): Promise<void> {
   const { model } = await readModel(request);
-  progress(request.id, 'statistics', `Computing weight statistics of ${path.basename(request.path)}`, 0.5);
+  progress(request.id, 'statistics', 'computing weight statistics', 0.5);
   send({ type: 'result', id: request.id, kind: 'weightStats', result: weightStats(model) });
 }
 
@@ -112,8 +111,7 @@ async function runWeightDetail(request: WeightDetailRequest): Promise<void> {
  */
 async function runQuantize(request: QuantizeRequest): Promise<void> {
   const options = resolveOptions(request.options); // bad options fail before onnxruntime loads
-  const name = path.basename(request.path);
-  progress(request.id, 'quantizing', `Quantizing ${name}`, 0);
+  progress(request.id, 'quantizing', 'preparing', 0);
   const { checkSession } = await import('../runtime/check.js');
   let calibration;
   if (options.mode === 'static') {
@@ -121,30 +119,29 @@ async function runQuantize(request: QuantizeRequest): Promise<void> {
     const samples = options.calibration.randomSamples ?? options.calibration.maxSamples;
     calibration = {
       ...calibrationFor(options, request.spec ?? {}),
-      onSample: (done: number) => progress(request.id, 'calibrating', `Calibrating ${name}: sample ${done}${samples ? ` of ${samples}` : ''}`, samples ? Math.min(1, done / samples) : undefined),
-      onComparison: (done: number) => progress(request.id, 'comparing', `Comparing with the float model (accuracy target ${describeTarget(options.accuracyTarget!)}): model ${done}`),
+      onSample: (done: number) => progress(request.id, 'calibrating', `calibrating: sample ${done}${samples ? ` of ${samples}` : ''}`, samples ? Math.min(1, done / samples) : undefined),
+      onComparison: (done: number) => progress(request.id, 'comparing', `comparing with the float model (accuracy target ${describeTarget(options.accuracyTarget!)}): model ${done}`),
     };
   }
   const { outputCheck } = await import('../runtime/quantizeCheck.js');
   const checkOutputs = async (...args: Parameters<ReturnType<typeof outputCheck>>) => {
-    progress(request.id, 'comparing', `Comparing the outputs of ${path.basename(request.output)} with ${name}`);
+    progress(request.id, 'comparing', `comparing the outputs of ${path.basename(request.output)} with the source`);
     return outputCheck(options, request.spec ?? {})(...args);
   };
   const report = await quantizeFile(request.path, request.output, options, { verify: checkSession, calibration, checkOutputs });
-  progress(request.id, 'finishing', `Quantized ${name}: ${report.quantized.length} nodes`, 1);
+  progress(request.id, 'finishing', `${report.quantized.length} nodes quantized`, 1);
   send({ type: 'result', id: request.id, kind: 'quantize', result: report });
 }
 
 /** Runs two models on the same inputs (or one against saved outputs) and compares every output. */
 async function runCompare(request: CompareRequest): Promise<void> {
   const { compareModels, compareWithExpected } = await import('../runtime/compareModels.js');
-  const names = request.other ? `${path.basename(request.path)} and ${path.basename(request.other)}` : path.basename(request.path);
-  progress(request.id, 'comparing', `Loading ${names}`);
+  progress(request.id, 'comparing', 'loading the models');
   const options = {
     spec: request.spec, providers: request.providers, allowCpuFallback: request.allowCpuFallback, policy: request.policy, plotPoints: request.plotPoints,
     layers: request.layers,
-    onSample: (done: number, total: number) => progress(request.id, 'comparing', `Comparing ${names}: sample ${done} of ${total}`, total ? done / total : undefined),
-    onLayers: (measured: number, total: number) => progress(request.id, 'comparing', `Comparing ${names} layer by layer: ${measured} of ${total} tensors`, total ? measured / total : undefined),
+    onSample: (done: number, total: number) => progress(request.id, 'comparing', `sample ${done} of ${total}`, total ? done / total : undefined),
+    onLayers: (measured: number, total: number) => progress(request.id, 'comparing', `layer by layer: ${measured} of ${total} tensors`, total ? measured / total : undefined),
   };
   const result = request.other !== null
     ? await compareModels(request.path, request.other, options)
@@ -156,15 +153,14 @@ async function runCompare(request: CompareRequest): Promise<void> {
 async function runBench(request: BenchRequest): Promise<void> {
   const { benchmark } = await import('../runtime/bench/runner.js');
   const { files, spec, type: _type, id: _id, path: _path, ...options } = request;
-  const names = files.map((f) => path.basename(f)).join(', ');
   const result = await benchmark(files, {
     ...options, spec,
     onProgress: (p) => {
-      if (p.phase === 'rounds') progress(request.id, 'benchmarking', `Round ${p.round} of ${p.rounds}, ${(p.elapsedMs / 1000).toFixed(0)} s of about ${(p.estimateMs / 1000).toFixed(0)} s`, 0.1 + 0.8 * (p.round / p.rounds));
-      else progress(request.id, 'benchmarking', `${p.phase === 'open' ? 'Opening' : 'Profiling'} ${p.label} (${p.done + 1} of ${p.total})`, p.phase === 'open' ? (0.1 * p.done) / p.total : 0.9 + (0.1 * p.done) / p.total);
+      if (p.phase === 'rounds') progress(request.id, 'benchmarking', `round ${p.round} of ${p.rounds}, ${(p.elapsedMs / 1000).toFixed(0)} s of about ${(p.estimateMs / 1000).toFixed(0)} s`, 0.1 + 0.8 * (p.round / p.rounds));
+      else progress(request.id, 'benchmarking', `${p.phase === 'open' ? 'opening' : 'profiling'} ${p.label} (${p.done + 1} of ${p.total})`, p.phase === 'open' ? (0.1 * p.done) / p.total : 0.9 + (0.1 * p.done) / p.total);
     },
   });
-  progress(request.id, 'finishing', `Benchmarked ${names}`, 1);
+  progress(request.id, 'finishing', 'done', 1);
   send({ type: 'result', id: request.id, kind: 'bench', result });
 }
 

@@ -1,7 +1,7 @@
 // The extension's commands (ids as in package.json).
 //   onnxqs.openModel     open the model(s) in the model editor
 //   onnxqs.inspectModel  read a model in the background (progress, cancellable) and show its summary as
-//                        an untitled Markdown document; resolves with the InspectReport (undefined when
+//                        a read-only Markdown document; resolves with the InspectReport (undefined when
 //                        cancelled or failed: failures are shown to the user and logged)
 //   onnxqs.quantizeModel quantize a model into a new file (quantizeCommand.ts)
 //   onnxqs.compareWithFp32, onnxqs.compareModels, onnxqs.editModelInputs  run and compare (compareCommand.ts)

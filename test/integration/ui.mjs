@@ -37,7 +37,7 @@ export async function palette(page, title) {
 
 async function closeAllEditors(page) {
   await palette(page, 'View: Close All Editors');
-  // untitled documents (the markdown summary) ask whether to save them
+  // An untitled document asks whether to save it (our summaries and reports are not untitled; a test's may be).
   for (let i = 0; i < 5; i++) {
     const dontSave = page.locator('.monaco-dialog-box .monaco-button', { hasText: "Don't Save" });
     try { await dontSave.first().click({ timeout: 1500 }); } catch { break; }
@@ -369,6 +369,21 @@ export async function run(ctx) {
     await view.locator('.find-bar').waitFor({ state: 'hidden', timeout: 5000 });
   });
 
+  await ctx.test('"Names" lays the graph out again and keeps the selection and the zoom', async () => {
+    const view = ctx.webview();
+    const zoom = async () => /zoom (\d+)%/.exec(await view.locator('.graph-status').innerText())?.[1];
+    const op = (await view.locator('#side-op').innerText()).trim();
+    const before = await zoom();
+    await view.locator('#graph-names').click();
+    await view.locator('#graph-names[aria-checked="true"], #graph-names[checked]').first().waitFor({ timeout: 5000 }).catch(() => {});
+    await page.waitForTimeout(600);
+    check((await view.locator('#side-op').innerText()).trim() === op, `the selection (${op}) is kept`);
+    check(await zoom() === before, `zoom ${before}% kept: now ${await zoom()}%`);
+    await view.locator('#graph-names').click();
+    await page.waitForTimeout(600);
+    check((await view.locator('#side-op').innerText()).trim() === op, 'kept when names go again');
+  });
+
   await ctx.test(`graph, side panel and weights of mnist-8 in the dark theme (${DARK})`, async () => {
     await setTheme(ctx, DARK);
     // the workbench writes the choice into the user settings.json (a moment later)
@@ -384,6 +399,10 @@ export async function run(ctx) {
     await palette(page, 'ONNX: Show Model Summary');
     await page.locator('.monaco-editor .view-lines', { hasText: 'Input3' }).first().waitFor({ timeout: 30000 });
     await ctx.screenshot('summary-markdown-dark');
+    // Read-only: closing it asks nothing.
+    await palette(page, 'View: Close Editor');
+    await page.waitForTimeout(1000);
+    check(await page.locator('.monaco-dialog-box').count() === 0, 'closing the summary asked a question');
   });
 
   const ppocr = ctx.folder && fs.existsSync(path.join(ctx.folder, 'models', ...PPOCR_REC.split('/')));
@@ -419,7 +438,7 @@ export async function run(ctx) {
       await page.waitForFunction(() => /ch_PP-OCRv4_rec_infer\.qdq\.onnx$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''), null, { timeout: 15000 });
       const output = await input.inputValue();
       await page.keyboard.press('Enter');
-      const progress = page.locator('.notification-list-item', { hasText: /Comparing with the float model/ }).first();
+      const progress = page.locator('.notification-list-item', { hasText: /comparing with the float model/ }).first();
       await progress.waitFor({ timeout: 120000 });
       await progress.hover();
       await progress.locator('.monaco-button', { hasText: 'Cancel' }).first().click({ timeout: 15000 });

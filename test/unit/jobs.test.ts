@@ -150,8 +150,8 @@ describe('quantization in the job process', () => {
     assert.deepEqual(report.quantized, ['Convolution28', 'Pooling66', 'Convolution110', 'Pooling160', 'Times212_reshape0', 'Times212']);
     assert.equal(report.calibration!.samples, 3);
     assert.ok(fs.statSync(output).size === report.sizeAfter);
-    assert.ok(stages.some((s) => /^calibrating:Calibrating mnist-8\.onnx: sample 3 of 3$/.test(s)), stages.join('\n'));
-    assert.match(stages[stages.length - 1], /^finishing:Quantized mnist-8\.onnx: 6 nodes$/);
+    assert.ok(stages.some((s) => /^calibrating:calibrating: sample 3 of 3$/.test(s)), stages.join('\n'));
+    assert.match(stages[stages.length - 1], /^finishing:6 nodes quantized$/);
   });
 
   it('bad options and an output equal to the source fail with the core\'s codes, and nothing is written', async () => {

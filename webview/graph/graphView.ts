@@ -162,8 +162,11 @@ export class GraphView {
       onChange: (checked) => {
         host.state.showNames = checked;
         host.save();
+        // Wider boxes move every node: keep the selection, and the node it shows (or the one nearest the
+        // centre) where it was on screen, at the same zoom.
+        const anchor = this.viewAnchor();
         this.shown.clear();
-        void this.open(host.state.path, true);
+        void this.open(host.state.path, true).then(() => this.restoreAnchor(anchor));
       },
     });
     const toolbar = h(
@@ -341,6 +344,33 @@ export class GraphView {
     this.saveViewport();
     this.requestRender();
     this.updateStatusSoon();
+  }
+
+  /** The selected node's box (else the box nearest the view's centre), by node or value, with its offset from the centre. */
+  private viewAnchor(): { node: number; value: number; dx: number; dy: number; scale: number } | undefined {
+    const scene = this.current?.scene;
+    if (!scene || !scene.boxes.length) return undefined;
+    let b = this.selected;
+    if (b < 0) {
+      let best = Infinity;
+      scene.boxes.forEach((box, i) => {
+        const d = (box.x + box.w / 2 - this.view.cx) ** 2 + (box.y + box.h / 2 - this.view.cy) ** 2;
+        if (d < best) { best = d; b = i; }
+      });
+    }
+    const box = scene.boxes[b];
+    return { node: box.kind === 'node' ? box.node : -1, value: box.kind === 'node' ? -1 : box.value, dx: box.x + box.w / 2 - this.view.cx, dy: box.y + box.h / 2 - this.view.cy, scale: this.view.scale };
+  }
+
+  private restoreAnchor(anchor: ReturnType<GraphView['viewAnchor']>): void {
+    const scene = this.current?.scene;
+    if (!scene || !anchor) return;
+    const b = scene.boxes.findIndex((box) => (anchor.node >= 0 ? box.kind === 'node' && box.node === anchor.node : box.kind !== 'node' && box.value === anchor.value));
+    if (b < 0) return;
+    const box = scene.boxes[b];
+    this.view = { cx: box.x + box.w / 2 - anchor.dx, cy: box.y + box.h / 2 - anchor.dy, scale: anchor.scale };
+    this.saveViewport();
+    this.requestRender();
   }
 
   private saveViewport(): void {

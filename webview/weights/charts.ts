@@ -5,6 +5,7 @@
 import { formatCount, formatNumber } from '../../src/protocol/format';
 import type { WeightDetail } from '../../src/protocol/graph';
 import { svg } from '../ui/dom';
+import { logTicks, roundTicks } from './ticks';
 
 const PAD = { left: 56, right: 12, top: 12, bottom: 30 };
 
@@ -31,11 +32,10 @@ export function histogramChart(detail: WeightDetail, width: number, height: numb
   const plot = svg('g', { transform: `translate(${PAD.left},${PAD.top})` });
   root.append(plot);
   plot.append(svg('rect', { class: 'plot-bg', x: 0, y: 0, width: plotW, height: plotH }));
-  // Grid lines at quarter heights, labelled with counts.
-  for (let k = 0; k <= 4; k++) {
-    const y = plotH - (k / 4) * plotH;
+  // Grid lines at round counts (powers of ten on a log scale), labelled.
+  for (const count of log ? logTicks(peak) : roundTicks(peak)) {
+    const y = plotH - yOf(count);
     plot.append(svg('line', { class: 'grid', x1: 0, x2: plotW, y1: y, y2: y }));
-    const count = log ? Math.round(10 ** ((k / 4) * Math.log10(peak + 1)) - 1) : Math.round((k / 4) * peak);
     const t = svg('text', { class: 'tick', x: -6, y: y + 3, 'text-anchor': 'end' });
     t.textContent = compact(count);
     plot.append(t);
@@ -93,6 +93,11 @@ export function histogramChart(detail: WeightDetail, width: number, height: numb
     plot.append(g);
   }
   plot.append(svg('line', { class: 'axis', x1: 0, x2: plotW, y1: plotH, y2: plotH }));
+  plot.append(legend(plotW, [
+    ...(min < 0 && max > 0 ? [{ cls: 'zero', label: 'zero' }] : []),
+    ...(['p0.1', 'p99.9'].some((k) => Number.isFinite(detail.percentiles[k])) ? [{ cls: 'percentile', label: '0.1 / 99.9 percentiles' }] : []),
+    ...(q ? [{ cls: 'qgrid-end', label: `ends of the ${q.type} grid` }] : []),
+  ]));
   const ticks: [number, string][] = [
     [0, formatNumber(min)],
     [plotW, formatNumber(max)],
@@ -189,6 +194,19 @@ export function channelSummary(detail: WeightDetail): string | null {
       ? 'one int8 scale for the whole tensor would leave most channels only a fraction of the 255 levels; per-channel scales keep them.'
       : 'the channels are similar, so per-tensor and per-channel scales would quantize them about equally well.')
   );
+}
+
+/** What each kind of marker line is, drawn in its own style, at the plot's top right. */
+function legend(plotW: number, entries: { cls: string; label: string }[]): SVGGElement {
+  const g = svg('g', { class: 'legend', 'data-entries': entries.length });
+  entries.forEach((e, i) => {
+    const y = 8 + i * 14;
+    g.append(svg('line', { class: e.cls, x1: plotW - 150, x2: plotW - 134, y1: y, y2: y }));
+    const t = svg('text', { class: 'legend-label', x: plotW - 130, y: y + 3 });
+    t.textContent = e.label;
+    g.append(t);
+  });
+  return g;
 }
 
 function compact(n: number): string {

@@ -180,10 +180,12 @@ describe('model editor: the sample model (mnist-8)', function () {
     assert.strictEqual(r.nodeCount, 12);
   });
 
-  it('onnxqs.inspectModel opens a markdown summary naming the inputs and outputs', async () => {
+  it('onnxqs.inspectModel opens a read-only markdown summary naming the inputs and outputs (nothing to save on close)', async () => {
     await vscode.commands.executeCommand('onnxqs.inspectModel', sample);
     const doc = await waitFor(() => vscode.workspace.textDocuments.find(
-      (d) => d.languageId === 'markdown' && d.isUntitled && d.getText().includes('Input3')), 'an untitled markdown document naming Input3', 30000);
+      (d) => d.languageId === 'markdown' && d.uri.scheme === 'onnxqs-summary' && d.getText().includes('Input3')), 'a summary document naming Input3', 30000);
+    assert.strictEqual(doc.isUntitled, false, 'not an untitled document (those ask to be saved)');
+    assert.strictEqual(doc.isDirty, false);
     const text = doc.getText();
     assert.match(text, /Plus214_Output_0/);
     assert.match(text, /mnist-8/);
