@@ -3,6 +3,7 @@
 // pan or zoom step stays well inside a frame at 10,000 nodes. The overview draws the whole graph once into
 // an offscreen bitmap and then only the viewport rectangle on top of it.
 import { BOX, query, Stamp, type Scene } from './scene';
+import { LABEL_HEIGHT, placeLabels, type LabelInput } from './labels';
 import type { BoxCategory, Palette } from './theme';
 
 export interface View {
@@ -305,30 +306,29 @@ export class Renderer {
 
   private drawLabels(ctx: CanvasRenderingContext2D, palette: Palette, px: number): void {
     const scene = this.scene;
-    const seen = new Set<string>();
     ctx.font = `10px ${palette.monoFont}`;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'left';
+    const inputs: LabelInput[] = [];
+    const text = new Map<string, string>();
     for (const e of this.visibleEdges) {
       const edge = scene.edges[e];
-      const p = edge.points;
-      if (p.length < 4) continue;
-      const key = `${edge.from}:${edge.value}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const x = (p[0] + p[2]) / 2 + 4;
-      const y = (p[1] + p[3]) / 2;
       let w = this.labelWidths.get(edge.label);
       if (w === undefined) {
         w = ctx.measureText(edge.label).width;
         this.labelWidths.set(edge.label, w);
       }
+      const key = `${edge.from}:${edge.value}`;
+      text.set(key, edge.label);
+      inputs.push({ key, points: edge.points, width: w });
+    }
+    for (const l of placeLabels(inputs)) {
       ctx.fillStyle = palette.background;
       ctx.globalAlpha = 0.85;
-      ctx.fillRect(x - 2, y - 6.5, w + 4, 13);
+      ctx.fillRect(l.x - 2, l.y - LABEL_HEIGHT / 2, l.width + 4, LABEL_HEIGHT);
       ctx.globalAlpha = 1;
       ctx.fillStyle = palette.label;
-      ctx.fillText(edge.label, x, y + 0.5 * px);
+      ctx.fillText(text.get(l.key)!, l.x, l.y + 0.5 * px);
     }
   }
 }
