@@ -68,6 +68,10 @@ export interface GraphUiState {
   viewports: Record<string, Viewport>;
   showNames: boolean;
   sidePanel: boolean;
+  /** The side panel's width in CSS pixels (dragged or set with the keyboard); undefined: the default. */
+  sideWidth?: number;
+  /** The overview in the corner of the graph (hidden with its toolbar button). */
+  overview?: boolean;
 }
 
 export interface WeightsUiState {

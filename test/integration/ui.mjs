@@ -384,6 +384,42 @@ export async function run(ctx) {
     check((await view.locator('#side-op').innerText()).trim() === op, 'kept when names go again');
   });
 
+  await ctx.test('an editor about 800 px wide: the side panel and the overview leave the graph most of it; the side panel resizes and the overview hides', async () => {
+    const view = ctx.webview();
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 1150, height: size.height });
+    try {
+      await page.waitForTimeout(800);
+      const width = async (sel) => (await view.locator(sel).boundingBox())?.width ?? 0;
+      const main = await width('.graph-main'), side = await width('#side-panel'), stage = await width('.graph-stage'), overview = await width('canvas.graph-overview');
+      ctx.log(`narrow editor: graph area ${main} px, side panel ${side} px, overview ${overview} px`);
+      check(main < 860, `the editor is narrow: ${main} px`);
+      check(side <= main * 0.45 + 1 && stage >= main * 0.5, `side panel ${side} px of ${main}`);
+      check(overview <= stage / 3 + 1, `overview ${overview} px of ${stage}`);
+      await ctx.screenshot('mnist-8-narrow-light');
+      // Drag the separator 100 px to the left: the side panel widens by as much.
+      const sep = await view.locator('.side-resizer').boundingBox();
+      await page.mouse.move(sep.x + sep.width / 2, sep.y + 40);
+      await page.mouse.down();
+      await page.mouse.move(sep.x + sep.width / 2 - 60, sep.y + 40, { steps: 4 });
+      await page.mouse.up();
+      const wider = await width('#side-panel');
+      check(wider > side + 40, `dragged: ${side} -> ${wider} px`);
+      await view.locator('#graph-overview-toggle').click();
+      await view.locator('canvas.graph-overview').waitFor({ state: 'hidden', timeout: 5000 });
+      await view.locator('#graph-overview-toggle').click();
+      await view.locator('canvas.graph-overview').waitFor({ state: 'visible', timeout: 5000 });
+      await showTab(view, 'weights');
+      await page.waitForTimeout(300);
+      const table = await width('.weights-table'), scroller = await width('.weights-scroller');
+      check(table <= scroller + 1, `the weights table (${table} px) fits its ${scroller} px`);
+      await ctx.screenshot('mnist-8-weights-narrow-light');
+      await showTab(view, 'graph');
+    } finally {
+      await page.setViewportSize(size);
+    }
+  });
+
   await ctx.test(`graph, side panel and weights of mnist-8 in the dark theme (${DARK})`, async () => {
     await setTheme(ctx, DARK);
     // the workbench writes the choice into the user settings.json (a moment later)

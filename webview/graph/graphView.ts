@@ -54,6 +54,7 @@ export class GraphView {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
   private readonly overviewCanvas: HTMLCanvasElement;
+  private readonly resizer: HTMLElement;
   private readonly stage: HTMLElement;
   private readonly breadcrumb: HTMLElement;
   private readonly status: HTMLElement;
@@ -153,6 +154,9 @@ export class GraphView {
     });
     this.legend = h('div', { class: 'heat-legend', hidden: '', role: 'group', 'aria-label': 'Overlay legend' });
     this.side.element.hidden = !host.state.sidePanel;
+    if (host.state.sideWidth) Object.assign(this.side.element.style, { width: `${host.state.sideWidth}px`, maxWidth: '60%' });
+    this.overviewCanvas.hidden = host.state.overview === false;
+    this.resizer = this.makeResizer();
 
     const names = checkbox({
       label: 'Names',
@@ -179,6 +183,7 @@ export class GraphView {
       iconButton('zoom-in', 'Zoom in (+)', () => this.zoomBy(1.25)),
       iconButton('screen-full', 'Fit the graph (0)', () => this.fit(), 'graph-fit'),
       names,
+      iconButton('map', 'Show or hide the overview', () => this.toggleOverview(), 'graph-overview-toggle'),
       iconButton('layout-sidebar-right', 'Show or hide the side panel', () => this.toggleSide(), 'graph-side-toggle'),
     );
     this.stage = h(
@@ -191,7 +196,7 @@ export class GraphView {
       this.legend,
       h('p', { id: 'graph-help', class: 'visually-hidden' }, 'Arrow keys move between nodes: down to a consumer, up to a producer, left and right within a row. Enter opens a subgraph, Backspace goes back. Plus, minus and zero zoom. Control F finds.'),
     );
-    this.element = h('div', { class: 'graph-view' }, toolbar, h('div', { class: 'graph-main' }, h('div', { class: 'graph-column' }, this.stage, this.status), this.side.element));
+    this.element = h('div', { class: 'graph-view' }, toolbar, h('div', { class: 'graph-main' }, h('div', { class: 'graph-column' }, this.stage, this.status), this.resizer, this.side.element));
     this.attachEvents();
   }
 
@@ -430,11 +435,27 @@ export class GraphView {
       current: this.matchIndex >= 0 ? this.matches[this.matchIndex] : -1,
       fills: this.overlayOn ? this.fills : null,
     });
+    this.keepOverviewOffSelection();
     const octx = this.overviewCanvas.getContext('2d');
     const o = this.overviewCanvas.getBoundingClientRect();
-    if (octx && this.overview && o.width > 0) this.overview.draw(octx, o.width, o.height, dpr, this.palette, this.view, this.width, this.height);
+    if (octx && this.overview && o.width > 0 && !this.overviewCanvas.hidden) this.overview.draw(octx, o.width, o.height, dpr, this.palette, this.view, this.width, this.height);
     this.frameTimes.push(this.lastFrame.ms);
     if (this.frameTimes.length > 240) this.frameTimes.splice(0, this.frameTimes.length - 240);
+  }
+
+  /** The overview moves to the other bottom corner when the selected box is under it. */
+  private keepOverviewOffSelection(): void {
+    const scene = this.current?.scene;
+    if (!scene || this.selected < 0 || this.overviewCanvas.hidden) return;
+    const box = scene.boxes[this.selected];
+    const s = this.view.scale;
+    const left = (box.x - this.view.cx) * s + this.width / 2, top = (box.y - this.view.cy) * s + this.height / 2;
+    const right = left + box.w * s, bottom = top + box.h * s;
+    const ow = this.overviewCanvas.offsetWidth, oh = this.overviewCanvas.offsetHeight, m = 10;
+    const under = (x0: number) => right > x0 && left < x0 + ow && bottom > this.height - m - oh && top < this.height - m;
+    const onLeft = this.overviewCanvas.classList.contains('left');
+    if (!onLeft && under(this.width - m - ow)) this.overviewCanvas.classList.add('left');
+    else if (onLeft && under(m) && !under(this.width - m - ow)) this.overviewCanvas.classList.remove('left');
   }
 
   /** The tab became visible or hidden. */
@@ -513,8 +534,49 @@ export class GraphView {
   private toggleSide(): void {
     this.host.state.sidePanel = !this.host.state.sidePanel;
     this.side.element.hidden = !this.host.state.sidePanel;
+    this.resizer.hidden = !this.host.state.sidePanel;
     this.host.save();
     this.requestRender();
+  }
+
+  private toggleOverview(): void {
+    this.host.state.overview = this.host.state.overview === false;
+    this.overviewCanvas.hidden = !this.host.state.overview;
+    this.host.save();
+    this.requestRender();
+  }
+
+  /** The side panel's width: between 200 px and 60% of the editor, the graph keeping the rest. */
+  private setSideWidth(px: number): void {
+    const total = this.element.getBoundingClientRect().width || window.innerWidth;
+    const w = Math.round(Math.max(200, Math.min(px, total * 0.6)));
+    // A width the user chose may take up to 60% (the default keeps to 45%).
+    Object.assign(this.side.element.style, { width: `${w}px`, maxWidth: '60%' });
+    this.host.state.sideWidth = w;
+    this.resizer.setAttribute('aria-valuenow', String(w));
+    this.host.saveSoon();
+    this.requestRender();
+  }
+
+  /** A separator to drag (or move with the arrow keys) between the graph and the side panel. */
+  private makeResizer(): HTMLElement {
+    const r = h('div', { class: 'side-resizer', role: 'separator', 'aria-orientation': 'vertical', 'aria-label': 'Side panel width', tabindex: '0', title: 'Drag to resize the side panel' });
+    r.hidden = !this.host.state.sidePanel;
+    r.addEventListener('pointerdown', (event) => {
+      event.preventDefault();
+      r.setPointerCapture(event.pointerId);
+      const right = (this.element.querySelector('.graph-main') as HTMLElement | null)?.getBoundingClientRect().right ?? window.innerWidth;
+      const move = (e: PointerEvent) => this.setSideWidth(right - e.clientX);
+      const up = () => { r.removeEventListener('pointermove', move); r.removeEventListener('pointerup', up); this.host.save(); };
+      r.addEventListener('pointermove', move);
+      r.addEventListener('pointerup', up);
+    });
+    r.addEventListener('keydown', (event) => {
+      if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
+      event.preventDefault();
+      this.setSideWidth(this.side.element.getBoundingClientRect().width + (event.key === 'ArrowLeft' ? 24 : -24));
+    });
+    return r;
   }
 
   // -------------------------------------------------------------------------------------------------

@@ -234,7 +234,7 @@ export class WeightsView {
       if (i === selected) tr.classList.add('selected');
       COLUMNS.forEach((c, k) => {
         const text = c.text(w);
-        tr.append(k === 0 ? h('th', { scope: 'row', title: text }, text) : h('td', { class: c.numeric ? 'num' : '' }, text));
+        tr.append(k === 0 ? h('th', { scope: 'row', title: text }, text) : h('td', { class: c.numeric ? 'num' : '', 'data-key': c.key }, text));
       });
       out.push(tr);
     }

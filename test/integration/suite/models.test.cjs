@@ -77,10 +77,11 @@ describe('model editor: every shared model', function () {
         assert.strictEqual(info.inputs.length, node.inputs.length);
         assert.strictEqual(info.outputs.length, node.outputs.length);
       }
-      // The largest weight's histogram against the core's statistics.
+      // The largest weight's histogram against the core's statistics of its own numbers (a stored-quantized
+      // weight's codes: the view shows the values they stand for unless asked for the codes).
       const core = coreStats(uri.fsPath, 1, 16).tensors[0];
       if (core && core.stats && core.stats.count > 0) {
-        const shown = await api.probe(uri.toString(), { kind: 'showWeight', name: core.name, bins: 16 });
+        const shown = await api.probe(uri.toString(), { kind: 'showWeight', name: core.name, bins: 16, codes: true });
         assert.deepStrictEqual(shown.counts, core.stats.histogram.counts, `histogram of ${core.name}`);
         assert.strictEqual(shown.histogram.min, core.stats.min);
         assert.strictEqual(shown.histogram.max, core.stats.max);
