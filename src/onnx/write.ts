@@ -111,7 +111,9 @@ function whole(bytes: Uint8Array): Encoded {
 /** Appends `child` to `parent` as a length-delimited field. */
 function field(parent: Encoded, id: number, child: Encoded): void {
   const header = protobuf.Writer.create().uint32((id << 3) | 2).uint32(child.size).finish();
-  parent.pieces.push(header, ...child.pieces);
+  // One by one: a graph of tens of thousands of nodes has more pieces than a call takes arguments.
+  parent.pieces.push(header);
+  for (const piece of child.pieces) parent.pieces.push(piece);
   parent.size += header.length + child.size;
 }
 

@@ -242,7 +242,7 @@ export function runPass(model: Model, options: ResolvedOptions): PassResult {
     const g = info.graph;
     if (g.node?.some((n) => replacements.has(n))) g.node = g.node.flatMap((n) => replacements.get(n) ?? [n]);
     const inits = newInits.get(g);
-    if (inits) (g.initializer ??= []).push(...inits);
+    if (inits) for (const t of inits) (g.initializer ??= []).push(t); // one by one: there may be more than a call takes
   }
   editor.invalidate();
   removeUnused(model, editor, cx.touched);

@@ -6,6 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { makeModel, modelFromProto, node, valueInfo } from '../../src/onnx/builder';
+import { DataType } from '../../src/onnx/dtype';
 import { loadModel } from '../../src/onnx/load';
 import type { Model } from '../../src/onnx/model';
 import { ModelProtoType } from '../../src/onnx/proto';
@@ -89,6 +91,17 @@ describe('round trip: load -> write -> load', () => {
 });
 
 describe('writing is safe', () => {
+  it('a graph of 150,000 nodes is written and read back (more parts than one call takes arguments)', () => {
+    const n = 150_000;
+    const nodes = Array.from({ length: n }, (_, i) => node('Relu', [i === 0 ? 'x' : `v${i - 1}`], [i === n - 1 ? 'y' : `v${i}`]));
+    const m = modelFromProto(makeModel({ graph: { name: 'chain', node: nodes, input: [valueInfo('x', DataType.FLOAT, [1])], output: [valueInfo('y', DataType.FLOAT, [1])], initializer: [] } }));
+    const file = path.join(tmp, 'chain.onnx');
+    writeModel(m, file);
+    const back = loadModel(file);
+    assert.equal(back.proto.graph!.node!.length, n);
+    assert.deepEqual(back.proto.graph!.node![n - 1].output, ['y']);
+  });
+
   it('refuses to overwrite the source model', () => {
     const copy = path.join(tmp, 'source.onnx');
     fs.copyFileSync(sampleModel, copy);

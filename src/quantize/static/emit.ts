@@ -376,7 +376,7 @@ class QdqEmitter {
       }
       g.node = list;
       const inits = this.newInits.get(g);
-      if (inits) (g.initializer ??= []).push(...inits);
+      if (inits) for (const t of inits) (g.initializer ??= []).push(t); // one by one: there may be more than a call takes
     }
     for (const r of this.renames) {
       for (const info of r.graphs) for (const n of info.graph.node ?? []) {

@@ -120,7 +120,7 @@ function markNodes(cx: PlanContext, keep?: KeepInFloat): PlannedNode[] {
       if ('skip' in verdict) { if (q.kind !== 'passthrough') skip(n, info, verdict.skip); continue; }
       inGraph.push({ node: n, graph: info, mark: verdict.qdq, label: nodeLabel(n), reads: [], writes: [] });
     }
-    nodes.push(...leftToQuantize(cx, info, inGraph, keep));
+    for (const c of leftToQuantize(cx, info, inGraph, keep)) nodes.push(c); // a graph may hold more nodes than a call takes arguments
   }
   return nodes;
 }
