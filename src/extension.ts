@@ -20,6 +20,7 @@ export function activate(context: vscode.ExtensionContext): TestApi {
     lastSummary: (uri) => hooks.lastSummary(uri),
     probe: (uri, probe, timeoutMs) => hooks.probe(uri, probe, timeoutMs),
     lastResultsRendered: (kind) => hooks.lastResultsRendered(kind),
+    outline: () => hooks.outline(),
   };
 }
 

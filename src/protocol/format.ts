@@ -8,12 +8,12 @@ export function formatShape(shape: readonly Dim[] | null): string {
   return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
 }
 
-/** 1536 -> "1.50 KiB", 26454 -> "25.8 KiB": binary units, named as such, the one convention for sizes everywhere. */
 /** `{ Conv: 62, MatMul: 1 }` -> "62 Conv, 1 MatMul" (most first). */
 export function formatOpCounts(byOp: Record<string, number>): string {
   return Object.entries(byOp).sort((a, b) => b[1] - a[1]).map(([op, n]) => `${n} ${op}`).join(', ');
 }
 
+/** 1536 -> "1.50 KiB", 26454 -> "25.8 KiB": binary units, named as such, the one convention for sizes everywhere. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;

@@ -19,6 +19,8 @@ import type { FindResult, GraphData, WeightDetail, WeightSummary } from '../prot
 import {
   isWebviewMessage,
   type DocumentStateMessage,
+  type GraphViewInfo,
+  type NodePanelInfo,
   type ExtensionToWebviewMessage,
   type Probe,
   type ProbeResults,
@@ -31,6 +33,7 @@ import { PendingRequests } from '../protocol/pendingRequests';
 import { Disposable } from './dispose';
 import { hintFor } from './errorHints';
 import { openReportMarkdown } from './reportDocument';
+import { ModelOutline, OUTLINE_VIEW, outlineText, REVEAL_COMMAND, type OutlineSource } from './outlineView';
 import type { Services } from './services';
 import { affectsInspect, inspectSettings } from './settings';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -424,15 +427,55 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   static readonly viewType = MODEL_VIEW_TYPE;
 
   static register(services: Services): vscode.Disposable {
-    return vscode.window.registerCustomEditorProvider(ModelEditorProvider.viewType, new ModelEditorProvider(services), {
-      // The webview keeps its state with setState; no need to keep hidden views alive. Ctrl/Cmd+F is the
-      // view's own find (nodes, op types, tensors; the weights filter), so VS Code's text find widget is off.
-      webviewOptions: { retainContextWhenHidden: false, enableFindWidget: false },
-      supportsMultipleEditorsPerDocument: true,
-    });
+    const provider = new ModelEditorProvider(services);
+    const outline = new ModelOutline(provider.outlineSource());
+    services.hooks.setOutline(() => outlineText(outline));
+    return vscode.Disposable.from(
+      vscode.window.registerCustomEditorProvider(ModelEditorProvider.viewType, provider, {
+        // The webview keeps its state with setState; no need to keep hidden views alive. Ctrl/Cmd+F is the
+        // view's own find (nodes, op types, tensors; the weights filter), so VS Code's text find widget is off.
+        webviewOptions: { retainContextWhenHidden: false, enableFindWidget: false },
+        supportsMultipleEditorsPerDocument: true,
+      }),
+      vscode.window.createTreeView(OUTLINE_VIEW, { treeDataProvider: outline }),
+      vscode.commands.registerCommand(REVEAL_COMMAND, (uri: vscode.Uri, graph: string, node: number) => provider.reveal(uri, graph, node)),
+      provider.outlineChanged,
+      ...provider.subscriptions,
+    );
   }
 
   private readonly panels = new PanelRegistry();
+  private readonly outlineChanged = new vscode.EventEmitter<void>();
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  /** The model of the active model viewer tab, for the outline. */
+  private outlineSource(): OutlineSource {
+    this.subscriptions.push(
+      vscode.window.tabGroups.onDidChangeTabs(() => this.outlineChanged.fire()),
+      vscode.window.tabGroups.onDidChangeTabGroups(() => this.outlineChanged.fire()),
+    );
+    return {
+      active: () => {
+        const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+        if (!(input instanceof vscode.TabInputCustom) || input.viewType !== MODEL_VIEW_TYPE) return undefined;
+        const document = this.panels.get(input.uri)[0]?.document;
+        const state = document?.state;
+        if (!document || state?.kind !== 'ready') return undefined;
+        return { uri: input.uri, graph: state.graph, loadGraph: (path: string) => document.graph(path) };
+      },
+      reveal: (uri, graph, node) => this.reveal(uri, graph, node),
+      onDidChange: this.outlineChanged.event,
+    };
+  }
+
+  /** Shows graph `graph` of the model of `uri` in its viewer and selects node `node` (-1: none). */
+  async reveal(uri: vscode.Uri, graph: string, node: number): Promise<GraphViewInfo | NodePanelInfo> {
+    const panel = this.panels.pick(uri.toString());
+    if (!panel) throw new Error(`No model viewer is open on ${uri.fsPath}.`);
+    panel.panel.reveal(undefined, false);
+    const shown = await panel.probe({ kind: 'openGraph', path: graph }, 30_000);
+    return node >= 0 ? panel.probe({ kind: 'selectNode', index: node }, 30_000) : shown;
+  }
 
   private constructor(private readonly services: Services) {
     services.hooks.setProber((uri, probe, timeoutMs) => {
@@ -455,6 +498,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     document.onDidChangeState((state) => {
       if (state.kind === 'loading') this.services.hooks.forgetRendered(uri.toString());
       this.panels.broadcast(document, document.stateMessage());
+      this.outlineChanged.fire();
     });
     return document;
   }

@@ -45,6 +45,8 @@ export interface TestApi {
   probe<K extends Probe['kind']>(uri: string, probe: Extract<Probe, { kind: K }>, timeoutMs?: number): Promise<ProbeResults[K]>;
   /** What the last results panel of `kind` painted (rows, plots, the verdict line); undefined before one. */
   lastResultsRendered(kind: ResultsRenderedMessage['kind']): Omit<ResultsRenderedMessage, 'type'> | undefined;
+  /** The model outline's items as text, depth-first, indented two spaces a level (the active model viewer's). */
+  outline(): Promise<string[]>;
 }
 
 type Prober = (uri: string, probe: Probe, timeoutMs: number) => Promise<unknown>;
@@ -56,6 +58,15 @@ export class TestHooks implements TestApi {
   private readonly waiters = new Map<string, Set<(info: RenderedInfo) => void>>();
   private readonly postedInfo = new Map<string, Posted>();
   private prober: Prober | undefined;
+  private outlineReader: (() => Promise<string[]>) | undefined;
+
+  outline(): Promise<string[]> {
+    return this.outlineReader ? this.outlineReader() : Promise.resolve([]);
+  }
+
+  setOutline(reader: () => Promise<string[]>): void {
+    this.outlineReader = reader;
+  }
 
   waitForRendered(uri: string, timeoutMs = 20_000): Promise<RenderedInfo> {
     const known = this.rendered.get(uri);

@@ -144,6 +144,20 @@ describe('model editor: the sample model (mnist-8)', function () {
     assert.strictEqual(none.find.matches, 0);
   });
 
+  it('the model outline (Explorer) lists inputs, outputs and nodes by op type; a node in it is revealed in the viewer', async () => {
+    await open();
+    const lines = await waitFor(async () => { const l = await api.outline(); return l.length ? l : undefined; }, 'the outline of the active model viewer', 20000);
+    for (const want of ['Inputs (1)', '  Input3 — float[1, 1, 28, 28]', 'Outputs (1)', '  Plus214_Output_0 — float[1, 10]', 'Nodes by op type (12)', '  Conv — 2', '    Convolution28 — Conv']) {
+      assert.ok(lines.includes(want), `"${want}" in:\n${lines.join('\n')}`);
+    }
+    const summary = api.lastSummary(sample.toString());
+    const index = summary.graph.nodes.findIndex((n) => n.name === 'Convolution110');
+    const shown = await vscode.commands.executeCommand('onnxqs.outline.reveal', sample, 'main', index);
+    assert.strictEqual(shown.op, 'Conv');
+    const info = await api.probe(sample.toString(), { kind: 'graphInfo' });
+    assert.strictEqual(info.selected, index);
+  });
+
   it('the view keeps its tab, selection and viewport when hidden and shown again', async () => {
     await open();
     await api.probe(sample.toString(), { kind: 'selectNode', name: 'Convolution28' });
