@@ -60,7 +60,8 @@ function axisParams(via: string, w: TensorRef, scale: TensorRef | undefined, zp:
   const s = values(scale);
   if (!s || !s.length) return undefined;
   const z = values(zp) ?? 0;
-  if (s.length === 1) return { via, scale: s, zeroPoint: z, index: () => 0, scheme: 'per tensor', dims: w.dims, channelAxis: axis };
+  // Per tensor: the consumer's channel axis still draws per-channel ranges, where the weight has it.
+  if (s.length === 1) return { via, scale: s, zeroPoint: z, index: () => 0, scheme: 'per tensor', dims: w.dims, ...(axis >= 0 && axis < w.dims.length ? { channelAxis: axis } : {}) };
   if (w.dims[axis] !== s.length) return undefined;
   return { via, scale: s, zeroPoint: z, index: perAxis(w.dims, axis), scheme: `per channel (axis ${axis})`, dims: w.dims, channelAxis: axis };
 }
@@ -124,19 +125,26 @@ function paramsFor(n: NodeProto, input: number, w: TensorRef, graph: GraphInfo, 
   return undefined;
 }
 
-/** The weight scale of a dynamic integer kernel: the constant its input's DynamicQuantizeLinear scale is multiplied by. */
+/**
+ * The weight scale of a dynamic integer kernel, followed from the kernel's own output as onnxruntime and
+ * our quantizer write it: kernel -> Cast -> Mul(cast, S), S = Mul(x_scale, w_scale). (An input quantized
+ * once for several kernels, as BERT's Q, K and V, has one Mul per kernel on the same x_scale.)
+ */
 function integerKernelScale(n: NodeProto, graph: GraphInfo, lookup: ConstantLookup): TensorRef | undefined {
   const nodes = graph.graph.node ?? [];
-  const dql = nodes.find((p) => p.op_type === 'DynamicQuantizeLinear' && p.output?.[0] === n.input?.[0]);
+  const isOp = (p: NodeProto, op: string) => p.op_type === op && !(p.domain && p.domain !== 'ai.onnx');
+  const dql = nodes.find((p) => isOp(p, 'DynamicQuantizeLinear') && p.output?.[0] === n.input?.[0]);
   const xScale = dql?.output?.[1];
-  if (!xScale) return undefined;
-  for (const m of nodes) {
-    if (m.op_type !== 'Mul' || !m.input?.includes(xScale)) continue;
-    const other = m.input.find((x) => x !== xScale);
-    const t = other ? lookup(other, graph) : undefined;
-    if (t && t.dtype === DataType.FLOAT) return t;
-  }
-  return undefined;
+  const cast = nodes.find((p) => isOp(p, 'Cast') && p.input?.[0] === n.output?.[0]);
+  const castOut = cast?.output?.[0];
+  if (!xScale || !castOut) return undefined;
+  const product = nodes.find((p) => isOp(p, 'Mul') && p.input?.includes(castOut));
+  const s = product?.input?.find((x) => x !== castOut);
+  const scales = s ? nodes.find((p) => isOp(p, 'Mul') && p.output?.[0] === s) : undefined;
+  if (!scales?.input?.includes(xScale)) return undefined;
+  const w = scales.input.find((x) => x !== xScale);
+  const t = w ? lookup(w, graph) : undefined;
+  return t && t.dtype === DataType.FLOAT ? t : undefined;
 }
 
 /** The codes of `w` as the values they stand for. */

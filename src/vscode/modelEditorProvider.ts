@@ -438,6 +438,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
         supportsMultipleEditorsPerDocument: true,
       }),
       vscode.window.createTreeView(OUTLINE_VIEW, { treeDataProvider: outline }),
+      outline,
       vscode.commands.registerCommand(REVEAL_COMMAND, (uri: vscode.Uri, graph: string, node: number) => provider.reveal(uri, graph, node)),
       provider.outlineChanged,
       ...provider.subscriptions,

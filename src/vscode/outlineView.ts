@@ -29,12 +29,18 @@ type Item =
   | { kind: 'node'; graph: string; index: number; label: string; description: string }
   | { kind: 'subgraph'; path: string; label: string };
 
-export class ModelOutline implements vscode.TreeDataProvider<Item> {
+export class ModelOutline implements vscode.TreeDataProvider<Item>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
 
   constructor(private readonly source: OutlineSource) {
-    source.onDidChange(() => this.changed.fire());
+    this.subscription = source.onDidChange(() => this.changed.fire());
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
   }
 
   getTreeItem(item: Item): vscode.TreeItem {

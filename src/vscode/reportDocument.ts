@@ -16,6 +16,10 @@ class SummaryDocuments implements vscode.TextDocumentContentProvider {
     return this.contents.get(uri.toString()) ?? '';
   }
 
+  forget(uri: vscode.Uri): void {
+    this.contents.delete(uri.toString());
+  }
+
   set(uri: vscode.Uri, content: string): void {
     this.contents.set(uri.toString(), content);
     this.changed.fire(uri);
@@ -30,7 +34,12 @@ const documents = new SummaryDocuments();
 
 /** The provider of the summary documents; registered once, at activation. */
 export function registerSummaryDocuments(): vscode.Disposable {
-  return vscode.Disposable.from(vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, documents), documents);
+  return vscode.Disposable.from(
+    vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, documents),
+    // A closed summary's text goes with it.
+    vscode.workspace.onDidCloseTextDocument((d) => { if (d.uri.scheme === SUMMARY_SCHEME) documents.forget(d.uri); }),
+    documents,
+  );
 }
 
 export async function openReportMarkdown(report: InspectReport, uri: vscode.Uri): Promise<vscode.TextEditor> {

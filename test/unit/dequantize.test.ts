@@ -134,6 +134,42 @@ describe('stored-quantized weights read back as the values their codes stand for
   });
 });
 
+describe('stored quantization, harder cases', () => {
+  it('one DynamicQuantizeLinear for two MatMulIntegers (Q and K of an attention): each weight with its own scale', () => {
+    const mmi = (k: string, scale: number) => [
+      node('Mul', ['xs', `${k}_scale`], [`${k}_s`]),
+      node('MatMulInteger', ['xq', `${k}_q`, 'xz', `${k}_zp`], [`${k}_i`]),
+      node('Cast', [`${k}_i`], [`${k}_f`], { to: DataType.FLOAT }),
+      node('Mul', [`${k}_f`, `${k}_s`], [`${k}_out`]),
+      tensor(`${k}_scale`, DataType.FLOAT, [], Float32Array.of(scale)),
+    ];
+    const q = mmi('wq', 0.1), k = mmi('wk', 0.5);
+    const m = modelFromProto(makeModel({
+      graph: {
+        name: 'qk', input: [valueInfo('x', DataType.FLOAT, [1, 2])], output: [valueInfo('wq_out', DataType.FLOAT, [1, 2]), valueInfo('wk_out', DataType.FLOAT, [1, 2])],
+        node: [node('DynamicQuantizeLinear', ['x'], ['xq', 'xs', 'xz']), ...[...q, ...k].filter((n) => 'op_type' in n) as ReturnType<typeof node>[]],
+        initializer: [
+          ...[q[4], k[4]] as ReturnType<typeof tensor>[],
+          tensor('wq_q', DataType.UINT8, [2, 2], Uint8Array.of(130, 132, 134, 136)), tensor('wq_zp', DataType.UINT8, [], Uint8Array.of(128)),
+          tensor('wk_q', DataType.UINT8, [2, 2], Uint8Array.of(130, 131, 132, 133)), tensor('wk_zp', DataType.UINT8, [], Uint8Array.of(128)),
+        ],
+      },
+    }));
+    const weights = m.weights();
+    const read = (name: string) => { const i = weights.findIndex((w) => w.name === name); return Array.from([...storedQuantization(m, i)!.chunks()][0]); };
+    assert.deepEqual(read('wq_q').map((v) => +v.toFixed(4)), [0.2, 0.4, 0.6, 0.8]);
+    assert.deepEqual(read('wk_q').map((v) => +v.toFixed(4)), [1, 1.5, 2, 2.5]);
+  });
+
+  it('per-tensor QDQ: the detail of every stored weight draws (a 1-D int32 bias behind a scalar scale too)', async () => {
+    const { q } = await quantized('per-tensor', { mode: 'static', perChannel: false });
+    const summaries = buildWeightSummaries(q);
+    const stored = summaries.map((s, i) => [s, i] as const).filter(([s]) => s.stored);
+    assert.ok(stored.some(([s]) => s.dtype === 'int32'), 'a bias among them');
+    for (const [s, i] of stored) assert.ok(weightDetail(q, i, 16).histogram.counts.length === 16, s.name);
+  });
+});
+
 describe('a quantized model from the wild', { skip: noModels }, () => {
   it('IS-Net (onnxruntime dynamic ConvInteger): every uint8 weight read by a ConvInteger shows values centred on zero, its codes around 130', () => {
     const m = loadModel(path.join(modelsDir, 'imgly/isnet_quint8_dynamic_small.onnx'));

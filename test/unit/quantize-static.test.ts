@@ -267,6 +267,25 @@ describe('static QDQ: Conv -> depthwise Conv channel equalization', () => {
     for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) <= 1e-4 * Math.max(1, Math.abs(x[i])), `${i}: ${x[i]} vs ${y[i]}`);
   });
 
+  it('a model with no float output (class ids only): equalization is done, its gain cannot be measured and is not', async () => {
+    const proto = makeModel({
+      opset: 13,
+      graph: {
+        name: 'ids',
+        node: [
+          node('Conv', ['x', 'w1'], ['c1'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, 'conv'),
+          node('Relu', ['c1'], ['r1'], {}, 'relu'),
+          node('Conv', ['r1', 'w2'], ['y'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 4 }, 'depthwise'),
+          node('ArgMax', ['y'], ['ids'], { axis: 1, keepdims: 0 }, 'argmax'),
+        ],
+        initializer: [tensor('w1', F, [4, 3, 3, 3], randn(31, 108, 0.3).map((v, i) => v * 10 ** (Math.floor(i / 27) - 2))), tensor('w2', F, [8, 1, 3, 3], randn(32, 72, 0.3))],
+        input: [valueInfo('x', F, [1, 3, 8, 8])], output: [valueInfo('ids', DataType.INT64, [1, 8, 8])],
+      },
+    });
+    const r = await staticQuantize(proto, {}, (i) => uniform([1, 3, 8, 8], 300 + i), 8);
+    assert.deepEqual(r.report.equalization, { pairs: ['conv -> depthwise'], comparison: null, kept: true });
+  });
+
   it('kept only where it helps: scales that fit the probe\'s samples and not the others are dropped, and the model is written without them', async () => {
     // Output channel c of the first Conv reads input channel c only (channel 3 reads all three). The first 8
     // samples, which the equalization probe sees, are loud in input channel 0, the next 8 in channel 1: the

@@ -221,6 +221,45 @@ describe('shape inference: ops that move data, with constant and computed shapes
   });
 });
 
+describe('shape inference: review cases', () => {
+  it('a scale computed in float (opset-10 interpolate: Div(Cast(size), Cast(Shape(x)))) is not truncated', async () => {
+    await expectShapes({
+      nodes: [
+        node('Shape', ['img'], ['s']), node('Cast', ['s'], ['sf'], { to: DataType.FLOAT }), node('Cast', ['size'], ['zf'], { to: DataType.FLOAT }),
+        node('Div', ['zf', 'sf'], ['scales']), node('Resize', ['img', 'scales'], ['r'], { mode: 'nearest' }),
+      ],
+      inputs: [x('img', [1, 3, 224, 224])], initializers: [ints('size', [1, 3, 320, 320])], opset: 10,
+    }, { r: [1, 3, 320, 320] });
+  });
+
+  it('Split by sizes computed at run time leaves the split axis unknown; Slice with a negative step clamps as the specification does', async () => {
+    const shapeOf = infer(build({
+      nodes: [node('Split', ['t', 'sizes'], ['a', 'b'], { axis: 0 })],
+      inputs: [x('t', [4, 2]), x('sizes', [2], I64)], opset: 13,
+    }));
+    assert.deepEqual([shapeOf('a'), shapeOf('b')], [[null, 2], [null, 2]]);
+    await expectShapes({
+      nodes: [node('Slice', ['t', 'st', 'en', 'ax', 'sp'], ['r'])],
+      inputs: [x('t', [5, 2])], initializers: [ints('st', [-10]), ints('en', [-10]), ints('ax', [0]), ints('sp', [-1])],
+    }, { r: [1, 2] });
+  });
+
+  it('QGemm: its output has the zero point\'s type when quantized, float when not', () => {
+    const m = build({
+      nodes: [
+        node('QGemm', ['a', 'as', 'az', 'b', 'bs', 'bz', '', 'ys', 'yz'], ['q'], { transB: 1 }, '', 'com.microsoft'),
+        node('QGemm', ['a', 'as', 'az', 'b', 'bs', 'bz'], ['f'], { transB: 1 }, '', 'com.microsoft'),
+      ],
+      inputs: [x('a', [2, 4], DataType.UINT8)], extraOpsets: { 'com.microsoft': 1 },
+      initializers: [floatTensor('as', [], [0.1]), tensor('az', DataType.UINT8, [], Uint8Array.of(0)), tensor('b', DataType.INT8, [3, 4], new Int8Array(12)),
+        floatTensor('bs', [], [0.1]), tensor('bz', DataType.INT8, [], Int8Array.of(0)), floatTensor('ys', [], [0.1]), tensor('yz', DataType.INT8, [], Int8Array.of(0))],
+    });
+    const s = inferShapes(m), main = m.graphs()[0];
+    assert.deepEqual([s.get('q', main)?.dtype, s.get('q', main)?.shape], [DataType.INT8, [2, 3]]);
+    assert.equal(s.get('f', main)?.dtype, DataType.FLOAT);
+  });
+});
+
 describe('shape inference: reductions and normalizations', () => {
   it('ReduceMean by attribute (opset 17), ReduceSum by input (13), keepdims 0, ArgMax, LayerNormalization statistics', async () => {
     await expectShapes({

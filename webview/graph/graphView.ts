@@ -566,10 +566,16 @@ export class GraphView {
       event.preventDefault();
       r.setPointerCapture(event.pointerId);
       const right = (this.element.querySelector('.graph-main') as HTMLElement | null)?.getBoundingClientRect().right ?? window.innerWidth;
-      const move = (e: PointerEvent) => this.setSideWidth(right - e.clientX);
-      const up = () => { r.removeEventListener('pointermove', move); r.removeEventListener('pointerup', up); this.host.save(); };
+      const move = (e: PointerEvent) => { if (e.buttons === 0) up(); else this.setSideWidth(right - e.clientX); };
+      // However the drag ends (released, cancelled, the capture lost), the listeners go.
+      const up = () => {
+        for (const [type, f] of [['pointermove', move], ['pointerup', up], ['pointercancel', up], ['lostpointercapture', up]] as const) r.removeEventListener(type, f as EventListener);
+        this.host.save();
+      };
       r.addEventListener('pointermove', move);
       r.addEventListener('pointerup', up);
+      r.addEventListener('pointercancel', up);
+      r.addEventListener('lostpointercapture', up);
     });
     r.addEventListener('keydown', (event) => {
       if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
@@ -711,16 +717,20 @@ export class GraphView {
   }
 
   private elsewhereAnswered: Promise<void> = Promise.resolve();
+  private settleElsewhere: (() => void) | undefined;
 
   /** Asks for the matches in the other graphs (after `delay` ms: typing restarts it). */
   private findElsewhere(delay: number): void {
     const token = ++this.findToken;
     clearTimeout(this.findTimer);
+    // A search superseded before it ran still settles (find() may be waiting on it).
+    this.settleElsewhere?.();
     this.setElsewhere([], 0);
     const query = this.query.trim();
     const ask = this.host.findInModel;
     if (!query || !ask) { this.elsewhereAnswered = Promise.resolve(); return; }
     this.elsewhereAnswered = new Promise((resolve) => {
+      this.settleElsewhere = resolve;
       this.findTimer = setTimeout(() => {
         ask(query).then((r) => {
           if (token !== this.findToken) return;

@@ -1,7 +1,7 @@
 // Shape and type inference: one forward pass over each graph in node order (ONNX graphs are stored
 // topologically sorted), with a rule per op (rules/), into the bodies of If/Loop/Scan with the facts their
-// owner gives them. What a model declares (value_info, graph inputs and outputs) is merged in: a number
-// computed here wins over a declared name or gap; a declared name wins over a computed one.
+// owner gives them. What a model declares (value_info, graph inputs and outputs) is merged in: a declared
+// number stands; a number computed here fills a declared name or gap; a declared name beats a computed one.
 import type { GraphInfo, Model } from '../model';
 import type { GraphProto, NodeProto, ValueInfoProto } from '../proto';
 import { int64 } from '../proto';
@@ -41,8 +41,9 @@ export function inferShapes(model: Model, options: ShapeOptions = {}): InferredS
   return new Inference(model, options).run();
 }
 
-/** A dim of the declared shape and of the computed one: a number first, then a declared name. */
+/** A dim of the declared shape and of the computed one: a declared number, a computed one, a declared name. */
 function mergeDim(declared: Dim, computed: Dim): Dim {
+  if (isKnown(declared)) return declared;
   if (isKnown(computed)) return computed;
   if (declared !== null) return declared;
   return computed;

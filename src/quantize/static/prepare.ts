@@ -54,6 +54,7 @@ export function foldIntoConv(model: Model, editor: ModelEditor): { folded: Folde
       const label = conv.name || conv.output?.[0] || 'Conv';
       const wName = editor.uniqueName(`${w.sourceName}_bn_folded`), bName = editor.uniqueName(`${label}_bias_bn_folded`);
       (g.initializer ??= []).push(tensor(wName, DataType.FLOAT, w.dims, newW), tensor(bName, DataType.FLOAT, [M], newB));
+      editor.invalidate(info); // the Add pass reads the new bias as a constant (a Conv -> BN -> Add chain)
       replaced.push(conv.input![1], ...(conv.input?.[2] ? [conv.input[2]] : []), ...(bn.input ?? []).slice(1));
       conv.input = [conv.input![0], wName, bName];
       conv.output = [bn.output![0]];
@@ -89,6 +90,7 @@ export function foldIntoConv(model: Model, editor: ModelEditor): { folded: Folde
       const label = conv.name || conv.output?.[0] || 'Conv';
       const bName = editor.uniqueName(`${label}_bias_add_folded`);
       (g.initializer ??= []).push(tensor(bName, DataType.FLOAT, [M], newB));
+      editor.invalidate(info);
       replaced.push(add.input![1 - side]);
       conv.input = [conv.input![0], conv.input![1], bName];
       conv.output = [add.output![0]];

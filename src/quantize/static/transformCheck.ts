@@ -10,6 +10,7 @@ import { writeModel } from '../../onnx/write';
 import type { EqualizationSummary, SmoothQuantSummary, TransformComparison } from '../../protocol/quantize';
 import { OutputComparer } from '../../runtime/compare';
 import { cloneStructure, type CalibrationRunner, type FeedTensor } from '../calibrate/calibrator';
+import { QuantizeError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import { makeTempDir } from '../tempDir';
 import { floatOutputs } from './fallback';
@@ -37,6 +38,8 @@ export function uncheckedTransforms(c: Calibrated): CheckedTransforms {
 export async function keepTransformsThatHelp(source: Model, calibrated: Calibrated, cal: StaticCalibration, samples: number): Promise<{ calibrated: Calibrated; transforms: CheckedTransforms }> {
   let c = calibrated;
   const out = uncheckedTransforms(c);
+  // Outputs to compare are float ones: a model without any (class ids only) keeps its transforms unjudged.
+  if (!floatOutputs(source).length) return { calibrated: c, transforms: out };
   const sq = out.smoothQuant;
   if (sq && sq.smoothed.length) {
     const t = performance.now();
@@ -104,6 +107,7 @@ async function compareOutputs(reference: Model, candidates: [Model, Model], cal:
       comparers.forEach((c, ci) => c.add(outs[0], outs[ci + 1]));
       samples++;
     }
+    if (samples === 0) throw new QuantizeError('calibration-data', 'the check of SmoothQuant and equalization got no calibration samples');
     const worst = (c: OutputComparer) => {
       const r = c.results().map((o) => o.pooled).sort((x, y) => x.cosine - y.cosine)[0];
       return { cosine: Math.round(r.cosine * 1e5) / 1e5, sqnr: Number.isFinite(r.sqnrDb) ? Math.round(r.sqnrDb * 100) / 100 : null };

@@ -3,7 +3,10 @@
 import { intAttr } from '../../nodeAttributes';
 import { broadcast, dimAdd, dimDiv, dimMul, dimSub, type Dim } from '../dims';
 import type { NodeContext, ShapeRule, ValueShape } from '../types';
+import { DataType } from '../../dtype';
 import { BOOL, MAX_VALUE_ELEMENTS, sameAs } from './common';
+
+const FLOATS = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
 
 const UNARY = [
   'Abs', 'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atanh', 'BitwiseNot', 'Ceil', 'Celu', 'Clip', 'Cos', 'Cosh', 'CumSum', 'Elu', 'Erf',
@@ -24,10 +27,13 @@ const COMPARISONS: Record<string, (a: Dim, b: Dim) => Dim> = {
   And: truth((x, y) => !!x && !!y), Or: truth((x, y) => !!x || !!y),
 };
 
-/** Elementwise integer arithmetic on the contents of shapes being computed (a scalar broadcasts). */
-function arithmetic(op: string, a: Dim[] | undefined, b: Dim[] | undefined): Dim[] | undefined {
+/** Division of float contents (a scale computed from sizes): no truncation. */
+const floatDiv = (a: Dim, b: Dim): Dim => (typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : b === 1 ? a : null);
+
+/** Elementwise arithmetic on the contents of shapes being computed (a scalar broadcasts); Div truncates on integers only. */
+function arithmetic(op: string, a: Dim[] | undefined, b: Dim[] | undefined, integer: boolean): Dim[] | undefined {
   if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1)) return undefined;
-  const f = op in COMPARISONS ? COMPARISONS[op] : op === 'Add' ? dimAdd : op === 'Sub' ? dimSub : op === 'Mul' ? dimMul : op === 'Div' ? dimDiv : undefined;
+  const f = op in COMPARISONS ? COMPARISONS[op] : op === 'Add' ? dimAdd : op === 'Sub' ? dimSub : op === 'Mul' ? dimMul : op === 'Div' ? (integer ? dimDiv : floatDiv) : undefined;
   if (!f) return undefined;
   const n = Math.max(a.length, b.length);
   if (n > MAX_VALUE_ELEMENTS) return undefined;
@@ -38,7 +44,7 @@ const broadcasting = (dtype?: (cx: NodeContext) => number | undefined): ShapeRul
   const inputs = (cx.node.input ?? []).map((_, i) => cx.input(i));
   const out: ValueShape = { dtype: dtype ? dtype(cx) : inputs[0]?.dtype, shape: broadcast(inputs.map((x) => x?.shape)) };
   if (inputs.length === 2) {
-    const v = arithmetic(cx.node.op_type ?? '', inputs[0]?.value, inputs[1]?.value);
+    const v = arithmetic(cx.node.op_type ?? '', inputs[0]?.value, inputs[1]?.value, !FLOATS.has(inputs[0]?.dtype ?? 0));
     if (v) out.value = v;
   }
   return [out];
@@ -56,7 +62,10 @@ export const elementwiseRules: Record<string, ShapeRule> = {
   Dropout: (cx) => [sameAs(cx), sameAs(cx, 0, BOOL)],
   Cast: (cx) => {
     const x = cx.input(0);
-    return [{ dtype: intAttr(cx.node, 'to', 0) || undefined, shape: x?.shape ?? null, ...(x?.value ? { value: x.value } : {}) }];
+    const to = intAttr(cx.node, 'to', 0);
+    // To an integer type, float contents are truncated (as onnxruntime casts); names pass as they are.
+    const value = x?.value && (FLOATS.has(to) ? x.value : x.value.map((d) => (typeof d === 'number' ? Math.trunc(d) : d)));
+    return [{ dtype: to || undefined, shape: x?.shape ?? null, ...(value ? { value } : {}) }];
   },
   CastLike: (cx) => [sameAs(cx, 0, cx.input(1)?.dtype)],
   // Identity keeps a computed shape's contents too.

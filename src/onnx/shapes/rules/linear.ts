@@ -112,7 +112,8 @@ export const linearRules: Record<string, ShapeRule> = {
 
 /** onnxruntime's com.microsoft ops that our quantizer writes or its optimizer leaves in saved models. */
 export const microsoftLinearRules: Record<string, ShapeRule> = {
-  QGemm: (cx) => [out(cx.has(7) ? cx.input(7)?.dtype : FLOAT, gemmShape(cx, 0, 3))],
+  // Quantized output when y_scale (input 7) is given: y_zero_point's type (input 8), uint8 without one.
+  QGemm: (cx) => [out(cx.has(7) ? zpType(cx, 8) : FLOAT, gemmShape(cx, 0, 3))],
   QLinearAdd: (cx) => [out(zpType(cx, 7), broadcast([cx.input(0)?.shape, cx.input(3)?.shape]))],
   QLinearMul: (cx) => [out(zpType(cx, 7), broadcast([cx.input(0)?.shape, cx.input(3)?.shape]))],
   QLinearSigmoid: (cx) => [sameAs(cx)],

@@ -119,6 +119,8 @@ function split(cx: NodeContext): ValueShape[] {
   if (a === undefined) return Array.from({ length: n }, () => shapeOf(x.dtype, null));
   const sizes = intsParam(cx, 'split', 1, 13);
   const d = x.shape[a];
+  // Sizes computed at run time: the split axis is unknown in every part.
+  if (!sizes && given(cx, 'split', 1, 13)) return Array.from({ length: n }, () => shapeOf(x.dtype, x.shape!.map((v, i) => (i === a ? null : v))));
   const parts: Dim[] = sizes ?? (isKnown(d)
     ? Array.from({ length: n }, (_, i) => { const each = Math.ceil(d / n); return Math.max(0, Math.min(each, d - each * i)); })
     : Array(n).fill(null));
@@ -136,14 +138,15 @@ function sliceLength(d: Dim, start: number, end: number, step: number): Dim {
   const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
   let s = start < 0 ? start + d : start, e = end < 0 ? end + d : end;
   if (step > 0) { s = clamp(s, 0, d); e = clamp(e, 0, d); return Math.max(0, Math.ceil((e - s) / step)); }
-  s = clamp(s, -1, d - 1); e = clamp(e, -1, d - 1);
+  // A negative step: start within [0, d - 1], end within [-1, d - 1] (the ONNX specification).
+  s = clamp(s, 0, d - 1); e = clamp(e, -1, d - 1);
   return Math.max(0, Math.ceil((e - s) / step));
 }
 
 /** The first index a Slice reads on a dim of size `d` (clamped as onnxruntime does). */
 function sliceStart(d: number, start: number, step: number): number {
   const s = start < 0 ? start + d : start;
-  return step > 0 ? Math.min(Math.max(s, 0), d) : Math.min(Math.max(s, -1), d - 1);
+  return step > 0 ? Math.min(Math.max(s, 0), d) : Math.min(Math.max(s, 0), d - 1);
 }
 
 function slice(cx: NodeContext): ValueShape {
