@@ -384,6 +384,27 @@ export async function run(ctx) {
     check((await view.locator('#side-op').innerText()).trim() === op, 'kept when names go again');
   });
 
+  await ctx.test('a node\'s context menu (Shift+F10 on the selection): its actions, one of which shows its weight in the Weights tab', async () => {
+    const view = ctx.webview();
+    await showTab(view, 'graph');
+    await selectFirstNode(ctx, view);
+    await page.keyboard.press('Shift+F10');
+    const menu = view.locator('#node-menu');
+    await menu.waitFor({ timeout: 5000 });
+    const items = (await menu.locator('[role=menuitem]').allInnerTexts()).map((t) => t.trim());
+    ctx.log(`node menu: ${items.join(' | ')}`);
+    check(items[0].startsWith('Copy name') && items.some((t) => /^Show \S+ in Weights$/.test(t)) && items.includes('Go to its consumer'), `items: ${items.join(', ')}`);
+    await ctx.screenshot('node-menu-light');
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'detached', timeout: 5000 });
+    await page.keyboard.press('Shift+F10');
+    const show = view.locator('#node-menu [role=menuitem]', { hasText: / in Weights$/ });
+    const wanted = (await show.innerText()).replace(/^Show (\S+) in Weights$/, '$1');
+    await show.click();
+    await view.locator('#weight-name', { hasText: wanted }).waitFor({ timeout: 15000 });
+    await showTab(view, 'graph');
+  });
+
   await ctx.test('an editor about 800 px wide: the side panel and the overview leave the graph most of it; the side panel resizes and the overview hides', async () => {
     const view = ctx.webview();
     const size = page.viewportSize();

@@ -619,6 +619,61 @@ export class GraphView {
     return this.side.read();
   }
 
+  private nodeMenu: HTMLElement | undefined;
+
+  /** A node's actions at (x, y): copy its name, its weights, its producer and consumer, its subgraphs. */
+  private openNodeMenu(b: number, x: number, y: number): void {
+    const scene = this.current?.scene;
+    const box = scene?.boxes[b];
+    if (!scene || !box || box.kind !== 'node') return;
+    this.closeNodeMenu();
+    const node = scene.graph.nodes[box.node];
+    const values = scene.graph.values;
+    const weight = node.inputs.map((v) => values[v]).find((v) => v && isWeight(v) && v.weight !== undefined);
+    const fed = node.inputs.find((v) => v >= 0 && scene.producer[v] !== undefined && scene.producer[v] >= 0);
+    const feeds = node.outputs.find((v) => v >= 0 && (scene.consumers[v]?.length ?? 0) > 0);
+    const items: [string, () => void][] = [
+      [`Copy name${node.name ? '' : ' (none: copy the op type)'}`, () => void navigator.clipboard?.writeText(node.name || node.op).catch(() => { /* no clipboard here */ })],
+      ...(weight ? [[`Show ${weight.name} in Weights`, () => this.host.showWeight(weight.weight!)] as [string, () => void]] : []),
+      ...(fed !== undefined ? [['Go to its producer', () => this.goToValue(fed, 'producer')] as [string, () => void]] : []),
+      ...(feeds !== undefined ? [['Go to its consumer', () => this.goToValue(feeds, 'consumer')] as [string, () => void]] : []),
+      ...node.subgraphs.map((sg) => [`Open ${sg.attribute}`, () => void this.open(sg.path)] as [string, () => void]),
+    ];
+    const menu = h('div', { class: 'node-menu', role: 'menu', 'aria-label': `${node.op} ${node.name}`, id: 'node-menu' });
+    for (const [label, act] of items) {
+      const item = h('button', { type: 'button', role: 'menuitem', class: 'node-menu-item' }, label);
+      item.addEventListener('click', () => { this.closeNodeMenu(); act(); });
+      menu.append(item);
+    }
+    menu.addEventListener('keydown', (event) => {
+      const list = Array.from(menu.querySelectorAll<HTMLElement>('[role=menuitem]'));
+      const at = list.indexOf(document.activeElement as HTMLElement);
+      if (event.key === 'Escape') { event.preventDefault(); this.closeNodeMenu(); this.canvas.focus(); }
+      else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+        event.preventDefault();
+        list[(at + (event.key === 'ArrowDown' ? 1 : list.length - 1)) % list.length]?.focus();
+      }
+    });
+    const stage = this.stage.getBoundingClientRect();
+    menu.style.left = `${Math.max(0, Math.min(x - stage.left, stage.width - 220))}px`;
+    menu.style.top = `${Math.max(0, Math.min(y - stage.top, stage.height - 30 * items.length))}px`;
+    this.stage.append(menu);
+    this.nodeMenu = menu;
+    (menu.firstElementChild as HTMLElement | null)?.focus();
+    // A click anywhere else closes it.
+    setTimeout(() => document.addEventListener('pointerdown', this.closeOnOutside, { once: true }), 0);
+  }
+
+  private readonly closeOnOutside = (event: PointerEvent): void => {
+    if (this.nodeMenu && !this.nodeMenu.contains(event.target as Node)) this.closeNodeMenu();
+    else if (this.nodeMenu) document.addEventListener('pointerdown', this.closeOnOutside, { once: true });
+  };
+
+  private closeNodeMenu(): void {
+    this.nodeMenu?.remove();
+    this.nodeMenu = undefined;
+  }
+
   private goToValue(value: number, direction: 'producer' | 'consumer'): void {
     const scene = this.current?.scene;
     if (!scene) return;
@@ -944,6 +999,14 @@ export class GraphView {
     };
     canvas.addEventListener('pointerup', end);
     canvas.addEventListener('pointercancel', end);
+    canvas.addEventListener('contextmenu', (event) => {
+      const b = this.boxAtEvent(event);
+      const box = b >= 0 ? this.current?.scene.boxes[b] : undefined;
+      if (!box || box.kind !== 'node') return;
+      event.preventDefault();
+      this.select(b, false);
+      this.openNodeMenu(b, event.clientX, event.clientY);
+    });
     canvas.addEventListener('dblclick', (event) => {
       const b = this.boxAtEvent(event);
       const scene = this.current?.scene;
@@ -992,6 +1055,16 @@ export class GraphView {
 
   private onKey(event: KeyboardEvent): void {
     const pan = 80;
+    if (event.key === 'ContextMenu' || (event.key === 'F10' && event.shiftKey)) {
+      event.preventDefault();
+      const scene = this.current?.scene;
+      if (scene && this.selected >= 0) {
+        const box = scene.boxes[this.selected];
+        const r = this.canvas.getBoundingClientRect();
+        this.openNodeMenu(this.selected, r.left + (box.x + box.w - this.view.cx) * this.view.scale + this.width / 2, r.top + (box.y + box.h / 2 - this.view.cy) * this.view.scale + this.height / 2);
+      }
+      return;
+    }
     switch (event.key) {
       case 'ArrowUp':
       case 'ArrowDown':
