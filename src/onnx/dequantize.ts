@@ -5,7 +5,7 @@
 import { DataType } from './dtype';
 import type { GraphInfo } from './model';
 import { intAttr } from './nodeAttributes';
-import type { NodeProto } from './proto';
+import type { GraphProto, NodeProto } from './proto';
 import type { TensorRef } from './tensor';
 import type { StoredQuantization } from '../protocol/graph';
 
@@ -131,20 +131,40 @@ function paramsFor(n: NodeProto, input: number, w: TensorRef, graph: GraphInfo, 
  * once for several kernels, as BERT's Q, K and V, has one Mul per kernel on the same x_scale.)
  */
 function integerKernelScale(n: NodeProto, graph: GraphInfo, lookup: ConstantLookup): TensorRef | undefined {
-  const nodes = graph.graph.node ?? [];
-  const isOp = (p: NodeProto, op: string) => p.op_type === op && !(p.domain && p.domain !== 'ai.onnx');
-  const dql = nodes.find((p) => isOp(p, 'DynamicQuantizeLinear') && p.output?.[0] === n.input?.[0]);
-  const xScale = dql?.output?.[1];
-  const cast = nodes.find((p) => isOp(p, 'Cast') && p.input?.[0] === n.output?.[0]);
+  const { producer, readers } = nodeIndex(graph);
+  const isOp = (p: NodeProto | undefined, op: string): p is NodeProto => !!p && p.op_type === op && !(p.domain && p.domain !== 'ai.onnx');
+  const dql = producer.get(n.input?.[0] ?? '');
+  const xScale = isOp(dql, 'DynamicQuantizeLinear') ? dql.output?.[1] : undefined;
+  const cast = (readers.get(n.output?.[0] ?? '') ?? []).find((p) => isOp(p, 'Cast'));
   const castOut = cast?.output?.[0];
   if (!xScale || !castOut) return undefined;
-  const product = nodes.find((p) => isOp(p, 'Mul') && p.input?.includes(castOut));
+  const product = (readers.get(castOut) ?? []).find((p) => isOp(p, 'Mul'));
   const s = product?.input?.find((x) => x !== castOut);
-  const scales = s ? nodes.find((p) => isOp(p, 'Mul') && p.output?.[0] === s) : undefined;
-  if (!scales?.input?.includes(xScale)) return undefined;
+  const scales = s ? producer.get(s) : undefined;
+  if (!isOp(scales, 'Mul') || !scales.input?.includes(xScale)) return undefined;
   const w = scales.input.find((x) => x !== xScale);
   const t = w ? lookup(w, graph) : undefined;
   return t && t.dtype === DataType.FLOAT ? t : undefined;
+}
+
+/** Producers and readers of one graph's values, built once per graph: every kernel of a big model asks. */
+const indexes = new WeakMap<GraphProto, { producer: Map<string, NodeProto>; readers: Map<string, NodeProto[]> }>();
+
+function nodeIndex(graph: GraphInfo): { producer: Map<string, NodeProto>; readers: Map<string, NodeProto[]> } {
+  let ix = indexes.get(graph.graph);
+  if (!ix) {
+    ix = { producer: new Map(), readers: new Map() };
+    for (const p of graph.graph.node ?? []) {
+      for (const o of p.output ?? []) if (o) ix.producer.set(o, p);
+      for (const i of p.input ?? []) {
+        if (!i) continue;
+        const list = ix.readers.get(i);
+        if (list) list.push(p); else ix.readers.set(i, [p]);
+      }
+    }
+    indexes.set(graph.graph, ix);
+  }
+  return ix;
 }
 
 /** The codes of `w` as the values they stand for. */

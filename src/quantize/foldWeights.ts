@@ -7,6 +7,7 @@ import { DataType } from '../onnx/dtype';
 import type { GraphInfo, Model } from '../onnx/model';
 import type { NodeProto } from '../onnx/proto';
 import { tensor } from '../onnx/builder';
+import { strides } from '../onnx/shapes/values';
 import { intAttr, intsAttr, reshapeDims, type ModelEditor } from './graph';
 import { FOLDABLE_OPS } from './opTypes';
 
@@ -116,12 +117,6 @@ function producerOf(name: string, info: GraphInfo, editor: ModelEditor): { node:
     if (p) return { node: p, graph: g };
   }
   return undefined;
-}
-
-function strides(dims: number[]): number[] {
-  const s = new Array<number>(dims.length).fill(1);
-  for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1] * dims[i + 1];
-  return s;
 }
 
 function alloc(x: Value, n: number): Float32Array | BigInt64Array {

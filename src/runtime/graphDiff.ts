@@ -7,6 +7,7 @@ import type { Model } from '../onnx/model';
 import type { NodeProto } from '../onnx/proto';
 import type { GraphDiff } from '../protocol/layers';
 import { COMPUTE_OPS, QUANTIZED_LAYERS } from '../quantize/opTypes';
+import { ModelEditor } from '../quantize/graph';
 import { readSkipped } from '../quantize/records';
 import { nodeLabel } from '../quantize/pass';
 import { LAYER_OPS, quantizedCompute, view, type GraphView } from './layerMap';
@@ -86,14 +87,13 @@ export function graphDiff(fp32: Model, quantized: Model): GraphDiff {
  * compute ops reading a DequantizeLinear (QDQ), so that a diff of the main graph does not read as "nothing".
  */
 function quantizedInSubgraphs(m: Model): number {
+  const editor = new ModelEditor(m);
   let n = 0;
   for (const info of m.graphs()) {
     if (info.depth === 0) continue;
-    const producers = new Map<string, NodeProto>();
-    for (const x of info.graph.node ?? []) for (const o of x.output ?? []) if (o) producers.set(o, x);
     for (const x of info.graph.node ?? []) {
       const op = x.op_type ?? '';
-      if (QUANTIZED_LAYERS.has(op) || (COMPUTE_OPS.includes(op) && producers.get(x.input?.[0] ?? '')?.op_type === 'DequantizeLinear')) n++;
+      if (QUANTIZED_LAYERS.has(op) || (COMPUTE_OPS.includes(op) && editor.producerIn(x.input?.[0] ?? '', info)?.op_type === 'DequantizeLinear')) n++;
     }
   }
   return n;

@@ -22,7 +22,8 @@ export function tensorValue(t: TensorProto, external?: ExternalLocation): Dim[] 
 // The data-movement ops on such contents (row-major, `dims` all numbers), for shapes a graph computes in
 // more than one dimension (PyTorch's pad export: Concat -> Reshape [-1, 2] -> Slice(step -1) -> Transpose).
 
-function strides(dims: readonly number[]): number[] {
+/** Row-major strides of `dims` (elements to step over per index of each axis). */
+export function strides(dims: readonly number[]): number[] {
   const s = new Array<number>(dims.length).fill(1);
   for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1] * dims[i + 1];
   return s;
