@@ -29,20 +29,26 @@ const CACHE_DIR = cacheDir();
 const RESULTS = resultsFile('editor-results.json');
 
 /** The issue's generated encoder: 300 layers of hidden 96, seeded. */
-export const ENCODER_10K: TransformerSpec = { layers: 300, hidden: 96, heads: 4, ffn: 384, vocab: 1000, seed: 20240917, version: 1 };
+export const ENCODER_10K: TransformerSpec = { layers: 300, hidden: 96, heads: 4, ffn: 384, vocab: 1000, seed: 20240917, version: 1, scoped: true };
 
 /** Graphs of about 50,000 and 100,000 nodes. */
 export const BIG_ENCODERS: TransformerSpec[] = [
-  { layers: 1613, hidden: 16, heads: 2, ffn: 64, vocab: 100, seed: 20240917, version: 1 },
-  { layers: 3226, hidden: 16, heads: 2, ffn: 64, vocab: 100, seed: 20240917, version: 1 },
+  { layers: 1613, hidden: 16, heads: 2, ffn: 64, vocab: 100, seed: 20240917, version: 1, scoped: true },
+  { layers: 3226, hidden: 16, heads: 2, ffn: 64, vocab: 100, seed: 20240917, version: 1, scoped: true },
 ];
 
 const TARGETS = {
   isnetOpenMs: 800,
-  encoderOpenMs: 3000,
+  /** Issue 14: open to a readable folded top level in 1 s at 10,000 nodes, 2 s at 50,000, 3 s at 100,000. */
+  encoderOpenMs: 1000,
+  bigEncoderOpenMs: [2000, 3000],
+  /** Issue 14: expanding a layer. */
+  expandMs: 200,
   frameMs: 33,
   heapBytes: 200 * 1024 * 1024,
-  /** "A few MB": what the webview receives for any model. */
+  /** Issue 14: the webview's heap at 100,000 nodes. */
+  bigHeapBytes: 300 * 1024 * 1024,
+  /** "A few MB": what the webview receives for models up to the 10,000-node encoder (issue 6's). */
   receivedBytes: 5 * 1024 * 1024,
 };
 
@@ -51,6 +57,9 @@ interface ModelCase {
   file: string;
   /** The open-to-graph target for this model, when the issue sets one. */
   targetMs?: number;
+  heapBytes?: number;
+  /** No bound on the bytes received (the graphs of 50,000 and more nodes: 20-45 MB of names and shapes). */
+  anyReceived?: boolean;
 }
 
 /**
@@ -91,7 +100,19 @@ const MEASURE_IN_PAGE = `(async () => {
     };
     requestAnimationFrame((t) => { last = t; requestAnimationFrame(frame); });
   });
-  return { initial, atFit, fitFrameMs, fitDrawn, fitScale: fitView.scale, intervals };
+  // A folded graph: expand the first collapsed layer, then the first inside it, and so on (three levels),
+  // each timed from the call to the frame drawn with it.
+  const expandMs = [];
+  for (let level = 0; level < 3; level++) {
+    const layers = g.info().layers;
+    if (!layers || layers.collapsed.length === 0) break;
+    const label = layers.collapsed[0];
+    const t0 = performance.now();
+    g.setLayerByLabel(label, true);
+    g.renderNow();
+    expandMs.push(performance.now() - t0);
+  }
+  return { initial, atFit, fitFrameMs, fitDrawn, fitScale: fitView.scale, intervals, expandMs, folded: !!g.info().layers };
 })()`;
 
 interface PageRun {
@@ -179,11 +200,10 @@ async function main(): Promise<void> {
   // The open-to-graph target is set for the 10,000-node encoder only.
   cases.push({ name: `generated encoder (${spec.layers} layers, hidden ${spec.hidden})`, file: encoder.file, ...(SMOKE ? {} : { targetMs: TARGETS.encoderOpenMs }) });
   // Issue 14's sizes: about 50,000 and 100,000 nodes (31 per layer), narrow so that the files stay small.
-  // No target here yet: the issue's (2 s and 3 s to a readable folded top level) need the layer folding.
-  for (const spec of SMOKE ? [] : BIG_ENCODERS) {
+  (SMOKE ? [] : BIG_ENCODERS).forEach((spec, i) => {
     const big = ensureTransformer(CACHE_DIR, spec);
-    cases.push({ name: `generated encoder (${spec.layers} layers, hidden ${spec.hidden})`, file: big.file });
-  }
+    cases.push({ name: `generated encoder (${spec.layers} layers, hidden ${spec.hidden})`, file: big.file, targetMs: TARGETS.bigEncoderOpenMs[i], heapBytes: TARGETS.bigHeapBytes, anyReceived: true });
+  });
   cases.push({ name: 'samples/mnist-8.onnx', file: path.join(ROOT, 'samples', 'mnist-8.onnx') });
 
   const server = await serveEditor();
@@ -210,6 +230,8 @@ async function main(): Promise<void> {
         fitDrawn: number;
         fitScale: number;
         intervals: number[];
+        expandMs: number[];
+        folded: boolean;
         heapUsed: number;
         heapTotal: number;
         cspViolations: string[];
@@ -246,14 +268,17 @@ async function main(): Promise<void> {
           target: TARGETS.frameMs,
           met: Math.max(...frames) < TARGETS.frameMs,
         },
-        heap: { usedBytes: m.heapUsed, totalBytes: m.heapTotal, target: TARGETS.heapBytes, met: m.heapUsed <= TARGETS.heapBytes },
-        received: { summaryBytes: receivedBytes, target: TARGETS.receivedBytes, met: receivedBytes < TARGETS.receivedBytes },
+        folded: m.folded,
+        expandLayerMs: m.expandMs.length ? { runs: m.expandMs.map((x) => round(x)), max: round(Math.max(...m.expandMs)), target: TARGETS.expandMs, met: Math.max(...m.expandMs) <= TARGETS.expandMs } : null,
+        heap: { usedBytes: m.heapUsed, totalBytes: m.heapTotal, target: c.heapBytes ?? TARGETS.heapBytes, met: m.heapUsed <= (c.heapBytes ?? TARGETS.heapBytes) },
+        received: { summaryBytes: receivedBytes, target: c.anyReceived ? null : TARGETS.receivedBytes, met: c.anyReceived ? null : receivedBytes < TARGETS.receivedBytes },
         cspViolations: m.cspViolations,
       };
       results.push(result);
       console.log(
         `${c.name}: open-to-graph ${fmt(result.openToGraphMs.median)} ms (extension ${fmt(result.extensionMs.median)} + webview ${fmt(result.webviewMs.median)}; layout ${fmt(result.webviewMs.layoutMs)}), ` +
-          `frames median ${result.frames.drawMs.median} max ${result.frames.drawMs.max} ms, heap ${fmt(m.heapUsed / 1048576)} MiB, received ${fmt(receivedBytes / 1048576, 2)} MiB`,
+          `frames median ${result.frames.drawMs.median} max ${result.frames.drawMs.max} ms, heap ${fmt(m.heapUsed / 1048576)} MiB, received ${fmt(receivedBytes / 1048576, 2)} MiB` +
+          (result.expandLayerMs ? `; folded, expanding a layer ${result.expandLayerMs.runs.join(', ')} ms` : ''),
       );
     }
   } finally {
@@ -265,6 +290,7 @@ async function main(): Promise<void> {
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version, chromium: '/usr/lib/chromium/chromium (headless, --disable-gpu)' },
     runs: RUNS,
     method:
+      'Graphs of more than 2,000 nodes open folded into their layers (webview/graph/hierarchy.ts), so open-to-graph is open to the folded top level for the generated encoders. ' +
       'open-to-graph = extension side (read + decode + summary + main graph + weight list, in Node) + webview (JSON handed to a plain page running the production bundle with the webview CSP: parse, build, layout in the web worker, first frame, next animation frame). Median of the per-run sums; a fresh page per run. Frames: synchronous draw time of pan/zoom steps at the first view and at fit-all. Heap: page JS heap after GC (CDP Runtime.getHeapUsage; the layout worker has its own heap).',
     targets: TARGETS,
     results,
@@ -287,8 +313,8 @@ async function main(): Promise<void> {
   );
   console.log(`results in ${path.relative(process.cwd(), RESULTS)}`);
   const missed = results.filter((r) => {
-    const x = r as { openToGraphMs: { met: boolean | null }; frames: { met: boolean }; heap: { met: boolean }; received: { met: boolean } };
-    return x.openToGraphMs.met === false || !x.frames.met || !x.heap.met || !x.received.met;
+    const x = r as { openToGraphMs: { met: boolean | null }; frames: { met: boolean }; heap: { met: boolean }; received: { met: boolean | null }; expandLayerMs: { met: boolean } | null };
+    return x.openToGraphMs.met === false || !x.frames.met || !x.heap.met || x.received.met === false || x.expandLayerMs?.met === false;
   });
   if (missed.length > 0) console.log(`targets missed: ${missed.map((r) => r.model).join(', ')}`);
   if (missed.length > 0 && process.env.ONNXQ_BENCH_STRICT === '1') process.exitCode = 1;

@@ -21,6 +21,8 @@ export interface TransformerSpec {
   seed: number;
   /** Bumped when the graph layout changes, so older cached files are not reused. */
   version: number;
+  /** Node names with PyTorch's name scopes (`/encoder/layer.3/q/MatMul`) instead of their output's name. */
+  scoped?: boolean;
 }
 
 export const DEFAULT_SPEC: TransformerSpec = { layers: 8, hidden: 1024, heads: 16, ffn: 4096, vocab: 4096, seed: 20240917, version: 1 };
@@ -58,7 +60,7 @@ export function buildTransformer(s: TransformerSpec) {
   };
   const filled = (name: string, n: number, v: number) => { inits.push(floatTensor(name, [n], new Float32Array(n).fill(v))); return name; };
   const add = (op: string, inputs: string[], output: string, attrs: Parameters<typeof node>[3] = {}) => {
-    nodes.push(node(op, inputs, [output], attrs, output));
+    nodes.push(node(op, inputs, [output], attrs, s.scoped ? scopedName(op, output) : output));
     return output;
   };
 
@@ -107,6 +109,15 @@ export function buildTransformer(s: TransformerSpec) {
       output: [valueInfo('hidden_states', DataType.FLOAT, ['batch', 'sequence', h])],
     },
   });
+}
+
+/** `layer3.ffn.up.mm` made by MatMul -> `/encoder/layer.3/ffn.up/MatMul`, as torch.onnx.export names nodes. */
+function scopedName(op: string, output: string): string {
+  const parts = output.split('.');
+  const layer = /^layer(\d+)$/.exec(parts[0]);
+  if (!layer) return `/${parts.slice(0, -1).join('.') || 'model'}/${op}`;
+  const inner = parts.slice(1, -1).join('.');
+  return ['', 'encoder', `layer.${layer[1]}`, ...(inner ? [inner] : []), op].join('/');
 }
 
 export interface GeneratedModel { file: string; bytes: number; spec: TransformerSpec; reused: boolean; generateMs?: number; writeMs?: number }

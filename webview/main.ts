@@ -389,6 +389,16 @@ async function runProbe(probe: Probe) {
       switchTab('graph');
       await nextFrame();
       return editor.graph.find(probe.query);
+    case 'setLayer':
+      switchTab('graph');
+      editor.graph.setLayerByLabel(probe.label, probe.expanded);
+      await nextFrame();
+      return editor.graph.info();
+    case 'setFolded':
+      switchTab('graph');
+      await editor.graph.setFolded(probe.folded);
+      await nextFrame();
+      return editor.graph.info();
     case 'graphInfo':
       return editor.graph.info();
     case 'overlay': {

@@ -72,6 +72,10 @@ export interface GraphUiState {
   sideWidth?: number;
   /** The overview in the corner of the graph (hidden with its toolbar button). */
   overview?: boolean;
+  /** Per graph path: drawn folded into layers (true) or flat (false); absent: folded above a size. */
+  layers?: Record<string, boolean>;
+  /** Per graph path: the keys of its expanded layers (hierarchy.ts's Group.key). */
+  expanded?: Record<string, string[]>;
 }
 
 export interface WeightsUiState {

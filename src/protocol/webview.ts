@@ -73,6 +73,10 @@ export type Probe =
   | { kind: 'openGraph'; path: string }
   /** Find (Ctrl/Cmd+F) and go to the first match. */
   | { kind: 'find'; query: string }
+  /** Expands or collapses the layer with this label in the graph shown (as a double click does). */
+  | { kind: 'setLayer'; label: string; expanded: boolean }
+  /** Draws the graph shown folded into layers or flat (the Layers toggle). */
+  | { kind: 'setFolded'; folded: boolean }
   /** What the graph view shows now. */
   | { kind: 'graphInfo' }
   /** Colour the graph by the overlay of this label (the legend's picker). */
@@ -117,6 +121,8 @@ export interface GraphViewInfo {
   paintMs: number;
   /** The figure per node drawn over the graph: its label, the nodes coloured, whether it is on, the worst listed; the others offered. */
   overlay: { label: string; nodes: number; on: boolean; worst: string[]; offered: string[] } | null;
+  /** A graph drawn folded into layers: the collapsed layers drawn (their labels) and the expanded ones' frames; null when flat. */
+  layers: { collapsed: string[]; expanded: string[]; selected: string | null } | null;
 }
 
 export interface WeightViewInfo {
@@ -142,6 +148,8 @@ export interface ProbeResults {
   tab: { tab: EditorTab };
   openGraph: GraphViewInfo;
   find: GraphViewInfo;
+  setLayer: GraphViewInfo;
+  setFolded: GraphViewInfo;
   graphInfo: GraphViewInfo;
   overlay: GraphViewInfo;
   rendered: Omit<RenderedMessage, 'type'>;

@@ -320,6 +320,8 @@ export async function runUi({ folder, extensionDevelopmentPaths, extensionsDir, 
       webview: () => page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame'),
       async screenshot(name) { const f = path.join(shots, `${name}.png`); await page.screenshot({ path: f }); log(`screenshot ${path.relative(process.cwd(), f)}`); return f; },
       async test(name, fn) {
+        // UI_ONLY=text runs only the tests whose name holds it (while working on one; later tests may need earlier ones).
+        if (process.env.UI_ONLY && !name.includes(process.env.UI_ONLY)) return;
         const t = Date.now();
         try {
           await fn();

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 
 const LIGHT = 'Default Light Modern';
 const DARK = 'Default Dark Modern';
@@ -67,6 +68,7 @@ function check(cond, msg) { if (!cond) throw new Error(msg); }
 const PPOCR_REC = 'ppocr/ch_PP-OCRv4_rec_infer.onnx';
 const ISNET = 'imgly/isnet_quint8_dynamic_small.onnx';
 const SILERO = 'silero/silero_vad_v5.onnx';
+const ENCODER = 'encoder-300.onnx';
 
 /** Opens a model through Quick Open and waits until its graph is drawn. */
 export async function openModel(ctx, name) {
@@ -585,6 +587,62 @@ export async function run(ctx) {
     ctx.log(`If node: Enter focused "${label}"; Tab, Enter opened ${(await view.locator('nav.breadcrumb').innerText()).replace(/\s+/g, ' ')}`);
   });
 
+  for (const theme of ['light', 'dark']) {
+    await ctx.test(`a 9,302-node encoder opens folded into its layers; Enter expands a layer in place, Shift+Enter folds it; find opens the layers around a match (${theme})`, async () => {
+      if (!fs.existsSync(path.join(ctx.folder, ENCODER))) { ctx.log(`skipped: ${ENCODER} was not generated`); return; }
+      await closeAllEditors(page);
+      await setTheme(ctx, theme === 'dark' ? DARK : LIGHT);
+      const view = await openModel(ctx, ENCODER);
+      await view.locator(`body.vscode-${theme}`).waitFor({ timeout: 30000 });
+      const status = view.locator('.graph-status');
+      await status.filter({ hasText: /1 layer folded, 0 open/ }).waitFor({ timeout: 30000 });
+      check(await view.locator('#graph-layers').getAttribute('aria-checked') !== 'false', 'Layers is on');
+      await page.waitForTimeout(300);
+      await ctx.screenshot(`encoder-folded-${theme}`);
+      // Keyboard: the input, Gather, the encoder layer; Enter opens it (the selection moves to its first member),
+      // down to layer.0 and its first member, the q projection, whose first node is then selected.
+      await view.locator('canvas.graph-canvas').focus();
+      await page.keyboard.press('Home');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+      await view.locator('#side-op', { hasText: /^encoder$/ }).waitFor({ timeout: 15000 });
+      for (const next of [/^layer\.0 – layer\.31$/, /^layer\.0$/, /^q$/]) {
+        await page.keyboard.press('Enter');
+        await view.locator('#side-op', { hasText: next }).waitFor({ timeout: 15000 });
+      }
+      await page.keyboard.press('Enter');
+      await view.locator('#side-layers').waitFor({ timeout: 15000 });
+      const first = (await view.locator('#side-op').innerText()).trim();
+      const layers = await view.locator('#side-layers').innerText();
+      check(/^MatMul$/.test(first) && /Collapse q/.test(layers) && /Collapse layer\.0/.test(layers) && /Collapse encoder/.test(layers), `selected ${first}; its layers: ${layers}`);
+      await status.filter({ hasText: /4 open/ }).waitFor({ timeout: 15000 });
+      await page.waitForTimeout(300);
+      await ctx.screenshot(`encoder-layer-expanded-${theme}`);
+      // Shift+Enter folds q again (the selection is its box), and again layer.0.
+      await view.locator('canvas.graph-canvas').focus();
+      await page.keyboard.press('Shift+Enter');
+      await view.locator('#side-op', { hasText: /^q$/ }).waitFor({ timeout: 15000 });
+      await page.keyboard.press('Shift+Enter');
+      await view.locator('#side-op', { hasText: /^layer\.0$/ }).waitFor({ timeout: 15000 });
+      await status.filter({ hasText: /2 open/ }).waitFor({ timeout: 15000 });
+      ctx.log(`encoder (${theme}): ${(await status.innerText()).trim()}; layer.0's first node ${first}`);
+      if (theme !== 'light') return;
+      // Find: a node in a folded run deep down; going to it opens its layers.
+      await page.keyboard.press('Control+f');
+      await view.locator('#graph-find').waitFor({ state: 'visible', timeout: 10000 });
+      await page.keyboard.type('/encoder/layer.250/ffn.up/MatMul');
+      await view.locator('#side-name', { hasText: '/encoder/layer.250/ffn.up/MatMul' }).waitFor({ timeout: 15000 });
+      const opened = await view.locator('#side-layers').innerText();
+      check(/Collapse ffn\.up/.test(opened) && /Collapse layer\.250/.test(opened), `layers opened for the match: ${opened}`);
+      await page.keyboard.press('Escape');
+      // Expand every layer (every node drawn), then collapse them all: back to the top level.
+      await view.locator('#graph-expand-all').click();
+      await status.filter({ hasText: /^9,302 nodes · 0 layers folded, [\d,]+ open/ }).waitFor({ timeout: 30000 });
+      await view.locator('#graph-collapse-all').click();
+      await status.filter({ hasText: /1 layer folded, 0 open/ }).waitFor({ timeout: 15000 });
+    });
+  }
+
   await ctx.test('a garbage .onnx file shows an error in the view', async () => {
     await closeAllEditors(page);
     await quickOpen(page, 'garbage.onnx');
@@ -617,6 +675,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   } else {
     // The sample, the garbage file and one shared model (PP-OCRv4 rec) when the shared folder is there.
     const ws = makeWorkspace({ only: [PPOCR_REC, ISNET, SILERO] });
+    // A graph that opens folded: the benchmark's generated encoder (300 layers, 9,302 nodes, PyTorch's scopes).
+    const made = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'encoderFile.ts'), path.join(ws.dir, ENCODER)], { cwd: repoRoot, encoding: 'utf8' });
+    console.log(`[ui] ${(made.stdout || made.stderr || '').trim()}`);
     try {
       r = await runUi({
         folder: ws.dir, extensionDevelopmentPaths: [repoRoot], run,

@@ -7,8 +7,11 @@ import type { FindMatch, FindResult, GraphData, WeightSummary } from '../../src/
 import type { GraphViewInfo, NodeOverlay, NodePanelInfo } from '../../src/protocol/webview';
 import type { GraphUiState, Viewport } from '../rpc';
 import { h } from '../ui/dom';
-import { checkbox, dropdown, focusField, iconButton, progressRing, textField, type ValueElement } from '../ui/toolkit';
-import type { LayoutResult } from './layout';
+import { checkbox, dropdown, focusField, iconButton, progressRing, textField, type CheckElement, type ValueElement } from '../ui/toolkit';
+import { buildFoldedScene } from './foldScene';
+import { FRAME } from './foldLayout';
+import { ancestry, buildHierarchy, type Hierarchy } from './hierarchy';
+import { graphLayoutInput, type GraphLayoutInput, type LayoutResult } from './layout';
 import { LayoutClient } from './layoutClient';
 import { heatColour, Overview, Renderer, type FrameStats, type View } from './renderer';
 import { boxAt, buildGrid, buildScene, isWeight, type Scene } from './scene';
@@ -49,6 +52,11 @@ const MAX_SCALE = 4;
 const FIT_FIRST_SCALE = 0.85;
 /** Zoom below which a node revealed by the keyboard or find is brought closer. */
 const READABLE_SCALE = 0.45;
+/** Graphs with more nodes than this open folded into their layers (the Layers toggle changes it per graph). */
+export const FOLD_ABOVE = 2000;
+
+/** What a box stands for, across re-layouts (box indexes change when a layer folds or unfolds). */
+type Identity = { node: number } | { group: string } | { value: number };
 
 export class GraphView {
   readonly element: HTMLElement;
@@ -87,6 +95,12 @@ export class GraphView {
   private findToken = 0;
   private findTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly elsewhereList: HTMLElement;
+  private readonly layersToggle: CheckElement;
+  private readonly foldButtons: HTMLElement;
+  /** Per graph path: its layers, and what is drawn (layout items), computed once. */
+  private readonly folds = new Map<string, { hierarchy: Hierarchy; input: GraphLayoutInput }>();
+  /** Per match box of a collapsed layer: the first matching node inside it. */
+  private hiddenMatches = new Map<number, number>();
   private loadToken = 0;
   private visible = false;
   /** Figures per node of the main graph (a comparison's SQNR drop, its graph diff); one drawn at a time. */
@@ -151,6 +165,7 @@ export class GraphView {
       openSubgraph: (path) => void this.open(path),
       showWeight: (index) => this.host.showWeight(index),
       selectNamed: (name) => { try { this.selectNode(name); } catch { /* not in the graph shown */ } },
+      setLayer: (group, expanded) => this.setLayer(group, expanded),
     });
     this.legend = h('div', { class: 'heat-legend', hidden: '', role: 'group', 'aria-label': 'Overlay legend' });
     this.side.element.hidden = !host.state.sidePanel;
@@ -168,11 +183,21 @@ export class GraphView {
         host.save();
         // Wider boxes move every node: keep the selection, and the node it shows (or the one nearest the
         // centre) where it was on screen, at the same zoom.
-        const anchor = this.viewAnchor();
         this.shown.clear();
-        void this.open(host.state.path, true).then(() => this.restoreAnchor(anchor));
+        void this.relayOut();
       },
     });
+    this.layersToggle = checkbox({
+      label: 'Layers',
+      checked: false,
+      id: 'graph-layers',
+      title: 'Fold the graph into its layers (name scopes, or runs of nodes): double-click a layer or press Enter to expand it',
+      // Also fired when the view sets it (updateFoldControls): only a change of what is drawn counts.
+      onChange: (checked) => { if (checked !== !!this.current?.scene.fold) void this.setFolded(checked); },
+    });
+    this.foldButtons = h('span', { class: 'fold-buttons' },
+      iconButton('expand-all', 'Expand every layer', () => this.setAllLayers(true), 'graph-expand-all'),
+      iconButton('collapse-all', 'Collapse every layer', () => this.setAllLayers(false), 'graph-collapse-all'));
     const toolbar = h(
       'div',
       { class: 'graph-toolbar', role: 'toolbar', 'aria-label': 'Graph' },
@@ -183,6 +208,8 @@ export class GraphView {
       iconButton('zoom-in', 'Zoom in (+)', () => this.zoomBy(1.25)),
       iconButton('screen-full', 'Fit the graph (0)', () => this.fit(), 'graph-fit'),
       names,
+      this.layersToggle,
+      this.foldButtons,
       iconButton('map', 'Show or hide the overview', () => this.toggleOverview(), 'graph-overview-toggle'),
       iconButton('layout-sidebar-right', 'Show or hide the side panel', () => this.toggleSide(), 'graph-side-toggle'),
     );
@@ -248,6 +275,7 @@ export class GraphView {
     if (saved && Number.isFinite(saved.scale) && saved.scale > 0) this.view = { ...saved };
     else this.view = this.initialView();
     this.updateBreadcrumb();
+    this.updateFoldControls();
     this.updateSide();
     this.host.save();
     const started = performance.now();
@@ -257,11 +285,164 @@ export class GraphView {
   }
 
   private async layOut(graph: GraphData): Promise<Shown> {
+    if (this.isFolded(graph)) return this.layOutFolded(graph);
     const measure = measurer(this.palette);
     const { scene, input } = buildScene(graph, { showNames: this.host.state.showNames, measure });
     const edges = Int32Array.from(input.edges);
     const run = await this.layouts.layout(input.widths as Float64Array, input.heights as Float64Array, edges);
     return { scene: applyLayout(scene, run.result), layoutMs: run.ms, inline: run.inline };
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Layers (a folded graph)
+
+  private isFolded(graph: GraphData): boolean {
+    return this.host.state.layers?.[graph.path] ?? graph.nodes.length > FOLD_ABOVE;
+  }
+
+  private foldOf(graph: GraphData): { hierarchy: Hierarchy; input: GraphLayoutInput } {
+    let f = this.folds.get(graph.path);
+    if (!f) {
+      const input = graphLayoutInput(graph, () => ({ width: 0, height: 0 }));
+      f = { hierarchy: buildHierarchy(graph, (n) => input.nodeItem[n] >= 0), input };
+      this.folds.set(graph.path, f);
+    }
+    return f;
+  }
+
+  /** Lays out a folded graph on this thread: only its visible levels, each small. */
+  private layOutFolded(graph: GraphData, expanded?: Set<number>): Shown {
+    const started = performance.now();
+    const { hierarchy, input } = this.foldOf(graph);
+    if (!expanded) {
+      const keys = new Set(this.host.state.expanded?.[graph.path] ?? []);
+      expanded = new Set([0]);
+      hierarchy.groups.forEach((g, i) => { if (keys.has(g.key)) expanded!.add(i); });
+    }
+    const scene = buildFoldedScene(graph, input, hierarchy, expanded, { showNames: this.host.state.showNames, measure: measurer(this.palette) });
+    return { scene, layoutMs: performance.now() - started, inline: false };
+  }
+
+  /** Draws the graph shown folded into layers or flat; keeps the selection and what is in view. */
+  async setFolded(folded: boolean): Promise<void> {
+    const path = this.host.state.path;
+    this.host.state.layers = { ...(this.host.state.layers ?? {}), [path]: folded };
+    this.host.save();
+    this.shown.delete(path);
+    await this.relayOut();
+  }
+
+  /** Lays out the graph shown again (Names, Layers), keeping the selection and the view's anchor. */
+  private async relayOut(): Promise<void> {
+    const anchor = this.viewAnchor();
+    const selected = this.identity(this.selected);
+    await this.open(this.host.state.path, true);
+    this.restoreAnchor(anchor);
+    const scene = this.current?.scene;
+    if (scene && selected) { this.selected = this.boxFor(scene, selected); this.host.state.selected = this.selected; this.updateSide(); this.requestRender(); }
+  }
+
+  /** Expands (with its enclosing layers) or collapses a layer of the graph shown. */
+  setLayer(group: number, expanded: boolean): void {
+    const fold = this.current?.scene.fold;
+    if (!fold) return;
+    const next = new Set(fold.expanded);
+    if (expanded) for (const g of ancestry(fold.hierarchy, group)) next.add(g);
+    else if (group > 0) next.delete(group);
+    this.refold(next);
+  }
+
+  /** The setLayer probe: the first layer with this label. */
+  setLayerByLabel(label: string, expanded: boolean): void {
+    const fold = this.current?.scene.fold;
+    if (!fold) throw new Error('The graph shown is not folded into layers.');
+    const g = fold.hierarchy.groups.findIndex((x, i) => i > 0 && x.label === label);
+    if (g < 0) throw new Error(`No layer "${label}" in the graph shown.`);
+    this.setLayer(g, expanded);
+  }
+
+  private setAllLayers(expanded: boolean): void {
+    const fold = this.current?.scene.fold;
+    if (!fold) return;
+    this.refold(new Set(expanded ? fold.hierarchy.groups.map((_, i) => i) : [0]));
+  }
+
+  /** Expands every layer around a node, so that it has a box of its own. */
+  private expandTo(node: number): void {
+    const fold = this.current?.scene.fold;
+    if (!fold || this.current!.scene.boxOfNode[node] >= 0 || fold.hierarchy.groupOf[node] < 0) return;
+    this.setLayer(fold.hierarchy.groupOf[node], true);
+  }
+
+  /**
+   * Lays the folded graph out with another set of expanded layers, keeping what was under the view's anchor
+   * where it was; the selection follows its node (into the layer now holding it) or, for an expanded
+   * layer, moves to its first member.
+   */
+  private refold(expanded: Set<number>): void {
+    const scene = this.current?.scene;
+    const fold = scene?.fold;
+    if (!scene || !fold) return;
+    const path = scene.graph.path;
+    const anchor = this.viewAnchor();
+    const selected = this.identity(this.selected);
+    const next = this.layOutFolded(scene.graph, expanded);
+    this.host.state.expanded = { ...(this.host.state.expanded ?? {}), [path]: [...expanded].filter((g) => g > 0).map((g) => fold.hierarchy.groups[g].key) };
+    this.shown.set(path, next);
+    this.current = next;
+    this.renderer?.setScene(next.scene);
+    this.overview?.setScene(next.scene);
+    this.computeFills();
+    this.selected = selected ? this.boxFor(next.scene, selected) : -1;
+    this.host.state.selected = this.selected;
+    this.restoreAnchor(anchor);
+    // The selection moved into a layer just opened (its first member): bring that into view.
+    if (this.selected >= 0 && JSON.stringify(this.identity(this.selected)) !== JSON.stringify(selected)) this.reveal(this.selected);
+    if (this.query) this.runFind(false, 0);
+    this.updateFoldControls();
+    this.updateSide();
+    this.updateStatus();
+    this.host.save();
+    this.requestRender();
+  }
+
+  /** What box b stands for, to find it again after a re-layout. */
+  private identity(b: number): Identity | undefined {
+    const scene = this.current?.scene;
+    const box = b >= 0 ? scene?.boxes[b] : undefined;
+    if (!scene || !box) return undefined;
+    if (box.kind === 'node') return { node: box.node };
+    if (box.kind === 'group') return { group: scene.fold!.hierarchy.groups[box.group].key };
+    return { value: box.value };
+  }
+
+  /** The box standing for `id` in `scene`: a node's own box or its collapsed layer's; an expanded layer's first member. */
+  private boxFor(scene: Scene, id: Identity): number {
+    if ('value' in id) return scene.boxes.findIndex((box) => box.kind !== 'node' && box.kind !== 'group' && box.value === id.value);
+    const fold = scene.fold;
+    if ('node' in id) return fold ? fold.unitOfNode[id.node] : scene.boxOfNode[id.node];
+    if (!fold) return -1;
+    const g = fold.hierarchy.groups.findIndex((x) => x.key === id.group);
+    if (g < 0) return -1;
+    const own = scene.boxes.findIndex((box) => box.kind === 'group' && box.group === g);
+    return own >= 0 ? own : fold.unitOfNode[fold.hierarchy.groups[g].first] ?? -1;
+  }
+
+  private updateFoldControls(): void {
+    const scene = this.current?.scene;
+    this.layersToggle.checked = !!scene?.fold;
+    this.foldButtons.hidden = !scene?.fold;
+  }
+
+  /** The expanded layer whose title band is at (x, y), or -1. */
+  private frameAt(x: number, y: number): number {
+    const frames = this.current?.scene.frames ?? [];
+    // Innermost first: frames are listed outside in.
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const f = frames[i];
+      if (x >= f.x && x <= f.x + f.w && y >= f.y && y <= f.y + FRAME.header) return f.group;
+    }
+    return -1;
   }
 
   /** The graph shown and its scene (for tests and the benchmark). */
@@ -351,8 +532,8 @@ export class GraphView {
     this.updateStatusSoon();
   }
 
-  /** The selected node's box (else the box nearest the view's centre), by node or value, with its offset from the centre. */
-  private viewAnchor(): { node: number; value: number; dx: number; dy: number; scale: number } | undefined {
+  /** The selected box (else the one nearest the view's centre), by what it stands for, with its top centre's offset from the view's centre. */
+  private viewAnchor(): { id: Identity; dx: number; dy: number; scale: number } | undefined {
     const scene = this.current?.scene;
     if (!scene || !scene.boxes.length) return undefined;
     let b = this.selected;
@@ -364,16 +545,25 @@ export class GraphView {
       });
     }
     const box = scene.boxes[b];
-    return { node: box.kind === 'node' ? box.node : -1, value: box.kind === 'node' ? -1 : box.value, dx: box.x + box.w / 2 - this.view.cx, dy: box.y + box.h / 2 - this.view.cy, scale: this.view.scale };
+    return { id: this.identity(b)!, dx: box.x + box.w / 2 - this.view.cx, dy: box.y - this.view.cy, scale: this.view.scale };
   }
 
+  /** Puts the anchor's box (or the layer now holding it, or an expanded layer's frame) where it was on screen. */
   private restoreAnchor(anchor: ReturnType<GraphView['viewAnchor']>): void {
     const scene = this.current?.scene;
     if (!scene || !anchor) return;
-    const b = scene.boxes.findIndex((box) => (anchor.node >= 0 ? box.kind === 'node' && box.node === anchor.node : box.kind !== 'node' && box.value === anchor.value));
-    if (b < 0) return;
-    const box = scene.boxes[b];
-    this.view = { cx: box.x + box.w / 2 - anchor.dx, cy: box.y + box.h / 2 - anchor.dy, scale: anchor.scale };
+    let rect: { x: number; y: number; w: number } | undefined;
+    if ('group' in anchor.id && scene.fold) {
+      const key = anchor.id.group;
+      const g = scene.fold.hierarchy.groups.findIndex((x) => x.key === key);
+      rect = scene.frames.find((f) => f.group === g);
+    }
+    if (!rect) {
+      const b = this.boxFor(scene, anchor.id);
+      rect = b >= 0 ? scene.boxes[b] : undefined;
+    }
+    if (!rect) return;
+    this.view = { cx: rect.x + rect.w / 2 - anchor.dx, cy: rect.y - anchor.dy, scale: anchor.scale };
     this.saveViewport();
     this.requestRender();
   }
@@ -486,6 +676,10 @@ export class GraphView {
       `zoom ${Math.round(this.view.scale * 100)}%`,
     ];
     if (shown.scene.hiddenConstants > 0) parts.splice(2, 0, `${formatCount(shown.scene.hiddenConstants)} Constants shown as weights`);
+    if (shown.scene.fold) {
+      const folded = shown.scene.boxes.reduce((n, b) => n + (b.kind === 'group' ? 1 : 0), 0);
+      parts.splice(1, 1, `${formatCount(folded)} ${folded === 1 ? 'layer' : 'layers'} folded, ${formatCount(shown.scene.frames.length)} open`);
+    }
     this.status.textContent = parts.join(' · ');
   }
 
@@ -600,7 +794,8 @@ export class GraphView {
     this.requestRender();
     if (b >= 0) {
       const box = scene.boxes[b];
-      const what = box.kind === 'node' ? `${box.title} ${scene.graph.nodes[box.node].name}`.trim() : `${box.kind} ${box.title}`;
+      const what = box.kind === 'node' ? `${box.title} ${scene.graph.nodes[box.node].name}`.trim()
+        : box.kind === 'group' ? `Layer ${box.title}, ${box.subtitle}; Enter expands it` : `${box.kind} ${box.title}`;
       this.host.announce(`${what}. ${scene.edgesIn[b].length} in, ${scene.edgesOut[b].length} out.`);
     }
   }
@@ -612,7 +807,9 @@ export class GraphView {
     let node = index ?? -1;
     if (node < 0 && name !== undefined) node = scene.graph.nodes.findIndex((n) => n.name === name);
     if (node < 0 || node >= scene.graph.nodes.length) throw new Error(`The graph has no node ${name ?? index}.`);
-    const b = scene.boxOfNode[node];
+    // Inside a collapsed layer: open the layers around it first.
+    this.expandTo(node);
+    const b = this.current!.scene.boxOfNode[node];
     if (b < 0) throw new Error(`Node ${name ?? index} is a Constant shown as a weight of its consumers.`);
     this.select(b);
     this.renderNow();
@@ -823,27 +1020,36 @@ export class GraphView {
     const scene = this.current?.scene;
     const q = this.query.trim().toLowerCase();
     this.matches = [];
+    this.hiddenMatches = new Map();
     if (scene && q) {
       const { graph } = scene;
       const hit = (s: string) => s.toLowerCase().includes(q);
+      // A tensor is found where it is made: the node that outputs it, or the node that reads it as a weight.
+      const nodeHit = (i: number) => {
+        const n = graph.nodes[i];
+        return hit(n.op) || hit(n.name) || n.outputs.some((v) => v >= 0 && hit(graph.values[v].name)) || n.inputs.some((v) => v >= 0 && isWeight(graph.values[v]) && hit(graph.values[v].name));
+      };
       scene.boxes.forEach((box, b) => {
-        if (box.kind !== 'node') {
-          if (hit(graph.values[box.value].name)) this.matches.push(b);
-          return;
-        }
-        // A tensor is found where it is made: the node that outputs it, or the node that reads it as a weight.
-        const n = graph.nodes[box.node];
-        if (hit(n.op) || hit(n.name) || n.outputs.some((v) => v >= 0 && hit(graph.values[v].name)) || n.inputs.some((v) => v >= 0 && isWeight(graph.values[v]) && hit(graph.values[v].name))) {
-          this.matches.push(b);
-        }
+        if (box.kind === 'group') return;
+        if (box.kind !== 'node' ? hit(graph.values[box.value].name) : nodeHit(box.node)) this.matches.push(b);
       });
+      // A collapsed layer holding matches is one: going to it opens it at its first.
+      const fold = scene.fold;
+      if (fold) {
+        graph.nodes.forEach((_, i) => {
+          const u = fold.unitOfNode[i];
+          if (u < 0 || scene.boxOfNode[i] >= 0 || this.hiddenMatches.has(u) || !nodeHit(i)) return;
+          this.hiddenMatches.set(u, i);
+          this.matches.push(u);
+        });
+      }
       // In reading order: top to bottom, left to right.
       this.matches.sort((a, b) => scene.boxes[a].y - scene.boxes[b].y || scene.boxes[a].x - scene.boxes[b].x);
     }
     this.matchSet = new Set(this.matches);
     this.matchIndex = this.matches.length > 0 ? 0 : -1;
     this.updateFindCount();
-    if (go && this.matchIndex >= 0) this.select(this.matches[0]);
+    if (go && this.matchIndex >= 0) this.goToMatch(0);
     this.findElsewhere(delay);
     this.requestRender();
   }
@@ -854,13 +1060,26 @@ export class GraphView {
       if (this.elsewhere.length > 0) void this.goElsewhere(this.elsewhere[direction > 0 ? 0 : this.elsewhere.length - 1]);
       return;
     }
-    this.matchIndex = (this.matchIndex + direction + this.matches.length) % this.matches.length;
+    this.goToMatch((this.matchIndex + direction + this.matches.length) % this.matches.length);
+  }
+
+  /** Selects match i; a collapsed layer is expanded to its first matching node (the matches are found again). */
+  private goToMatch(i: number): void {
+    const node = this.hiddenMatches.get(this.matches[i]);
+    if (node !== undefined) {
+      this.expandTo(node);
+      const b = this.current!.scene.boxOfNode[node];
+      i = Math.max(0, this.matches.indexOf(b));
+    }
+    this.matchIndex = i;
     this.updateFindCount();
-    this.select(this.matches[this.matchIndex]);
+    this.select(this.matches[i]);
   }
 
   private updateFindCount(): void {
-    const here = this.matches.length === 0 ? (this.query ? (this.elsewhereTotal ? 'None here' : 'No results') : '') : `${this.matchIndex + 1} of ${this.matches.length}`;
+    // A folded layer with matches counts once (going to it opens it and counts again).
+    const folded = this.hiddenMatches.size ? ` (${this.hiddenMatches.size} folded ${this.hiddenMatches.size === 1 ? 'layer' : 'layers'})` : '';
+    const here = this.matches.length === 0 ? (this.query ? (this.elsewhereTotal ? 'None here' : 'No results') : '') : `${this.matchIndex + 1} of ${this.matches.length}${folded}`;
     this.findCount.textContent = this.elsewhereTotal ? `${here} · ${formatCount(this.elsewhereTotal)} in other graphs` : here;
   }
 
@@ -885,6 +1104,11 @@ export class GraphView {
         nodes: this.fills ? this.fills.reduce((n, v) => n + (v ? 1 : 0), 0) : 0,
         worst: Array.from(this.side.element.querySelectorAll('#side-worst li button'), (b) => b.textContent ?? ''),
         offered: this.overlays.map((o) => o.label),
+      } : null,
+      layers: scene?.fold ? {
+        collapsed: scene.boxes.filter((b) => b.kind === 'group').map((b) => scene.fold!.hierarchy.groups[b.group].label),
+        expanded: scene.frames.map((f) => scene.fold!.hierarchy.groups[f.group].label),
+        selected: this.selected >= 0 && scene.boxes[this.selected].kind === 'group' ? scene.fold.hierarchy.groups[scene.boxes[this.selected].group].label : null,
       } : null,
     };
   }
@@ -917,13 +1141,24 @@ export class GraphView {
     if (!scene || !o || scene.graph.path !== 'main') return;
     const byName = new Map(o.nodes.map((n) => [n.name, n]));
     const span = o.max - o.min || 1;
+    const colour = (n: NodeOverlay['nodes'][number]) => (o.categories ? o.categories[n.category ?? -1]?.colour ?? null : heatColour((n.value - o.min) / span));
     this.fills = scene.boxes.map((box) => {
       if (box.kind !== 'node') return null;
       const n = byName.get(scene.graph.nodes[box.node].name);
-      if (!n) return null;
-      if (o.categories) return o.categories[n.category ?? -1]?.colour ?? null;
-      return heatColour((n.value - o.min) / span);
+      return n ? colour(n) : null;
     });
+    // A collapsed layer shows its worst member (heat), or its first member's category.
+    const fold = scene.fold;
+    if (!fold) return;
+    const worst = new Map<number, NodeOverlay['nodes'][number]>();
+    scene.graph.nodes.forEach((node, i) => {
+      const u = fold.unitOfNode[i];
+      if (u < 0 || scene.boxOfNode[i] >= 0) return;
+      const n = byName.get(node.name);
+      const seen = worst.get(u);
+      if (n && (!seen || (!o.categories && n.value > seen.value))) worst.set(u, n);
+    });
+    for (const [u, n] of worst) this.fills[u] = colour(n);
   }
 
   private updateLegend(): void {
@@ -1010,9 +1245,17 @@ export class GraphView {
     canvas.addEventListener('dblclick', (event) => {
       const b = this.boxAtEvent(event);
       const scene = this.current?.scene;
-      if (!scene || b < 0) return;
+      if (!scene) return;
+      if (b < 0) {
+        // On an expanded layer's title band: fold it again.
+        const [x, y] = this.toWorld(event);
+        const g = this.frameAt(x, y);
+        if (g > 0) this.setLayer(g, false);
+        return;
+      }
       const box = scene.boxes[b];
       if (box.kind === 'node' && box.hasSubgraphs) this.openSubgraphOf(box.node);
+      else if (box.kind === 'group') this.setLayer(box.group, true);
       else this.zoomBy(2, event.offsetX, event.offsetY);
     });
     canvas.addEventListener(
@@ -1083,7 +1326,12 @@ export class GraphView {
         const scene = this.current?.scene;
         if (!scene || this.selected < 0) return;
         const box = scene.boxes[this.selected];
-        if (box.kind === 'node' && box.hasSubgraphs) this.openSubgraphOf(box.node);
+        if (event.shiftKey && scene.fold) {
+          // Fold the innermost layer around the selection.
+          const g = box.kind === 'group' ? scene.fold.hierarchy.groups[box.group].parent : box.kind === 'node' ? scene.fold.hierarchy.groupOf[box.node] : 0;
+          if (g > 0) this.setLayer(g, false);
+        } else if (box.kind === 'group') this.setLayer(box.group, true);
+        else if (box.kind === 'node' && box.hasSubgraphs) this.openSubgraphOf(box.node);
         else this.side.element.focus();
         return;
       }
@@ -1132,20 +1380,31 @@ export class GraphView {
     if (parent) void this.open(parent.path);
   }
 
+  private toWorld(event: MouseEvent): [number, number] {
+    return [this.view.cx + (event.offsetX - this.width / 2) / this.view.scale, this.view.cy + (event.offsetY - this.height / 2) / this.view.scale];
+  }
+
   private boxAtEvent(event: MouseEvent): number {
     const scene = this.current?.scene;
     if (!scene) return -1;
-    const x = this.view.cx + (event.offsetX - this.width / 2) / this.view.scale;
-    const y = this.view.cy + (event.offsetY - this.height / 2) / this.view.scale;
+    const [x, y] = this.toWorld(event);
     return boxAt(scene, x, y);
   }
 
   private hovered = -1;
+  private hoveredFrame = -1;
   private hover(event: PointerEvent): void {
     const b = this.boxAtEvent(event);
-    if (b === this.hovered) return;
+    const frame = b < 0 ? this.frameAt(...this.toWorld(event)) : -1;
+    if (b === this.hovered && frame === this.hoveredFrame) return;
     this.hovered = b;
+    this.hoveredFrame = frame;
     const scene = this.current?.scene;
+    if (scene?.fold && frame > 0) {
+      this.canvas.classList.add('over-node');
+      this.canvas.setAttribute('title', `${scene.fold.hierarchy.groups[frame].scope || scene.fold.hierarchy.groups[frame].label} (double-click to fold it)`);
+      return;
+    }
     if (!scene || b < 0) {
       this.canvas.removeAttribute('title');
       this.canvas.classList.remove('over-node');
@@ -1154,7 +1413,8 @@ export class GraphView {
     const box = scene.boxes[b];
     this.canvas.classList.add('over-node');
     const text =
-      box.kind === 'node'
+      box.kind === 'group' ? `Layer ${scene.fold!.hierarchy.groups[box.group].scope || box.title}: ${box.subtitle} (double-click or Enter to expand)`
+      : box.kind === 'node'
         ? `${scene.graph.nodes[box.node].op}${scene.graph.nodes[box.node].name ? ` — ${scene.graph.nodes[box.node].name}` : ''}${box.hasSubgraphs ? (scene.graph.nodes[box.node].subgraphs.length > 1 ? ` (double-click to choose one of its ${scene.graph.nodes[box.node].subgraphs.length} subgraphs)` : ' (double-click to open its subgraph)') : ''}`
         : `${box.kind === 'input' ? 'Input' : box.kind === 'output' ? 'Output' : 'From the enclosing graph'}: ${scene.graph.values[box.value].name} ${box.subtitle}`;
     this.canvas.setAttribute('title', text);
@@ -1190,7 +1450,7 @@ export function applyLayout(partial: ReturnType<typeof buildScene>['scene'], r: 
   const layers: number[][] = Array.from({ length: r.ranks }, () => []);
   boxes.forEach((b, i) => layers[b.rank]?.push(i));
   for (const l of layers) l.sort((a, b) => boxes[a].x - boxes[b].x);
-  return { ...partial, width: r.width, height: r.height, layers, grid: buildGrid(boxes, edges, r.width, r.height) };
+  return { ...partial, width: r.width, height: r.height, layers, grid: buildGrid(boxes, edges, r.width, r.height), frames: [], fold: null };
 }
 
 /** Text widths in layout units, per font role, cached. */

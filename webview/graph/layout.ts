@@ -22,6 +22,10 @@ export interface LayoutOptions {
   sweeps?: number;
   /** Space around the drawing (default 20). */
   margin?: number;
+  /** Nodes kept in the top rank (not moved down next to their consumers): a folded layer's way in. */
+  top?: number;
+  /** A node put in a rank of its own below all others: a folded layer's way out. */
+  bottom?: number;
 }
 
 export interface LayoutInput {
@@ -59,7 +63,7 @@ export interface LayoutResult {
   dummies: number;
 }
 
-const DEFAULTS: Required<LayoutOptions> = { rankSep: 40, nodeSep: 20, edgeSep: 10, sweeps: 4, margin: 20 };
+const DEFAULTS: Required<Omit<LayoutOptions, 'top' | 'bottom'>> = { rankSep: 40, nodeSep: 20, edgeSep: 10, sweeps: 4, margin: 20 };
 
 /** Compressed adjacency: the neighbours of v are list[start[v]] .. list[start[v + 1] - 1]. */
 interface Csr { start: Int32Array; list: Int32Array }
@@ -90,9 +94,11 @@ export function layoutGraph(input: LayoutInput): LayoutResult {
 
   // 3. Longest-path ranks, then producer-less nodes pulled down next to their nearest consumer.
   const rank = longestPathRanks(n, order, down);
-  pullDownSources(n, rank, up, down);
+  pullDownSources(n, rank, up, down, input.options?.top ?? -1);
   let ranks = 0;
-  for (let v = 0; v < n; v++) if (rank[v] + 1 > ranks) ranks = rank[v] + 1;
+  const bottom = input.options?.bottom ?? -1;
+  for (let v = 0; v < n; v++) if (v !== bottom && rank[v] + 1 > ranks) ranks = rank[v] + 1;
+  if (bottom >= 0 && bottom < n) rank[bottom] = ranks++;
 
   // 4. Dummy nodes: one per rank a long edge crosses; segments join consecutive ranks.
   const proper = properGraph(n, m, rank, lu, lv);
@@ -231,9 +237,9 @@ function longestPathRanks(n: number, order: Int32Array, down: Csr): Int32Array {
 }
 
 /** A node with consumers but no producer (a graph input, a constant) goes right above its nearest consumer. */
-function pullDownSources(n: number, rank: Int32Array, up: Csr, down: Csr): void {
+function pullDownSources(n: number, rank: Int32Array, up: Csr, down: Csr, keep: number): void {
   for (let v = 0; v < n; v++) {
-    if (up.start[v] !== up.start[v + 1] || down.start[v] === down.start[v + 1]) continue;
+    if (v === keep || up.start[v] !== up.start[v + 1] || down.start[v] === down.start[v + 1]) continue;
     let lowest = 0x7fffffff;
     for (let j = down.start[v]; j < down.start[v + 1]; j++) if (rank[down.list[j]] < lowest) lowest = rank[down.list[j]];
     rank[v] = lowest - 1;

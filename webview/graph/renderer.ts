@@ -2,6 +2,7 @@
 // as the zoom goes down (text, then borders, then per-box drawing give way to one path per colour), so a
 // pan or zoom step stays well inside a frame at 10,000 nodes. The overview draws the whole graph once into
 // an offscreen bitmap and then only the viewport rectangle on top of it.
+import { FRAME } from './foldLayout';
 import { BOX, query, Stamp, type Scene } from './scene';
 import { LABEL_HEIGHT, placeLabels, type LabelInput } from './labels';
 import type { BoxCategory, Palette } from './theme';
@@ -39,6 +40,8 @@ const TEXT_SCALE = 0.4;
 const DETAIL_SCALE = 0.55;
 const LABEL_SCALE = 0.7;
 const SHAPE_SCALE = 0.12;
+/** Screen size of the titles drawn below TEXT_SCALE. */
+const FAR_TEXT_PX = 10;
 
 export class Renderer {
   private boxStamp: Stamp;
@@ -82,6 +85,9 @@ export class Renderer {
     ctx.setTransform(dpr * s, 0, 0, dpr * s, dpr * (width / 2 - view.cx * s), dpr * (height / 2 - view.cy * s));
     const px = 1 / s; // one CSS pixel in layout units
 
+    // Expanded layers' frames under everything else.
+    if (scene.frames.length > 0) this.drawFrames(ctx, palette, s, px, x0 - m, y0 - m, x1 + m, y1 + m);
+
     // Edges: one path for all of them, then the highlighted ones on top.
     const related = new Set<number>();
     if (highlight.selected >= 0) {
@@ -117,6 +123,9 @@ export class Renderer {
     // Boxes.
     if (s < SHAPE_SCALE) this.drawBoxesFlat(ctx, palette, highlight.fills ?? null);
     else this.drawBoxes(ctx, palette, s, px, highlight.fills ?? null);
+
+    // Far out, the names of what can be read at all: layers, and ops whose box holds their name.
+    if (s < TEXT_SCALE) this.drawFarTitles(ctx, palette, s);
 
     // Edge labels (dtype and shape) at the start of each edge, once per value and source.
     if (s >= LABEL_SCALE) this.drawLabels(ctx, palette, px);
@@ -187,7 +196,7 @@ export class Renderer {
     if (fills) {
       for (const b of this.visibleBoxes) {
         const box = this.scene.boxes[b];
-        ctx.fillStyle = box.kind === 'node' && fills[b] ? fills[b]! : palette.edge;
+        ctx.fillStyle = (box.kind === 'node' || box.kind === 'group') && fills[b] ? fills[b]! : palette.edge;
         ctx.fillRect(box.x, box.y, box.w, box.h);
       }
       return;
@@ -241,6 +250,19 @@ export class Renderer {
           ctx.strokeRect(gx, gy + 3, 8, 8);
           ctx.strokeRect(gx + 3, gy, 8, 8);
         }
+      } else if (box.kind === 'group') {
+        // A folded layer: a card on a card.
+        ctx.lineWidth = palette.highContrast ? 1.5 * px : px;
+        ctx.strokeStyle = palette.border;
+        roundRect(ctx, box.x + 4, box.y - 4, box.w, box.h, 6);
+        ctx.fillStyle = palette.background;
+        ctx.fill();
+        ctx.stroke();
+        roundRect(ctx, box.x, box.y, box.w, box.h, 6);
+        ctx.fill();
+        ctx.fillStyle = fills ? fills[b] ?? palette.background : palette.tint.other;
+        ctx.fill();
+        ctx.stroke();
       } else {
         const r = box.h / 2;
         roundRect(ctx, box.x, box.y, box.w, box.h, r);
@@ -265,13 +287,13 @@ export class Renderer {
     ctx.font = `600 12px ${palette.font}`;
     for (const b of this.visibleBoxes) {
       const box = boxes[b];
-      if (box.kind !== 'node') continue;
+      if (box.kind !== 'node' && box.kind !== 'group') continue;
       ctx.fillText(box.title, box.x + 9, box.y + 14);
     }
     ctx.font = `12px ${palette.font}`;
     for (const b of this.visibleBoxes) {
       const box = boxes[b];
-      if (box.kind === 'node') continue;
+      if (box.kind === 'node' || box.kind === 'group') continue;
       ctx.fillText(box.title, box.x + box.h / 2 + 9, box.y + box.h / 2 + 0.5);
     }
     if (!detail) return;
@@ -279,9 +301,15 @@ export class Renderer {
     ctx.font = `11px ${palette.font}`;
     for (const b of this.visibleBoxes) {
       const box = boxes[b];
-      if (box.kind === 'node' && box.subtitle) ctx.fillText(box.subtitle, box.x + 9, box.y + BOX.headerHeight + 5);
+      if ((box.kind === 'node' || box.kind === 'group') && box.subtitle) ctx.fillText(box.subtitle, box.x + 9, box.y + BOX.headerHeight + 5);
     }
     ctx.font = `10.5px ${palette.monoFont}`;
+    for (const b of this.visibleBoxes) {
+      const box = boxes[b];
+      if (!box.lines) continue;
+      let y = box.y + BOX.headerHeight + BOX.nameHeight + BOX.weightRowHeight / 2 - 1;
+      for (const line of box.lines) { ctx.fillText(line, box.x + 12, y); y += BOX.weightRowHeight; }
+    }
     for (const b of this.visibleBoxes) {
       const box = boxes[b];
       if (box.kind !== 'node' || (box.weights.length === 0 && box.moreWeights === 0)) continue;
@@ -302,6 +330,55 @@ export class Renderer {
       }
       if (box.moreWeights > 0) ctx.fillText(`+${box.moreWeights} more`, box.x + 20, y);
     }
+  }
+
+  /** Expanded layers: a faint panel with a title band (readable at any zoom where the band is). */
+  private drawFrames(ctx: CanvasRenderingContext2D, palette: Palette, s: number, px: number, x0: number, y0: number, x1: number, y1: number): void {
+    const visible = this.scene.frames.filter((f) => f.x <= x1 && f.x + f.w >= x0 && f.y <= y1 && f.y + f.h >= y0);
+    ctx.lineWidth = palette.highContrast ? 1.5 * px : px;
+    for (const f of visible) {
+      roundRect(ctx, f.x, f.y, f.w, f.h, 8);
+      ctx.fillStyle = palette.frame;
+      ctx.fill();
+      ctx.strokeStyle = palette.border;
+      ctx.setLineDash([5 * px, 3 * px]);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    // The title at 11 screen pixels where the band is tall enough, else at the band's height.
+    ctx.fillStyle = palette.muted;
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    const size = Math.min(11 / s, FRAME.header * 0.55);
+    if (size * s < 6) return;
+    ctx.font = `600 ${size}px ${palette.font}`;
+    for (const f of visible) {
+      // A nested frame's title is clipped to its own width.
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(f.x, f.y, f.w, FRAME.header);
+      ctx.clip();
+      ctx.fillText(`${f.title}  ▾`, f.x + 10, f.y + FRAME.header / 2);
+      ctx.restore();
+    }
+  }
+
+  /** Below the zoom where text is drawn: a layer's name (and an op type) at a readable size where it fits its box. */
+  private drawFarTitles(ctx: CanvasRenderingContext2D, palette: Palette, s: number): void {
+    const size = FAR_TEXT_PX / s;
+    ctx.font = `600 ${size}px ${palette.font}`;
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'center';
+    ctx.fillStyle = palette.foreground;
+    for (const b of this.visibleBoxes) {
+      const box = this.scene.boxes[b];
+      if (box.kind !== 'group' && box.kind !== 'node') continue;
+      if (box.h * s < FAR_TEXT_PX + 2) continue;
+      const w = ctx.measureText(box.title).width;
+      if (w > box.w - 4 / s) continue;
+      ctx.fillText(box.title, box.x + box.w / 2, box.y + box.h / 2);
+    }
+    ctx.textAlign = 'left';
   }
 
   private drawLabels(ctx: CanvasRenderingContext2D, palette: Palette, px: number): void {

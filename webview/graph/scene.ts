@@ -7,10 +7,11 @@
 // and "what is under this point" for the mouse.
 import type { GraphData, GraphValueData } from '../../src/protocol/graph';
 import { typeText } from '../ui/dom';
-import { graphLayoutInput, type GraphLayoutInput } from './layout';
+import { graphLayoutInput, type GraphLayoutInput, type LayoutItem } from './layout';
+import type { Hierarchy } from './hierarchy';
 import type { BoxCategory } from './theme';
 
-export type BoxKind = 'node' | 'input' | 'output' | 'outer';
+export type BoxKind = 'node' | 'input' | 'output' | 'outer' | 'group';
 
 export interface WeightRow {
   /** Value id of the weight. */
@@ -26,12 +27,16 @@ export interface Box {
   node: number;
   /** Value id for input / output / outer boxes, -1 for op nodes. */
   value: number;
+  /** A folded layer's group (hierarchy.ts), -1 for the others. */
+  group: number;
   title: string;
   /** The node's name (shown when names are on) or the value's type for value boxes. */
   subtitle: string;
   weights: WeightRow[];
   /** Weights not listed (more than MAX_WEIGHT_ROWS). */
   moreWeights: number;
+  /** A folded layer's summary lines (its op counts). */
+  lines?: string[];
   category: BoxCategory;
   hasSubgraphs: boolean;
   w: number;
@@ -76,6 +81,27 @@ export interface Scene {
   /** Boxes per layer, ordered by x (after layout). */
   layers: number[][];
   grid: Grid;
+  /** Expanded layers of a folded graph, drawn under their members (none when the graph is drawn flat). */
+  frames: SceneFrame[];
+  fold: SceneFold | null;
+}
+
+/** An expanded layer's frame: its title band at the top. */
+export interface SceneFrame {
+  group: number;
+  title: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** How a folded graph is drawn: its layers, which are open, and the box showing each node. */
+export interface SceneFold {
+  hierarchy: Hierarchy;
+  expanded: ReadonlySet<number>;
+  /** The box of each node: its own, or the collapsed layer's that holds it; -1 for a hidden Constant. */
+  unitOfNode: Int32Array;
 }
 
 export const BOX = {
@@ -107,50 +133,10 @@ export function weightText(v: GraphValueData): string {
  * layout module (graphLayoutInput: one box per node, weight Constants hidden, per graph input and output,
  * per captured outer value; one edge per value and consumer); the sizes and texts of the boxes from here.
  */
-export function buildScene(graph: GraphData, options: SceneOptions): { scene: Omit<Scene, 'width' | 'height' | 'layers' | 'grid'>; input: GraphLayoutInput } {
-  const { values, nodes } = graph;
+export function buildScene(graph: GraphData, options: SceneOptions): { scene: Omit<Scene, 'width' | 'height' | 'layers' | 'grid' | 'frames' | 'fold'>; input: GraphLayoutInput } {
+  const { values } = graph;
   const input = graphLayoutInput(graph, () => ({ width: 0, height: 0 }));
-  const clampWidth = (w: number) => Math.min(BOX.maxWidth, Math.max(BOX.minWidth, Math.ceil(w)));
-  const boxes: Box[] = input.items.map((item) => {
-    if (item.kind !== 'node') {
-      const v = values[item.value];
-      return valueBox(item.kind, item.value, v, clampWidth(options.measure(v.name || '(unnamed)', 'text') + 28), options);
-    }
-    const n = nodes[item.node];
-    const weights: WeightRow[] = [];
-    let moreWeights = 0;
-    n.inputs.forEach((id, slot) => {
-      if (id < 0 || !isWeight(values[id])) return;
-      if (weights.length < MAX_WEIGHT_ROWS) weights.push({ value: id, slot, text: weightText(values[id]) });
-      else moreWeights++;
-    });
-    const named = options.showNames && n.name !== '';
-    let w = options.measure(n.op || '(empty op)', 'title') + 26;
-    if (named) w = Math.max(w, options.measure(n.name, 'text') + 16);
-    for (const row of weights) w = Math.max(w, options.measure(row.text, 'mono') + 26);
-    w = clampWidth(w);
-    const h =
-      BOX.headerHeight +
-      (named ? BOX.nameHeight : 0) +
-      (weights.length + (moreWeights > 0 ? 1 : 0)) * BOX.weightRowHeight +
-      (weights.length > 0 || named ? BOX.padding : 0);
-    return {
-      kind: 'node',
-      node: item.node,
-      value: -1,
-      title: fit(n.op || '(empty op)', 'title', w - 26, options),
-      subtitle: named ? fit(n.name, 'text', w - 16, options) : '',
-      weights: weights.map((row) => ({ ...row, text: fit(row.text, 'mono', w - 26, options) })),
-      moreWeights,
-      category: n.category,
-      hasSubgraphs: n.subgraphs.length > 0,
-      w,
-      h,
-      x: 0,
-      y: 0,
-      rank: 0,
-    };
-  });
+  const boxes: Box[] = input.items.map((item) => itemBox(graph, item, options));
   const widths = new Float64Array(boxes.length);
   const heights = new Float64Array(boxes.length);
   boxes.forEach((b, i) => {
@@ -168,14 +154,11 @@ export function buildScene(graph: GraphData, options: SceneOptions): { scene: Om
     const from = input.edges[2 * k];
     const to = input.edges[2 * k + 1];
     const value = input.edgeValues[k];
-    const v = values[value];
     producer[value] = from;
     consumers[value].push(to);
     edgesOut[from].push(k);
     edgesIn[to].push(k);
-    const label = typeText(v.dtype, v.shape);
-    // Long symbolic shapes are cut on the edge (the side panel shows them whole).
-    edges.push({ from, to, value, label: label.length > 44 ? `${label.slice(0, 43)}…` : label, points: new Float32Array(0), minX: 0, minY: 0, maxX: 0, maxY: 0 });
+    edges.push({ from, to, value, label: edgeLabel(values[value]), points: new Float32Array(0), minX: 0, minY: 0, maxX: 0, maxY: 0 });
   }
   let hiddenConstants = 0;
   for (let i = 0; i < input.nodeItem.length; i++) if (input.nodeItem[i] < 0) hiddenConstants++;
@@ -183,6 +166,58 @@ export function buildScene(graph: GraphData, options: SceneOptions): { scene: Om
     scene: { graph, boxes, edges, boxOfNode: input.nodeItem, hiddenConstants, producer, consumers, edgesIn, edgesOut },
     input: { ...input, widths, heights },
   };
+}
+
+const clampWidth = (w: number) => Math.min(BOX.maxWidth, Math.max(BOX.minWidth, Math.ceil(w)));
+
+/** The box of a layout item (a node with its weights, or a graph input, output or outer value), not placed. */
+export function itemBox(graph: GraphData, item: LayoutItem, options: SceneOptions): Box {
+  const { values, nodes } = graph;
+  if (item.kind !== 'node') {
+    const v = values[item.value];
+    return valueBox(item.kind, item.value, v, clampWidth(options.measure(v.name || '(unnamed)', 'text') + 28), options);
+  }
+  const n = nodes[item.node];
+  const weights: WeightRow[] = [];
+  let moreWeights = 0;
+  n.inputs.forEach((id, slot) => {
+    if (id < 0 || !isWeight(values[id])) return;
+    if (weights.length < MAX_WEIGHT_ROWS) weights.push({ value: id, slot, text: weightText(values[id]) });
+    else moreWeights++;
+  });
+  const named = options.showNames && n.name !== '';
+  let w = options.measure(n.op || '(empty op)', 'title') + 26;
+  if (named) w = Math.max(w, options.measure(n.name, 'text') + 16);
+  for (const row of weights) w = Math.max(w, options.measure(row.text, 'mono') + 26);
+  w = clampWidth(w);
+  const h =
+    BOX.headerHeight +
+    (named ? BOX.nameHeight : 0) +
+    (weights.length + (moreWeights > 0 ? 1 : 0)) * BOX.weightRowHeight +
+    (weights.length > 0 || named ? BOX.padding : 0);
+  return {
+    kind: 'node',
+    node: item.node,
+    value: -1,
+    group: -1,
+    title: fit(n.op || '(empty op)', 'title', w - 26, options),
+    subtitle: named ? fit(n.name, 'text', w - 16, options) : '',
+    weights: weights.map((row) => ({ ...row, text: fit(row.text, 'mono', w - 26, options) })),
+    moreWeights,
+    category: n.category,
+    hasSubgraphs: n.subgraphs.length > 0,
+    w,
+    h,
+    x: 0,
+    y: 0,
+    rank: 0,
+  };
+}
+
+/** An edge's label: dtype and shape, long symbolic shapes cut (the side panel shows them whole). */
+export function edgeLabel(v: GraphValueData): string {
+  const label = typeText(v.dtype, v.shape);
+  return label.length > 44 ? `${label.slice(0, 43)}…` : label;
 }
 
 /** Initializers and Constant tensors, of this graph or an enclosing one. */
@@ -208,6 +243,7 @@ function valueBox(kind: 'input' | 'output' | 'outer', id: number, v: GraphValueD
     kind,
     node: -1,
     value: id,
+    group: -1,
     title: fit(v.name || '(unnamed)', 'text', w - 28, options),
     subtitle: typeText(v.dtype, v.shape),
     weights: [],

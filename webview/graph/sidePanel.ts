@@ -7,6 +7,7 @@ import type { GraphData, GraphNodeData, WeightSummary } from '../../src/protocol
 import type { NodeOverlay, NodePanelInfo } from '../../src/protocol/webview';
 import { h, icon, percentText, typeText } from '../ui/dom';
 import { button, link } from '../ui/toolkit';
+import { ancestry, groupContents, MAX_UNITS } from './hierarchy';
 import { isWeight, type Box, type Scene } from './scene';
 import { CATEGORY_LABELS, type BoxCategory, type Palette } from './theme';
 
@@ -17,6 +18,8 @@ export interface SidePanelActions {
   showWeight(index: number): void;
   /** Select (and reveal) the node of the graph shown with this name. */
   selectNamed(name: string): void;
+  /** Expand or collapse a layer of a folded graph. */
+  setLayer(group: number, expanded: boolean): void;
 }
 
 /** Nodes the overview lists as the overlay's worst. */
@@ -72,7 +75,8 @@ export class SidePanel {
     if (b < 0) this.body.replaceChildren(...this.overview(scene, palette));
     else {
       const box = scene.boxes[b];
-      this.body.replaceChildren(...(box.kind === 'node' ? this.nodeView(graph, graph.nodes[box.node], weights, stats, palette) : this.valueView(scene, box, palette)));
+      this.body.replaceChildren(...(box.kind === 'node' ? [...this.nodeView(graph, graph.nodes[box.node], weights, stats, palette), ...this.layerOf(scene, box.node)]
+        : box.kind === 'group' ? this.groupView(scene, box.group) : this.valueView(scene, box, palette)));
     }
   }
 
@@ -183,6 +187,35 @@ export class SidePanel {
     return out;
   }
 
+  /** A collapsed layer: its scope, size, parameters and op counts, and a button to expand it. */
+  private groupView(scene: Scene, g: number): Node[] {
+    const h_ = scene.fold!.hierarchy;
+    const group = h_.groups[g];
+    const { ops, parameters } = groupContents(scene.graph, h_, g);
+    return [
+      h('header', { class: 'side-header' }, h('h2', { id: 'side-op', class: 'side-title' }, group.label)),
+      h('p', { class: 'side-name' }, h('span', { class: 'side-label' }, group.artificial ? 'Run of ' : 'Scope '),
+        group.artificial ? `${formatCount(group.groups.length + group.nodes.length)} members of ${group.scope || 'the graph'} (a level of more than ${MAX_UNITS} is cut into runs)` : h('code', { id: 'side-name' }, group.scope)),
+      h('p', {}, `${plural(group.size, 'node')}${parameters > 0 ? `, ${formatCount(parameters)} parameters` : ''}.`),
+      h('div', { class: 'side-subgraphs' }, button('Expand', { icon: 'unfold', title: 'Show its members (Enter, or a double click on the box)', onClick: () => this.actions.setLayer(g, true) })),
+      h('h3', {}, `Ops (${ops.length})`),
+      kvTable('side-ops', 'Op types in the layer', ops.map(([op, n]) => [op, formatCount(n)])),
+    ];
+  }
+
+  /** The layers a node is in (a folded graph), innermost last, each one click from collapsing. */
+  private layerOf(scene: Scene, node: number): Node[] {
+    const fold = scene.fold;
+    if (!fold) return [];
+    const chain = ancestry(fold.hierarchy, fold.hierarchy.groupOf[node]).slice(1);
+    if (chain.length === 0) return [];
+    const list = h('div', { class: 'side-subgraphs', id: 'side-layers' });
+    for (const g of chain.reverse()) {
+      list.append(button(`Collapse ${fold.hierarchy.groups[g].label}`, { icon: 'fold', title: 'Fold this layer into one box (Shift+Enter folds the innermost)', onClick: () => this.actions.setLayer(g, false) }));
+    }
+    return [h('h3', {}, 'Layers'), list];
+  }
+
   private valueView(scene: Scene, box: Box, palette: Palette): Node[] {
     const v = scene.graph.values[box.value];
     const kind = box.kind === 'input' ? 'Graph input' : box.kind === 'output' ? 'Graph output' : 'Value from the enclosing graph';
@@ -197,7 +230,7 @@ export class SidePanel {
       const list = h('ul', { class: 'plain-list' });
       for (const c of consumers) {
         const target = scene.boxes[c];
-        const b = h('button', { type: 'button', class: 'link-button' }, target.kind === 'node' ? `${target.title} ${scene.graph.nodes[target.node].name}` : target.title);
+        const b = h('button', { type: 'button', class: 'link-button' }, target.kind === 'node' ? `${target.title} ${scene.graph.nodes[target.node].name}` : target.kind === 'group' ? `layer ${target.title}` : target.title);
         b.addEventListener('click', () => this.actions.goToValue(box.value, 'consumer'));
         list.append(h('li', {}, b));
       }
@@ -253,7 +286,8 @@ export class SidePanel {
             ['Click, Tab to the graph', 'select a node'],
             ['↑ ↓', 'producer / consumer of the selection'],
             ['← →', 'neighbour in the same row'],
-            ['Enter', 'open a subgraph (Loop, Scan; an If\'s branches are listed to choose from)'],
+            ['Enter', 'open a subgraph (Loop, Scan; an If\'s branches are listed to choose from), expand a layer'],
+            ['Shift+Enter', 'fold the layer the selection is in'],
             ['Backspace', 'back to the enclosing graph'],
             ['Ctrl/Cmd+F, F3', 'find nodes, op types, tensors'],
             ['+ − 0', 'zoom in, out, fit'],

@@ -70,6 +70,8 @@ export interface Palette {
   muted: string;
   nodeFill: string;
   border: string;
+  /** An expanded layer's panel: the foreground faintly over the background. */
+  frame: string;
   edge: string;
   edgeHighlight: string;
   selection: string;
@@ -110,6 +112,7 @@ export function readPalette(): Palette {
     muted: first(['--vscode-descriptionForeground'], '#9d9d9d'),
     nodeFill: first(['--vscode-editorWidget-background', '--vscode-editor-background'], '#252526'),
     border: first(['--vscode-contrastBorder', '--vscode-editorWidget-border', '--vscode-widget-border', '--vscode-panel-border'], '#454545'),
+    frame: highContrast ? background : mix(foreground, background, 0.04),
     edge: first(['--vscode-editorLineNumber-foreground', '--vscode-descriptionForeground'], '#858585'),
     edgeHighlight: first(['--vscode-focusBorder'], '#007fd4'),
     selection: first(['--vscode-focusBorder'], '#007fd4'),

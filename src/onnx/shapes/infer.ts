@@ -3,13 +3,14 @@
 // owner gives them. What a model declares (value_info, graph inputs and outputs) is merged in: a declared
 // number stands; a number computed here fills a declared name or gap; a declared name beats a computed one.
 import type { GraphInfo, Model } from '../model';
-import type { GraphProto, NodeProto, ValueInfoProto } from '../proto';
+import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from '../proto';
 import { int64 } from '../proto';
 import { valueInfo } from '../valueInfo';
 import { isKnown, type Dim } from './dims';
 import { ruleFor } from './rules';
 import type { NodeContext, ValueShape } from './types';
-import { tensorValue } from './values';
+import { smallEnough, tensorValue } from './values';
+import type { ExternalLocation } from '../tensor';
 
 export interface ShapeOptions {
   /** Shapes for the main graph's inputs (those of a run), in place of the declared ones. */
@@ -69,7 +70,7 @@ function declaredFacts(v: ValueInfoProto): ValueShape | undefined {
 
 class Inference {
   private readonly byGraph = new Map<GraphProto, Map<string, ValueShape>>();
-  private readonly infos = new Map<GraphProto, GraphInfo>();
+  readonly infos = new Map<GraphProto, GraphInfo>();
   private readonly opsets: Record<string, number>;
 
   constructor(private readonly model: Model, private readonly options: ShapeOptions) {
@@ -85,7 +86,7 @@ class Inference {
     return new InferredShapes(this.byGraph);
   }
 
-  private lookup(name: string, info: GraphInfo): ValueShape | undefined {
+  lookup(name: string, info: GraphInfo): ValueShape | undefined {
     for (let g: GraphInfo | undefined = info; g; g = g.parent) {
       const f = this.byGraph.get(g.graph)?.get(name);
       if (f) return f;
@@ -94,7 +95,7 @@ class Inference {
   }
 
   /** Infers `info` (again, for a body inferred with other inputs); returns its outputs' facts. */
-  private inferGraph(info: GraphInfo, formal?: (ValueShape | undefined)[]): ValueShape[] {
+  inferGraph(info: GraphInfo, formal?: (ValueShape | undefined)[]): ValueShape[] {
     const g = info.graph;
     const map = new Map<string, ValueShape>();
     this.byGraph.set(g, map);
@@ -115,10 +116,8 @@ class Inference {
       if (name) map.set(name, f);
     });
     for (const t of g.initializer ?? []) {
-      const name = t.name ?? '';
-      const value = tensorValue(t, this.model.externalOf(t));
       // An IR < 4 model lists its initializers among the inputs too: the tensor's own facts count.
-      map.set(name, { dtype: t.data_type || undefined, shape: (t.dims ?? []).map(int64), ...(value ? { value } : {}) });
+      map.set(t.name ?? '', initializerFacts(t, this.model.externalOf(t)));
     }
     for (const s of g.sparse_initializer ?? []) {
       const name = s.values?.name ?? '';
@@ -134,22 +133,8 @@ class Inference {
   private inferNode(n: NodeProto, info: GraphInfo): (ValueShape | undefined)[] {
     const domain = n.domain ?? '';
     const rule = ruleFor(domain, n.op_type ?? '');
-    const inputs = n.input ?? [];
-    const cx: NodeContext = {
-      node: n,
-      opset: this.opsets[domain === '' ? 'ai.onnx' : domain] ?? (domain === 'com.microsoft' ? 1 : 0),
-      input: (i) => (inputs[i] ? this.lookup(inputs[i], info) : undefined),
-      has: (i) => !!inputs[i],
-      numbers: (i) => {
-        const v = inputs[i] ? this.lookup(inputs[i], info)?.value : undefined;
-        return v && v.every(isKnown) ? (v as number[]) : undefined;
-      },
-      subgraph: (name, formal) => {
-        const a = (n.attribute ?? []).find((x) => x.name === name);
-        const sub = a?.g ? this.infos.get(a.g) : undefined;
-        return sub ? this.inferGraph(sub, formal) : undefined;
-      },
-    };
+    if (!rule) return [];
+    const cx = new Context(n, this.opsets[domain === '' ? 'ai.onnx' : domain] ?? (domain === 'com.microsoft' ? 1 : 0), info, this);
     if (!rule) return [];
     try {
       return rule(cx);
@@ -157,5 +142,51 @@ class Inference {
       // A malformed node (an attribute of the wrong kind) has no facts; the model's loader reports it.
       return [];
     }
+  }
+}
+
+/**
+ * An initializer's facts; its contents (small tensors only) decoded when a rule first reads them: a model of
+ * 100,000 nodes has tens of thousands of small biases nobody asks about.
+ */
+function initializerFacts(t: TensorProto, external: ExternalLocation | undefined): ValueShape {
+  const facts: ValueShape = { dtype: t.data_type || undefined, shape: (t.dims ?? []).map(int64) };
+  if (!smallEnough(t)) return facts;
+  Object.defineProperty(facts, 'value', {
+    configurable: true,
+    enumerable: true,
+    get(this: ValueShape) {
+      const value = tensorValue(t, external);
+      Object.defineProperty(this, 'value', { value, configurable: true, enumerable: true, writable: true });
+      return value;
+    },
+  });
+  return facts;
+}
+
+/** A rule's view of one node (a class, not closures: one is made per node of graphs of 100,000 nodes). */
+class Context implements NodeContext {
+  private readonly inputs: string[];
+  constructor(readonly node: NodeProto, readonly opset: number, private readonly info: GraphInfo, private readonly inference: Inference) {
+    this.inputs = node.input ?? [];
+  }
+
+  input(i: number): ValueShape | undefined {
+    return this.inputs[i] ? this.inference.lookup(this.inputs[i], this.info) : undefined;
+  }
+
+  has(i: number): boolean {
+    return !!this.inputs[i];
+  }
+
+  numbers(i: number): number[] | undefined {
+    const v = this.input(i)?.value;
+    return v && v.every(isKnown) ? (v as number[]) : undefined;
+  }
+
+  subgraph(name: string, formal?: (ValueShape | undefined)[]): ValueShape[] | undefined {
+    const a = (this.node.attribute ?? []).find((x) => x.name === name);
+    const sub = a?.g ? this.inference.infos.get(a.g) : undefined;
+    return sub ? this.inference.inferGraph(sub, formal) : undefined;
   }
 }

@@ -8,10 +8,16 @@ import { MAX_VALUE_ELEMENTS } from './rules/common';
 const READABLE = new Set<number>([DataType.INT64, DataType.INT32, DataType.INT16, DataType.INT8, DataType.UINT8, DataType.UINT16,
   DataType.UINT32, DataType.UINT64, DataType.FLOAT, DataType.DOUBLE, DataType.BOOL]);
 
+/** Whether a tensor is small and numeric: contents shape rules may read. */
+export function smallEnough(t: TensorProto): boolean {
+  let elements = 1;
+  for (const d of t.dims ?? []) elements *= int64(d);
+  return elements <= MAX_VALUE_ELEMENTS && READABLE.has(t.data_type ?? 0);
+}
+
 /** A small numeric tensor's values; undefined for large, string or unreadable ones. */
 export function tensorValue(t: TensorProto, external?: ExternalLocation): Dim[] | undefined {
-  const elements = (t.dims ?? []).map(int64).reduce((a, b) => a * b, 1);
-  if (elements > MAX_VALUE_ELEMENTS || !READABLE.has(t.data_type ?? 0)) return undefined;
+  if (!smallEnough(t)) return undefined;
   try {
     return Array.from(new TensorRef(t, 'initializer', '', external).values());
   } catch {

@@ -44,7 +44,9 @@ const broadcasting = (dtype?: (cx: NodeContext) => number | undefined): ShapeRul
   const inputs = (cx.node.input ?? []).map((_, i) => cx.input(i));
   const out: ValueShape = { dtype: dtype ? dtype(cx) : inputs[0]?.dtype, shape: broadcast(inputs.map((x) => x?.shape)) };
   if (inputs.length === 2) {
-    const v = arithmetic(cx.node.op_type ?? '', inputs[0]?.value, inputs[1]?.value, !FLOATS.has(inputs[0]?.dtype ?? 0));
+    // Contents only when both have some (a weight's are decoded on first read: most Adds add a bias to an activation).
+    const a = inputs[0]?.value;
+    const v = a && arithmetic(cx.node.op_type ?? '', a, inputs[1]?.value, !FLOATS.has(inputs[0]?.dtype ?? 0));
     if (v) out.value = v;
   }
   return [out];

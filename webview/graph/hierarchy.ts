@@ -1,0 +1,202 @@
+// Layers of a graph, for folding: a tree of groups from the nodes' name scopes (`/encoder/layer.3/attn/
+// MatMul` as PyTorch writes them, `model/dense/MatMul` as tf2onnx does), where a scope with one child and
+// nothing else merges into it and a scope of one node is no layer at all. A level with more than
+// MAX_UNITS members (groups and nodes) is cut into consecutive runs, run by run, so that no level, the top
+// included, holds more than MAX_UNITS: a graph without scopes folds into runs of nodes, one with 3,000
+// layers into runs of layers. Members keep the graph's node order (topological in a valid model).
+import type { GraphData } from '../../src/protocol/graph';
+
+/** At most this many members (groups and nodes) per level: a fitted level stays readable. */
+export const MAX_UNITS = 32;
+
+export interface Group {
+  /** Stable across reloads and re-foldings of the same graph: the scope path, or the runs' place. */
+  key: string;
+  /** What the group is called on screen: its scope's last segment(s), or the run's first and last member. */
+  label: string;
+  /** The whole scope (`/encoder/layer.3`); for a run, its parent's scope. */
+  scope: string;
+  /** A run cut from a level that had too many members, not a scope of the model. */
+  artificial: boolean;
+  parent: number;
+  depth: number;
+  /** Child groups and direct nodes, in node order. */
+  groups: number[];
+  nodes: number[];
+  /** The first node (in node order) anywhere below: the group's place among its siblings. */
+  first: number;
+  /** Nodes anywhere below. */
+  size: number;
+}
+
+export interface Hierarchy {
+  /** groups[0] is the root: the whole graph. */
+  groups: Group[];
+  /** The innermost group of each node (0 for the root; -1 for a node not drawn). */
+  groupOf: Int32Array;
+  /** groupContents' answers, kept: a collapsed layer's box asks each time it is laid out. */
+  contents: Map<number, GroupContents>;
+}
+
+export interface GroupContents {
+  /** Op types under the group, the most frequent first. */
+  ops: [string, number][];
+  /** Elements of the weights its nodes read (each weight once). */
+  parameters: number;
+}
+
+/** The group ids from the root down to `g` (the root first, `g` last). */
+export function ancestry(h: Hierarchy, g: number): number[] {
+  const chain: number[] = [];
+  for (let x = g; x >= 0; x = h.groups[x].parent) chain.push(x);
+  return chain.reverse();
+}
+
+/** Counts of op types under a group, the most frequent first, and the weight elements its nodes read. */
+export function groupContents(graph: GraphData, h: Hierarchy, g: number): GroupContents {
+  const known = h.contents.get(g);
+  if (known) return known;
+  const counts = new Map<string, number>();
+  const seen = new Set<number>();
+  let parameters = 0;
+  const visit = (id: number) => {
+    const group = h.groups[id];
+    for (const n of group.nodes) {
+      const node = graph.nodes[n];
+      counts.set(node.op, (counts.get(node.op) ?? 0) + 1);
+      for (const v of node.inputs) {
+        const value = v >= 0 ? graph.values[v] : undefined;
+        if (!value || value.weight === undefined || seen.has(v)) continue;
+        seen.add(v);
+        parameters += (value.shape ?? []).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+      }
+    }
+    for (const c of group.groups) visit(c);
+  };
+  visit(g);
+  const result: GroupContents = { ops: [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)), parameters };
+  h.contents.set(g, result);
+  return result;
+}
+
+/** A node's scope: the segments of its name before the last `/` (none for a name without one). */
+export function scopeOf(name: string): string[] {
+  const cut = name.lastIndexOf('/');
+  if (cut <= 0) return [];
+  return name.slice(0, cut).split('/').filter((s) => s !== '');
+}
+
+interface Draft {
+  segment: string;
+  children: Map<string, Draft>;
+  nodes: number[];
+}
+
+/**
+ * The layers of `graph`: `shown(n)` says which nodes are drawn (hidden weight Constants are not members).
+ * `maxUnits` bounds each level's members (MAX_UNITS by default).
+ */
+export function buildHierarchy(graph: GraphData, shown: (node: number) => boolean, maxUnits = MAX_UNITS): Hierarchy {
+  const root: Draft = { segment: '', children: new Map(), nodes: [] };
+  graph.nodes.forEach((node, i) => {
+    if (!shown(i)) return;
+    let at = root;
+    for (const segment of scopeOf(node.name)) {
+      let next = at.children.get(segment);
+      if (!next) at.children.set(segment, (next = { segment, children: new Map(), nodes: [] }));
+      at = next;
+    }
+    at.nodes.push(i);
+  });
+  const groups: Group[] = [];
+  const groupOf = new Int32Array(graph.nodes.length).fill(-1);
+  const make = (label: string, scope: string, key: string, artificial: boolean, parent: number): number => {
+    const depth = parent < 0 ? 0 : groups[parent].depth + 1;
+    groups.push({ key, label, scope, artificial, parent, depth, groups: [], nodes: [], first: Infinity, size: 0 });
+    return groups.length - 1;
+  };
+  // A member of a level: a group to be, or a node.
+  type Member = { draft: Draft; label: string; scope: string; first: number; size: number } | { node: number; first: number; size: 1 };
+  const membersOf = (d: Draft, scope: string): Member[] => {
+    const members: Member[] = d.nodes.map((n) => ({ node: n, first: n, size: 1 as const }));
+    for (const child of d.children.values()) {
+      // A scope with one child scope and no node of its own is that child, named by both.
+      let at = child;
+      let label = child.segment;
+      while (at.nodes.length === 0 && at.children.size === 1) {
+        at = at.children.values().next().value as Draft;
+        label += `/${at.segment}`;
+      }
+      const childScope = `${scope}/${label}`;
+      const size = countNodes(at);
+      // A scope of one node is no layer: the node joins this level.
+      if (size === 1) members.push({ node: firstNode(at), first: firstNode(at), size: 1 });
+      else members.push({ draft: at, label, scope: childScope, first: firstNode(at), size });
+    }
+    return members.sort((a, b) => a.first - b.first);
+  };
+  const fill = (id: number, members: Member[]): void => {
+    const g = groups[id];
+    // Too many members: runs of consecutive ones, then runs of runs, until the level holds few enough.
+    let level: (Member | { run: Member[]; first: number; size: number })[] = members;
+    while (level.length > maxUnits) {
+      const runs: { run: typeof level; first: number; size: number }[] = [];
+      for (let i = 0; i < level.length; i += maxUnits) {
+        const run = level.slice(i, i + maxUnits);
+        runs.push({ run: run as Member[], first: run[0].first, size: run.reduce((s, m) => s + m.size, 0) });
+      }
+      level = runs as typeof level;
+    }
+    let runIndex = 0;
+    const place = (parent: number, member: (typeof level)[number]): void => {
+      const p = groups[parent];
+      if ('run' in member) {
+        const run = member.run as (typeof level)[number][];
+        const id = make(runLabel(run as Named[]), p.scope, `${g.key}#${runIndex++}`, true, parent);
+        p.groups.push(id);
+        for (const m of run) place(id, m);
+        finish(id);
+      } else if ('node' in member) {
+        p.nodes.push(member.node);
+        groupOf[member.node] = parent;
+      } else {
+        const id = make(member.label, member.scope, member.scope, false, parent);
+        p.groups.push(id);
+        fill(id, membersOf(member.draft, member.scope));
+        finish(id);
+      }
+    };
+    for (const m of level) place(id, m);
+  };
+  const finish = (id: number): void => {
+    const g = groups[id];
+    g.first = Math.min(g.nodes.length ? g.nodes[0] : Infinity, ...g.groups.map((c) => groups[c].first));
+    g.size = g.nodes.length + g.groups.reduce((s, c) => s + groups[c].size, 0);
+  };
+  const rootId = make(graph.label || graph.name || 'graph', '', '', false, -1);
+  fill(rootId, membersOf(root, ''));
+  finish(rootId);
+  return { groups, groupOf, contents: new Map() };
+}
+
+function countNodes(d: Draft): number {
+  let n = d.nodes.length;
+  for (const c of d.children.values()) n += countNodes(c);
+  return n;
+}
+
+function firstNode(d: Draft): number {
+  let first = d.nodes.length ? d.nodes[0] : Infinity;
+  for (const c of d.children.values()) first = Math.min(first, firstNode(c));
+  return first;
+}
+
+type Named = { label?: string; node?: number; run?: Named[]; first: number };
+
+/** A run's name: its first and last layer (`layer.0 – layer.31`), else the node numbers it spans (1-based). */
+function runLabel(run: Named[]): string {
+  const edge = (m: Named, last: boolean): Named => (m.run ? edge(m.run[last ? m.run.length - 1 : 0], last) : m);
+  const a = edge(run[0], false), b = edge(run[run.length - 1], true);
+  if (a.label !== undefined && b.label !== undefined) return `${a.label} – ${b.label}`;
+  return `nodes ${a.first + 1}–${(b.node ?? b.first) + 1}`;
+}
