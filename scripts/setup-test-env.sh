@@ -8,6 +8,7 @@
 #       ripgrep            Debian's rg, fed to @vscode/ripgrep so its postinstall needs no download
 #       pkg-config         used by native module builds
 #       fonts-dejavu-core  so the screenshots have readable text
+#       g++ make python3   node-gyp, for code-server's native modules
 #   - test/harness/node_modules (code-server 4.100.3 + playwright-core) from its lock file, with
 #     code-server's postinstall (it runs `npm install` in lib/vscode and builds native modules).
 # Needs Node 20 (code-server 4.100.3 is the newest release whose install accepts Node 20), g++,
@@ -23,7 +24,7 @@ if [ "${SKIP_APT:-}" != 1 ] && ! command -v apt-get >/dev/null; then
   log "no apt-get here: install chromium (or set CHROMIUM), ripgrep, pkg-config and the Kerberos headers by hand"
 elif [ "${SKIP_APT:-}" != 1 ]; then
   missing=()
-  for p in chromium libkrb5-dev ripgrep pkg-config fonts-dejavu-core; do
+  for p in chromium libkrb5-dev ripgrep pkg-config fonts-dejavu-core g++ make python3; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -38,6 +39,11 @@ if [ ! -x "${CHROMIUM:-/usr/lib/chromium/chromium}" ]; then
 fi
 
 # ---- 2. test/harness/node_modules ---------------------------------------------------------
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" != 20 ]; then
+  log "the VS Code test harness (code-server 4.100.3) installs on Node 20 only; this is Node $(node -v). Run npm test with Node 20 (npm run sample and npm run test:unit work on Node 22 and 24 too)"
+  exit 1
+fi
 # Installed = the lock file we installed from is unchanged and code-server's native modules exist.
 stamp="$harness/node_modules/.onnxqs-harness-installed"
 want="$(cat "$harness/package-lock.json" | sha256sum | cut -c1-16) node-$(node -v)"

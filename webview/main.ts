@@ -180,6 +180,8 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
       statsNow: () => statsList,
       loadGraph: (path: string): Promise<GraphData> => request('graph', { path }),
       findInModel: (query: string) => request('find', { query }),
+      saveImage: (format, name, data) => request('saveImage', { format, name, data }),
+      fileStem: message.fileName.replace(/\.onnx$/i, ''),
       showWeight: (index) => {
         switchTab('weights');
         void editor?.weights.select(index, true);

@@ -74,7 +74,29 @@ export interface QuantizeContent {
   actions: ReportAction[];
 }
 
-export type ResultsContent = CompareContent | QuantizeContent | RefineContent | BenchContent;
+/** A table of the model summary: plain texts (each renderer escapes them); `code` columns hold names from the model. */
+export interface SummarySection {
+  id: string;
+  title: string;
+  /** Heading level in Markdown (2 unless given). */
+  level?: 3;
+  /** What to say when there are no rows ('' for a section left out then). */
+  empty: string;
+  headers: { label: string; numeric?: boolean; code?: boolean }[];
+  rows: string[][];
+}
+
+/** The model summary (Show Model Summary): facts, the model's description, its tables. */
+export interface SummaryContent {
+  kind: 'summary';
+  file: string;
+  facts: { label: string; value: string; code?: boolean }[];
+  description: string | null;
+  sections: SummarySection[];
+  actions: ReportAction[];
+}
+
+export type ResultsContent = CompareContent | QuantizeContent | RefineContent | BenchContent | SummaryContent;
 
 export interface ShowResultsMessage {
   type: 'show';

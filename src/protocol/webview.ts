@@ -280,7 +280,18 @@ export interface WeightDetailRequest {
   codes?: boolean;
 }
 
-export type WebviewRequest = ReloadRequest | OpenMarkdownRequest | GraphDataRequest | FindRequest | WeightStatsRequest | WeightDetailRequest;
+/** Save a picture of the graph: asks where (a save dialog), then writes it. */
+export interface SaveImageRequest {
+  type: 'saveImage';
+  id: number;
+  format: 'png' | 'svg';
+  /** The file name suggested (beside the model). */
+  name: string;
+  /** SVG text, or the PNG's bytes in base64. */
+  data: string;
+}
+
+export type WebviewRequest = ReloadRequest | OpenMarkdownRequest | GraphDataRequest | FindRequest | WeightStatsRequest | WeightDetailRequest | SaveImageRequest;
 export type WebviewRequestKind = WebviewRequest['type'];
 /** A request's fields other than `type` and `id`. */
 export type WebviewRequestParams<K extends WebviewRequestKind> = Omit<Extract<WebviewRequest, { type: K }>, 'type' | 'id'>;
@@ -293,6 +304,8 @@ export interface WebviewRequestResults {
   find: FindResult;
   weightStats: WeightSummary[];
   weightDetail: WeightDetail;
+  /** Where it was written; null when the user cancelled the dialog. */
+  saveImage: { path: string | null };
 }
 
 export type WebviewToExtensionMessage = ReadyMessage | RenderedMessage | ProbeResultMessage | WebviewRequest;
@@ -316,6 +329,10 @@ export function isWebviewMessage(value: unknown): value is WebviewToExtensionMes
       return typeof v.id === 'number' && typeof (value as { query?: unknown }).query === 'string';
     case 'weightDetail':
       return typeof v.id === 'number' && typeof (value as { weight?: unknown }).weight === 'number' && typeof (value as { bins?: unknown }).bins === 'number';
+    case 'saveImage': {
+      const m = value as { format?: unknown; name?: unknown; data?: unknown };
+      return typeof v.id === 'number' && (m.format === 'png' || m.format === 'svg') && typeof m.name === 'string' && typeof m.data === 'string';
+    }
     default:
       return false;
   }

@@ -17,7 +17,7 @@ import { fp32SourceOf } from './compareCommand';
 import { withJobProgress } from './jobProgress';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';
 import { inputsFor } from './modelInputs';
-import { saveText, showResults } from './resultsPanel';
+import { saveFile, showResults } from './resultsPanel';
 import type { Services } from './services';
 import { benchSettings } from './settings';
 
@@ -98,8 +98,8 @@ async function bench(services: Services, files: string[], args?: BenchCommandArg
     markdown: () => formatBenchMarkdown(result), json: () => result, jsonFile: `${stem}.json`,
     onAction: (id) => {
       if (id === 'time') showTime(services, timed);
-      if (id === 'csv') void saveText(services, formatBenchCsv(result), `${stem}.csv`, 'CSV');
-      if (id === 'md') void saveText(services, formatBenchMarkdown(result), `${stem}.md`, 'Markdown');
+      if (id === 'csv') void saveFile(services, formatBenchCsv(result), `${stem}.csv`, 'CSV');
+      if (id === 'md') void saveFile(services, formatBenchMarkdown(result), `${stem}.md`, 'Markdown');
       if (id === 'again') void bench(services, files, { ...args, showTime: false });
     },
   });

@@ -1,7 +1,7 @@
 // The extension's commands (ids as in package.json).
 //   onnxqs.openModel     open the model(s) in the model editor
-//   onnxqs.inspectModel  read a model in the background (progress, cancellable) and show its summary as
-//                        a read-only Markdown document; resolves with the InspectReport (undefined when
+//   onnxqs.inspectModel  read a model in the background (progress, cancellable) and show its summary in a
+//                        results panel (Markdown one click away); resolves with the InspectReport (undefined when
 //                        cancelled or failed: failures are shown to the user and logged)
 //   onnxqs.quantizeModel quantize a model into a new file (quantizeCommand.ts)
 //   onnxqs.compareWithFp32, onnxqs.compareModels, onnxqs.editModelInputs  run and compare (compareCommand.ts)
@@ -15,6 +15,9 @@ import { hintFor } from './errorHints';
 import { withJobProgress } from './jobProgress';
 import { MODEL_VIEW_TYPE } from './modelEditorProvider';
 import { openReportMarkdown } from './reportDocument';
+import { summaryMarkdown } from './reportMarkdown';
+import { showResults } from './resultsPanel';
+import { summaryContent } from './summaryContent';
 import {
   COMPARE_MODELS_COMMAND, COMPARE_WITH_FP32_COMMAND, compareModelsCommand, compareWithFp32Command, EDIT_INPUTS_COMMAND, editInputsCommand, type CompareCommandArgs,
 } from './compareCommand';
@@ -143,7 +146,14 @@ async function inspectModel(services: Services, uri: vscode.Uri): Promise<Inspec
     return undefined;
   }
   services.hooks.recordReport(uri.toString(), report);
-  await openReportMarkdown(report, uri);
+  // A results panel like the others; the same summary one click away as Markdown.
+  const content = summaryContent(report, uri.fsPath);
+  showResults(services, `Summary: ${name}`, content, {
+    markdown: () => summaryMarkdown(content),
+    json: () => report,
+    jsonFile: path.join(path.dirname(uri.fsPath), `${name.replace(/\.onnx$/i, '')}.summary.json`),
+    onAction: (id) => { if (id === 'markdown') void openReportMarkdown(report, uri); },
+  });
   return report;
 }
 

@@ -33,6 +33,7 @@ import { PendingRequests } from '../protocol/pendingRequests';
 import { Disposable } from './dispose';
 import { hintFor } from './errorHints';
 import { openReportMarkdown } from './reportDocument';
+import { saveFile } from './resultsPanel';
 import { ModelOutline, OUTLINE_VIEW, outlineText, REVEAL_COMMAND, type OutlineSource } from './outlineView';
 import type { Services } from './services';
 import { affectsInspect, inspectSettings } from './settings';
@@ -349,6 +350,7 @@ class ModelPanel extends Disposable {
       case 'find':
       case 'weightStats':
       case 'weightDetail':
+      case 'saveImage':
         void this.answer(message);
         return;
       default:
@@ -387,6 +389,12 @@ class ModelPanel extends Disposable {
         return this.document.weightStats();
       case 'weightDetail':
         return this.document.weightDetail(request.weight, request.bins, request.codes === true);
+      case 'saveImage': {
+        // Beside the model, under the name the view suggests (never a path of the webview's choosing).
+        const suggested = path.join(path.dirname(this.document.uri.fsPath), path.basename(request.name));
+        const data = request.format === 'png' ? Buffer.from(request.data, 'base64') : request.data;
+        return { path: (await saveFile(this.services, data, suggested, request.format === 'png' ? 'PNG' : 'SVG')) ?? null };
+      }
       default:
         return assertNever(request, 'webview request');
     }

@@ -59,23 +59,28 @@ export function showResults(services: Services, title: string, content: ResultsC
   return { panel, rendered, update };
 }
 
-function saveJson(services: Services, value: unknown, suggested: string): Promise<void> {
-  return saveText(services, `${JSON.stringify(value, null, 2)}\n`, suggested, 'JSON');
+async function saveJson(services: Services, value: unknown, suggested: string): Promise<void> {
+  await saveFile(services, `${JSON.stringify(value, null, 2)}\n`, suggested, 'JSON');
 }
 
-const EXTENSIONS: Record<string, string> = { JSON: 'json', CSV: 'csv', Markdown: 'md' };
+const EXTENSIONS = { JSON: 'json', CSV: 'csv', Markdown: 'md', PNG: 'png', SVG: 'svg' } as const;
 
-/** Asks where, then writes `text` there (a temporary file renamed into place: a failed write leaves no half file). */
-export async function saveText(services: Services, text: string, suggested: string, format: 'JSON' | 'CSV' | 'Markdown'): Promise<void> {
+/**
+ * Asks where, then writes `data` there (a temporary file renamed into place: a failed write leaves no half
+ * file). The path written, or undefined when the dialog was cancelled or the write failed (which it says).
+ */
+export async function saveFile(services: Services, data: string | Uint8Array, suggested: string, format: keyof typeof EXTENSIONS): Promise<string | undefined> {
   const target = await vscode.window.showSaveDialog({ title: `Save as ${format}`, saveLabel: 'Save', defaultUri: vscode.Uri.file(suggested), filters: { [format]: [EXTENSIONS[format]] } });
-  if (!target) return;
+  if (!target) return undefined;
   const tmp = `${target.fsPath}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, text);
+    fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, target.fsPath);
     services.log.info(`Saved ${target.fsPath}.`);
+    return target.fsPath;
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     void vscode.window.showErrorMessage(`Could not save ${path.basename(target.fsPath)}: ${(e as Error).message}`);
+    return undefined;
   }
 }

@@ -77,6 +77,7 @@ function writeSettings(file, settings) {
  * @param {object} [o.settings] user settings on top of BASE_SETTINGS
  * @param {(line: string) => void} [o.onConsole] every console line of the page (extension host output included)
  * @param {object} [o.env] extra environment for code-server and so the extension host
+ * @param {boolean} [o.workspaceTrust] keep VS Code's workspace trust on (a fresh profile: the folder starts untrusted)
  */
 export async function startWorkbench(o) {
   const { chromium } = await import('playwright-core');
@@ -93,7 +94,7 @@ export async function startWorkbench(o) {
   const extensionsDir = path.resolve(o.extensionsDir || path.join(tmp, 'extensions'));
   fs.mkdirSync(extensionsDir, { recursive: true });
   const settingsFile = path.join(userDataDir, 'User', 'settings.json');
-  let settings = { ...BASE_SETTINGS, ...(o.settings || {}) };
+  let settings = { ...BASE_SETTINGS, ...(o.workspaceTrust ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' } : {}), ...(o.settings || {}) };
   writeSettings(settingsFile, settings);
   fs.writeFileSync(path.join(tmp, 'config.yaml'), ''); // else it writes ~/.config/code-server/config.yaml
 
@@ -108,7 +109,7 @@ export async function startWorkbench(o) {
     '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
     '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir,
     '--config', path.join(tmp, 'config.yaml'),
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--disable-telemetry', '--disable-update-check', ...(o.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override', '--ignore-last-opened', '--log', 'info'], {
     // The extension host inherits this environment (runTests' extensionTestsEnv arrives here too).
     // EXTENSIONS_GALLERY='{}': no marketplace look-ups. XDG_DATA_HOME: code-server's own logs and
@@ -288,12 +289,12 @@ async function mainTest(args) {
  * where webview() is the frame locator of the active custom editor's content and test() records a
  * named check. Returns { passed, failed, results }.
  */
-export async function runUi({ folder, extensionDevelopmentPaths, extensionsDir, run, settings, logName = 'ui', timeoutMs = Number(process.env.TEST_TIMEOUT_MS || 600000), screenshotDir }) {
+export async function runUi({ folder, extensionDevelopmentPaths, extensionsDir, run, settings, workspaceTrust, logName = 'ui', timeoutMs = Number(process.env.TEST_TIMEOUT_MS || 600000), screenshotDir }) {
   const results = [];
   const shots = path.resolve(screenshotDir || path.join(repoRoot, 'test-results', 'screenshots'));
   fs.mkdirSync(shots, { recursive: true });
   const wb = await startWorkbench({
-    folder, extensionDevelopmentPaths, extensionsDir, settings, logName,
+    folder, extensionDevelopmentPaths, extensionsDir, settings, logName, workspaceTrust,
     onConsole: (line) => { if (verbose || /\[onnxqs\]/i.test(line)) console.log(line); },
   });
   const { page } = wb;

@@ -73,6 +73,39 @@ try {
       });
     },
   });
+  // The same installed copy in a workspace VS Code does not trust (workspace trust on, a fresh profile):
+  // the viewer works, what runs a model asks for trust and does nothing.
+  const untrusted = makeWorkspace({ shared: false });
+  try {
+    const u = await runUi({
+      folder: untrusted.dir, extensionDevelopmentPaths: [], extensionsDir, logName: 'installed-untrusted', workspaceTrust: true,
+      settings: { 'workbench.colorTheme': 'Default Light Modern' },
+      screenshotDir: path.join(repoRoot, 'test-results', 'screenshots'),
+      run: async (ctx) => {
+        const { page } = ctx;
+        await ctx.test('in an untrusted workspace the model viewer works', async () => {
+          await page.locator('.statusbar-item', { hasText: /Restricted Mode/ }).first().waitFor({ timeout: 30000 });
+          const view = await openModel(ctx, 'mnist-8.onnx');
+          const status = await view.locator('.graph-status').innerText();
+          check(/12 nodes/.test(status), `graph status: ${status}`);
+        });
+        for (const [command, what] of [['ONNX: Quantize Model…', 'Quantizing'], ['ONNX: Benchmark Model…', 'Benchmarking']]) {
+          await ctx.test(`in an untrusted workspace ${command} asks for trust and runs nothing`, async () => {
+            await palette(page, command);
+            const note = page.locator('.notification-list-item', { hasText: `${what} runs the model in onnxruntime, which this untrusted workspace does not allow` });
+            await note.waitFor({ timeout: 30000 });
+            check(await note.locator('.monaco-button', { hasText: 'Manage Workspace Trust' }).count() === 1, 'the notification offers Manage Workspace Trust');
+            await ctx.screenshot(`untrusted-${what.toLowerCase()}-light`);
+            check(!fs.readdirSync(untrusted.dir).some((f) => /int8|qdq/.test(f)), `files written: ${fs.readdirSync(untrusted.dir).join(', ')}`);
+            await palette(page, 'Notifications: Clear All Notifications');
+          });
+        }
+      },
+    });
+    r = { passed: r.passed + u.passed, failed: r.failed + u.failed, results: [...r.results, ...u.results] };
+  } finally {
+    untrusted.cleanup();
+  }
 } catch (e) {
   console.error(`[installed] ${e.stack || e}`);
   r = { passed: 0, failed: 1, results: [{ title: 'installed extension', state: 'failed', error: String(e.stack || e) }] };

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Integration tests in VS Code through @vscode/test-electron's runTests.
-//  - Laptop with internet: `node test/integration/runTest.mjs` downloads VS Code 1.100.3 into
-//    .vscode-test/ and runs the suites in it (headless Linux: wrap in `xvfb-run -a`).
+//  - Offline (CI here, and any clone where `npm test` or scripts/setup-test-env.sh ran once): with
+//    VSCODE_EXECUTABLE unset, test/harness/code -> code-server 4.100.3 + headless chromium.
 //  - An installed VS Code: VSCODE_EXECUTABLE=/path/to/code (the Electron binary).
-//  - Offline (CI here): VSCODE_EXECUTABLE=test/harness/code -> code-server 4.100.3 + headless
-//    chromium (scripts/setup-test-env.sh installs them); `npm test` sets this.
+//  - No harness and VSCODE_EXECUTABLE unset: downloads VS Code 1.100.3 into .vscode-test/ (needs the
+//    internet; headless Linux: wrap in `xvfb-run -a`).
 // Env: ONNXQ_MODELS (shared models folder, default ../shared/models), VSCODE_VERSION,
 //      ONNXQS_TEST_GREP (mocha grep), ONNXQS_TEST_RESULTS (results JSON; default
 //      test-results/integration.json). Prints `N passed, N failed` last; exit 0 only when all passed.
@@ -33,7 +33,9 @@ for (const f of ['dist/extension.js']) {
 const ws = makeWorkspace();
 // A fresh profile per run (not .vscode-test/user-data, which would carry state between runs).
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxqs-profile-'));
-const exe = process.env.VSCODE_EXECUTABLE ? path.resolve(process.env.VSCODE_EXECUTABLE) : undefined;
+const harness = path.join(repoRoot, 'test', 'harness', 'code');
+const harnessReady = fs.existsSync(path.join(repoRoot, 'test', 'harness', 'node_modules', 'code-server'));
+const exe = process.env.VSCODE_EXECUTABLE ? path.resolve(process.env.VSCODE_EXECUTABLE) : harnessReady ? harness : undefined;
 console.log(`[runTest] ${exe ? `VS Code executable: ${path.relative(process.cwd(), exe) || exe}` : `downloading VS Code ${process.env.VSCODE_VERSION || '1.100.3'}`}; workspace ${ws.dir}`);
 
 let code = 0;
@@ -49,6 +51,7 @@ try {
   });
 } catch (err) {
   console.error(`[runTest] integration tests failed: ${err.message || err}`);
+  if (!exe) console.error('[runTest] no VS Code to run them in: run `bash scripts/setup-test-env.sh` once for the offline harness (or `npm test`), or set VSCODE_EXECUTABLE');
   code = 1;
 } finally {
   ws.cleanup();

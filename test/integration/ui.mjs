@@ -407,6 +407,30 @@ export async function run(ctx) {
     await showTab(view, 'graph');
   });
 
+  await ctx.test('the graph saved as pictures: the whole graph as SVG and the view as PNG, beside the model, through the save dialog', async () => {
+    const view = ctx.webview();
+    await showTab(view, 'graph');
+    const saveThrough = async (item, name) => {
+      await view.locator('#graph-export').click();
+      await view.locator('#node-menu [role=menuitem]', { hasText: item }).click();
+      // code-server's simple save dialog, prefilled with the name beside the model.
+      const re = new RegExp(`${name.replace('.', '\\.')}$`);
+      await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('.quick-input-widget input')?.value ?? ''), re.source, { timeout: 15000 });
+      await page.keyboard.press('Enter');
+      const file = path.join(ctx.folder, name);
+      for (let i = 0; i < 100 && !fs.existsSync(file); i++) await page.waitForTimeout(100);
+      check(fs.existsSync(file), `${name} was written`);
+      return fs.readFileSync(file);
+    };
+    const svg = (await saveThrough('Save the whole graph as SVG…', 'mnist-8.svg')).toString('utf8');
+    check(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') && svg.includes('>Conv</text>') && svg.trimEnd().endsWith('</svg>'), `svg: ${svg.slice(0, 120)}`);
+    const png = await saveThrough('Save the view as PNG…', 'mnist-8-view.png');
+    check(png.subarray(1, 4).toString('latin1') === 'PNG' && png.length > 2000, `png: ${png.length} bytes`);
+    ctx.log(`saved mnist-8.svg (${svg.length} bytes) and mnist-8-view.png (${png.length} bytes)`);
+    fs.rmSync(path.join(ctx.folder, 'mnist-8.svg'));
+    fs.rmSync(path.join(ctx.folder, 'mnist-8-view.png'));
+  });
+
   await ctx.test('an editor about 800 px wide: the side panel and the overview leave the graph most of it; the side panel resizes and the overview hides', async () => {
     const view = ctx.webview();
     const size = page.viewportSize();
@@ -454,14 +478,22 @@ export async function run(ctx) {
     await shootModel(ctx, ctx.webview(), 'mnist-8', 'dark', { log: true });
   });
 
-  await ctx.test('"ONNX: Show Model Summary" from the command palette opens the summary of the active model', async () => {
+  await ctx.test('"ONNX: Show Model Summary" from the command palette opens the summary of the active model in a results panel; Open as Markdown gives it as a read-only document', async () => {
     await palette(page, 'ONNX: Show Model Summary');
+    const panel = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+    await panel.locator('h1', { hasText: 'Summary: mnist-8.onnx' }).waitFor({ timeout: 30000 });
+    const inputs = await panel.locator('#summary-inputs').innerText();
+    check(/Input3/.test(inputs) && /float/.test(inputs), `inputs: ${inputs}`);
+    check(/Conv/.test(await panel.locator('#summary-operators').innerText()), 'the operators are listed');
+    await ctx.screenshot('summary-panel-dark');
+    await panel.locator('#action-markdown').click();
     await page.locator('.monaco-editor .view-lines', { hasText: 'Input3' }).first().waitFor({ timeout: 30000 });
     await ctx.screenshot('summary-markdown-dark');
     // Read-only: closing it asks nothing.
     await palette(page, 'View: Close Editor');
     await page.waitForTimeout(1000);
     check(await page.locator('.monaco-dialog-box').count() === 0, 'closing the summary asked a question');
+    await palette(page, 'View: Close Editor');
   });
 
   const ppocr = ctx.folder && fs.existsSync(path.join(ctx.folder, 'models', ...PPOCR_REC.split('/')));
@@ -589,7 +621,7 @@ export async function run(ctx) {
 
   for (const theme of ['light', 'dark']) {
     await ctx.test(`a 9,302-node encoder opens folded into its layers; Enter expands a layer in place, Shift+Enter folds it; find opens the layers around a match (${theme})`, async () => {
-      if (!fs.existsSync(path.join(ctx.folder, ENCODER))) { ctx.log(`skipped: ${ENCODER} was not generated`); return; }
+      check(fs.existsSync(path.join(ctx.folder, ENCODER)), `${ENCODER} was not generated (see the [ui] line at the start)`);
       await closeAllEditors(page);
       await setTheme(ctx, theme === 'dark' ? DARK : LIGHT);
       const view = await openModel(ctx, ENCODER);
@@ -606,7 +638,7 @@ export async function run(ctx) {
       await page.keyboard.press('ArrowDown');
       await page.keyboard.press('ArrowDown');
       await view.locator('#side-op', { hasText: /^encoder$/ }).waitFor({ timeout: 15000 });
-      for (const next of [/^layer\.0 – layer\.31$/, /^layer\.0$/, /^q$/]) {
+      for (const next of [/^layer\.0 – layer\.\d+$/, /^layer\.0$/, /^q$/]) {
         await page.keyboard.press('Enter');
         await view.locator('#side-op', { hasText: next }).waitFor({ timeout: 15000 });
       }
@@ -631,6 +663,11 @@ export async function run(ctx) {
       await page.keyboard.press('Control+f');
       await view.locator('#graph-find').waitFor({ state: 'visible', timeout: 10000 });
       await page.keyboard.type('/encoder/layer.250/ffn.up/MatMul');
+      // Typing stops on the folded layer that holds the match (nothing opens as you type); Enter opens it.
+      await view.locator('.find-count', { hasText: '1 of 1 (1 folded layer)' }).waitFor({ timeout: 15000 });
+      const holder = (await view.locator('#side-op').innerText()).trim();
+      check(/^layer\.\d+ – layer\.\d+$/.test(holder), `typing selected the run of layers holding the match: ${holder}`);
+      await page.keyboard.press('Enter');
       await view.locator('#side-name', { hasText: '/encoder/layer.250/ffn.up/MatMul' }).waitFor({ timeout: 15000 });
       const opened = await view.locator('#side-layers').innerText();
       check(/Collapse ffn\.up/.test(opened) && /Collapse layer\.250/.test(opened), `layers opened for the match: ${opened}`);
@@ -669,7 +706,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   fs.mkdirSync(path.dirname(resultsFile), { recursive: true });
   fs.rmSync(resultsFile, { force: true });
   let r;
-  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) {
+  if (!fs.existsSync(path.join(repoRoot, 'test', 'harness', 'node_modules', 'code-server'))) {
+    console.error('the UI test needs the VS Code harness: run `bash scripts/setup-test-env.sh` once (npm test does)');
+    r = { passed: 0, failed: 1, results: [{ title: 'harness', state: 'failed', error: 'test/harness is not installed' }] };
+  } else if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) {
     console.error('dist/extension.js is missing: run `npm run build` first');
     r = { passed: 0, failed: 1, results: [{ title: 'build', state: 'failed', error: 'dist/extension.js is missing' }] };
   } else {

@@ -10,7 +10,7 @@ import { buildGraphData } from '../../src/onnx/graphData';
 import { loadModel } from '../../src/onnx/load';
 import type { GraphData } from '../../src/protocol/graph';
 import { FRAME, layoutFolded, type FoldedLayout, type FoldInput } from '../../webview/graph/foldLayout';
-import { ancestry, buildHierarchy, groupContents, MAX_UNITS, scopeOf, type Hierarchy } from '../../webview/graph/hierarchy';
+import { ancestry, buildHierarchy, groupContents, MAX_UNITS, repeatedBlocks, scopeOf, type Hierarchy } from '../../webview/graph/hierarchy';
 import { graphLayoutInput } from '../../webview/graph/layout';
 import { modelsDir, noModels } from './helpers/models';
 
@@ -26,6 +26,16 @@ function foldInput(graph: GraphData, h: Hierarchy, expanded: number[]): FoldInpu
     edges: input.edges,
     size: (u) => (u.kind === 'group' ? { width: 160, height: 70 } : { width: 90, height: 30 }),
   };
+}
+
+/** A chain of nodes with these names and ops (each reads the previous one's output). */
+function flatGraph(list: { name: string; op: string }[]): GraphData {
+  const values: GraphData['values'] = [{ name: 'x', dtype: 'float', shape: [1], kind: 'input' }];
+  const nodes = list.map((n, i) => {
+    values.push({ name: `v${i}`, dtype: 'float', shape: [1], kind: i === list.length - 1 ? 'output' : 'intermediate' });
+    return { op: n.op, domain: '', name: n.name, category: 'other' as const, inputs: [i], outputs: [i + 1], attributes: [], subgraphs: [] };
+  });
+  return { path: 'main', name: 'g', label: 'g', ancestors: [], nodes, values, inputs: [0], outputs: [list.length] };
 }
 
 const shown = (graph: GraphData) => {
@@ -111,19 +121,59 @@ describe('layer hierarchy', () => {
     assert.deepEqual(ancestry(h, enc.groups[1]), [0, root.groups[0], enc.groups[1]]);
   });
 
-  it('cuts a level of more than MAX_UNITS members into runs, and runs of runs, none larger', () => {
+  it('cuts a level of more than MAX_UNITS members into even runs, and runs of runs, none larger, none of one member', () => {
     const g = encoder(MAX_UNITS * MAX_UNITS + 5);
     const h = buildHierarchy(g, shown(g));
-    for (const grp of h.groups) assert.ok(grp.groups.length + grp.nodes.length <= MAX_UNITS, `${grp.label} holds at most ${MAX_UNITS}`);
+    for (const grp of h.groups) {
+      const members = grp.groups.length + grp.nodes.length;
+      assert.ok(members <= MAX_UNITS, `${grp.label} holds at most ${MAX_UNITS}`);
+      if (grp.artificial) assert.ok(members >= 2, `a run of one member (${grp.label}) is no run`);
+    }
     const enc = h.groups[h.groups[0].groups[0]];
-    assert.equal(enc.groups.length, 2, `${MAX_UNITS ** 2 + 5} layers: a run of ${MAX_UNITS} runs and a run of 1 run`);
+    // 1,029 layers: 33 runs of 31-32 layers, in 2 runs of runs (17 and 16).
+    assert.deepEqual(enc.groups.map((r) => h.groups[r].groups.length), [17, 16]);
+    const sizes = enc.groups.flatMap((r) => h.groups[r].groups.map((x) => h.groups[x].groups.length));
+    assert.equal(sizes.length, 33);
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `even runs: ${sizes.join(', ')}`);
     const first = h.groups[enc.groups[0]];
     assert.ok(first.artificial);
-    assert.equal(first.label, `layer.0 – layer.${MAX_UNITS * MAX_UNITS - 1}`);
-    assert.equal(h.groups[first.groups[1]].label, `layer.${MAX_UNITS} – layer.${2 * MAX_UNITS - 1}`);
+    const inner = h.groups[first.groups[0]];
+    const lastInFirst = h.groups[h.groups[first.groups[first.groups.length - 1]].groups.at(-1)!].label;
+    assert.equal(first.label, `layer.0 – ${lastInFirst}`);
+    assert.equal(inner.label, `layer.0 – layer.${inner.groups.length - 1}`);
     // Keys are the same when built again (expanded layers survive a reload).
     assert.deepEqual(buildHierarchy(g, shown(g)).groups.map((x) => x.key), h.groups.map((x) => x.key));
     assert.equal(new Set(h.groups.map((x) => x.key)).size, h.groups.length, 'keys are unique');
+  });
+
+  it('keeps keys apart when a scope is named like a run, and labels a run of nodes by the nodes it spans', () => {
+    // 40 nodes in /s (cut into runs) and 5 in a scope named "s#0" and one named "s//0" is impossible (empty segment).
+    // (Ops all different: a repeated op sequence would fold into blocks instead of runs.)
+    const nodes = [...Array.from({ length: 40 }, (_, i) => `/s/n${i}`), ...Array.from({ length: 5 }, (_, i) => `/s#0/n${i}`)];
+    const g = flatGraph(nodes.map((name, i) => ({ name, op: `Op${i}` })));
+    const h = buildHierarchy(g, () => true);
+    assert.equal(new Set(h.groups.map((x) => x.key)).size, h.groups.length, `keys are unique: ${h.groups.map((x) => x.key).join(' ')}`);
+    // Nodes 1-31 alone, then a layer of nodes 32-61, then 32 more: the first run spans to node 61.
+    const mixed = flatGraph([...Array.from({ length: 31 }, (_, i) => ({ name: `n${i}`, op: `A${i}` })), ...Array.from({ length: 30 }, (_, i) => ({ name: `/G/n${i}`, op: `B${i}` })), ...Array.from({ length: 32 }, (_, i) => ({ name: `m${i}`, op: `C${i}` }))]);
+    const hm = buildHierarchy(mixed, () => true);
+    const labels = hm.groups[0].groups.map((x) => hm.groups[x].label);
+    assert.deepEqual(labels, ['nodes 1–61', 'nodes 62–93'], '64 members in two runs of 32; the first ends with layer G (nodes 32-61)');
+  });
+
+  it('folds a graph without scopes into its repeated blocks (the same op sequence, layer after layer)', () => {
+    const g = encoder(40, false);
+    assert.ok(g.nodes.every((n) => !n.name.includes('/')), 'no scopes in the names');
+    const h = buildHierarchy(g, shown(g));
+    const blocks = h.groups.filter((x) => /^block \d+$/.test(x.label));
+    assert.equal(blocks.length, 40, `one block per layer: ${blocks.map((b) => b.label).join(', ')}`);
+    const seq = (b: (typeof blocks)[number]) => b.nodes.map((n) => g.nodes[n].op).join(',');
+    for (const b of blocks) {
+      assert.equal(b.size, 31, 'a layer\'s 31 nodes');
+      assert.equal(seq(b), seq(blocks[0]), 'the same op sequence');
+    }
+    assert.equal(new Set(h.groups.map((x) => x.key)).size, h.groups.length, 'keys are unique');
+    // A graph with no repetition (a short chain of different ops) has none.
+    assert.equal(repeatedBlocks(['Conv', 'Relu', 'Add', 'MatMul', 'Softmax', 'Gemm', 'Sigmoid', 'Mul', 'Sub', 'Div']), null);
   });
 
   it('folds a graph without scopes into runs of nodes, in node order', { skip: noModels }, () => {
@@ -162,7 +212,7 @@ describe('folded layout', () => {
     const layer3 = h.groups[run0].groups[3];
     const input = foldInput(g, h, [0, enc, run0, layer3]);
     const f = layoutFolded(input);
-    assert.deepEqual(f.frames.map((fr) => h.groups[fr.group].label).sort(), ['encoder', 'layer.0 – layer.31', 'layer.3'].sort());
+    assert.deepEqual(f.frames.map((fr) => h.groups[fr.group].label).sort(), ['encoder', 'layer.0 – layer.19', 'layer.3'].sort());
     assertFolded(h, f, input);
     // Layer 2's output reaches layer 3's first projections: one edge from the layer.2 box to each reader.
     const unitOf = (label: string) => f.units.findIndex((u) => u.unit.kind === 'group' && h.groups[u.unit.group].label === label);
@@ -175,8 +225,13 @@ describe('folded layout', () => {
     const fr = f.frames.find((x) => h.groups[x.group].label === 'layer.3')!;
     const ys = Array.from(e.points).filter((_, i) => i % 2 === 1);
     assert.ok(ys.some((y) => y < fr.y) && ys.some((y) => y > fr.y + FRAME.header), 'it comes from above the frame into it');
-    // Nothing of a folded layer is drawn.
-    assert.ok(!f.units.some((u) => u.unit.kind === 'item' && input.itemNode[u.unit.item] >= 0 && h.groupOf[input.itemNode[u.unit.item]] === h.groups[run0].groups[5]));
+    // Nothing of a folded layer is drawn: no node anywhere under layer.5 (its own or its sub-layers').
+    const layer5 = h.groups[run0].groups[5];
+    const under = (n: number) => ancestry(h, h.groupOf[n]).includes(layer5);
+    const drawn = f.units.filter((u) => u.unit.kind === 'item' && input.itemNode[u.unit.item] >= 0).map((u) => input.itemNode[(u.unit as { item: number }).item]);
+    assert.ok(drawn.filter((n) => h.groupOf[n] === layer3).length >= 8, 'layer.3\'s own nodes (scores, softmax, residual adds, norms) are drawn');
+    assert.ok(!drawn.some(under), 'no node of the folded layer.5 is drawn');
+    assert.ok(g.nodes.some((_, n) => under(n)), 'layer.5 holds nodes');
   });
 
   it('with every layer expanded, draws every node once and joins them as the flat graph does', () => {
@@ -186,7 +241,20 @@ describe('folded layout', () => {
     const f = layoutFolded(input);
     assert.equal(f.units.filter((u) => u.unit.kind === 'group').length, 0);
     assert.equal(f.units.length, input.itemNode.length);
-    assert.equal(f.edges.length, new Set(Array.from({ length: input.edges.length / 2 }, (_, k) => `${input.edges[2 * k]},${input.edges[2 * k + 1]}`)).size);
+    const flat = new Set(Array.from({ length: input.edges.length / 2 }, (_, k) => `${input.edges[2 * k]},${input.edges[2 * k + 1]}`));
+    const item = (u: number) => (f.units[u].unit as { item: number }).item;
+    assert.deepEqual(new Set(f.edges.map((e) => `${item(e.from)},${item(e.to)}`)), flat, 'the same pairs of boxes as the flat graph');
     assertFolded(h, f, input);
+  });
+
+  it('routes edges between layers whose nodes interleave (a cycle between layers) from box to box', () => {
+    // /A/a1 -> /B/b1 -> /B/b2 -> /A/a2: at the top, A -> B -> A.
+    const g = flatGraph([{ name: '/A/a1', op: 'Relu' }, { name: '/B/b1', op: 'Relu' }, { name: '/B/b2', op: 'Relu' }, { name: '/A/a2', op: 'Relu' }]);
+    const h = buildHierarchy(g, () => true);
+    assert.deepEqual(h.groups[0].groups.map((x) => h.groups[x].label), ['A', 'B']);
+    for (const expanded of [[0], [0, 1], [0, 1, 2]]) {
+      const input = foldInput(g, h, expanded);
+      assertFolded(h, layoutFolded(input), input);
+    }
   });
 });

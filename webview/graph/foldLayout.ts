@@ -225,17 +225,26 @@ export function layoutFolded(input: FoldInput): FoldedLayout {
 
   edgesOut.forEach((e, k) => {
     const points: number[] = [];
+    let backwards = false;
     for (const [g, le] of steps[k]) {
       const l = levels.get(g)!;
       const r = l.result!;
-      for (let j = r.edgeStart[le]; j < r.edgeStart[le + 1]; j++) {
+      const a = r.edgeStart[le], b = r.edgeStart[le + 1];
+      // A route the layout turned round to break a cycle (layers whose nodes interleave: /A -> /B -> /A)
+      // runs upwards, from the target's top to the source's bottom: no way through the ports holds then.
+      if (b - a >= 2 && r.edgePoints[2 * a + 1] > r.edgePoints[2 * b - 1]) backwards = true;
+      for (let j = a; j < b; j++) {
         const x = l.ox + r.edgePoints[2 * j], y = l.oy + r.edgePoints[2 * j + 1];
         const n = points.length;
         if (n >= 2 && Math.abs(points[n - 2] - x) < 0.01 && Math.abs(points[n - 1] - y) < 0.01) continue;
         points.push(x, y);
       }
     }
-    e.points = Float32Array.from(points);
+    if (backwards) {
+      // Straight from the source's bottom to the target's top (drawn upwards: the cycle is the model's).
+      const from = units[e.from], to = units[e.to];
+      e.points = Float32Array.of(from.x + from.w / 2, from.y + from.h, to.x + to.w / 2, to.y);
+    } else e.points = Float32Array.from(points);
   });
   return { units, frames, edges: edgesOut, unitOfItem, width: root?.result?.width ?? 0, height: root?.result?.height ?? 0 };
 }

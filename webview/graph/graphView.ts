@@ -11,11 +11,12 @@ import { checkbox, dropdown, focusField, iconButton, progressRing, textField, ty
 import { buildFoldedScene } from './foldScene';
 import { FRAME } from './foldLayout';
 import { ancestry, buildHierarchy, type Hierarchy } from './hierarchy';
-import { graphLayoutInput, type GraphLayoutInput, type LayoutResult } from './layout';
+import { graphLayoutInput, type GraphLayoutInput } from './layout';
 import { LayoutClient } from './layoutClient';
 import { heatColour, Overview, Renderer, type FrameStats, type View } from './renderer';
-import { boxAt, buildGrid, buildScene, isWeight, type Scene } from './scene';
+import { applyLayout, boxAt, buildScene, isWeight, type Scene } from './scene';
 import { SidePanel } from './sidePanel';
+import { sceneSvg } from './svgExport';
 import { readPalette, type Palette } from './theme';
 
 export interface GraphHost {
@@ -37,6 +38,10 @@ export interface GraphHost {
   saveSoon(): void;
   /** Something to say to screen readers. */
   announce(text: string): void;
+  /** Saves a picture of the graph (the extension asks where); the path written, null when cancelled. */
+  saveImage?(format: 'png' | 'svg', name: string, data: string): Promise<{ path: string | null }>;
+  /** The model's file name without its extension, for the names of what is saved. */
+  fileStem: string;
 }
 
 interface Shown {
@@ -99,8 +104,8 @@ export class GraphView {
   private readonly foldButtons: HTMLElement;
   /** Per graph path: its layers, and what is drawn (layout items), computed once. */
   private readonly folds = new Map<string, { hierarchy: Hierarchy; input: GraphLayoutInput }>();
-  /** Per match box of a collapsed layer: the first matching node inside it. */
-  private hiddenMatches = new Map<number, number>();
+  /** Per match box of a collapsed layer: the first and last matching nodes inside it (node order). */
+  private hiddenMatches = new Map<number, { first: number; last: number }>();
   private loadToken = 0;
   private visible = false;
   /** Figures per node of the main graph (a comparison's SQNR drop, its graph diff); one drawn at a time. */
@@ -207,6 +212,7 @@ export class GraphView {
       iconButton('zoom-out', 'Zoom out (-)', () => this.zoomBy(1 / 1.25)),
       iconButton('zoom-in', 'Zoom in (+)', () => this.zoomBy(1.25)),
       iconButton('screen-full', 'Fit the graph (0)', () => this.fit(), 'graph-fit'),
+      iconButton('desktop-download', 'Save the view or the whole graph as PNG or SVG', (event) => this.openExportMenu((event?.currentTarget as HTMLElement | null) ?? this.canvas), 'graph-export'),
       names,
       this.layersToggle,
       this.foldButtons,
@@ -398,7 +404,8 @@ export class GraphView {
     this.restoreAnchor(anchor);
     // The selection moved into a layer just opened (its first member): bring that into view.
     if (this.selected >= 0 && JSON.stringify(this.identity(this.selected)) !== JSON.stringify(selected)) this.reveal(this.selected);
-    if (this.query) this.runFind(false, 0);
+    // The matches again, in the new boxes (the current one kept; the other graphs' are unchanged).
+    if (this.query) this.localMatches(this.selected);
     this.updateFoldControls();
     this.updateSide();
     this.updateStatus();
@@ -421,9 +428,11 @@ export class GraphView {
     if ('value' in id) return scene.boxes.findIndex((box) => box.kind !== 'node' && box.kind !== 'group' && box.value === id.value);
     const fold = scene.fold;
     if ('node' in id) return fold ? fold.unitOfNode[id.node] : scene.boxOfNode[id.node];
-    if (!fold) return -1;
-    const g = fold.hierarchy.groups.findIndex((x) => x.key === id.group);
-    if (g < 0) return -1;
+    // A layer in a graph now drawn flat: its first node.
+    const hierarchy = fold?.hierarchy ?? this.folds.get(scene.graph.path)?.hierarchy;
+    const g = hierarchy ? hierarchy.groups.findIndex((x) => x.key === id.group) : -1;
+    if (g < 0 || !hierarchy) return -1;
+    if (!fold) return scene.boxOfNode[hierarchy.groups[g].first] ?? -1;
     const own = scene.boxes.findIndex((box) => box.kind === 'group' && box.group === g);
     return own >= 0 ? own : fold.unitOfNode[fold.hierarchy.groups[g].first] ?? -1;
   }
@@ -836,9 +845,15 @@ export class GraphView {
       ...(feeds !== undefined ? [['Go to its consumer', () => this.goToValue(feeds, 'consumer')] as [string, () => void]] : []),
       ...node.subgraphs.map((sg) => [`Open ${sg.attribute}`, () => void this.open(sg.path)] as [string, () => void]),
     ];
-    const menu = h('div', { class: 'node-menu', role: 'menu', 'aria-label': `${node.op} ${node.name}`, id: 'node-menu' });
-    for (const [label, act] of items) {
-      const item = h('button', { type: 'button', role: 'menuitem', class: 'node-menu-item' }, label);
+    this.showMenu(`${node.op} ${node.name}`, items, x, y);
+  }
+
+  /** A menu of actions at (x, y) in the page: arrow keys move in it, Escape or a click elsewhere closes it. */
+  private showMenu(label: string, items: [string, () => void][], x: number, y: number): void {
+    this.closeNodeMenu();
+    const menu = h('div', { class: 'node-menu', role: 'menu', 'aria-label': label, id: 'node-menu' });
+    for (const [text, act] of items) {
+      const item = h('button', { type: 'button', role: 'menuitem', class: 'node-menu-item' }, text);
       item.addEventListener('click', () => { this.closeNodeMenu(); act(); });
       menu.append(item);
     }
@@ -859,6 +874,50 @@ export class GraphView {
     (menu.firstElementChild as HTMLElement | null)?.focus();
     // A click anywhere else closes it.
     setTimeout(() => document.addEventListener('pointerdown', this.closeOnOutside, { once: true }), 0);
+  }
+
+  /** The export menu under its toolbar button: the view or the whole graph, as PNG or SVG. */
+  private openExportMenu(anchor: HTMLElement): void {
+    const r = anchor.getBoundingClientRect();
+    this.showMenu('Save the graph as a picture', [
+      ['Save the view as PNG…', () => void this.saveImage('view')],
+      ['Save the whole graph as PNG…', () => void this.saveImage('png')],
+      ['Save the whole graph as SVG…', () => void this.saveImage('svg')],
+    ], Math.max(0, r.right - 220), r.bottom + 2);
+  }
+
+  /** Draws the picture and hands it to the extension, which asks where to save it. */
+  async saveImage(what: 'view' | 'png' | 'svg'): Promise<string | null> {
+    const scene = this.current?.scene;
+    const save = this.host.saveImage;
+    if (!scene || !save) return null;
+    const stem = `${this.host.fileStem}${scene.graph.path === 'main' ? '' : `-${scene.graph.path.replace(/^main\//, '').replace(/[^A-Za-z0-9._-]+/g, '_')}`}`;
+    try {
+      if (what === 'svg') {
+        const ctx = document.createElement('canvas').getContext('2d');
+        if (ctx) ctx.font = `10px ${this.palette.monoFont}`;
+        const svg = sceneSvg(scene, this.palette, (t) => (ctx ? ctx.measureText(t).width : t.length * 6));
+        return (await save('svg', `${stem}.svg`, svg)).path;
+      }
+      const png = what === 'view' ? this.canvas.toDataURL('image/png') : this.wholeGraphPng(scene);
+      return (await save('png', `${stem}${what === 'view' ? '-view' : ''}.png`, png.slice(png.indexOf(',') + 1))).path;
+    } catch (err) {
+      this.status.textContent = `Could not save the picture: ${err instanceof Error ? err.message : String(err)}`;
+      return null;
+    }
+  }
+
+  /** The whole graph drawn at full detail, scaled down only as far as a canvas allows (16,384 px a side, 100 Mpx). */
+  private wholeGraphPng(scene: Scene): string {
+    const scale = Math.min(1, 16384 / scene.width, 16384 / scene.height, Math.sqrt(100e6 / (scene.width * scene.height)));
+    const w = Math.max(1, Math.floor(scene.width * scale)), hgt = Math.max(1, Math.floor(scene.height * scale));
+    const canvas = document.createElement('canvas');
+    canvas.width = w;
+    canvas.height = hgt;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) throw new Error('no 2D canvas here');
+    new Renderer(scene).draw(ctx, w, hgt, 1, { cx: scene.width / 2, cy: scene.height / 2, scale }, this.palette, { selected: -1, matches: new Set(), current: -1, fills: this.overlayOn ? this.fills : null });
+    return canvas.toDataURL('image/png');
   }
 
   private readonly closeOnOutside = (event: PointerEvent): void => {
@@ -962,6 +1021,7 @@ export class GraphView {
     this.findField.value = query;
     this.query = query;
     this.runFind(true, 0);
+    if (this.matchIndex >= 0) this.goToMatch(this.matchIndex, true);
     await this.elsewhereAnswered;
     if (this.matches.length === 0 && this.elsewhere.length > 0) await this.goElsewhere(this.elsewhere[0]);
     this.renderNow();
@@ -1017,6 +1077,18 @@ export class GraphView {
   }
 
   private runFind(go: boolean, delay = 150): void {
+    this.localMatches(-1);
+    // Typing goes to the first match without opening layers (Enter and F3 do).
+    if (go && this.matchIndex >= 0) this.goToMatch(0, false);
+    this.findElsewhere(delay);
+    this.requestRender();
+  }
+
+  /**
+   * The matches of the query among the boxes of the graph shown, in reading order; `current` (a box)
+   * stays the current match when it is one. A collapsed layer holding matches is one match.
+   */
+  private localMatches(current: number): void {
     const scene = this.current?.scene;
     const q = this.query.trim().toLowerCase();
     this.matches = [];
@@ -1033,25 +1105,23 @@ export class GraphView {
         if (box.kind === 'group') return;
         if (box.kind !== 'node' ? hit(graph.values[box.value].name) : nodeHit(box.node)) this.matches.push(b);
       });
-      // A collapsed layer holding matches is one: going to it opens it at its first.
       const fold = scene.fold;
       if (fold) {
         graph.nodes.forEach((_, i) => {
           const u = fold.unitOfNode[i];
-          if (u < 0 || scene.boxOfNode[i] >= 0 || this.hiddenMatches.has(u) || !nodeHit(i)) return;
-          this.hiddenMatches.set(u, i);
-          this.matches.push(u);
+          if (u < 0 || scene.boxOfNode[i] >= 0 || !nodeHit(i)) return;
+          const seen = this.hiddenMatches.get(u);
+          if (seen) seen.last = i;
+          else { this.hiddenMatches.set(u, { first: i, last: i }); this.matches.push(u); }
         });
       }
       // In reading order: top to bottom, left to right.
       this.matches.sort((a, b) => scene.boxes[a].y - scene.boxes[b].y || scene.boxes[a].x - scene.boxes[b].x);
     }
     this.matchSet = new Set(this.matches);
-    this.matchIndex = this.matches.length > 0 ? 0 : -1;
+    const at = this.matches.indexOf(current);
+    this.matchIndex = at >= 0 ? at : this.matches.length > 0 ? 0 : -1;
     this.updateFindCount();
-    if (go && this.matchIndex >= 0) this.goToMatch(0);
-    this.findElsewhere(delay);
-    this.requestRender();
   }
 
   private step(direction: 1 | -1): void {
@@ -1060,16 +1130,24 @@ export class GraphView {
       if (this.elsewhere.length > 0) void this.goElsewhere(this.elsewhere[direction > 0 ? 0 : this.elsewhere.length - 1]);
       return;
     }
-    this.goToMatch((this.matchIndex + direction + this.matches.length) % this.matches.length);
+    // On a folded layer with matches (typing stopped there): open it, at its first (or last) match.
+    const here = this.matches[this.matchIndex];
+    if (this.matchIndex >= 0 && this.hiddenMatches.has(here) && this.selected === here) { this.goToMatch(this.matchIndex, true, direction); return; }
+    this.goToMatch((this.matchIndex + direction + this.matches.length) % this.matches.length, true, direction);
   }
 
-  /** Selects match i; a collapsed layer is expanded to its first matching node (the matches are found again). */
-  private goToMatch(i: number): void {
-    const node = this.hiddenMatches.get(this.matches[i]);
-    if (node !== undefined) {
+  /**
+   * Selects match i. A collapsed layer with matches is opened (`open`) at its first matching node, or its
+   * last when stepping backwards; without `open` the layer itself is selected.
+   */
+  private goToMatch(i: number, open: boolean, direction: 1 | -1 = 1): void {
+    const hidden = open ? this.hiddenMatches.get(this.matches[i]) : undefined;
+    if (hidden) {
+      const node = direction > 0 ? hidden.first : hidden.last;
       this.expandTo(node);
       const b = this.current!.scene.boxOfNode[node];
-      i = Math.max(0, this.matches.indexOf(b));
+      this.localMatches(b);
+      i = Math.max(0, this.matchIndex);
     }
     this.matchIndex = i;
     this.updateFindCount();
@@ -1419,38 +1497,6 @@ export class GraphView {
         : `${box.kind === 'input' ? 'Input' : box.kind === 'output' ? 'Output' : 'From the enclosing graph'}: ${scene.graph.values[box.value].name} ${box.subtitle}`;
     this.canvas.setAttribute('title', text);
   }
-}
-
-/** Puts the layout's positions and routes on the scene, and indexes it for drawing. */
-export function applyLayout(partial: ReturnType<typeof buildScene>['scene'], r: LayoutResult): Scene {
-  const { boxes, edges } = partial;
-  for (let i = 0; i < boxes.length; i++) {
-    boxes[i].x = r.x[i];
-    boxes[i].y = r.y[i];
-    boxes[i].rank = r.rank[i];
-  }
-  for (let k = 0; k < edges.length; k++) {
-    const e = edges[k];
-    const a = r.edgeStart[k];
-    const b = r.edgeStart[k + 1];
-    e.points = Float32Array.from(r.edgePoints.subarray(2 * a, 2 * b));
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    for (let i = 0; i < e.points.length; i += 2) {
-      minX = Math.min(minX, e.points[i]);
-      maxX = Math.max(maxX, e.points[i]);
-      minY = Math.min(minY, e.points[i + 1]);
-      maxY = Math.max(maxY, e.points[i + 1]);
-    }
-    if (e.points.length === 0) minX = minY = maxX = maxY = 0;
-    e.minX = minX;
-    e.minY = minY;
-    e.maxX = maxX;
-    e.maxY = maxY;
-  }
-  const layers: number[][] = Array.from({ length: r.ranks }, () => []);
-  boxes.forEach((b, i) => layers[b.rank]?.push(i));
-  for (const l of layers) l.sort((a, b) => boxes[a].x - boxes[b].x);
-  return { ...partial, width: r.width, height: r.height, layers, grid: buildGrid(boxes, edges, r.width, r.height), frames: [], fold: null };
 }
 
 /** Text widths in layout units, per font role, cached. */

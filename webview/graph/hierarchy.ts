@@ -2,8 +2,9 @@
 // MatMul` as PyTorch writes them, `model/dense/MatMul` as tf2onnx does), where a scope with one child and
 // nothing else merges into it and a scope of one node is no layer at all. A level with more than
 // MAX_UNITS members (groups and nodes) is cut into consecutive runs, run by run, so that no level, the top
-// included, holds more than MAX_UNITS: a graph without scopes folds into runs of nodes, one with 3,000
-// layers into runs of layers. Members keep the graph's node order (topological in a valid model).
+// included, holds more than MAX_UNITS: a graph without scopes folds into its repeated blocks (where the op
+// sequence repeats) and runs of nodes, one with 3,000 layers into runs of layers. Members keep the graph's
+// node order (topological in a valid model).
 import type { GraphData } from '../../src/protocol/graph';
 
 /** At most this many members (groups and nodes) per level: a fitted level stays readable. */
@@ -116,9 +117,18 @@ export function buildHierarchy(graph: GraphData, shown: (node: number) => boolea
     return groups.length - 1;
   };
   // A member of a level: a group to be, or a node.
-  type Member = { draft: Draft; label: string; scope: string; first: number; size: number } | { node: number; first: number; size: 1 };
+  type Member = { draft: Draft; label: string; scope: string; first: number; last: number; size: number } | { node: number; first: number; last: number; size: 1 };
   const membersOf = (d: Draft, scope: string): Member[] => {
-    const members: Member[] = d.nodes.map((n) => ({ node: n, first: n, size: 1 as const }));
+    // Many nodes without scopes: repeated blocks, where the op sequence repeats (an exporter that names no
+    // scopes still writes each layer's nodes in the same order).
+    const blocks = d.nodes.length > maxUnits ? repeatedBlocks(d.nodes.map((n) => graph.nodes[n].op)) : null;
+    const loose = blocks ? [...d.nodes.slice(0, blocks.start), ...d.nodes.slice(blocks.start + blocks.count * blocks.period)] : d.nodes;
+    const members: Member[] = loose.map((n) => ({ node: n, first: n, last: n, size: 1 as const }));
+    for (let k = 0; blocks && k < blocks.count; k++) {
+      const nodes = d.nodes.slice(blocks.start + k * blocks.period, blocks.start + (k + 1) * blocks.period);
+      // `//` keeps the key apart from any scope's (whose segments are never empty).
+      members.push({ draft: { segment: '', children: new Map(), nodes }, label: `block ${k + 1}`, scope: `${scope}//block ${k + 1}`, first: nodes[0], last: nodes[nodes.length - 1], size: nodes.length });
+    }
     for (const child of d.children.values()) {
       // A scope with one child scope and no node of its own is that child, named by both.
       let at = child;
@@ -130,20 +140,22 @@ export function buildHierarchy(graph: GraphData, shown: (node: number) => boolea
       const childScope = `${scope}/${label}`;
       const size = countNodes(at);
       // A scope of one node is no layer: the node joins this level.
-      if (size === 1) members.push({ node: firstNode(at), first: firstNode(at), size: 1 });
-      else members.push({ draft: at, label, scope: childScope, first: firstNode(at), size });
+      if (size === 1) members.push({ node: firstNode(at), first: firstNode(at), last: firstNode(at), size: 1 });
+      else members.push({ draft: at, label, scope: childScope, first: firstNode(at), last: lastNode(at), size });
     }
     return members.sort((a, b) => a.first - b.first);
   };
   const fill = (id: number, members: Member[]): void => {
     const g = groups[id];
-    // Too many members: runs of consecutive ones, then runs of runs, until the level holds few enough.
-    let level: (Member | { run: Member[]; first: number; size: number })[] = members;
+    // Too many members: runs of consecutive ones, then runs of runs, until the level holds few enough. The
+    // runs of a level are as even as can be (33 members: 17 and 16, never 32 and a run of one).
+    let level: (Member | { run: Member[]; first: number; last: number; size: number })[] = members;
     while (level.length > maxUnits) {
-      const runs: { run: typeof level; first: number; size: number }[] = [];
-      for (let i = 0; i < level.length; i += maxUnits) {
-        const run = level.slice(i, i + maxUnits);
-        runs.push({ run: run as Member[], first: run[0].first, size: run.reduce((s, m) => s + m.size, 0) });
+      const count = Math.ceil(level.length / maxUnits);
+      const runs: { run: typeof level; first: number; last: number; size: number }[] = [];
+      for (let k = 0; k < count; k++) {
+        const run = level.slice(Math.round((k * level.length) / count), Math.round(((k + 1) * level.length) / count));
+        runs.push({ run: run as Member[], first: run[0].first, last: Math.max(...run.map((m) => m.last)), size: run.reduce((s, m) => s + m.size, 0) });
       }
       level = runs as typeof level;
     }
@@ -152,7 +164,8 @@ export function buildHierarchy(graph: GraphData, shown: (node: number) => boolea
       const p = groups[parent];
       if ('run' in member) {
         const run = member.run as (typeof level)[number][];
-        const id = make(runLabel(run as Named[]), p.scope, `${g.key}#${runIndex++}`, true, parent);
+        // `//` never occurs in a scope's key (its segments are not empty): a run's key is never a scope's.
+        const id = make(runLabel(run as Named[]), p.scope, `${g.key}//${runIndex++}`, true, parent);
         p.groups.push(id);
         for (const m of run) place(id, m);
         finish(id);
@@ -185,18 +198,51 @@ function countNodes(d: Draft): number {
   return n;
 }
 
+function lastNode(d: Draft): number {
+  let last = d.nodes.length ? d.nodes[d.nodes.length - 1] : -1;
+  for (const c of d.children.values()) last = Math.max(last, lastNode(c));
+  return last;
+}
+
 function firstNode(d: Draft): number {
   let first = d.nodes.length ? d.nodes[0] : Infinity;
   for (const c of d.children.values()) first = Math.min(first, firstNode(c));
   return first;
 }
 
-type Named = { label?: string; node?: number; run?: Named[]; first: number };
+/** Blocks of at least this many nodes count as repeated layers (Conv -> BN -> Relu three times is not one). */
+const MIN_BLOCK = 6;
+
+/**
+ * The longest stretch of an op sequence that repeats with some period (at least three times), as
+ * consecutive blocks: the smallest period that covers nearly as much as the best one (the layer, not two).
+ */
+export function repeatedBlocks(ops: string[]): { start: number; period: number; count: number } | null {
+  const n = ops.length;
+  const ids = new Map<string, number>();
+  const a = Int32Array.from(ops, (op) => { let id = ids.get(op); if (id === undefined) ids.set(op, (id = ids.size)); return id; });
+  const found: { start: number; period: number; count: number; covered: number }[] = [];
+  for (let p = MIN_BLOCK; p <= Math.min(256, Math.floor(n / 3)); p++) {
+    let best = 0, bestStart = 0, run = 0;
+    for (let i = 0; i + p < n; i++) {
+      run = a[i] === a[i + p] ? run + 1 : 0;
+      if (run > best) { best = run; bestStart = i - run + 1; }
+    }
+    const count = Math.floor(best / p) + 1;
+    if (count >= 3) found.push({ start: bestStart, period: p, count, covered: count * p });
+  }
+  if (found.length === 0) return null;
+  const most = Math.max(...found.map((f) => f.covered));
+  const pick = found.find((f) => f.covered >= 0.95 * most)!;
+  return { start: pick.start, period: pick.period, count: pick.count };
+}
+
+type Named = { label?: string; node?: number; run?: Named[]; first: number; last: number };
 
 /** A run's name: its first and last layer (`layer.0 – layer.31`), else the node numbers it spans (1-based). */
 function runLabel(run: Named[]): string {
   const edge = (m: Named, last: boolean): Named => (m.run ? edge(m.run[last ? m.run.length - 1 : 0], last) : m);
   const a = edge(run[0], false), b = edge(run[run.length - 1], true);
   if (a.label !== undefined && b.label !== undefined) return `${a.label} – ${b.label}`;
-  return `nodes ${a.first + 1}–${(b.node ?? b.first) + 1}`;
+  return `nodes ${a.first + 1}–${Math.max(...run.map((m) => m.last)) + 1}`;
 }

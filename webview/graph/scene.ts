@@ -7,7 +7,7 @@
 // and "what is under this point" for the mouse.
 import type { GraphData, GraphValueData } from '../../src/protocol/graph';
 import { typeText } from '../ui/dom';
-import { graphLayoutInput, type GraphLayoutInput, type LayoutItem } from './layout';
+import { graphLayoutInput, type GraphLayoutInput, type LayoutItem, type LayoutResult } from './layout';
 import type { Hierarchy } from './hierarchy';
 import type { BoxCategory } from './theme';
 
@@ -256,6 +256,38 @@ function valueBox(kind: 'input' | 'output' | 'outer', id: number, v: GraphValueD
     y: 0,
     rank: 0,
   };
+}
+
+/** Puts the layout's positions and routes on the scene, and indexes it for drawing. */
+export function applyLayout(partial: ReturnType<typeof buildScene>['scene'], r: LayoutResult): Scene {
+  const { boxes, edges } = partial;
+  for (let i = 0; i < boxes.length; i++) {
+    boxes[i].x = r.x[i];
+    boxes[i].y = r.y[i];
+    boxes[i].rank = r.rank[i];
+  }
+  for (let k = 0; k < edges.length; k++) {
+    const e = edges[k];
+    const a = r.edgeStart[k];
+    const b = r.edgeStart[k + 1];
+    e.points = Float32Array.from(r.edgePoints.subarray(2 * a, 2 * b));
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (let i = 0; i < e.points.length; i += 2) {
+      minX = Math.min(minX, e.points[i]);
+      maxX = Math.max(maxX, e.points[i]);
+      minY = Math.min(minY, e.points[i + 1]);
+      maxY = Math.max(maxY, e.points[i + 1]);
+    }
+    if (e.points.length === 0) minX = minY = maxX = maxY = 0;
+    e.minX = minX;
+    e.minY = minY;
+    e.maxX = maxX;
+    e.maxY = maxY;
+  }
+  const layers: number[][] = Array.from({ length: r.ranks }, () => []);
+  boxes.forEach((b, i) => layers[b.rank]?.push(i));
+  for (const l of layers) l.sort((a, b) => boxes[a].x - boxes[b].x);
+  return { ...partial, width: r.width, height: r.height, layers, grid: buildGrid(boxes, edges, r.width, r.height), frames: [], fold: null };
 }
 
 // ---------------------------------------------------------------------------------------------------

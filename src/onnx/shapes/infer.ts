@@ -135,7 +135,6 @@ class Inference {
     const rule = ruleFor(domain, n.op_type ?? '');
     if (!rule) return [];
     const cx = new Context(n, this.opsets[domain === '' ? 'ai.onnx' : domain] ?? (domain === 'com.microsoft' ? 1 : 0), info, this);
-    if (!rule) return [];
     try {
       return rule(cx);
     } catch {

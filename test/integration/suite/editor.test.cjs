@@ -194,17 +194,16 @@ describe('model editor: the sample model (mnist-8)', function () {
     assert.strictEqual(r.nodeCount, 12);
   });
 
-  it('onnxqs.inspectModel opens a read-only markdown summary naming the inputs and outputs (nothing to save on close)', async () => {
-    await vscode.commands.executeCommand('onnxqs.inspectModel', sample);
-    const doc = await waitFor(() => vscode.workspace.textDocuments.find(
-      (d) => d.languageId === 'markdown' && d.uri.scheme === 'onnxqs-summary' && d.getText().includes('Input3')), 'a summary document naming Input3', 30000);
-    assert.strictEqual(doc.isUntitled, false, 'not an untitled document (those ask to be saved)');
-    assert.strictEqual(doc.isDirty, false);
-    const text = doc.getText();
-    assert.match(text, /Plus214_Output_0/);
-    assert.match(text, /mnist-8/);
-    const active = vscode.window.activeTextEditor;
-    assert.ok(active && active.document === doc, 'the summary is the active editor');
+  it('onnxqs.inspectModel shows the summary in a results panel naming the inputs and outputs, and resolves with the report', async () => {
+    const report = await vscode.commands.executeCommand('onnxqs.inspectModel', sample);
+    assert.strictEqual(report.inputs[0].name, 'Input3');
+    assert.strictEqual(report.outputs[0].name, 'Plus214_Output_0');
+    // (An earlier suite may have shown another model's summary: wait for this one's.)
+    const shown = await waitFor(() => { const r = api.lastResultsRendered('summary'); return r && /^mnist-8\.onnx:/.test(r.verdict) ? r : undefined; }, 'the summary panel painted', 30000);
+    assert.strictEqual(shown.rows, 2, 'one input and one output listed');
+    assert.match(shown.verdict, /^mnist-8\.onnx: 12 \(/);
+    const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+    assert.strictEqual(tab && tab.label, 'Summary: mnist-8.onnx', 'the panel is the active tab');
   });
 
   it('a garbage .onnx file opens with an error in the view, not a crash', async () => {
