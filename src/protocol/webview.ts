@@ -280,6 +280,9 @@ export interface WeightDetailRequest {
   codes?: boolean;
 }
 
+/** The largest picture the view may hand over (characters of SVG or base64): a whole-graph PNG of 100 Mpx stays well below. */
+export const MAX_IMAGE_CHARS = 512 * 1024 * 1024;
+
 /** Save a picture of the graph: asks where (a save dialog), then writes it. */
 export interface SaveImageRequest {
   type: 'saveImage';
@@ -331,7 +334,8 @@ export function isWebviewMessage(value: unknown): value is WebviewToExtensionMes
       return typeof v.id === 'number' && typeof (value as { weight?: unknown }).weight === 'number' && typeof (value as { bins?: unknown }).bins === 'number';
     case 'saveImage': {
       const m = value as { format?: unknown; name?: unknown; data?: unknown };
-      return typeof v.id === 'number' && (m.format === 'png' || m.format === 'svg') && typeof m.name === 'string' && typeof m.data === 'string';
+      return typeof v.id === 'number' && (m.format === 'png' || m.format === 'svg') && typeof m.name === 'string' && m.name.length <= 255
+        && typeof m.data === 'string' && m.data.length <= MAX_IMAGE_CHARS;
     }
     default:
       return false;

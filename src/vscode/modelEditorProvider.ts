@@ -391,8 +391,11 @@ class ModelPanel extends Disposable {
         return this.document.weightDetail(request.weight, request.bins, request.codes === true);
       case 'saveImage': {
         // Beside the model, under the name the view suggests (never a path of the webview's choosing).
-        const suggested = path.join(path.dirname(this.document.uri.fsPath), path.basename(request.name));
+        const suggested = path.join(path.dirname(this.document.uri.fsPath), path.basename(request.name) || `picture.${request.format}`);
         const data = request.format === 'png' ? Buffer.from(request.data, 'base64') : request.data;
+        // What the view hands over is checked before anything is asked: a PNG, or an SVG document.
+        const ok = typeof data === 'string' ? data.startsWith('<svg ') : data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+        if (!ok) throw new Error(`the view sent no ${request.format.toUpperCase()} picture to save`);
         return { path: (await saveFile(this.services, data, suggested, request.format === 'png' ? 'PNG' : 'SVG')) ?? null };
       }
       default:

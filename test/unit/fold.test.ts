@@ -38,6 +38,29 @@ function flatGraph(list: { name: string; op: string }[]): GraphData {
   return { path: 'main', name: 'g', label: 'g', ancestors: [], nodes, values, inputs: [0], outputs: [list.length] };
 }
 
+/**
+ * Embeddings (Gather, Add, LayerNormalization) and `layers` post-norm layers (MatMul, Relu, MatMul, Mul, Add
+ * with the layer's input, LayerNormalization): the part before the layers ends as each layer does.
+ */
+function residualLayers(layers: number): GraphData {
+  const values: GraphData['values'] = [{ name: 'ids', dtype: 'int64', shape: [1], kind: 'input' }];
+  const nodes: GraphData['nodes'] = [];
+  const add = (name: string, op: string, inputs: number[]) => {
+    values.push({ name, dtype: 'float', shape: [1], kind: 'intermediate' });
+    nodes.push({ op, domain: '', name, category: 'other', inputs, outputs: [values.length - 1], attributes: [], subgraphs: [] });
+    return values.length - 1;
+  };
+  let x = add('ln0', 'LayerNormalization', [add('emb.add', 'Add', [add('emb', 'Gather', [0])])]);
+  for (let l = 0; l < layers; l++) {
+    const a = add(`l${l}.mm1`, 'MatMul', [x]);
+    const c = add(`l${l}.mul`, 'Mul', [add(`l${l}.mm2`, 'MatMul', [add(`l${l}.relu`, 'Relu', [a])])]);
+    x = add(`l${l}.ln`, 'LayerNormalization', [add(`l${l}.add`, 'Add', [c, x])]);
+  }
+  values[x].kind = 'output';
+  // Node order: emb, emb.add, ln0, then each layer's mm1, relu, mm2, mul, add, ln (as added).
+  return { path: 'main', name: 'g', label: 'g', ancestors: [], nodes, values, inputs: [0], outputs: [x] };
+}
+
 const shown = (graph: GraphData) => {
   const input = graphLayoutInput(graph, () => ({ width: 0, height: 0 }));
   return (n: number) => input.nodeItem[n] >= 0;
@@ -80,8 +103,17 @@ function assertFolded(h: Hierarchy, f: FoldedLayout, input: FoldInput): void {
     const a = f.units[e.from], b = f.units[e.to];
     const p = e.points;
     assert.ok(p.length >= 4, 'an edge has a route');
-    assert.ok(Math.abs(p[1] - (a.y + a.h)) < 0.01 && p[0] >= a.x - 0.01 && p[0] <= a.x + a.w + 0.01, 'an edge starts at its source box bottom');
-    assert.ok(Math.abs(p[p.length - 1] - b.y) < 0.01 && p[p.length - 2] >= b.x - 0.01 && p[p.length - 2] <= b.x + b.w + 0.01, 'an edge ends at its target box top');
+    assert.ok(p[0] >= a.x - 0.01 && p[0] <= a.x + a.w + 0.01 && p[p.length - 2] >= b.x - 0.01 && p[p.length - 2] <= b.x + b.w + 0.01, 'an edge runs from its source box to its target box');
+    if (b.y >= a.y + a.h) {
+      // Down: from the source's bottom to the target's top, never upwards on the way.
+      assert.ok(Math.abs(p[1] - (a.y + a.h)) < 0.01, 'an edge starts at its source box bottom');
+      assert.ok(Math.abs(p[p.length - 1] - b.y) < 0.01, 'an edge ends at its target box top');
+      for (let j = 3; j < p.length; j += 2) assert.ok(p[j] >= p[j - 2] - 0.01, 'it never goes up');
+    } else {
+      // Up (a cycle between layers): from the source's top to the target's bottom, straight.
+      assert.ok(b.y + b.h <= a.y, 'the target is above');
+      assert.deepEqual(Array.from(p), [a.x + a.w / 2, a.y, b.x + b.w / 2, b.y + b.h].map(Math.fround), 'straight up between the boxes');
+    }
   }
 }
 
@@ -172,6 +204,11 @@ describe('layer hierarchy', () => {
       assert.equal(seq(b), seq(blocks[0]), 'the same op sequence');
     }
     assert.equal(new Set(h.groups.map((x) => x.key)).size, h.groups.length, 'keys are unique');
+    // Blocks start where layers start, though the part before them ends as each layer does (Add, LayerNorm).
+    const bert = residualLayers(6);
+    const hb = buildHierarchy(bert, () => true);
+    const firsts = hb.groups.filter((x) => /^block /.test(x.label)).map((x) => bert.nodes[x.nodes[0]].name);
+    assert.deepEqual(firsts, Array.from({ length: 6 }, (_, l) => `l${l}.mm1`), 'each block begins with its layer\'s first MatMul');
     // A graph with no repetition (a short chain of different ops) has none.
     assert.equal(repeatedBlocks(['Conv', 'Relu', 'Add', 'MatMul', 'Softmax', 'Gemm', 'Sigmoid', 'Mul', 'Sub', 'Div']), null);
   });

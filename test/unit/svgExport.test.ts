@@ -60,6 +60,18 @@ describe('graph as SVG', () => {
     }
   });
 
+  it('escapes what a model names (markup, quotes, control characters a parser refuses)', () => {
+    const graph = buildGraphData(loadModel(path.join(ROOT, 'samples', 'mnist-8.onnx')));
+    graph.values[graph.inputs[0]].name = 'in<put> & "x"\u0001\u0000\uD800';
+    const { scene: partial, input } = buildScene(graph, options);
+    const scene = applyLayout(partial, layoutGraph(input));
+    const svg = sceneSvg(scene, palette, (t) => t.length * 6);
+    assertBalanced(svg);
+    assert.ok(svg.includes('>in&lt;put&gt; &amp; &quot;x&quot;\uFFFD\uFFFD\uFFFD</text>'), 'markup escaped, control characters and a lone surrogate replaced');
+    // eslint-disable-next-line no-control-regex
+    assert.ok(!/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(svg), 'no character XML 1.0 forbids');
+  });
+
   it('draws a folded graph with its frames and collapsed layers', () => {
     const graph = buildGraphData(modelFromProto(buildTransformer({ layers: 3, hidden: 8, heads: 2, ffn: 16, vocab: 10, seed: 1, version: 1, scoped: true })));
     const input = graphLayoutInput(graph, () => ({ width: 0, height: 0 }));

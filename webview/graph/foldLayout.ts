@@ -241,9 +241,10 @@ export function layoutFolded(input: FoldInput): FoldedLayout {
       }
     }
     if (backwards) {
-      // Straight from the source's bottom to the target's top (drawn upwards: the cycle is the model's).
+      // Up from the source's top to the target's bottom (the target is above it: the cycle is the model's),
+      // so that the line runs between the two boxes, not through them; the arrowhead points up.
       const from = units[e.from], to = units[e.to];
-      e.points = Float32Array.of(from.x + from.w / 2, from.y + from.h, to.x + to.w / 2, to.y);
+      e.points = Float32Array.of(from.x + from.w / 2, from.y, to.x + to.w / 2, to.y + to.h);
     } else e.points = Float32Array.from(points);
   });
   return { units, frames, edges: edgesOut, unitOfItem, width: root?.result?.width ?? 0, height: root?.result?.height ?? 0 };

@@ -5,7 +5,7 @@
 import { formatCount } from '../../src/protocol/format';
 import type { FindMatch, FindResult, GraphData, WeightSummary } from '../../src/protocol/graph';
 import type { GraphViewInfo, NodeOverlay, NodePanelInfo } from '../../src/protocol/webview';
-import type { GraphUiState, Viewport } from '../rpc';
+import { errorText, type GraphUiState, type Viewport } from '../rpc';
 import { h } from '../ui/dom';
 import { checkbox, dropdown, focusField, iconButton, progressRing, textField, type CheckElement, type ValueElement } from '../ui/toolkit';
 import { buildFoldedScene } from './foldScene';
@@ -196,7 +196,7 @@ export class GraphView {
       label: 'Layers',
       checked: false,
       id: 'graph-layers',
-      title: 'Fold the graph into its layers (name scopes, or runs of nodes): double-click a layer or press Enter to expand it',
+      title: 'Fold the graph into its layers (name scopes; repeated blocks or runs of nodes where there are none): double-click a layer or press Enter to expand it',
       // Also fired when the view sets it (updateFoldControls): only a change of what is drawn counts.
       onChange: (checked) => { if (checked !== !!this.current?.scene.fold) void this.setFolded(checked); },
     });
@@ -392,6 +392,7 @@ export class GraphView {
     const path = scene.graph.path;
     const anchor = this.viewAnchor();
     const selected = this.identity(this.selected);
+    const match = this.matchIndex >= 0 ? this.identity(this.matches[this.matchIndex]) : undefined;
     const next = this.layOutFolded(scene.graph, expanded);
     this.host.state.expanded = { ...(this.host.state.expanded ?? {}), [path]: [...expanded].filter((g) => g > 0).map((g) => fold.hierarchy.groups[g].key) };
     this.shown.set(path, next);
@@ -405,7 +406,7 @@ export class GraphView {
     // The selection moved into a layer just opened (its first member): bring that into view.
     if (this.selected >= 0 && JSON.stringify(this.identity(this.selected)) !== JSON.stringify(selected)) this.reveal(this.selected);
     // The matches again, in the new boxes (the current one kept; the other graphs' are unchanged).
-    if (this.query) this.localMatches(this.selected);
+    if (this.query) this.localMatches(match ? this.boxFor(next.scene, match) : -1);
     this.updateFoldControls();
     this.updateSide();
     this.updateStatus();
@@ -900,9 +901,11 @@ export class GraphView {
         return (await save('svg', `${stem}.svg`, svg)).path;
       }
       const png = what === 'view' ? this.canvas.toDataURL('image/png') : this.wholeGraphPng(scene);
+      // A canvas the browser could not make gives "data:," (no image): say so rather than save nothing.
+      if (!png.startsWith('data:image/png;base64,')) throw new Error('the browser could not draw a picture that large; save the view, or SVG');
       return (await save('png', `${stem}${what === 'view' ? '-view' : ''}.png`, png.slice(png.indexOf(',') + 1))).path;
     } catch (err) {
-      this.status.textContent = `Could not save the picture: ${err instanceof Error ? err.message : String(err)}`;
+      this.status.textContent = `Could not save the picture: ${errorText(err)}`;
       return null;
     }
   }
@@ -1141,13 +1144,23 @@ export class GraphView {
    * last when stepping backwards; without `open` the layer itself is selected.
    */
   private goToMatch(i: number, open: boolean, direction: 1 | -1 = 1): void {
+    const box = this.current?.scene.boxes[this.matches[i]];
     const hidden = open ? this.hiddenMatches.get(this.matches[i]) : undefined;
-    if (hidden) {
-      const node = direction > 0 ? hidden.first : hidden.last;
-      this.expandTo(node);
-      const b = this.current!.scene.boxOfNode[node];
-      this.localMatches(b);
-      i = Math.max(0, this.matchIndex);
+    if (hidden && box) {
+      const group = box.group;
+      this.expandTo(hidden.first);
+      // The layer's matches in reading order (its branches side by side): the first, or the last going back.
+      const scene = this.current!.scene;
+      const hierarchy = scene.fold!.hierarchy;
+      this.localMatches(-1);
+      const inside = this.matches.map((b, k) => [b, k] as const).filter(([b]) => {
+        const x = scene.boxes[b];
+        const g = x.kind === 'node' ? hierarchy.groupOf[x.node] : x.kind === 'group' ? hierarchy.groups[x.group].parent : -1;
+        return g >= 0 && ancestry(hierarchy, g).includes(group);
+      });
+      i = inside.length ? inside[direction > 0 ? 0 : inside.length - 1][1] : Math.max(0, this.matches.indexOf(scene.boxOfNode[hidden.first]));
+      // A match still folded deeper (a layer inside the layer) opens in turn.
+      if (this.hiddenMatches.has(this.matches[i])) { this.goToMatch(i, true, direction); return; }
     }
     this.matchIndex = i;
     this.updateFindCount();

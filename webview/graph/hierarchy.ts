@@ -111,6 +111,28 @@ export function buildHierarchy(graph: GraphData, shown: (node: number) => boolea
   });
   const groups: Group[] = [];
   const groupOf = new Int32Array(graph.nodes.length).fill(-1);
+  const producer = new Int32Array(graph.values.length).fill(-1);
+  graph.nodes.forEach((node, i) => { for (const v of node.outputs) if (v >= 0) producer[v] = i; });
+  /**
+   * crossings(list)[i]: values made by nodes of `list` and read past the cut before position i (a value read
+   * by four nodes counts once: a layer's output feeding Q, K, V and the residual is one wire).
+   */
+  const crossings = (list: number[]): Int32Array => {
+    const at = new Map(list.map((n, i) => [n, i]));
+    const lastUse = new Map<number, number>();
+    list.forEach((n, pv) => {
+      for (const v of graph.nodes[n].inputs) if (v >= 0 && at.has(producer[v])) lastUse.set(v, Math.max(lastUse.get(v) ?? -1, pv));
+    });
+    const delta = new Int32Array(list.length + 2);
+    for (const [v, last] of lastUse) {
+      const pu = at.get(producer[v])!;
+      if (pu < last) { delta[pu + 1]++; delta[last + 1]--; }
+    }
+    const cross = new Int32Array(list.length + 1);
+    let run = 0;
+    for (let i = 0; i <= list.length; i++) { run += delta[i]; cross[i] = run; }
+    return cross;
+  };
   const make = (label: string, scope: string, key: string, artificial: boolean, parent: number): number => {
     const depth = parent < 0 ? 0 : groups[parent].depth + 1;
     groups.push({ key, label, scope, artificial, parent, depth, groups: [], nodes: [], first: Infinity, size: 0 });
@@ -121,7 +143,7 @@ export function buildHierarchy(graph: GraphData, shown: (node: number) => boolea
   const membersOf = (d: Draft, scope: string): Member[] => {
     // Many nodes without scopes: repeated blocks, where the op sequence repeats (an exporter that names no
     // scopes still writes each layer's nodes in the same order).
-    const blocks = d.nodes.length > maxUnits ? repeatedBlocks(d.nodes.map((n) => graph.nodes[n].op)) : null;
+    const blocks = d.nodes.length > maxUnits ? repeatedBlocks(d.nodes.map((n) => graph.nodes[n].op), crossings(d.nodes)) : null;
     const loose = blocks ? [...d.nodes.slice(0, blocks.start), ...d.nodes.slice(blocks.start + blocks.count * blocks.period)] : d.nodes;
     const members: Member[] = loose.map((n) => ({ node: n, first: n, last: n, size: 1 as const }));
     for (let k = 0; blocks && k < blocks.count; k++) {
@@ -216,12 +238,15 @@ const MIN_BLOCK = 6;
 /**
  * The longest stretch of an op sequence that repeats with some period (at least three times), as
  * consecutive blocks: the smallest period that covers nearly as much as the best one (the layer, not two).
+ * Where the stretch leaves room, the blocks start where their cuts cross the fewest edges (`cross[i]`:
+ * edges over the cut before position i): a layer that ends like the part before it (Add, LayerNorm) is not
+ * shifted by that.
  */
-export function repeatedBlocks(ops: string[]): { start: number; period: number; count: number } | null {
+export function repeatedBlocks(ops: string[], cross?: ArrayLike<number>): { start: number; period: number; count: number } | null {
   const n = ops.length;
   const ids = new Map<string, number>();
   const a = Int32Array.from(ops, (op) => { let id = ids.get(op); if (id === undefined) ids.set(op, (id = ids.size)); return id; });
-  const found: { start: number; period: number; count: number; covered: number }[] = [];
+  const found: { start: number; period: number; count: number; covered: number; slack: number }[] = [];
   for (let p = MIN_BLOCK; p <= Math.min(256, Math.floor(n / 3)); p++) {
     let best = 0, bestStart = 0, run = 0;
     for (let i = 0; i + p < n; i++) {
@@ -229,12 +254,19 @@ export function repeatedBlocks(ops: string[]): { start: number; period: number; 
       if (run > best) { best = run; bestStart = i - run + 1; }
     }
     const count = Math.floor(best / p) + 1;
-    if (count >= 3) found.push({ start: bestStart, period: p, count, covered: count * p });
+    if (count >= 3) found.push({ start: bestStart, period: p, count, covered: count * p, slack: best + p - count * p });
   }
   if (found.length === 0) return null;
   const most = Math.max(...found.map((f) => f.covered));
   const pick = found.find((f) => f.covered >= 0.95 * most)!;
-  return { start: pick.start, period: pick.period, count: pick.count };
+  let start = pick.start;
+  if (cross) {
+    const cost = (s: number) => { let c = 0; for (let k = 0; k <= pick.count; k++) c += cross[s + k * pick.period]; return c; };
+    // The periodic stretch is pick.slack nodes longer than its blocks: any of those starts repeats as well.
+    let best = cost(start);
+    for (let s = pick.start + 1; s <= pick.start + pick.slack; s++) { const c = cost(s); if (c < best) { best = c; start = s; } }
+  }
+  return { start, period: pick.period, count: pick.count };
 }
 
 type Named = { label?: string; node?: number; run?: Named[]; first: number; last: number };

@@ -185,9 +185,11 @@ export class Renderer {
     const x = p[2 * n - 2];
     const y = p[2 * n - 1];
     const size = Math.max(5, 4 * px);
+    // Down into the target's top; up into its bottom for an edge a cycle turned round.
+    const dir = y >= p[2 * n - 3] ? 1 : -1;
     ctx.moveTo(x, y);
-    ctx.lineTo(x - size * 0.6, y - size);
-    ctx.lineTo(x + size * 0.6, y - size);
+    ctx.lineTo(x - size * 0.6, y - dir * size);
+    ctx.lineTo(x + size * 0.6, y - dir * size);
     ctx.closePath();
   }
 

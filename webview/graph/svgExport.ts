@@ -7,7 +7,11 @@ import { LABEL_HEIGHT, placeLabels } from './labels';
 import { BOX, type Box, type Scene } from './scene';
 import type { Palette } from './theme';
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+// XML 1.0 allows no control characters but tab and newlines, and no lone surrogates: a name from the model
+// may hold them; they become U+FFFD.
+// eslint-disable-next-line no-control-regex
+const INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const escape = (s: string) => s.replace(INVALID, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const n = (x: number) => (Math.round(x * 10) / 10).toString();
 
 /** `measure(text)`: the width of an edge label (10 px monospace) in layout units. */
@@ -35,7 +39,8 @@ export function sceneSvg(scene: Scene, palette: Palette, measure: (text: string)
     const p = e.points;
     if (p.length < 4) continue;
     const x = p[p.length - 2], y = p[p.length - 1];
-    out.push(`<path d="M${n(x)} ${n(y)}L${n(x - 3)} ${n(y - 5)}L${n(x + 3)} ${n(y - 5)}Z"/>`);
+    const dir = y >= p[p.length - 3] ? 5 : -5; // up for an edge a cycle turned round
+    out.push(`<path d="M${n(x)} ${n(y)}L${n(x - 3)} ${n(y - dir)}L${n(x + 3)} ${n(y - dir)}Z"/>`);
   }
   out.push('</g>');
   scene.boxes.forEach((b) => out.push(boxSvg(b, palette)));

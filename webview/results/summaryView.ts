@@ -27,7 +27,7 @@ export function renderSummary(app: HTMLElement, title: string, c: SummaryContent
     ...(c.description !== null ? [h('section', { class: 'report-section', 'aria-label': 'Description' }, h('h2', {}, 'Description'), h('pre', { class: 'description' }, c.description))] : []),
     ...sections,
   );
-  const inputs = c.sections.find((s) => s.id === 'inputs')?.rows.length ?? 0;
-  const outputs = c.sections.find((s) => s.id === 'outputs')?.rows.length ?? 0;
-  return { rows: inputs + outputs, plots: 0, verdict: `${c.file}: ${c.facts.find((f) => f.label === 'Nodes')?.value ?? ''}` };
+  // Read back from what was painted: the rows of the inputs and outputs tables.
+  const rows = app.querySelectorAll('#summary-inputs tbody tr, #summary-outputs tbody tr').length;
+  return { rows, plots: 0, verdict: `${c.file}: ${c.facts.find((f) => f.label === 'Nodes')?.value ?? ''}` };
 }

@@ -194,13 +194,13 @@ describe('model editor: the sample model (mnist-8)', function () {
     assert.strictEqual(r.nodeCount, 12);
   });
 
-  it('onnxqs.inspectModel shows the summary in a results panel naming the inputs and outputs, and resolves with the report', async () => {
+  it('onnxqs.inspectModel resolves with the report and paints the summary in a results panel (a table row per input and output), the active tab', async () => {
     const report = await vscode.commands.executeCommand('onnxqs.inspectModel', sample);
     assert.strictEqual(report.inputs[0].name, 'Input3');
     assert.strictEqual(report.outputs[0].name, 'Plus214_Output_0');
     // (An earlier suite may have shown another model's summary: wait for this one's.)
     const shown = await waitFor(() => { const r = api.lastResultsRendered('summary'); return r && /^mnist-8\.onnx:/.test(r.verdict) ? r : undefined; }, 'the summary panel painted', 30000);
-    assert.strictEqual(shown.rows, 2, 'one input and one output listed');
+    assert.strictEqual(shown.rows, 2, 'one input and one output row painted');
     assert.match(shown.verdict, /^mnist-8\.onnx: 12 \(/);
     const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
     assert.strictEqual(tab && tab.label, 'Summary: mnist-8.onnx', 'the panel is the active tab');
