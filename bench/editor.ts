@@ -29,12 +29,12 @@ const CACHE_DIR = cacheDir();
 const RESULTS = resultsFile('editor-results.json');
 
 /** The generated encoder: 300 layers of hidden 96, seeded. */
-export const ENCODER_10K: TransformerSpec = { layers: 300, hidden: 96, heads: 4, ffn: 384, vocab: 1000, seed: 20240917, version: 1, scoped: true };
+export const ENCODER_10K: TransformerSpec = { layers: 300, hidden: 96, heads: 4, ffn: 384, vocab: 1000, seed: 20240917, version: 2, scoped: true };
 
 /** Graphs of about 50,000 and 100,000 nodes. */
 export const BIG_ENCODERS: TransformerSpec[] = [
-  { layers: 1613, hidden: 16, heads: 2, ffn: 64, vocab: 100, seed: 20240917, version: 1, scoped: true },
-  { layers: 3226, hidden: 16, heads: 2, ffn: 64, vocab: 100, seed: 20240917, version: 1, scoped: true },
+  { layers: 1613, hidden: 16, heads: 2, ffn: 64, vocab: 100, seed: 20240917, version: 2, scoped: true },
+  { layers: 3226, hidden: 16, heads: 2, ffn: 64, vocab: 100, seed: 20240917, version: 2, scoped: true },
 ];
 
 const TARGETS = {

@@ -11,7 +11,7 @@ if (!out) {
   console.error('usage: node --import tsx bench/encoderFile.ts OUT.onnx [layers] [hidden]');
   process.exit(2);
 }
-const spec: TransformerSpec = { layers: Number(layers), hidden: Number(hidden), heads: 2, ffn: 4 * Number(hidden), vocab: 100, seed: 20240917, version: 1, scoped: true };
+const spec: TransformerSpec = { layers: Number(layers), hidden: Number(hidden), heads: 2, ffn: 4 * Number(hidden), vocab: 100, seed: 20240917, version: 2, scoped: true };
 const made = ensureTransformer(cacheDir(), spec);
 fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
 fs.copyFileSync(made.file, out);

@@ -59,8 +59,9 @@ export function buildTransformer(s: TransformerSpec) {
     return name;
   };
   const filled = (name: string, n: number, v: number) => { inits.push(floatTensor(name, [n], new Float32Array(n).fill(v))); return name; };
+  const names = new Map<string, number>();
   const add = (op: string, inputs: string[], output: string, attrs: Parameters<typeof node>[3] = {}) => {
-    nodes.push(node(op, inputs, [output], attrs, s.scoped ? scopedName(op, output) : output));
+    nodes.push(node(op, inputs, [output], attrs, s.scoped ? scopedName(op, output, names) : output));
     return output;
   };
 
@@ -111,13 +112,18 @@ export function buildTransformer(s: TransformerSpec) {
   });
 }
 
-/** `layer3.ffn.up.mm` made by MatMul -> `/encoder/layer.3/ffn.up/MatMul`, as torch.onnx.export names nodes. */
-function scopedName(op: string, output: string): string {
+/**
+ * `layer3.ffn.up.mm` made by MatMul -> `/encoder/layer.3/ffn.up/MatMul`, as torch.onnx.export names nodes
+ * (a second MatMul in the same scope is `MatMul_1`, as there).
+ */
+function scopedName(op: string, output: string, seen: Map<string, number>): string {
   const parts = output.split('.');
   const layer = /^layer(\d+)$/.exec(parts[0]);
-  if (!layer) return `/${parts.slice(0, -1).join('.') || 'model'}/${op}`;
   const inner = parts.slice(1, -1).join('.');
-  return ['', 'encoder', `layer.${layer[1]}`, ...(inner ? [inner] : []), op].join('/');
+  const base = layer ? ['', 'encoder', `layer.${layer[1]}`, ...(inner ? [inner] : []), op].join('/') : `/${parts.slice(0, -1).join('.') || 'model'}/${op}`;
+  const k = seen.get(base) ?? 0;
+  seen.set(base, k + 1);
+  return k === 0 ? base : `${base}_${k}`;
 }
 
 export interface GeneratedModel { file: string; bytes: number; spec: TransformerSpec; reused: boolean; generateMs?: number; writeMs?: number }

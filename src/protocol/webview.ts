@@ -177,6 +177,8 @@ export interface NodeOverlay {
   max: number;
   /** Categories instead of a scale: each node's `category` is an index into these. */
   categories?: { label: string; colour: string }[];
+  /** A folded layer shows the sum of its nodes' figures (time), not its worst node's (an error). */
+  additive?: boolean;
   /** By node name of the main graph, the worst first. */
   nodes: { name: string; value: number; category?: number; lines: { label: string; value: string }[] }[];
   /** Nodes of the other model this graph does not have (a diff's removed nodes), and where they went. */

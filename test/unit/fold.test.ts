@@ -10,6 +10,7 @@ import { buildGraphData } from '../../src/onnx/graphData';
 import { loadModel } from '../../src/onnx/load';
 import type { GraphData } from '../../src/protocol/graph';
 import { FRAME, layoutFolded, type FoldedLayout, type FoldInput } from '../../webview/graph/foldLayout';
+import { buildFoldedScene, layerFigures } from '../../webview/graph/foldScene';
 import { ancestry, buildHierarchy, groupContents, MAX_UNITS, repeatedBlocks, scopeOf, type Hierarchy } from '../../webview/graph/hierarchy';
 import { graphLayoutInput } from '../../webview/graph/layout';
 import { modelsDir, noModels } from './helpers/models';
@@ -282,6 +283,25 @@ describe('folded layout', () => {
     const item = (u: number) => (f.units[u].unit as { item: number }).item;
     assert.deepEqual(new Set(f.edges.map((e) => `${item(e.from)},${item(e.to)}`)), flat, 'the same pairs of boxes as the flat graph');
     assertFolded(h, f, input);
+  });
+
+  it('gives a collapsed layer its nodes\' summed time, or its worst error', () => {
+    const g = encoder(3);
+    const input = graphLayoutInput(g, () => ({ width: 0, height: 0 }));
+    const h = buildHierarchy(g, (n) => input.nodeItem[n] >= 0);
+    const enc = h.groups[0].groups[0];
+    const scene = buildFoldedScene(g, input, h, new Set([0, enc]), { showNames: false, measure: (t) => t.length * 7 });
+    // A figure per node: its index (so that sums are known).
+    const byName = new Map(g.nodes.map((n, i) => [n.name, { value: i }]));
+    const sum = layerFigures(scene, byName, true), worst = layerFigures(scene, byName, false);
+    const boxes = scene.boxes.map((b, i) => [b, i] as const).filter(([b]) => b.kind === 'group');
+    assert.equal(boxes.length, 3, 'the three layers, collapsed');
+    for (const [b, i] of boxes) {
+      const members = g.nodes.map((_, n) => n).filter((n) => ancestry(h, h.groupOf[n]).includes(b.group));
+      assert.equal(sum.get(i)!.value, members.reduce((a, n) => a + n, 0), `${b.title}: the sum of its nodes`);
+      assert.equal(worst.get(i)!.value, Math.max(...members), `${b.title}: its worst node`);
+    }
+    assert.ok(!scene.boxes.some((b, i) => b.kind !== 'group' && sum.has(i)), 'only collapsed layers get one');
   });
 
   it('routes edges between layers whose nodes interleave (a cycle between layers) from box to box', () => {

@@ -79,6 +79,26 @@ export function buildFoldedScene(graph: GraphData, input: GraphLayoutInput, hier
   };
 }
 
+/**
+ * An overlay's figure for each collapsed layer drawn (by box): the sum of its nodes' figures (`additive`:
+ * time) or its worst node's (an error), with that node's category.
+ */
+export function layerFigures(scene: Scene, byName: ReadonlyMap<string, { value: number; category?: number }>, additive: boolean): Map<number, { value: number; category?: number }> {
+  const layer = new Map<number, { value: number; category?: number }>();
+  const fold = scene.fold;
+  if (!fold) return layer;
+  scene.graph.nodes.forEach((node, i) => {
+    const u = fold.unitOfNode[i];
+    const n = u >= 0 && scene.boxOfNode[i] < 0 ? byName.get(node.name) : undefined;
+    if (!n) return;
+    const seen = layer.get(u);
+    if (!seen) layer.set(u, { value: n.value, category: n.category });
+    else if (additive) seen.value += n.value;
+    else if (n.value > seen.value) layer.set(u, { value: n.value, category: n.category });
+  });
+  return layer;
+}
+
 /** A collapsed layer: its name, how many nodes and parameters it holds, and its most frequent ops. */
 function groupBox(graph: GraphData, h: Hierarchy, g: number, options: SceneOptions): Box {
   const group = h.groups[g];

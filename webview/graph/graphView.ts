@@ -8,7 +8,7 @@ import type { GraphViewInfo, NodeOverlay, NodePanelInfo } from '../../src/protoc
 import { errorText, type GraphUiState, type Viewport } from '../rpc';
 import { h } from '../ui/dom';
 import { checkbox, dropdown, focusField, iconButton, progressRing, textField, type CheckElement, type ValueElement } from '../ui/toolkit';
-import { buildFoldedScene } from './foldScene';
+import { buildFoldedScene, layerFigures } from './foldScene';
 import { FRAME } from './foldLayout';
 import { ancestry, buildHierarchy, type Hierarchy } from './hierarchy';
 import { graphLayoutInput, type GraphLayoutInput } from './layout';
@@ -114,6 +114,8 @@ export class GraphView {
   private overlayOn = true;
   /** The active overlay's colour per box of the scene shown; null when none applies. */
   private fills: (string | null)[] | null = null;
+  /** The figures the colours span (the overlay's own, or up to a folded layer's larger one). */
+  private scale: { min: number; max: number } | null = null;
   private readonly legend: HTMLElement;
   /** Frame times (ms) of the last frames, for the benchmark. */
   readonly frameTimes: number[] = [];
@@ -265,6 +267,7 @@ export class GraphView {
     this.current = shown;
     this.host.state.path = path;
     this.computeFills();
+    if (this.overlays.length) this.updateLegend();
     if (!samePath) this.host.state.selected = -1;
     if (this.renderer) this.renderer.setScene(shown.scene);
     else this.renderer = new Renderer(shown.scene);
@@ -400,6 +403,7 @@ export class GraphView {
     this.renderer?.setScene(next.scene);
     this.overview?.setScene(next.scene);
     this.computeFills();
+    if (this.overlays.length) this.updateLegend();
     this.selected = selected ? this.boxFor(next.scene, selected) : -1;
     this.host.state.selected = this.selected;
     this.restoreAnchor(anchor);
@@ -1229,27 +1233,23 @@ export class GraphView {
     const scene = this.current?.scene;
     const o = this.overlays[this.active];
     this.fills = null;
+    this.scale = null;
     if (!scene || !o || scene.graph.path !== 'main') return;
     const byName = new Map(o.nodes.map((n) => [n.name, n]));
-    const span = o.max - o.min || 1;
-    const colour = (n: NodeOverlay['nodes'][number]) => (o.categories ? o.categories[n.category ?? -1]?.colour ?? null : heatColour((n.value - o.min) / span));
-    this.fills = scene.boxes.map((box) => {
+    // A collapsed layer's figure: its nodes' sum (time) or its worst node's; the scale then reaches the
+    // largest figure drawn, so that a folded view still tells its layers apart.
+    const layer = layerFigures(scene, byName, o.additive === true);
+    let max = o.max;
+    for (const f of layer.values()) max = Math.max(max, f.value);
+    this.scale = { min: o.min, max };
+    const span = max - o.min || 1;
+    const colour = (f: { value: number; category?: number }) => (o.categories ? o.categories[f.category ?? -1]?.colour ?? null : heatColour((f.value - o.min) / span));
+    this.fills = scene.boxes.map((box, b) => {
+      if (box.kind === 'group') { const f = layer.get(b); return f ? colour(f) : null; }
       if (box.kind !== 'node') return null;
       const n = byName.get(scene.graph.nodes[box.node].name);
       return n ? colour(n) : null;
     });
-    // A collapsed layer shows its worst member (heat), or its first member's category.
-    const fold = scene.fold;
-    if (!fold) return;
-    const worst = new Map<number, NodeOverlay['nodes'][number]>();
-    scene.graph.nodes.forEach((node, i) => {
-      const u = fold.unitOfNode[i];
-      if (u < 0 || scene.boxOfNode[i] >= 0) return;
-      const n = byName.get(node.name);
-      const seen = worst.get(u);
-      if (n && (!seen || (!o.categories && n.value > seen.value))) worst.set(u, n);
-    });
-    for (const [u, n] of worst) this.fills[u] = colour(n);
   }
 
   private updateLegend(): void {
@@ -1274,7 +1274,8 @@ export class GraphView {
       const bar = h('span', { class: 'heat-bar', 'aria-hidden': 'true' });
       bar.style.background = `linear-gradient(to right, ${heatColour(0)}, ${heatColour(0.5)}, ${heatColour(1)})`;
       const fmt = (v: number) => `${Number(v.toPrecision(3))} ${o.unit}`.trim();
-      key = h('span', { class: 'heat-scale' }, h('span', {}, fmt(o.min)), bar, h('span', {}, fmt(o.max)));
+      const scale = this.scale ?? o;
+      key = h('span', { class: 'heat-scale' }, h('span', {}, fmt(scale.min)), bar, h('span', {}, fmt(scale.max)));
     }
     this.legend.replaceChildren(...(picker ? [picker] : []), toggle, key, h('span', { class: 'muted heat-title' }, o.title));
   }

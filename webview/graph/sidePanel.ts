@@ -192,12 +192,25 @@ export class SidePanel {
     const h_ = scene.fold!.hierarchy;
     const group = h_.groups[g];
     const { ops, parameters } = groupContents(scene.graph, h_, g);
+    // The overlay's figure for the layer: its nodes' sum (time) or its worst.
+    const o = this.overlay;
+    const values: number[] = [];
+    if (o) {
+      const byName = new Map(o.nodes.map((n) => [n.name, n.value]));
+      const visit = (id: number) => { for (const n of h_.groups[id].nodes) { const v = byName.get(scene.graph.nodes[n].name); if (v !== undefined) values.push(v); } h_.groups[id].groups.forEach(visit); };
+      visit(g);
+    }
+    const figure = o && values.length && !o.categories
+      ? kvTable('side-figures', o.title, [[o.additive ? `${o.label} (sum of ${values.length} nodes)` : `${o.label} (worst of ${values.length} nodes)`,
+        h('code', {}, `${Number((o.additive ? values.reduce((a, b) => a + b, 0) : Math.max(...values)).toPrecision(4))} ${o.unit}`.trim())]])
+      : null;
     return [
       h('header', { class: 'side-header' }, h('h2', { id: 'side-op', class: 'side-title' }, group.label)),
       h('p', { class: 'side-name' }, h('span', { class: 'side-label' }, group.artificial ? 'Run of ' : 'Scope '),
         group.artificial ? `${formatCount(group.groups.length + group.nodes.length)} members of ${group.scope || 'the graph'} (a level of more than ${MAX_UNITS} is cut into runs)` : h('code', { id: 'side-name' }, group.scope)),
       h('p', {}, `${plural(group.size, 'node')}${parameters > 0 ? `, ${formatCount(parameters)} parameters` : ''}.`),
       h('div', { class: 'side-subgraphs' }, button('Expand', { icon: 'unfold', title: 'Show its members (Enter, or a double click on the box)', onClick: () => this.actions.setLayer(g, true) })),
+      ...(figure ? [h('h3', {}, o!.label), figure] : []),
       h('h3', {}, `Ops (${ops.length})`),
       kvTable('side-ops', 'Op types in the layer', ops.map(([op, n]) => [op, formatCount(n)])),
     ];

@@ -22,6 +22,6 @@ export function timeOverlay(run: BenchRun): NodeOverlay | undefined {
   const max = Math.max(0, ...nodes.map((n) => n.value));
   return {
     title: `Kernel time per run on ${run.provider.used} (onnxruntime's profile of ${p.runs} runs)`,
-    label: 'Time', unit: 'ms', min: 0, max: max > 0 ? max : 1, nodes,
+    label: 'Time', unit: 'ms', min: 0, max: max > 0 ? max : 1, nodes, additive: true,
   };
 }
