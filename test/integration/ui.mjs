@@ -17,15 +17,17 @@ const LIGHT = 'Default Light Modern';
 const DARK = 'Default Dark Modern';
 
 /**
- * Opens the quick input with `key`. A webview that has just taken the focus (a panel closed, an editor
- * brought forward) can swallow the first key press: then the side bar's title takes the focus and it is pressed again.
+ * Opens the quick input with `key` and types `text` into it. A webview that takes the focus just then (a
+ * panel closed, an editor brought forward) can swallow the key press, or close the quick input as soon as
+ * it opened: then the side bar's title takes the focus and it is tried again.
  */
-async function openQuickInput(page, key) {
+async function openQuickInput(page, key, text) {
   const input = page.locator('.quick-input-widget input');
   for (let attempt = 0; ; attempt++) {
-    await page.keyboard.press(key);
     try {
+      await page.keyboard.press(key);
       await input.waitFor({ timeout: 5000 });
+      await input.fill(text, { timeout: 5000 });
       return input;
     } catch (e) {
       if (attempt >= 2) throw e;
@@ -35,15 +37,13 @@ async function openQuickInput(page, key) {
 }
 
 export async function quickOpen(page, name) {
-  const input = await openQuickInput(page, 'Control+P');
-  await input.fill(name);
+  await openQuickInput(page, 'Control+P', name);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30000 });
   await page.keyboard.press('Enter');
 }
 
 export async function palette(page, title) {
-  const input = await openQuickInput(page, 'F1');
-  await input.fill(`>${title}`);
+  await openQuickInput(page, 'F1', `>${title}`);
   // click the row whose label is exactly `title` (the first row may be a fuzzy match, e.g.
   // "Preferences: Browse Color Themes in Marketplace" before "Preferences: Color Theme")
   const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
@@ -514,6 +514,9 @@ export async function run(ctx) {
     await page.waitForTimeout(1000);
     check(await page.locator('.monaco-dialog-box').count() === 0, 'closing the summary asked a question');
     await palette(page, 'View: Close Editor');
+    // The model viewer comes forward again: wait until it has drawn (and taken the focus) before the next test.
+    await ctx.webview().locator('canvas.graph-canvas').waitFor({ state: 'visible', timeout: 30000 });
+    await page.waitForTimeout(500);
   });
 
   const ppocr = ctx.folder && fs.existsSync(path.join(ctx.folder, 'models', ...PPOCR_REC.split('/')));
