@@ -8,7 +8,7 @@ import { formatCompact, formatCount } from '../../src/protocol/format';
 import { layoutFolded, type Unit } from './foldLayout';
 import { groupContents, type Hierarchy } from './hierarchy';
 import type { GraphLayoutInput } from './layout';
-import { BOX, buildGrid, edgeLabel, itemBox, type Box, type Edge, type Scene, type SceneOptions } from './scene';
+import { BOX, buildGrid, edgeBounds, edgeLabel, itemBox, type Box, type Edge, type Scene, type SceneOptions } from './scene';
 
 /** Op-count lines a collapsed layer lists. */
 const GROUP_LINES = 3;
@@ -51,13 +51,7 @@ export function buildFoldedScene(graph: GraphData, input: GraphLayoutInput, hier
     edgesIn[e.to].push(k);
     const value = input.edgeValues[e.items[0]];
     const label = carried.size > 1 ? `${carried.size} tensors` : edgeLabel(values[value]);
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    for (let i = 0; i < e.points.length; i += 2) {
-      minX = Math.min(minX, e.points[i]); maxX = Math.max(maxX, e.points[i]);
-      minY = Math.min(minY, e.points[i + 1]); maxY = Math.max(maxY, e.points[i + 1]);
-    }
-    if (e.points.length === 0) minX = minY = maxX = maxY = 0;
-    return { from: e.from, to: e.to, value, label, points: e.points, minX, minY, maxX, maxY };
+    return { from: e.from, to: e.to, value, label, ...edgeBounds(e.points) };
   });
   const boxOfNode = new Int32Array(graph.nodes.length).fill(-1);
   const unitOfNode = new Int32Array(graph.nodes.length).fill(-1);

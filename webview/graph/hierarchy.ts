@@ -53,6 +53,18 @@ export function ancestry(h: Hierarchy, g: number): number[] {
   return chain.reverse();
 }
 
+/** Every node anywhere under group `g` (its own, then its child groups', depth first). */
+export function nodesUnder(h: Hierarchy, g: number): number[] {
+  const out: number[] = [];
+  const stack = [g];
+  while (stack.length) {
+    const group = h.groups[stack.pop()!];
+    out.push(...group.nodes);
+    for (let i = group.groups.length - 1; i >= 0; i--) stack.push(group.groups[i]);
+  }
+  return out;
+}
+
 /** Counts of op types under a group, the most frequent first, and the weight elements its nodes read. */
 export function groupContents(graph: GraphData, h: Hierarchy, g: number): GroupContents {
   const known = h.contents.get(g);
@@ -60,21 +72,16 @@ export function groupContents(graph: GraphData, h: Hierarchy, g: number): GroupC
   const counts = new Map<string, number>();
   const seen = new Set<number>();
   let parameters = 0;
-  const visit = (id: number) => {
-    const group = h.groups[id];
-    for (const n of group.nodes) {
-      const node = graph.nodes[n];
-      counts.set(node.op, (counts.get(node.op) ?? 0) + 1);
-      for (const v of node.inputs) {
-        const value = v >= 0 ? graph.values[v] : undefined;
-        if (!value || value.weight === undefined || seen.has(v)) continue;
-        seen.add(v);
-        parameters += (value.shape ?? []).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
-      }
+  for (const n of nodesUnder(h, g)) {
+    const node = graph.nodes[n];
+    counts.set(node.op, (counts.get(node.op) ?? 0) + 1);
+    for (const v of node.inputs) {
+      const value = v >= 0 ? graph.values[v] : undefined;
+      if (!value || value.weight === undefined || seen.has(v)) continue;
+      seen.add(v);
+      parameters += (value.shape ?? []).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
     }
-    for (const c of group.groups) visit(c);
-  };
-  visit(g);
+  }
   const result: GroupContents = { ops: [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)), parameters };
   h.contents.set(g, result);
   return result;

@@ -259,6 +259,17 @@ function valueBox(kind: 'input' | 'output' | 'outer', id: number, v: GraphValueD
 }
 
 /** Puts the layout's positions and routes on the scene, and indexes it for drawing. */
+/** A route and its bounding box (all 0 for a route without points), as an Edge keeps them for the grid. */
+export function edgeBounds(points: Float32Array): Pick<Edge, 'points' | 'minX' | 'minY' | 'maxX' | 'maxY'> {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  for (let i = 0; i < points.length; i += 2) {
+    minX = Math.min(minX, points[i]); maxX = Math.max(maxX, points[i]);
+    minY = Math.min(minY, points[i + 1]); maxY = Math.max(maxY, points[i + 1]);
+  }
+  if (points.length === 0) minX = minY = maxX = maxY = 0;
+  return { points, minX, minY, maxX, maxY };
+}
+
 export function applyLayout(partial: ReturnType<typeof buildScene>['scene'], r: LayoutResult): Scene {
   const { boxes, edges } = partial;
   for (let i = 0; i < boxes.length; i++) {
@@ -270,19 +281,7 @@ export function applyLayout(partial: ReturnType<typeof buildScene>['scene'], r: 
     const e = edges[k];
     const a = r.edgeStart[k];
     const b = r.edgeStart[k + 1];
-    e.points = Float32Array.from(r.edgePoints.subarray(2 * a, 2 * b));
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    for (let i = 0; i < e.points.length; i += 2) {
-      minX = Math.min(minX, e.points[i]);
-      maxX = Math.max(maxX, e.points[i]);
-      minY = Math.min(minY, e.points[i + 1]);
-      maxY = Math.max(maxY, e.points[i + 1]);
-    }
-    if (e.points.length === 0) minX = minY = maxX = maxY = 0;
-    e.minX = minX;
-    e.minY = minY;
-    e.maxX = maxX;
-    e.maxY = maxY;
+    Object.assign(e, edgeBounds(Float32Array.from(r.edgePoints.subarray(2 * a, 2 * b))));
   }
   const layers: number[][] = Array.from({ length: r.ranks }, () => []);
   boxes.forEach((b, i) => layers[b.rank]?.push(i));

@@ -7,7 +7,7 @@ import type { GraphData, GraphNodeData, WeightSummary } from '../../src/protocol
 import type { NodeOverlay, NodePanelInfo } from '../../src/protocol/webview';
 import { h, icon, percentText, typeText } from '../ui/dom';
 import { button, link } from '../ui/toolkit';
-import { ancestry, groupContents, MAX_UNITS } from './hierarchy';
+import { ancestry, groupContents, MAX_UNITS, nodesUnder } from './hierarchy';
 import { isWeight, type Box, type Scene } from './scene';
 import { CATEGORY_LABELS, type BoxCategory, type Palette } from './theme';
 
@@ -197,8 +197,7 @@ export class SidePanel {
     const values: number[] = [];
     if (o) {
       const byName = new Map(o.nodes.map((n) => [n.name, n.value]));
-      const visit = (id: number) => { for (const n of h_.groups[id].nodes) { const v = byName.get(scene.graph.nodes[n].name); if (v !== undefined) values.push(v); } h_.groups[id].groups.forEach(visit); };
-      visit(g);
+      for (const n of nodesUnder(h_, g)) { const v = byName.get(scene.graph.nodes[n].name); if (v !== undefined) values.push(v); }
     }
     const figure = o && values.length && !o.categories
       ? kvTable('side-figures', o.title, [[o.additive ? `${o.label} (sum of ${values.length} nodes)` : `${o.label} (worst of ${values.length} nodes)`,
