@@ -11,7 +11,9 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Model } from '../src/onnx/model';
-import { graphData, weightDetailData, weightStats } from '../src/jobs/modelJobs';
+import { graphData, weightDetailData, weightList, weightStats } from '../src/jobs/modelJobs';
+import type { JsonText } from '../src/protocol/common';
+import type { WeightSummary } from '../src/protocol/graph';
 import type { SummaryMessage, WebviewToExtensionMessage } from '../src/protocol/webview';
 
 export const ROOT = path.join(__dirname, '..');
@@ -146,13 +148,19 @@ window.acquireVsCodeApi = () => ({
 }
 
 /**
- * Answers the webview's requests the way the extension does (subgraphs, statistics, histograms), from a
- * parsed model. Posts each answer into the page.
+ * Answers the webview's requests the way the extension does (the weight list, subgraphs, statistics,
+ * histograms), from a parsed model, or only the weight list, from its text. Posts each answer into the page.
  */
-export async function attachHost(page: Page, model: Model | undefined): Promise<void> {
+export async function attachHost(page: Page, model: Model | undefined, list?: JsonText<WeightSummary[]>): Promise<void> {
   await page.exposeFunction('__host', (json: string) => {
     const message = JSON.parse(json) as WebviewToExtensionMessage;
-    if (!model || !('id' in message) || message.type === 'probeResult') return;
+    if (!('id' in message) || message.type === 'probeResult') return;
+    if (message.type === 'weightList' && (list || model)) {
+      const reply = { type: 'response', id: message.id, kind: 'weightList', result: list ?? weightList(model!) };
+      void page.evaluate((m: string) => window.postMessage(JSON.parse(m), '*'), JSON.stringify(reply)).catch(() => undefined);
+      return;
+    }
+    if (!model) return;
     let reply: unknown;
     try {
       switch (message.type) {

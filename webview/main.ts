@@ -10,7 +10,7 @@
 // Every string from the model is attacker-controlled: the DOM is built with createElement/textContent
 // only (never innerHTML), and the canvas draws text with fillText.
 import { formatBytes, formatOpsets } from '../src/protocol/format';
-import { assertNever, type ErrorData } from '../src/protocol/common';
+import { assertNever, parseJsonText, type ErrorData } from '../src/protocol/common';
 import type { GraphData, WeightDetail, WeightSummary } from '../src/protocol/graph';
 import {
   isExtensionMessage,
@@ -39,14 +39,20 @@ const live = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': '
 document.body.append(live);
 
 let state: ViewState = loadState() ?? defaultState(document.title.replace(/^ONNX model: /, ''));
-let last: DocumentStateMessage | undefined;
+/** The last state, when it was a load error (probes answer with it). */
+let lastLoadError: LoadErrorMessage | undefined;
 
 /** The editor built for the current summary. */
 interface Editor {
-  message: SummaryMessage;
   panels: PanelsElement;
   graph: GraphView;
-  weights: WeightsView;
+  /** The weight list: asked for once the graph is painted (the extension has it made meanwhile). */
+  weights: Promise<WeightSummary[]>;
+  weightList?: WeightSummary[];
+  /** The Weights tab's view once built (weightsOf builds it, when the tab is first shown), and what stands in its place until then. */
+  weightsView?: WeightsView;
+  weightsSlot: HTMLElement;
+  makeWeights(list: WeightSummary[]): WeightsView;
   modelPane: HTMLElement;
   /** Resolves when the graph is laid out and painted for the first time. */
   ready: Promise<void>;
@@ -107,7 +113,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
 });
 
 function paint(message: DocumentStateMessage): void {
-  last = message;
+  lastLoadError = message.type === 'loadError' ? message : undefined;
   switch (message.type) {
     case 'loading':
       // A reload keeps the editor on screen until the new model is there.
@@ -157,8 +163,16 @@ function renderError(message: LoadErrorMessage): void {
 }
 
 async function renderEditor(message: SummaryMessage): Promise<void> {
-  const r = message.report;
-  if (state.fileName !== message.fileName) state = defaultState(message.fileName);
+  // The closures below keep what they read alive: never the message (its graph text is tens of MB).
+  const { report: r, fileName, bins, weightCount } = message;
+  const mainGraph = parseJsonText(message.graph);
+  // The weight list is asked for once the graph is painted; the extension has the job process make it
+  // meanwhile. The Weights tab is built when first shown.
+  let paintedGraph: () => void = () => undefined;
+  const weights = new Promise<void>((resolve) => (paintedGraph = resolve))
+    .then(() => request('weightList', {}))
+    .then((text) => parseJsonText(text));
+  if (state.fileName !== fileName) state = defaultState(fileName);
   disposeEditor();
   statsPromise = undefined;
   statsList = undefined;
@@ -167,7 +181,7 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   const stats = (): Promise<WeightSummary[]> => {
     statsPromise ??= request('weightStats', {}).then((list) => {
       statsList = list;
-      editor?.weights.statsArrived(list);
+      editor?.weightsView?.statsArrived(list);
       return list;
     });
     statsPromise.catch(() => (statsPromise = undefined));
@@ -175,26 +189,28 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   };
   const graph = new GraphView(
     {
-      weights: message.weights,
+      weights: () => (editor?.weights === weights ? editor.weightList : undefined),
       stats,
       statsNow: () => statsList,
       loadGraph: (path: string): Promise<GraphData> => request('graph', { path }),
       findInModel: (query: string) => request('find', { query }),
       saveImage: (format, name, data) => request('saveImage', { format, name, data }),
-      fileStem: message.fileName.replace(/\.onnx$/i, ''),
+      fileStem: fileName.replace(/\.onnx$/i, ''),
       showWeight: (index) => {
         switchTab('weights');
-        void editor?.weights.select(index, true);
+        const e = editor;
+        // A list that could not be read says so in the tab.
+        if (e) e.weights.then(() => weightsOf(e).select(index, true)).catch(() => undefined);
       },
       state: state.graph,
       save,
       saveSoon,
       announce,
     },
-    message.graph,
+    mainGraph,
   );
-  const weights = new WeightsView({
-    weights: message.weights,
+  const makeWeights = (list: WeightSummary[]) => new WeightsView({
+    weights: list,
     stats,
     statsNow: () => statsList,
     detail: (weight, bins, codes) => {
@@ -211,11 +227,12 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
       switchTab('graph');
       void openGraphAndSelect(path, node);
     },
-    defaultBins: message.bins,
+    defaultBins: bins,
     state: state.weights,
     save,
     saveSoon,
   });
+  const weightsSlot = h('div', { class: 'weights-view' }, h('p', { class: 'status', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Reading the weight list…'));
   const modelPane = h('div', { class: 'model-pane', tabindex: '-1' }, summaryView(r));
   modelPane.addEventListener('scroll', () => {
     state.modelScrollTop = modelPane.scrollTop;
@@ -224,7 +241,7 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   const panels = tabs(
     [
       { id: 'graph', label: 'Graph', panel: graph.element },
-      { id: 'weights', label: `Weights (${message.weights.length})`, panel: weights.element },
+      { id: 'weights', label: `Weights (${weightCount})`, panel: weightsSlot },
       { id: 'model', label: 'Model', panel: modelPane },
     ],
     state.tab,
@@ -232,13 +249,26 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   );
   let resolveReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
-  editor = { message, panels, graph, weights, modelPane, ready };
+  const shown: Editor = { panels, graph, weights, weightsSlot, makeWeights, modelPane, ready };
+  editor = shown;
+  weights.then(
+    (list) => {
+      if (editor !== shown) return;
+      shown.weightList = list;
+      graph.weightsArrived();
+      if (state.tab === 'weights') weightsOf(shown).setVisible(true);
+    },
+    (err: unknown) => {
+      if (editor !== shown || shown.weightsView) return;
+      shown.weightsSlot.replaceChildren(h('p', { class: 'error-message', role: 'alert' }, `Could not list the weights: ${errorText(err)}`));
+    },
+  );
   if (overlays.length) graph.setOverlays(overlays);
   replace(
     h(
       'header',
       { class: 'header compact' },
-      h('h1', { id: 'title' }, message.fileName),
+      h('h1', { id: 'title' }, fileName),
       subtitle(r),
       toolbar(true),
     ),
@@ -250,7 +280,7 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
     await graph.open(path);
   } catch {
     // A subgraph of the last session may be gone (the file changed): show the main graph.
-    if (path !== message.graph.path) await graph.open(message.graph.path);
+    if (path !== mainGraph.path) await graph.open(mainGraph.path);
   }
   if (editor?.graph !== graph) return;
   if (state.tab === 'model') modelPane.scrollTop = state.modelScrollTop;
@@ -258,6 +288,7 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   for (const waiter of editorWaiters) waiter();
   editorWaiters = [];
   post(readRendered());
+  paintedGraph();
 }
 
 /** One line under the title: size, IR, the default opset (all opsets in the tooltip and the Model tab), producer. */
@@ -268,6 +299,16 @@ function subtitle(r: SummaryMessage['report']): HTMLElement {
     .filter(Boolean)
     .join(' · ');
   return h('p', { class: 'subtitle', title: formatOpsets(r.opsets) }, text);
+}
+
+/** The Weights tab's view, built the first time it is needed (after the weight list came). */
+function weightsOf(e: Editor): WeightsView {
+  if (!e.weightsView) {
+    if (!e.weightList) throw new Error('The weight list has not come yet.');
+    e.weightsView = e.makeWeights(e.weightList);
+    e.weightsSlot.replaceWith(e.weightsView.element);
+  }
+  return e.weightsView;
 }
 
 function disposeEditor(): void {
@@ -288,7 +329,8 @@ function setVisibleTab(tab: EditorTab): void {
   requestAnimationFrame(() => {
     if (!editor) return;
     editor.graph.setVisible(tab === 'graph');
-    editor.weights.setVisible(tab === 'weights');
+    if (tab !== 'weights') editor.weightsView?.setVisible(false);
+    else if (editor.weightList) weightsOf(editor).setVisible(true);
   });
 }
 
@@ -347,7 +389,7 @@ function readRendered(): RenderedMessage {
   if (error) rendered.error = error;
   if (editor) {
     rendered.graph = editor.graph.info();
-    rendered.weights = editor.weights.rowCount;
+    if (editor.weightsView) rendered.weights = editor.weightsView.rowCount;
     rendered.tab = state.tab;
   }
   return rendered;
@@ -363,24 +405,28 @@ async function answerProbe(message: ProbeMessage): Promise<void> {
 }
 
 async function runProbe(probe: Probe) {
-  if (!editor && last?.type !== 'loadError') {
+  if (!editor && !lastLoadError) {
     await new Promise<void>((resolve) => {
       editorWaiters.push(resolve);
       window.setTimeout(resolve, 60_000);
     });
   }
-  if (!editor) throw new Error(last?.type === 'loadError' ? `The model could not be read: ${last.error.message}` : 'The model is not shown yet.');
+  if (!editor) throw new Error(lastLoadError ? `The model could not be read: ${lastLoadError.error.message}` : 'The model is not shown yet.');
   await editor.ready;
   switch (probe.kind) {
     case 'selectNode':
       switchTab('graph');
+      // The side panel lists the node's weights once the list came (just after the first paint).
+      await editor.weights.catch(() => undefined);
       return editor.graph.selectNode(probe.name, probe.index);
     case 'showWeight':
       switchTab('weights');
+      await editor.weights;
       await nextFrame();
-      return editor.weights.showByName(probe.name, probe.bins, probe.log, probe.codes);
+      return weightsOf(editor).showByName(probe.name, probe.bins, probe.log, probe.codes);
     case 'tab':
       switchTab(probe.tab);
+      if (probe.tab === 'weights') await editor.weights;
       await nextFrame();
       return { tab: state.tab };
     case 'openGraph':
@@ -431,7 +477,7 @@ window.addEventListener('keydown', (event) => {
   if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 'f') {
     if (!editor) return;
     event.preventDefault();
-    if (state.tab === 'weights') editor.weights.focusFilter();
+    if (state.tab === 'weights') editor.weightsView?.focusFilter();
     else {
       if (state.tab !== 'graph') switchTab('graph');
       editor.graph.openFind();

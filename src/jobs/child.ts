@@ -24,11 +24,12 @@ import {
   type OpenModelRequest,
   type QuantizeRequest,
   type WeightDetailRequest,
+  type WeightListRequest,
   type WeightStatsRequest,
 } from '../protocol/jobs';
 import { toErrorData } from './errors';
 import { ModelCache, type LoadedModel } from './modelCache';
-import { graphData, openModelData, weightDetailData, weightStats } from './modelJobs';
+import { graphData, openModelData, weightDetailData, weightList, weightStats } from './modelJobs';
 import { findInModel } from '../onnx/find';
 import { weightQuantization } from '../quantize/weightGrid';
 
@@ -82,6 +83,11 @@ async function runFind(request: FindRequest): Promise<void> {
 async function runGraph(request: GraphRequest): Promise<void> {
   const { model } = await readModel(request);
   send({ type: 'result', id: request.id, kind: 'graph', result: graphData(model, request.graph) });
+}
+
+async function runWeightList(request: WeightListRequest): Promise<void> {
+  const { model } = await readModel(request);
+  send({ type: 'result', id: request.id, kind: 'weightList', result: weightList(model) });
 }
 
 async function runWeightStats(request: WeightStatsRequest): Promise<void> {
@@ -178,6 +184,9 @@ async function handle(request: JobRequest): Promise<void> {
         return;
       case 'find':
         await runFind(request);
+        return;
+      case 'weightList':
+        await runWeightList(request);
         return;
       case 'weightStats':
         await runWeightStats(request);

@@ -102,7 +102,7 @@ export class JobClient {
     return this.request('inspect', params, options);
   }
 
-  /** Read a model for the editor: summary, main graph and weight list in one go. */
+  /** Read a model for the editor: the summary and the main graph in one go. */
   openModel(params: JobParams<'openModel'>, options?: JobCallOptions): Promise<JobResults['openModel']> {
     return this.request('openModel', params, options);
   }
@@ -115,6 +115,11 @@ export class JobClient {
   /** The nodes of every graph of a model that match a query. */
   find(params: JobParams<'find'>, options?: JobCallOptions): Promise<JobResults['find']> {
     return this.request('find', params, options);
+  }
+
+  /** Every weight of a model, without statistics (as JSON text). */
+  weightList(params: JobParams<'weightList'>, options?: JobCallOptions): Promise<JobResults['weightList']> {
+    return this.request('weightList', params, options);
   }
 
   /** Every weight of a model with statistics. */
@@ -475,6 +480,8 @@ function describe(kind: JobKind, params: object): string {
       return `building the graph ${(params as JobParams<'graph'>).graph} of ${path.basename((params as JobParams<'graph'>).path)}`;
     case 'find':
       return `finding "${(params as JobParams<'find'>).query}" in ${path.basename((params as JobParams<'find'>).path)}`;
+    case 'weightList':
+      return `listing the weights of ${path.basename((params as JobParams<'weightList'>).path)}`;
     case 'weightStats':
       return `computing weight statistics of ${path.basename((params as JobParams<'weightStats'>).path)}`;
     case 'weightDetail':

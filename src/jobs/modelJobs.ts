@@ -1,5 +1,5 @@
 // What the job process computes for the model editor, on a parsed model: the first paint (summary, main
-// graph, weight list), a subgraph, every weight's statistics, one weight's histogram. Pure functions of
+// graph), the weight list, a subgraph, every weight's statistics, one weight's histogram. Pure functions of
 // the core, shared by the job process (child.ts) and the editor benchmark (bench/editor.ts), so the
 // benchmark times exactly what the extension runs.
 import { buildGraphData, buildWeightSummaries, weightDetail } from '../onnx/graphData';
@@ -7,6 +7,7 @@ import { inspectModel } from '../onnx/inspect';
 import type { Model } from '../onnx/model';
 import type { GraphData, WeightDetail, WeightSummary } from '../protocol/graph';
 import type { OpenModelResult } from '../protocol/jobs';
+import { toJsonText, type JsonText } from '../protocol/common';
 import type { LoadedModel } from './modelCache';
 
 /** Histogram bins the weights view accepts (the webview offers a few values inside this range). */
@@ -20,14 +21,19 @@ export function openModelData(loaded: LoadedModel, largest: number): OpenModelRe
   const t1 = performance.now();
   const graph = buildGraphData(model, 'main');
   const t2 = performance.now();
-  const weights = buildWeightSummaries(model, { stats: false });
+  const graphText = toJsonText(graph);
   const t3 = performance.now();
   return {
     report,
-    graph,
-    weights,
-    timings: { readMs: loaded.readMs, parseMs: loaded.parseMs, reportMs: t1 - t0, graphMs: t2 - t1, weightsMs: t3 - t2 },
+    graph: graphText,
+    weightCount: model.weights().length,
+    timings: { readMs: loaded.readMs, parseMs: loaded.parseMs, reportMs: t1 - t0, graphMs: t2 - t1, encodeMs: t3 - t2 },
   };
+}
+
+/** Every weight without statistics, as the webview receives it. */
+export function weightList(model: Model): JsonText<WeightSummary[]> {
+  return toJsonText(buildWeightSummaries(model, { stats: false }));
 }
 
 export function graphData(model: Model, graph: string): GraphData {

@@ -5,6 +5,7 @@ import { formatAttribute } from './attributes';
 import { dtypeName } from './dtype';
 import { OnnxError } from './errors';
 import { inferShapes, type InferredShapes } from './shapes/infer';
+import type { ValueShape } from './shapes/types';
 import { valueInfo } from './valueInfo';
 import { constantTensor, type GraphInfo, type Model } from './model';
 import { opCategory } from './opCategory';
@@ -18,12 +19,15 @@ import type { GraphData, GraphNodeData, GraphValueData, ValueKind, WeightDetail,
 interface TypeInfo { dtype: string | null; shape: Dim[] | null }
 
 /** What defines a name inside one graph. */
-interface Def { kind: 'input' | 'node' | 'weight'; weight?: number }
+interface Def { kind: 'input' | 'node' | 'weight'; weight?: number; scope: Scope }
 
 interface Scope {
   info: GraphInfo;
   defs: Map<string, Def>;
-  types: Map<string, TypeInfo>;
+  /** What the model says of a value: the tensor of a weight or Constant, else value_info, inputs, outputs. */
+  declared: Map<string, TypeInfo>;
+  /** What shape inference found (it fills in what the model does not declare). */
+  inferred: ReadonlyMap<string, ValueShape> | undefined;
 }
 
 /** Indexes over a model, built once per Model (the Model is immutable once loaded). */
@@ -51,24 +55,28 @@ function index(model: Model): ModelIndex {
   let w = 0;
   for (const info of model.graphs()) {
     const defs = new Map<string, Def>();
-    const types = new Map<string, TypeInfo>();
+    const declared = new Map<string, TypeInfo>();
+    const scope: Scope = { info, defs, declared, inferred: inferred?.graph(info) };
+    // One definition object for every input and every node output of the graph (there are 100,000s).
+    const inputDef: Def = { kind: 'input', scope };
+    const nodeDef: Def = { kind: 'node', scope };
     const g = info.graph;
     const describe = (v: ValueInfoProto) => {
       const name = v.name ?? '';
-      if (!name || types.has(name)) return;
+      if (!name || declared.has(name)) return;
       const d = valueInfo(v);
-      types.set(name, { dtype: d.dtype === 'unknown' ? null : d.dtype, shape: d.shape });
+      declared.set(name, { dtype: d.dtype === 'unknown' ? null : d.dtype, shape: d.shape });
     };
     const tensorType = (name: string, t: TensorProto) => {
-      if (name) types.set(name, { dtype: dtypeName(t.data_type ?? 0), shape: (t.dims ?? []).map(int64) });
+      if (name) declared.set(name, { dtype: dtypeName(t.data_type ?? 0), shape: (t.dims ?? []).map(int64) });
     };
-    for (const v of g.input ?? []) if (v.name) defs.set(v.name, { kind: 'input' });
-    for (const t of g.initializer ?? []) { const n = t.name ?? ''; defs.set(n, { kind: 'weight', weight: w++ }); tensorType(n, t); }
+    for (const v of g.input ?? []) if (v.name) defs.set(v.name, inputDef);
+    for (const t of g.initializer ?? []) { const n = t.name ?? ''; defs.set(n, { kind: 'weight', weight: w++, scope }); tensorType(n, t); }
     for (const s of g.sparse_initializer ?? []) {
       if (!s.values) continue;
       const n = s.values.name ?? '';
-      defs.set(n, { kind: 'weight', weight: w++ });
-      types.set(n, { dtype: dtypeName(s.values.data_type ?? 0), shape: (s.dims ?? []).map(int64) });
+      defs.set(n, { kind: 'weight', weight: w++, scope });
+      declared.set(n, { dtype: dtypeName(s.values.data_type ?? 0), shape: (s.dims ?? []).map(int64) });
     }
     for (const node of g.node ?? []) {
       const t = constantTensor(node);
@@ -77,34 +85,39 @@ function index(model: Model): ModelIndex {
         // Model.weights() names a Constant's tensor by the node's first output.
         const n = outs[0] ?? t.name ?? '';
         const shape = node.attribute?.some((a) => a.name === 'sparse_value') ? sparseDims(node) : (t.dims ?? []).map(int64);
-        defs.set(n, { kind: 'weight', weight: w++ });
-        types.set(n, { dtype: dtypeName(t.data_type ?? 0), shape });
-        for (const o of outs.slice(1)) if (o) defs.set(o, { kind: 'node' });
+        defs.set(n, { kind: 'weight', weight: w++, scope });
+        declared.set(n, { dtype: dtypeName(t.data_type ?? 0), shape });
+        for (const o of outs.slice(1)) if (o) defs.set(o, nodeDef);
       } else {
-        for (const o of outs) if (o) defs.set(o, { kind: 'node' });
+        for (const o of outs) if (o) defs.set(o, nodeDef);
         if (node.op_type === 'Constant' && outs[0] && !(node.domain && node.domain !== 'ai.onnx')) {
           const ct = constantAttributeType(node.attribute ?? []);
-          if (ct) types.set(outs[0], ct);
+          if (ct) declared.set(outs[0], ct);
         }
       }
     }
     for (const v of g.value_info ?? []) describe(v);
     for (const v of g.input ?? []) describe(v);
     for (const v of g.output ?? []) describe(v);
-    // What the model does not declare, shape inference fills in (exporters such as PyTorch at opset 9 and
-    // paddle2onnx write no value_info).
-    for (const [name, f] of inferred?.graph(info) ?? []) {
-      const t = types.get(name);
-      if (t?.dtype && t.shape && !t.shape.includes(null)) continue;
-      types.set(name, { dtype: t?.dtype ?? (f.dtype !== undefined ? dtypeName(f.dtype) : null), shape: f.shape ?? t?.shape ?? null });
-    }
-    scopes.set(info, { info, defs, types });
+    scopes.set(info, scope);
   }
   const total = model.weights().length;
   if (w !== total) throw new Error(`internal: weight numbering (${w}) disagrees with Model.weights() (${total})`);
   idx = { byPath, byProto, scopes };
   cache.set(model, idx);
   return idx;
+}
+
+/**
+ * dtype and shape of `name` in `scope`: what the model declares, filled in by shape inference where the
+ * declaration lacks a dtype or a dim (exporters such as PyTorch at opset 9 and paddle2onnx write no value_info).
+ */
+function typeIn(scope: Scope, name: string): TypeInfo | undefined {
+  const t = scope.declared.get(name);
+  if (t?.dtype && t.shape && !t.shape.includes(null)) return t;
+  const f = scope.inferred?.get(name);
+  if (!f) return t;
+  return { dtype: t?.dtype ?? (f.dtype !== undefined ? dtypeName(f.dtype) : null), shape: f.shape ?? t?.shape ?? null };
 }
 
 /** Shape inference for the edge labels; a model it cannot take is drawn with what it declares. */
@@ -136,12 +149,11 @@ function constantAttributeType(attrs: AttributeProto[]): TypeInfo | undefined {
   return undefined;
 }
 
-/** The graph (this one or an enclosing one, nearest first) that defines `name`, and how. */
-function resolve(idx: ModelIndex, info: GraphInfo, name: string): { scope: Scope; def: Def } | undefined {
+/** How `name` is defined as `info` reads it: in this graph or an enclosing one (nearest first; Def.scope says which). */
+function resolve(idx: ModelIndex, info: GraphInfo, name: string): Def | undefined {
   for (let g: GraphInfo | undefined = info; g; g = g.parent) {
-    const scope = idx.scopes.get(g)!;
-    const def = scope.defs.get(name);
-    if (def) return { scope, def };
+    const def = idx.scopes.get(g)!.defs.get(name);
+    if (def) return def;
   }
   return undefined;
 }
@@ -190,13 +202,13 @@ export function buildGraphData(model: Model, path = 'main'): GraphData {
     let type: TypeInfo | undefined;
     if (!found) {
       kind = outputNames.has(name) ? 'output' : 'intermediate';
-      type = scope.types.get(name);
+      type = typeIn(scope, name);
     } else {
-      type = scope.types.get(name) ?? found.scope.types.get(name);
-      weight = found.def.weight;
+      type = typeIn(scope, name) ?? typeIn(found.scope, name);
+      weight = found.weight;
       if (found.scope !== scope) kind = 'outer';
-      else if (found.def.kind === 'weight') kind = 'weight';
-      else if (found.def.kind === 'input') kind = 'input';
+      else if (found.kind === 'weight') kind = 'weight';
+      else if (found.kind === 'input') kind = 'input';
       else kind = outputNames.has(name) ? 'output' : 'intermediate';
     }
     const v: GraphValueData = { name, dtype: type?.dtype ?? null, shape: type?.shape ?? null, kind };
@@ -243,7 +255,7 @@ function weightConsumers(model: Model): WeightSummary['consumers'][] {
     (info.graph.node ?? []).forEach((node, k) => {
       (node.input ?? []).forEach((name, input) => {
         if (!name) return;
-        const w = resolve(idx, info, name)?.def.weight;
+        const w = resolve(idx, info, name)?.weight;
         if (w !== undefined) out[w].push({ node: node.name ?? '', op: node.op_type ?? '', input, graph: info.path, index: k });
       });
     });
@@ -257,7 +269,7 @@ export function storedQuantization(model: Model, weight: number): Dequantized | 
   const w = model.weights()[weight];
   const weights = model.weights();
   const lookup = (name: string, graph: GraphInfo) => {
-    const def = resolve(idx, graph, name)?.def;
+    const def = resolve(idx, graph, name);
     return def?.weight !== undefined ? weights[def.weight] : undefined;
   };
   const consumers = weightConsumers(model)[weight].map((c) => {

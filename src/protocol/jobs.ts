@@ -6,7 +6,7 @@
 // the child (SIGKILL) and forks a fresh one for the next request.
 import type { InspectReport } from './inspect';
 import type { QuantizeAdvice, QuantizeOptions, QuantizeReport } from './quantize';
-import type { ErrorData } from './common';
+import type { ErrorData, JsonText } from './common';
 import type { ComparePolicy, CompareResult, Provider, ProviderStatus } from './compare';
 import type { InputSpec } from './inputSpec';
 import type { BenchOptions, BenchResult } from './bench';
@@ -15,7 +15,7 @@ import type { FindResult, GraphData, WeightDetail, WeightSummary } from './graph
 export type { ErrorData } from './common';
 
 /** Bumped when a message changes shape; the child reports it in `ready`. */
-export const JOB_PROTOCOL_VERSION = 8;
+export const JOB_PROTOCOL_VERSION = 9;
 
 // ---------------------------------------------------------------------------------------------------
 // Parent -> child
@@ -35,9 +35,9 @@ export interface InspectRequest {
 }
 
 /**
- * What the model editor paints first, in one round trip: the summary, the main graph and the weight list
- * (without statistics). The child keeps the parsed model for the requests that follow (subgraphs,
- * statistics, histograms), so the file is parsed once.
+ * What the model editor paints first, in one round trip: the summary and the main graph. The child keeps
+ * the parsed model for the requests that follow (the weight list, subgraphs, statistics, histograms), so
+ * the file is parsed once.
  */
 export interface OpenModelRequest {
   type: 'openModel';
@@ -62,6 +62,16 @@ export interface GraphRequest {
   path: string;
   /** The graph's path: `main` or e.g. `main/If_0.then_branch`. */
   graph: string;
+}
+
+/**
+ * Every weight of the model without statistics (the Weights tab, a node's weights): asked for as soon as
+ * `openModel` answered, so it is made while the webview draws the graph.
+ */
+export interface WeightListRequest {
+  type: 'weightList';
+  id: number;
+  path: string;
 }
 
 /** Every weight of the model with its statistics (min, max, mean, std, sparsity, outlier score). */
@@ -146,7 +156,7 @@ export interface ProvidersRequest {
   path: string;
 }
 
-export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | FindRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | AdviseRequest | CompareRequest | BenchRequest | ProvidersRequest;
+export type JobRequest = InspectRequest | OpenModelRequest | GraphRequest | FindRequest | WeightListRequest | WeightStatsRequest | WeightDetailRequest | QuantizeRequest | AdviseRequest | CompareRequest | BenchRequest | ProvidersRequest;
 export type JobKind = JobRequest['type'];
 /** The fields of a request other than `type` and `id`. */
 export type JobParams<K extends JobKind> = Omit<Extract<JobRequest, { type: K }>, 'type' | 'id'>;
@@ -156,6 +166,8 @@ export interface JobResults {
   openModel: OpenModelResult;
   graph: GraphData;
   find: FindResult;
+  /** JSON text, passed through to the webview as it is (JsonText says why). */
+  weightList: JsonText<WeightSummary[]>;
   weightStats: WeightSummary[];
   weightDetail: WeightDetail;
   quantize: QuantizeReport;
@@ -167,10 +179,12 @@ export interface JobResults {
 
 export interface OpenModelResult {
   report: InspectReport;
-  graph: GraphData;
-  weights: WeightSummary[];
-  /** Where the child spent its time (ms): reading the file, decoding, building the summary and graph. */
-  timings: { readMs: number; parseMs: number; reportMs: number; graphMs: number; weightsMs: number };
+  /** The main graph as JSON text, passed through to the webview as it is (JsonText says why). */
+  graph: JsonText<GraphData>;
+  /** How many weights the model has (the list comes with `weightList`). */
+  weightCount: number;
+  /** Where the child spent its time (ms): reading the file, decoding, building the summary and the graph, writing the graph as JSON. */
+  timings: { readMs: number; parseMs: number; reportMs: number; graphMs: number; encodeMs: number };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -252,6 +266,7 @@ export function isJobRequest(value: unknown): value is JobRequest {
   switch (v.type) {
     case 'inspect':
     case 'openModel':
+    case 'weightList':
     case 'weightStats':
     case 'providers':
     case 'advise':

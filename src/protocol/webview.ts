@@ -3,14 +3,14 @@
 //
 // The webview posts `ready` first; the extension answers with the current state of the document
 // (`loading`, then `summary` or `loadError`, again whenever the file changes on disk). `summary` carries
-// everything the first paint needs: the report, the main graph and the weight list (no tensors, no
-// statistics). Subgraphs, weight statistics and histograms are asked for later, by request. After
+// everything the first paint needs: the report and the main graph (no tensors). The weight list, subgraphs,
+// weight statistics and histograms are asked for later, by request. After
 // painting, the webview posts `rendered` with what it read back from its DOM. Requests from the webview
 // carry an id and get exactly one `response` or `responseError`. `probe` (extension -> webview, for the
 // integration tests) asks the view to do what a user does (select a node, show a weight) and answers
 // with one `probeResult` read back from its DOM.
 import type { InspectReport } from './inspect';
-import type { ErrorData } from './common';
+import type { ErrorData, JsonText } from './common';
 import type { FindResult, GraphData, WeightDetail, WeightSummary } from './graph';
 
 export type { ErrorData } from './common';
@@ -31,10 +31,13 @@ export interface SummaryMessage {
   type: 'summary';
   fileName: string;
   report: InspectReport;
-  /** The main graph. */
-  graph: GraphData;
-  /** Every weight (initializers, sparse initializers, Constant-node tensors), statistics not included. */
-  weights: WeightSummary[];
+  /** The main graph, as JSON text (JsonText says why). */
+  graph: JsonText<GraphData>;
+  /**
+   * How many weights (initializers, sparse initializers, Constant-node tensors) the model has: the Weights
+   * tab's title. The list comes with the `weightList` request.
+   */
+  weightCount: number;
   /** Histogram bins the weights view starts with (`onnxqs.statistics.histogramBins`). */
   bins: number;
 }
@@ -265,6 +268,12 @@ export interface FindRequest {
   query: string;
 }
 
+/** Every weight, without statistics: asked for after the first paint (the extension has it made meanwhile). */
+export interface WeightListRequest {
+  type: 'weightList';
+  id: number;
+}
+
 /** Every weight with its statistics (computed once per document, in the job process). */
 export interface WeightStatsRequest {
   type: 'weightStats';
@@ -275,7 +284,7 @@ export interface WeightStatsRequest {
 export interface WeightDetailRequest {
   type: 'weightDetail';
   id: number;
-  /** Index in SummaryMessage.weights. */
+  /** Index in the weight list. */
   weight: number;
   bins: number;
   /** A stored-quantized weight's codes rather than the values they stand for. */
@@ -296,7 +305,7 @@ export interface SaveImageRequest {
   data: string;
 }
 
-export type WebviewRequest = ReloadRequest | OpenMarkdownRequest | GraphDataRequest | FindRequest | WeightStatsRequest | WeightDetailRequest | SaveImageRequest;
+export type WebviewRequest = ReloadRequest | OpenMarkdownRequest | GraphDataRequest | FindRequest | WeightListRequest | WeightStatsRequest | WeightDetailRequest | SaveImageRequest;
 export type WebviewRequestKind = WebviewRequest['type'];
 /** A request's fields other than `type` and `id`. */
 export type WebviewRequestParams<K extends WebviewRequestKind> = Omit<Extract<WebviewRequest, { type: K }>, 'type' | 'id'>;
@@ -307,6 +316,8 @@ export interface WebviewRequestResults {
   openMarkdown: { opened: boolean };
   graph: GraphData;
   find: FindResult;
+  /** JSON text (JsonText says why). */
+  weightList: JsonText<WeightSummary[]>;
   weightStats: WeightSummary[];
   weightDetail: WeightDetail;
   /** Where it was written; null when the user cancelled the dialog. */
@@ -325,6 +336,7 @@ export function isWebviewMessage(value: unknown): value is WebviewToExtensionMes
       return true;
     case 'reload':
     case 'openMarkdown':
+    case 'weightList':
     case 'weightStats':
     case 'probeResult':
       return typeof v.id === 'number';

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCancelled, loggedError, toErrorData } from '../jobs/errors';
 import type { InspectReport } from '../protocol/inspect';
-import { assertNever, type ErrorData } from '../protocol/common';
+import { assertNever, parseJsonText, type ErrorData, type JsonText } from '../protocol/common';
 import type { FindResult, GraphData, WeightDetail, WeightSummary } from '../protocol/graph';
 import {
   isWebviewMessage,
@@ -44,7 +44,7 @@ export const MODEL_VIEW_TYPE = 'onnxqs.modelEditor';
 
 export type ModelState =
   | { kind: 'loading'; fileBytes?: number }
-  | { kind: 'ready'; report: InspectReport; graph: GraphData; weights: WeightSummary[] }
+  | { kind: 'ready'; report: InspectReport; graph: JsonText<GraphData>; weightCount: number }
   | { kind: 'error'; error: ErrorData };
 
 /** Histograms kept per document (a few bin settings of a few weights). */
@@ -78,6 +78,8 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
   private loaded: Promise<ModelState> = Promise.resolve(this.current);
   /** What the views asked for after the first paint; cleared whenever the model is read again. */
   private subgraphs = new Map<string, Promise<GraphData>>();
+  private parsedMain: { text: JsonText<GraphData>; graph: GraphData } | undefined;
+  private weights: Promise<JsonText<WeightSummary[]>> | undefined;
   private stats: Promise<WeightSummary[]> | undefined;
   private details = new Map<string, Promise<WeightDetail>>();
 
@@ -136,6 +138,7 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
     this.abort = abort;
     const generation = ++this.generation;
     this.subgraphs = new Map();
+    this.weights = undefined;
     this.stats = undefined;
     this.details = new Map();
     this.setState(fileBytes === undefined ? { kind: 'loading' } : { kind: 'loading', fileBytes });
@@ -143,6 +146,8 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
       if (generation === this.generation && !this.isDisposed) {
         if (this.abort === abort) this.abort = undefined;
         this.setState(state);
+        // The weight list is made while the webview draws the graph; the webview asks for it after its first paint.
+        if (state.kind === 'ready') this.weightList().catch(() => undefined);
       }
       return this.current;
     });
@@ -159,14 +164,14 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
     const { largest } = inspectSettings(this.uri);
     const started = Date.now();
     try {
-      const { report, graph, weights, timings } = await this.services.jobs.openModel({ path: this.uri.fsPath, largest }, { signal });
+      const { report, graph, weightCount, timings } = await this.services.jobs.openModel({ path: this.uri.fsPath, largest }, { signal });
       const t = timings;
       this.services.log.info(
-        `Read ${this.uri.fsPath}: ${report.nodeCount} nodes, ${weights.length} weights in ${Date.now() - started} ms ` +
-          `(read ${ms(t.readMs)}, decode ${ms(t.parseMs)}, summary ${ms(t.reportMs)}, graph ${ms(t.graphMs)}, weights ${ms(t.weightsMs)}).`,
+        `Read ${this.uri.fsPath}: ${report.nodeCount} nodes, ${weightCount} weights in ${Date.now() - started} ms ` +
+          `(read ${ms(t.readMs)}, decode ${ms(t.parseMs)}, summary ${ms(t.reportMs)}, graph ${ms(t.graphMs)}, JSON ${ms(t.encodeMs)}).`,
       );
       this.services.hooks.recordReport(this.uri.toString(), report);
-      return { kind: 'ready', report, graph, weights };
+      return { kind: 'ready', report, graph, weightCount };
     } catch (err) {
       if (isCancelled(err)) {
         this.services.log.info(`Reading ${this.uri.fsPath} was cancelled.`);
@@ -180,7 +185,7 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
   graph(graphPath: string): Promise<GraphData> {
     const state = this.current;
     if (state.kind !== 'ready') return Promise.reject(notReady(this.fileName));
-    if (graphPath === state.graph.path) return Promise.resolve(state.graph);
+    if (graphPath === 'main') return Promise.resolve(this.mainGraph(state));
     let graph = this.subgraphs.get(graphPath);
     if (!graph) {
       graph = this.services.jobs.graph({ path: this.uri.fsPath, graph: graphPath });
@@ -189,10 +194,29 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
     return graph;
   }
 
+  /** The main graph of a read, parsed from the text the webview gets when something here needs it (the outline). */
+  mainGraph(state: Extract<ModelState, { kind: 'ready' }>): GraphData {
+    if (this.parsedMain?.text !== state.graph) this.parsedMain = { text: state.graph, graph: parseJsonText(state.graph) };
+    return this.parsedMain.graph;
+  }
+
   /** The nodes of every graph that match `query` (the job process keeps the parsed model). */
   find(query: string): Promise<FindResult> {
     if (this.current.kind !== 'ready') return Promise.reject(notReady(this.fileName));
     return this.services.jobs.find({ path: this.uri.fsPath, query });
+  }
+
+  /** Every weight without statistics (JSON text), made once per read of the model. */
+  weightList(): Promise<JsonText<WeightSummary[]>> {
+    if (this.current.kind !== 'ready') return Promise.reject(notReady(this.fileName));
+    if (!this.weights) {
+      const weights = this.services.jobs.weightList({ path: this.uri.fsPath });
+      this.weights = weights;
+      weights.catch(() => {
+        if (this.weights === weights) this.weights = undefined;
+      });
+    }
+    return this.weights;
   }
 
   /** Every weight with statistics, computed once per read of the model. */
@@ -262,7 +286,7 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
           fileName: this.fileName,
           report: state.report,
           graph: state.graph,
-          weights: state.weights,
+          weightCount: state.weightCount,
           bins: inspectSettings(this.uri).bins,
         };
       case 'error':
@@ -348,6 +372,7 @@ class ModelPanel extends Disposable {
       case 'openMarkdown':
       case 'graph':
       case 'find':
+      case 'weightList':
       case 'weightStats':
       case 'weightDetail':
       case 'saveImage':
@@ -385,6 +410,8 @@ class ModelPanel extends Disposable {
         return this.document.graph(request.path);
       case 'find':
         return this.document.find(request.query);
+      case 'weightList':
+        return this.document.weightList();
       case 'weightStats':
         return this.document.weightStats();
       case 'weightDetail':
@@ -473,7 +500,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
         const document = this.panels.get(input.uri)[0]?.document;
         const state = document?.state;
         if (!document || state?.kind !== 'ready') return undefined;
-        return { uri: input.uri, graph: state.graph, loadGraph: (path: string) => document.graph(path) };
+        return { uri: input.uri, graph: document.mainGraph(state), loadGraph: (path: string) => document.graph(path) };
       },
       reveal: (uri, graph, node) => this.reveal(uri, graph, node),
       onDidChange: this.outlineChanged.event,

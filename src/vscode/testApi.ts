@@ -2,7 +2,12 @@
 // `vscode.Uri.toString()` of the model.
 import type { InspectReport } from '../protocol/inspect';
 import type { ResultsRenderedMessage } from '../protocol/results';
-import type { ExtensionToWebviewMessage, Probe, ProbeResults, RenderedMessage, SummaryMessage } from '../protocol/webview';
+import { parseJsonText } from '../protocol/common';
+import type { GraphData, WeightSummary } from '../protocol/graph';
+import type { ExtensionToWebviewMessage, Probe, ProbeResults, RenderedMessage, ResponseMessage, SummaryMessage } from '../protocol/webview';
+
+/** The last summary as a test reads it: the main graph parsed, and the weight list once it came. */
+export type SummaryData = Omit<SummaryMessage, 'graph'> & { graph: GraphData; weights: WeightSummary[] | undefined };
 
 /** What the webview painted, read back from its DOM. */
 export type RenderedInfo = Omit<RenderedMessage, 'type'>;
@@ -11,9 +16,9 @@ export type RenderedInfo = Omit<RenderedMessage, 'type'>;
 export interface PostedInfo {
   /** Message types in the order they were posted (since the view was opened or the model reloaded). */
   types: string[];
-  /** Size of the last `summary` message as JSON (what the webview received to paint), in bytes. */
+  /** What the webview received to show the model (the last `summary` and the weight list after it), in bytes (receivedBytes). */
   summaryBytes?: number;
-  /** Nodes of the graph and weights the last `summary` carried. */
+  /** Nodes of the graph the last `summary` carried, and weights of the list after it. */
   graphNodes?: number;
   graphValues?: number;
   weights?: number;
@@ -39,8 +44,8 @@ export interface TestApi {
   lastReport(uri: string): InspectReport | undefined;
   /** What the extension posted to the viewer of `uri` (sizes measured as JSON). */
   posted(uri: string): PostedInfo | undefined;
-  /** The last `summary` posted to the viewer of `uri`: the report, the main graph and the weight list it got. */
-  lastSummary(uri: string): SummaryMessage | undefined;
+  /** The last `summary` posted to the viewer of `uri` (the report, the main graph) and the weight list after it, when it came. */
+  lastSummary(uri: string): SummaryData | undefined;
   /** Asks the viewer of `uri` to act as a user would (select a node, show a weight) and to say what it shows. */
   probe<K extends Probe['kind']>(uri: string, probe: Extract<Probe, { kind: K }>, timeoutMs?: number): Promise<ProbeResults[K]>;
   /** What the last results panel of `kind` painted (rows, plots, the verdict line); undefined before one. */
@@ -90,8 +95,11 @@ export class TestHooks implements TestApi {
     return this.reports.get(uri);
   }
 
-  lastSummary(uri: string): SummaryMessage | undefined {
-    return this.postedInfo.get(uri)?.summary;
+  lastSummary(uri: string): SummaryData | undefined {
+    const info = this.postedInfo.get(uri);
+    if (!info?.summary) return undefined;
+    const list = info.responses.get('weightList') as ResponseMessage<'weightList'> | undefined;
+    return { ...info.summary, graph: parseJsonText(info.summary.graph), weights: list && parseJsonText(list.result) };
   }
 
   posted(uri: string): PostedInfo | undefined {
@@ -99,11 +107,12 @@ export class TestHooks implements TestApi {
     if (!info) return undefined;
     const out: PostedInfo = { types: [...info.types], largestResponseBytes: 0 };
     for (const message of info.responses.values()) out.largestResponseBytes = Math.max(out.largestResponseBytes, jsonBytes(message));
-    if (info.summary) {
-      out.summaryBytes = jsonBytes(info.summary);
-      out.graphNodes = info.summary.graph.nodes.length;
-      out.graphValues = info.summary.graph.values.length;
-      out.weights = info.summary.weights.length;
+    const data = this.lastSummary(uri);
+    if (info.summary && data) {
+      out.summaryBytes = receivedBytes(info.summary, (info.responses.get('weightList') as ResponseMessage<'weightList'> | undefined)?.result);
+      out.graphNodes = data.graph.nodes.length;
+      out.graphValues = data.graph.values.length;
+      if (data.weights) out.weights = data.weights.length;
     }
     return out;
   }
@@ -154,9 +163,20 @@ export class TestHooks implements TestApi {
     if (!info) this.postedInfo.set(uri, (info = { types: [], responses: new Map() }));
     info.types.push(message.type);
     if (info.types.length > 200) info.types.splice(0, info.types.length - 200);
-    if (message.type === 'summary') info.summary = message;
-    else if (message.type === 'response') info.responses.set(message.kind, message);
+    if (message.type === 'summary') {
+      info.summary = message;
+      info.responses.delete('weightList');
+    } else if (message.type === 'response') info.responses.set(message.kind, message);
   }
+}
+
+/**
+ * What the webview receives to show a model, in bytes: the summary and the weight list, their JSON texts
+ * counted as they are (the transport's escaping of them is VS Code's).
+ */
+export function receivedBytes(summary: SummaryMessage, weightList: string | undefined): number {
+  const { graph, ...rest } = summary;
+  return jsonBytes(rest) + Buffer.byteLength(graph, 'utf8') + (weightList === undefined ? 0 : Buffer.byteLength(weightList, 'utf8'));
 }
 
 function jsonBytes(value: unknown): number {

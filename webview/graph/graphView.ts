@@ -20,8 +20,8 @@ import { sceneSvg } from './svgExport';
 import { readPalette, type Palette } from './theme';
 
 export interface GraphHost {
-  /** Every weight of the model (statistics arrive later through stats()). */
-  weights: WeightSummary[];
+  /** Every weight of the model, once the list came (after the first paint; statistics later, through stats()). */
+  weights(): WeightSummary[] | undefined;
   /** Weight statistics: computed once in the job process, on first need. */
   stats(): Promise<WeightSummary[]>;
   /** Statistics when already known. */
@@ -723,7 +723,7 @@ export class GraphView {
   private updateSide(): void {
     const scene = this.current?.scene;
     if (!scene) return;
-    this.side.show(scene, this.selected, this.host.weights, this.host.statsNow(), this.palette);
+    this.side.show(scene, this.selected, this.host.weights(), this.host.statsNow(), this.palette);
     // Statistics of the selected node's weights arrive later: show them when they do.
     if (this.selected >= 0 && !this.host.statsNow()) {
       const box = scene.boxes[this.selected];
@@ -731,7 +731,7 @@ export class GraphView {
         const selected = this.selected;
         void this.host.stats().then(
           () => {
-            if (this.selected === selected && this.current?.scene === scene) this.side.show(scene, selected, this.host.weights, this.host.statsNow(), this.palette);
+            if (this.selected === selected && this.current?.scene === scene) this.side.show(scene, selected, this.host.weights(), this.host.statsNow(), this.palette);
           },
           () => undefined,
         );
@@ -1212,6 +1212,11 @@ export class GraphView {
   // Overlay
 
   /** Draws figures per node over the main graph, the first one shown (empty removes them), with a legend. */
+  /** The weight list came (after the first paint): the side panel lists a selected node's weights. */
+  weightsArrived(): void {
+    this.updateSide();
+  }
+
   setOverlays(overlays: NodeOverlay[]): void {
     this.overlays = overlays;
     this.active = 0;

@@ -43,11 +43,19 @@ describe('model editor: the sample model (mnist-8)', function () {
     assert.strictEqual(r.graph.nodes, 12);
     assert.strictEqual(r.graph.edges, 13, 'one edge per value and consumer: 11 between nodes, 1 from the input, 1 to the output');
     assert.ok(r.graph.drawnNodes > 0, 'something is drawn');
-    assert.strictEqual(r.weights, 8, 'the weights table lists the 8 initializers');
+    // The Weights tab is built when first shown.
+    assert.strictEqual(r.weights, undefined, 'the weights table was built before it was shown');
+    await api.probe(sample.toString(), { kind: 'tab', tab: 'weights' });
+    const shown = await api.probe(sample.toString(), { kind: 'rendered' });
+    assert.strictEqual(shown.weights, 8, 'the weights table lists the 8 initializers');
+    await api.probe(sample.toString(), { kind: 'tab', tab: 'graph' });
   });
 
   it('the webview received the summary, the graph and the weight list, and nothing large', async () => {
     await open();
+    // The weight list is asked for after the first paint; the Weights tab waits for it.
+    await api.probe(sample.toString(), { kind: 'tab', tab: 'weights' });
+    await api.probe(sample.toString(), { kind: 'tab', tab: 'graph' });
     const posted = api.posted(sample.toString());
     assert.ok(posted, 'posted() after rendering');
     assert.ok(posted.types.includes('summary'), `posted: ${posted.types.join(', ')}`);

@@ -57,14 +57,18 @@ describe('model editor: every shared model', function () {
       assert.deepStrictEqual(r.outputs, rep.outputs.map((v) => v.name), 'the view shows the report\'s outputs');
       assert.strictEqual(r.opTypes, Object.keys(rep.opHistogram).length, 'the view shows one row per op type');
       assert.strictEqual(Object.values(rep.opHistogram).reduce((a, b) => a + b, 0), rep.nodeCount, 'the op histogram adds up to the node count');
-      // What the webview received, and what it laid out and drew.
+      // What the webview received (the weight list comes after the first paint; the Weights tab waits for
+      // it), and what it laid out and drew.
+      await api.probe(uri.toString(), { kind: 'tab', tab: 'weights' });
+      const shown = await api.probe(uri.toString(), { kind: 'rendered' });
+      await api.probe(uri.toString(), { kind: 'tab', tab: 'graph' });
       const posted = api.posted(uri.toString());
       const summary = api.lastSummary(uri.toString());
-      assert.ok(posted && summary, 'the summary was posted to the webview');
+      assert.ok(posted && summary && summary.weights, 'the summary and the weight list were posted to the webview');
       assert.ok(posted.summaryBytes < 5 * 1024 * 1024, `the webview received ${posted.summaryBytes} bytes (a few MB at most)`);
       assert.strictEqual(r.graph.path, 'main');
       assert.strictEqual(r.graph.nodes, summary.graph.nodes.length, 'the graph view shows every node of the main graph');
-      assert.strictEqual(r.weights, summary.weights.length, 'the weights table lists every weight');
+      assert.strictEqual(shown.weights, summary.weights.length, 'the weights table lists every weight');
       assert.strictEqual(summary.weights.reduce((a, w) => a + w.elements, 0), rep.parameters.count, 'the weight list covers every parameter');
       // A selected node's attributes, as the side panel shows them.
       const n = nodeWithAttributes(summary.graph);
