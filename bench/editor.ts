@@ -1,7 +1,8 @@
 // `npm run bench:editor`: the model editor's targets (issue 3), measured the way the issue defines them.
 //
-// For each model: the extension side (read the file, decode it, build the summary, the main graph and the
-// weight list: src/jobs/modelJobs.ts, what the job process runs) in this Node process; then the webview
+// For each model: the extension side (read the file, decode it, build the summary and the main graph:
+// src/jobs/modelJobs.ts, what the job process runs; the weight list, made while the webview draws, timed
+// apart) in this Node process; then the webview
 // bundle (media/dist, production build) in a plain page in headless Chromium (bench/editorPage.ts: the
 // webview's CSP, VS Code's Dark Modern theme variables), handed that data: the time until the graph is laid
 // out (in the web worker) and painted, then pan and zoom steps, the JavaScript heap, and the size of what
@@ -304,7 +305,7 @@ async function main(): Promise<void> {
     runs: RUNS,
     method:
       'Graphs of more than 2,000 nodes open folded into their layers (webview/graph/hierarchy.ts), so open-to-graph is open to the folded top level for the generated encoders. ' +
-      'open-to-graph = extension side (read + decode + summary + main graph + weight list, in Node) + webview (JSON handed to a plain page running the production bundle with the webview CSP: parse, build, layout in the web worker, first frame, next animation frame). Median of the per-run sums; a fresh page per run. Frames: synchronous draw time of pan/zoom steps at the first view and at fit-all. Heap: page JS heap after GC (CDP Runtime.getHeapUsage; the layout worker has its own heap).',
+      'open-to-graph = extension side (read + decode + summary + main graph as JSON text, in Node; the weight list, which the job process makes while the webview draws, timed apart as weightListMs and answered to the page when it asks after its first paint) + webview (JSON handed to a plain page running the production bundle with the webview CSP: parse, build, layout in the web worker, first frame, next animation frame). Median of the per-run sums; a fresh page per run. Frames: synchronous draw time of pan/zoom steps at the first view and at fit-all. Heap: page JS heap after GC (CDP Runtime.getHeapUsage; the layout worker has its own heap).',
     targets: TARGETS,
     results,
   };

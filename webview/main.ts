@@ -2,8 +2,9 @@
 //
 // Protocol (src/protocol/webview.ts): post `ready` first; the extension answers with the document's
 // state (`loading`, `summary` or `loadError`) and sends it again whenever it changes. `summary` carries
-// the report, the main graph and the weight list; subgraphs, statistics and histograms are asked for
-// by request. After the first complete paint, post `rendered` with what the DOM and the canvas show.
+// the report and the main graph; the weight list (after the first paint), subgraphs, statistics and
+// histograms are asked for by request. After the first complete paint, post `rendered` with what the DOM
+// and the canvas show.
 // Only UI choices (tab, selection, viewport, sort, filter) are kept with setState; the model's data is
 // sent again by the extension (from its cache) when a hidden view comes back.
 //
@@ -46,9 +47,13 @@ let lastLoadError: LoadErrorMessage | undefined;
 interface Editor {
   panels: PanelsElement;
   graph: GraphView;
-  /** The weight list: asked for once the graph is painted (the extension has it made meanwhile). */
+  /**
+   * The weight list: asked for (askWeights) once the graph is painted, or sooner when the Weights tab is
+   * shown; the extension has it made meanwhile. Then the list, or why there is none.
+   */
   weights: Promise<WeightSummary[]>;
-  weightList?: WeightSummary[];
+  askWeights(): void;
+  weightList?: WeightSummary[] | string;
   /** The Weights tab's view once built (weightsOf builds it, when the tab is first shown), and what stands in its place until then. */
   weightsView?: WeightsView;
   weightsSlot: HTMLElement;
@@ -166,10 +171,10 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   // The closures below keep what they read alive: never the message (its graph text is tens of MB).
   const { report: r, fileName, bins, weightCount } = message;
   const mainGraph = parseJsonText(message.graph);
-  // The weight list is asked for once the graph is painted; the extension has the job process make it
-  // meanwhile. The Weights tab is built when first shown.
-  let paintedGraph: () => void = () => undefined;
-  const weights = new Promise<void>((resolve) => (paintedGraph = resolve))
+  // The weight list is asked for once the graph is painted (or the Weights tab shown); the extension has
+  // the job process make it meanwhile. The Weights tab is built when first shown.
+  let askWeights: () => void = () => undefined;
+  const weights = new Promise<void>((resolve) => (askWeights = resolve))
     .then(() => request('weightList', {}))
     .then((text) => parseJsonText(text));
   if (state.fileName !== fileName) state = defaultState(fileName);
@@ -179,12 +184,19 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   details.clear();
 
   const stats = (): Promise<WeightSummary[]> => {
-    statsPromise ??= request('weightStats', {}).then((list) => {
-      statsList = list;
-      editor?.weightsView?.statsArrived(list);
-      return list;
-    });
-    statsPromise.catch(() => (statsPromise = undefined));
+    if (!statsPromise) {
+      const asked: Promise<WeightSummary[]> = request('weightStats', {}).then((list) => {
+        // An answer for a model read before (a reload came in between) is not this one's.
+        if (statsPromise !== asked) return list;
+        statsList = list;
+        editor?.weightsView?.statsArrived(list);
+        return list;
+      });
+      statsPromise = asked;
+      asked.catch(() => {
+        if (statsPromise === asked) statsPromise = undefined;
+      });
+    }
     return statsPromise;
   };
   const graph = new GraphView(
@@ -201,6 +213,7 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
         const e = editor;
         // A list that could not be read says so in the tab.
         if (e) e.weights.then(() => weightsOf(e).select(index, true)).catch(() => undefined);
+        e?.askWeights();
       },
       state: state.graph,
       save,
@@ -249,7 +262,7 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   );
   let resolveReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
-  const shown: Editor = { panels, graph, weights, weightsSlot, makeWeights, modelPane, ready };
+  const shown: Editor = { panels, graph, weights, askWeights, weightsSlot, makeWeights, modelPane, ready };
   editor = shown;
   weights.then(
     (list) => {
@@ -259,8 +272,11 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
       if (state.tab === 'weights') weightsOf(shown).setVisible(true);
     },
     (err: unknown) => {
-      if (editor !== shown || shown.weightsView) return;
-      shown.weightsSlot.replaceChildren(h('p', { class: 'error-message', role: 'alert' }, `Could not list the weights: ${errorText(err)}`));
+      if (editor !== shown) return;
+      const why = `Could not list the weights: ${errorText(err)}`;
+      shown.weightList = why;
+      graph.weightsArrived();
+      shown.weightsSlot.replaceChildren(h('p', { class: 'error-message', role: 'alert' }, `${why}. Reload the model (the toolbar's Reload) to try again.`));
     },
   );
   if (overlays.length) graph.setOverlays(overlays);
@@ -288,7 +304,7 @@ async function renderEditor(message: SummaryMessage): Promise<void> {
   for (const waiter of editorWaiters) waiter();
   editorWaiters = [];
   post(readRendered());
-  paintedGraph();
+  askWeights();
 }
 
 /** One line under the title: size, IR, the default opset (all opsets in the tooltip and the Model tab), producer. */
@@ -304,6 +320,7 @@ function subtitle(r: SummaryMessage['report']): HTMLElement {
 /** The Weights tab's view, built the first time it is needed (after the weight list came). */
 function weightsOf(e: Editor): WeightsView {
   if (!e.weightsView) {
+    if (typeof e.weightList === 'string') throw new Error(e.weightList);
     if (!e.weightList) throw new Error('The weight list has not come yet.');
     e.weightsView = e.makeWeights(e.weightList);
     e.weightsSlot.replaceWith(e.weightsView.element);
@@ -330,7 +347,8 @@ function setVisibleTab(tab: EditorTab): void {
     if (!editor) return;
     editor.graph.setVisible(tab === 'graph');
     if (tab !== 'weights') editor.weightsView?.setVisible(false);
-    else if (editor.weightList) weightsOf(editor).setVisible(true);
+    else if (Array.isArray(editor.weightList)) weightsOf(editor).setVisible(true);
+    else editor.askWeights();
   });
 }
 
@@ -413,20 +431,26 @@ async function runProbe(probe: Probe) {
   }
   if (!editor) throw new Error(lastLoadError ? `The model could not be read: ${lastLoadError.error.message}` : 'The model is not shown yet.');
   await editor.ready;
+  // A reload may replace the editor while a probe waits: the probe stays with the one it began on.
+  const e = editor;
   switch (probe.kind) {
     case 'selectNode':
       switchTab('graph');
       // The side panel lists the node's weights once the list came (just after the first paint).
-      await editor.weights.catch(() => undefined);
+      await e.weights.catch(() => undefined);
       return editor.graph.selectNode(probe.name, probe.index);
     case 'showWeight':
       switchTab('weights');
-      await editor.weights;
+      e.askWeights();
+      await e.weights;
       await nextFrame();
-      return weightsOf(editor).showByName(probe.name, probe.bins, probe.log, probe.codes);
+      return weightsOf(e).showByName(probe.name, probe.bins, probe.log, probe.codes);
     case 'tab':
       switchTab(probe.tab);
-      if (probe.tab === 'weights') await editor.weights;
+      if (probe.tab === 'weights') {
+        e.askWeights();
+        await e.weights;
+      }
       await nextFrame();
       return { tab: state.tab };
     case 'openGraph':

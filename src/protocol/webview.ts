@@ -26,7 +26,7 @@ export interface LoadingMessage {
   fileBytes?: number;
 }
 
-/** Everything needed to paint the editor: the summary, the main graph, the weight list. */
+/** Everything needed to paint the editor: the summary and the main graph (the weight list comes by request). */
 export interface SummaryMessage {
   type: 'summary';
   fileName: string;

@@ -20,8 +20,11 @@ import { sceneSvg } from './svgExport';
 import { readPalette, type Palette } from './theme';
 
 export interface GraphHost {
-  /** Every weight of the model, once the list came (after the first paint; statistics later, through stats()). */
-  weights(): WeightSummary[] | undefined;
+  /**
+   * Every weight of the model once the list came (just after the first paint; statistics later, through
+   * stats()), why it could not come (a string), or undefined while it comes.
+   */
+  weights(): WeightSummary[] | string | undefined;
   /** Weight statistics: computed once in the job process, on first need. */
   stats(): Promise<WeightSummary[]>;
   /** Statistics when already known. */
@@ -1208,15 +1211,15 @@ export class GraphView {
     };
   }
 
-  // -------------------------------------------------------------------------------------------------
-  // Overlay
-
-  /** Draws figures per node over the main graph, the first one shown (empty removes them), with a legend. */
-  /** The weight list came (after the first paint): the side panel lists a selected node's weights. */
+  /** The weight list came (after the first paint), or could not: the side panel lists a selected node's weights. */
   weightsArrived(): void {
     this.updateSide();
   }
 
+  // -------------------------------------------------------------------------------------------------
+  // Overlay
+
+  /** Draws figures per node over the main graph, the first one shown (empty removes them), with a legend. */
   setOverlays(overlays: NodeOverlay[]): void {
     this.overlays = overlays;
     this.active = 0;

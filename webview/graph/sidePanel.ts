@@ -70,7 +70,7 @@ export class SidePanel {
   }
 
   /** Shows the box `b` of `scene` (or the graph's overview when b < 0). `stats` when known. */
-  show(scene: Scene, b: number, weights: WeightSummary[] | undefined, stats: WeightSummary[] | undefined, palette: Palette): void {
+  show(scene: Scene, b: number, weights: WeightSummary[] | string | undefined, stats: WeightSummary[] | undefined, palette: Palette): void {
     const graph = scene.graph;
     if (b < 0) this.body.replaceChildren(...this.overview(scene, palette));
     else {
@@ -104,7 +104,7 @@ export class SidePanel {
     };
   }
 
-  private nodeView(graph: GraphData, node: GraphNodeData, weights: WeightSummary[] | undefined, stats: WeightSummary[] | undefined, palette: Palette): Node[] {
+  private nodeView(graph: GraphData, node: GraphNodeData, weights: WeightSummary[] | string | undefined, stats: WeightSummary[] | undefined, palette: Palette): Node[] {
     const out: Node[] = [];
     out.push(
       h(
@@ -154,10 +154,10 @@ export class SidePanel {
     out.push(node.outputs.length === 0 ? h('p', { class: 'muted' }, 'None.') : kvTable('side-outputs', 'Outputs', valueRows(node.outputs, 'consumer')));
 
     const used = node.inputs.filter((id) => id >= 0 && graph.values[id].weight !== undefined).map((id) => graph.values[id].weight as number);
-    if (used.length > 0 && !weights) {
-      // The list comes just after the first paint; the panel is shown again then.
-      out.push(h('h3', {}, `Weights (${used.length})`), h('p', { class: 'muted' }, 'Reading the weight list…'));
-    } else if (used.length > 0 && weights) {
+    if (used.length > 0 && !Array.isArray(weights)) {
+      // The list comes just after the first paint (the panel is shown again then), or says why it cannot.
+      out.push(h('h3', {}, `Weights (${used.length})`), h('p', { class: 'muted' }, weights ?? 'Reading the weight list…'));
+    } else if (used.length > 0 && Array.isArray(weights)) {
       out.push(h('h3', {}, `Weights (${used.length})`));
       const list = h('ul', { id: 'side-weights', class: 'weight-list' });
       for (const index of used) {

@@ -186,6 +186,8 @@ describe('model editor: the sample model (mnist-8)', function () {
     assert.ok(Math.abs(r.graph.scale - before.scale) < 1e-9, `the zoom (${r.graph.scale} vs ${before.scale})`);
     const summary = api.lastSummary(sample.toString());
     assert.strictEqual(summary.graph.nodes[r.graph.selected].name, 'Convolution28');
+    // The restored Weights tab asks for the weight list itself and builds its table (nothing else asks).
+    await waitFor(async () => (await api.probe(sample.toString(), { kind: 'rendered' })).weights === 8, 'the restored Weights tab lists the 8 weights');
   });
 
   it('opening a *.onnx file normally uses the custom editor (priority default)', async () => {
