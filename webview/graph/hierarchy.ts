@@ -106,15 +106,24 @@ interface Draft {
  */
 export function buildHierarchy(graph: GraphData, shown: (node: number) => boolean, maxUnits = MAX_UNITS): Hierarchy {
   const root: Draft = { segment: '', children: new Map(), nodes: [] };
+  // Nodes of a scope are mostly stored together: the scope of the node before is tried first.
+  let lastScope = '';
+  let lastDraft = root;
   graph.nodes.forEach((node, i) => {
     if (!shown(i)) return;
-    let at = root;
-    for (const segment of scopeOf(node.name)) {
-      let next = at.children.get(segment);
-      if (!next) at.children.set(segment, (next = { segment, children: new Map(), nodes: [] }));
-      at = next;
+    const cut = node.name.lastIndexOf('/');
+    const scope = cut <= 0 ? '' : node.name.slice(0, cut);
+    if (scope !== lastScope) {
+      let at = root;
+      for (const segment of scopeOf(node.name)) {
+        let next = at.children.get(segment);
+        if (!next) at.children.set(segment, (next = { segment, children: new Map(), nodes: [] }));
+        at = next;
+      }
+      lastScope = scope;
+      lastDraft = at;
     }
-    at.nodes.push(i);
+    lastDraft.nodes.push(i);
   });
   const groups: Group[] = [];
   const groupOf = new Int32Array(graph.nodes.length).fill(-1);
