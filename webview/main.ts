@@ -438,7 +438,7 @@ async function runProbe(probe: Probe) {
       switchTab('graph');
       // The side panel lists the node's weights once the list came (just after the first paint).
       await e.weights.catch(() => undefined);
-      return editor.graph.selectNode(probe.name, probe.index);
+      return e.graph.selectNode(probe.name, probe.index);
     case 'showWeight':
       switchTab('weights');
       e.askWeights();

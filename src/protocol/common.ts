@@ -24,8 +24,9 @@ declare const jsonOf: unique symbol;
 /**
  * A value sent as its JSON text. Large graphs cross three boundaries on their way to the webview (job
  * process -> extension host -> VS Code's renderer -> the webview's frames); each copies an object graph
- * property by property (V8 serialization, a JSON round trip, two structured clones), about 0.8 s per copy
- * for a 100,000-node graph, while a string is copied whole. The type remembers what the text holds.
+ * property by property (V8 serialization, a JSON round trip, two structured clones): a structured clone of
+ * a 100,000-node graph (32 MB of JSON) took 0.54 s in Chromium here, the same data as one string 0.04 s.
+ * The type remembers what the text holds.
  */
 export type JsonText<T> = string & { readonly [jsonOf]: T };
 

@@ -2,14 +2,15 @@
 //
 // ModelDocument  one per opened file, shared by all its panels. `create()` starts reading the model in the
 //                job process (`openModel`: the InspectReport and the main graph in one round trip, then
-//                `weightList`, made while the webview draws); that is cached on the document, with what the
-//                views ask for later (subgraphs, weight statistics, histograms), and read again when the file changes on
-//                disk (a FileSystemWatcher) or the summary settings change. Errors become a `loadError`
-//                state (shown in the webview), never an exception out of the provider.
+//                `weightList`, made while the webview draws); that is cached on the document, with what
+//                the views ask for later (subgraphs, weight statistics, histograms), and read again when
+//                the file changes on disk (a FileSystemWatcher) or the summary settings change. Errors
+//                become a `loadError` state (shown in the webview), never an exception out of the provider.
 // PanelRegistry  the open panels per document, so every view of a file gets the same state.
 // Webview link   the webview posts `ready` first and gets the document's state; after painting it posts
-//                `rendered`, which the test hooks record; its requests (weight list, subgraph, statistics, histogram)
-//                are answered from the document's cache or the job process. See src/protocol/webview.ts.
+//                `rendered`, which the test hooks record; its requests (weight list, subgraph, statistics,
+//                histogram) are answered from the document's cache or the job process. See
+//                src/protocol/webview.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCancelled, loggedError, toErrorData } from '../jobs/errors';
