@@ -155,23 +155,22 @@ export async function attachHost(page: Page, model: Model | undefined, list?: Js
   await page.exposeFunction('__host', (json: string) => {
     const message = JSON.parse(json) as WebviewToExtensionMessage;
     if (!('id' in message) || message.type === 'probeResult') return;
-    if (message.type === 'weightList' && (list || model)) {
-      const reply = { type: 'response', id: message.id, kind: 'weightList', result: list ?? weightList(model!) };
-      void page.evaluate((m: string) => window.postMessage(JSON.parse(m), '*'), JSON.stringify(reply)).catch(() => undefined);
-      return;
-    }
-    if (!model) return;
+    // Without a model, only the weight list (given as text) is answered.
+    if (!model && !(message.type === 'weightList' && list)) return;
     let reply: unknown;
     try {
       switch (message.type) {
+        case 'weightList':
+          reply = { type: 'response', id: message.id, kind: 'weightList', result: list ?? weightList(model!) };
+          break;
         case 'graph':
-          reply = { type: 'response', id: message.id, kind: 'graph', result: graphData(model, message.path) };
+          reply = { type: 'response', id: message.id, kind: 'graph', result: graphData(model!, message.path) };
           break;
         case 'weightStats':
-          reply = { type: 'response', id: message.id, kind: 'weightStats', result: weightStats(model) };
+          reply = { type: 'response', id: message.id, kind: 'weightStats', result: weightStats(model!) };
           break;
         case 'weightDetail':
-          reply = { type: 'response', id: message.id, kind: 'weightDetail', result: weightDetailData(model, message.weight, message.bins) };
+          reply = { type: 'response', id: message.id, kind: 'weightDetail', result: weightDetailData(model!, message.weight, message.bins) };
           break;
         default:
           reply = { type: 'responseError', id: message.id, error: { code: 'unsupported', message: `${message.type} is not available in the benchmark page` } };

@@ -2,7 +2,7 @@
 // `vscode.Uri.toString()` of the model.
 import type { InspectReport } from '../protocol/inspect';
 import type { ResultsRenderedMessage } from '../protocol/results';
-import { parseJsonText } from '../protocol/common';
+import { parseJsonText, type JsonText } from '../protocol/common';
 import type { GraphData, WeightSummary } from '../protocol/graph';
 import type { ExtensionToWebviewMessage, Probe, ProbeResults, RenderedMessage, ResponseMessage, SummaryMessage } from '../protocol/webview';
 
@@ -98,8 +98,8 @@ export class TestHooks implements TestApi {
   lastSummary(uri: string): SummaryData | undefined {
     const info = this.postedInfo.get(uri);
     if (!info?.summary) return undefined;
-    const list = info.responses.get('weightList') as ResponseMessage<'weightList'> | undefined;
-    return { ...info.summary, graph: parseJsonText(info.summary.graph), weights: list && parseJsonText(list.result) };
+    const list = weightListOf(info);
+    return { ...info.summary, graph: parseJsonText(info.summary.graph), weights: list && parseJsonText(list) };
   }
 
   posted(uri: string): PostedInfo | undefined {
@@ -109,7 +109,7 @@ export class TestHooks implements TestApi {
     for (const message of info.responses.values()) out.largestResponseBytes = Math.max(out.largestResponseBytes, jsonBytes(message));
     const data = this.lastSummary(uri);
     if (info.summary && data) {
-      out.summaryBytes = receivedBytes(info.summary, (info.responses.get('weightList') as ResponseMessage<'weightList'> | undefined)?.result);
+      out.summaryBytes = receivedBytes(info.summary, weightListOf(info));
       out.graphNodes = data.graph.nodes.length;
       out.graphValues = data.graph.values.length;
       if (data.weights) out.weights = data.weights.length;
@@ -168,6 +168,11 @@ export class TestHooks implements TestApi {
       info.responses.delete('weightList');
     } else if (message.type === 'response') info.responses.set(message.kind, message);
   }
+}
+
+/** The weight list posted after the last summary, when it came. */
+function weightListOf(info: Posted): JsonText<WeightSummary[]> | undefined {
+  return (info.responses.get('weightList') as ResponseMessage<'weightList'> | undefined)?.result;
 }
 
 /**
